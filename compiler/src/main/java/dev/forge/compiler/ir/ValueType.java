@@ -1,0 +1,28 @@
+package dev.forge.compiler.ir;
+
+import dev.forge.runtime.DType;
+import java.util.Objects;
+
+/**
+ * The type of a tensor value: element type and shape. A null shape means the rank is unknown (only for
+ * values produced by operators Forge has no shape rule for).
+ *
+ * @param dtype element type
+ * @param shape shape, or null when unknown
+ */
+public record ValueType(DType dtype, Shape shape) {
+    /** Creates a type; the element type is required. */
+    public ValueType {
+        Objects.requireNonNull(dtype, "dtype");
+    }
+
+    /** Shorthand for a float32 tensor of the given shape. */
+    public static ValueType float32(Shape shape) {
+        return new ValueType(DType.FLOAT32, shape);
+    }
+
+    @Override
+    public String toString() {
+        return dtype.name().toLowerCase(java.util.Locale.ROOT) + (shape == null ? "[?]" : shape.toString());
+    }
+}

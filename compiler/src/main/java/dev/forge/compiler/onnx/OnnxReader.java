@@ -1,0 +1,475 @@
+package dev.forge.compiler.onnx;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.forge.compiler.ir.Attribute;
+import dev.forge.compiler.ir.Dim;
+import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.Node;
+import dev.forge.compiler.ir.Shape;
+import dev.forge.compiler.ir.ValueInfo;
+import dev.forge.compiler.ir.ValueType;
+import dev.forge.compiler.onnx.proto.Onnx;
+import dev.forge.compiler.ops.ShapeException;
+import dev.forge.compiler.ops.ShapeInference;
+import dev.forge.runtime.DType;
+import dev.forge.runtime.Tensor;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reads a standard ONNX model into the Forge IR: initializers become constant tensors, declared value
+ * types are kept, nodes are put in topological order, and shapes are inferred for every operator Forge
+ * knows. Any opset is accepted; the model's opset is kept so writing it back reproduces it.
+ */
+public final class OnnxReader {
+    /** Models larger than this are refused (protobuf's own limit is 2 GiB). */
+    public static final int MAX_MODEL_BYTES = Integer.MAX_VALUE - 8;
+
+    private OnnxReader() {
+    }
+
+    /** Reads an ONNX file; external tensor data is resolved relative to its directory. */
+    public static Graph read(Path path) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(path);
+        } catch (NoSuchFileException e) {
+            throw new OnnxFormatException(path + ": file not found");
+        } catch (IOException e) {
+            throw new OnnxFormatException(path + ": cannot read: " + e.getMessage(), e);
+        }
+        Path dir = path.toAbsolutePath().getParent();
+        return read(bytes, path.toString(), dir);
+    }
+
+    /** Reads ONNX bytes; {@code source} names them in errors; external data is refused. */
+    public static Graph read(byte[] bytes, String source) {
+        return read(bytes, source, null);
+    }
+
+    private static Graph read(byte[] bytes, String source, Path baseDir) {
+        if (bytes.length == 0) {
+            throw new OnnxFormatException(source + ": empty file, not an ONNX model");
+        }
+        Onnx.ModelProto proto;
+        try {
+            CodedInputStream in = CodedInputStream.newInstance(bytes);
+            in.setSizeLimit(MAX_MODEL_BYTES);
+            in.setRecursionLimit(64);
+            proto = Onnx.ModelProto.parseFrom(in);
+            in.checkLastTagWas(0);
+        } catch (InvalidProtocolBufferException e) {
+            throw new OnnxFormatException(source + ": not a valid ONNX model (protobuf: " + e.getMessage() + ")", e);
+        } catch (IOException e) {
+            throw new OnnxFormatException(source + ": cannot parse: " + e.getMessage(), e);
+        }
+        return fromProto(proto, source, baseDir);
+    }
+
+    /**
+     * Converts a parsed model.
+     *
+     * @param proto the model
+     * @param source name for error messages
+     * @param baseDir directory for external tensor data, or null to refuse external data
+     */
+    public static Graph fromProto(Onnx.ModelProto proto, String source, Path baseDir) {
+        if (!proto.hasGraph()) {
+            throw new OnnxFormatException(source + ": not a valid ONNX model (no graph)");
+        }
+        Onnx.GraphProto gp = proto.getGraph();
+        Graph g = new Graph(gp.getName().isEmpty() ? "graph" : gp.getName());
+        g.setIrVersion(proto.getIrVersion());
+        g.setProducerName(proto.getProducerName());
+        g.setProducerVersion(proto.getProducerVersion());
+        g.setModelVersion(proto.getModelVersion());
+        g.setDocString(proto.getDocString());
+        g.opsets().clear();
+        for (Onnx.OperatorSetIdProto op : proto.getOpsetImportList()) {
+            String domain = op.getDomain().equals("ai.onnx") ? "" : op.getDomain();
+            g.opsets().put(domain, op.getVersion());
+        }
+        if (!g.opsets().containsKey("")) {
+            throw new OnnxFormatException(source + ": the model imports no default ONNX opset (opset_import is empty)");
+        }
+        for (Onnx.StringStringEntryProto e : proto.getMetadataPropsList()) {
+            g.metadata().put(e.getKey(), e.getValue());
+        }
+        Set<String> initializerNames = new HashSet<>();
+        for (Onnx.TensorProto t : gp.getInitializerList()) {
+            if (!initializerNames.add(t.getName())) {
+                throw new OnnxFormatException(source + ": initializer '" + t.getName() + "' is defined twice");
+            }
+            g.addInitializer(t.getName(), tensor(t, source, baseDir));
+        }
+        if (gp.getSparseInitializerCount() > 0) {
+            throw new OnnxFormatException(source + ": sparse initializers are not supported");
+        }
+        for (Onnx.ValueInfoProto vi : gp.getInputList()) {
+            if (initializerNames.contains(vi.getName())) {
+                continue; // IR < 4 lists initializers as inputs too
+            }
+            g.addInput(new ValueInfo(vi.getName(), valueType(vi, source)));
+        }
+        Map<String, ValueType> declared = new HashMap<>();
+        for (Onnx.ValueInfoProto vi : gp.getValueInfoList()) {
+            if (vi.getType().hasTensorType()) {
+                declared.put(vi.getName(), valueType(vi, source));
+            }
+        }
+        List<Node> ordered = topologicalOrder(gp, g, source);
+        for (Node n : ordered) {
+            g.addNode(n, null);
+            for (String out : n.outputs()) {
+                if (declared.containsKey(out)) {
+                    g.setType(out, declared.get(out));
+                }
+            }
+            List<ValueType> types;
+            try {
+                types = ShapeInference.inferNode(g, n, false);
+            } catch (ShapeException e) {
+                throw new OnnxFormatException(source + ": " + e.getMessage(), e);
+            }
+            if (types != null) {
+                for (int i = 0; i < types.size() && i < n.outputs().size(); i++) {
+                    if (types.get(i) != null && !n.output(i).isEmpty()) {
+                        g.setType(n.output(i), types.get(i));
+                    }
+                }
+            }
+        }
+        for (Onnx.ValueInfoProto vi : gp.getOutputList()) {
+            if (!g.hasValue(vi.getName())) {
+                throw new OnnxFormatException(source + ": graph output '" + vi.getName() + "' is not produced by any node");
+            }
+            ValueType declaredType = vi.getType().hasTensorType() ? valueType(vi, source) : g.type(vi.getName());
+            ValueType inferred = g.type(vi.getName());
+            g.addOutput(new ValueInfo(vi.getName(), preferDeclared(declaredType, inferred)));
+        }
+        return g;
+    }
+
+    /** The declared output type, but with inferred dimensions where the declaration left them open. */
+    private static ValueType preferDeclared(ValueType declared, ValueType inferred) {
+        if (declared == null) {
+            return inferred;
+        }
+        if (declared.shape() == null && inferred != null) {
+            return new ValueType(declared.dtype(), inferred.shape());
+        }
+        return declared;
+    }
+
+    /** Nodes in an order where every input is defined first (Kahn's algorithm); cycles are errors. */
+    private static List<Node> topologicalOrder(Onnx.GraphProto gp, Graph g, String source) {
+        List<Node> nodes = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        Map<String, Integer> producerOf = new HashMap<>();
+        for (int i = 0; i < gp.getNodeCount(); i++) {
+            Onnx.NodeProto np = gp.getNode(i);
+            String name = np.getName();
+            if (name.isEmpty() || !names.add(name)) {
+                name = (np.getOpType().isEmpty() ? "node" : np.getOpType()) + "_" + i;
+                while (!names.add(name)) {
+                    name = name + "_";
+                }
+            }
+            Map<String, Attribute> attrs = new LinkedHashMap<>();
+            for (Onnx.AttributeProto ap : np.getAttributeList()) {
+                attrs.put(ap.getName(), attribute(ap, name, source));
+            }
+            Node n = new Node(np.getOpType(), name, np.getDomain(), np.getInputList(), np.getOutputList(), attrs);
+            nodes.add(n);
+            for (String out : np.getOutputList()) {
+                if (out.isEmpty()) {
+                    continue;
+                }
+                if (producerOf.put(out, i) != null || g.initializers().containsKey(out)
+                        || g.inputs().stream().anyMatch(in -> in.name().equals(out))) {
+                    throw new OnnxFormatException(source + ": value '" + out + "' is defined more than once (again by node "
+                            + n.label() + ")");
+                }
+            }
+        }
+        Set<String> available = new HashSet<>(g.initializers().keySet());
+        g.inputs().forEach(in -> available.add(in.name()));
+        int[] missing = new int[nodes.size()];
+        Map<String, List<Integer>> waiting = new HashMap<>();
+        Deque<Integer> ready = new ArrayDeque<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            for (String in : new LinkedHashSet<>(nodes.get(i).inputs())) {
+                if (in.isEmpty() || available.contains(in)) {
+                    continue;
+                }
+                if (!producerOf.containsKey(in)) {
+                    throw new OnnxFormatException(source + ": node " + nodes.get(i).label() + " reads '" + in
+                            + "', which is not a graph input, an initializer or any node's output");
+                }
+                missing[i]++;
+                waiting.computeIfAbsent(in, k -> new ArrayList<>()).add(i);
+            }
+            if (missing[i] == 0) {
+                ready.add(i);
+            }
+        }
+        List<Node> out = new ArrayList<>(nodes.size());
+        while (!ready.isEmpty()) {
+            int i = ready.poll();
+            out.add(nodes.get(i));
+            for (String o : nodes.get(i).outputs()) {
+                for (int j : waiting.getOrDefault(o, List.of())) {
+                    if (--missing[j] == 0) {
+                        ready.add(j);
+                    }
+                }
+            }
+        }
+        if (out.size() != nodes.size()) {
+            List<String> stuck = new ArrayList<>();
+            for (int i = 0; i < nodes.size(); i++) {
+                if (missing[i] > 0) {
+                    stuck.add(nodes.get(i).label());
+                }
+            }
+            throw new OnnxFormatException(source + ": the graph has a cycle through " + stuck);
+        }
+        return out;
+    }
+
+    private static ValueType valueType(Onnx.ValueInfoProto vi, String source) {
+        if (!vi.getType().hasTensorType()) {
+            throw new OnnxFormatException(source + ": value '" + vi.getName() + "' is not a tensor (" + vi.getType().getValueCase()
+                    + "); only tensor inputs and outputs are supported");
+        }
+        Onnx.TypeProto.Tensor tt = vi.getType().getTensorType();
+        DType dtype = OnnxTypes.fromOnnx(tt.getElemType());
+        if (dtype == null) {
+            throw new OnnxFormatException(source + ": value '" + vi.getName() + "' has element type "
+                    + OnnxTypes.name(tt.getElemType()) + ", which Forge does not support (supported: float, double, int64, int32, uint8, int8, bool)");
+        }
+        if (!tt.hasShape()) {
+            return new ValueType(dtype, null);
+        }
+        List<Dim> dims = new ArrayList<>();
+        for (Onnx.TensorShapeProto.Dimension d : tt.getShape().getDimList()) {
+            if (d.hasDimValue()) {
+                if (d.getDimValue() < 0) {
+                    throw new OnnxFormatException(source + ": value '" + vi.getName() + "' has a negative dimension " + d.getDimValue());
+                }
+                dims.add(Dim.of(d.getDimValue()));
+            } else if (d.hasDimParam() && !d.getDimParam().isEmpty()) {
+                dims.add(Dim.symbol(d.getDimParam()));
+            } else {
+                dims.add(Dim.unknown());
+            }
+        }
+        return new ValueType(dtype, Shape.of(dims));
+    }
+
+    /** Converts a {@code TensorProto}, from raw data, typed fields or (checked) external data. */
+    public static Tensor tensor(Onnx.TensorProto t, String source, Path baseDir) {
+        String what = source + ": tensor '" + t.getName() + "'";
+        DType dtype = OnnxTypes.fromOnnx(t.getDataType());
+        if (dtype == null) {
+            throw new OnnxFormatException(what + " has element type " + OnnxTypes.name(t.getDataType())
+                    + ", which Forge does not support (supported: float, double, int64, int32, uint8, int8, bool)");
+        }
+        long[] dims = new long[t.getDimsCount()];
+        long count = 1;
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = t.getDims(i);
+            if (dims[i] < 0) {
+                throw new OnnxFormatException(what + " has a negative dimension " + dims[i]);
+            }
+            try {
+                count = Math.multiplyExact(count, dims[i]);
+            } catch (ArithmeticException e) {
+                throw new OnnxFormatException(what + " declares an element count that overflows: " + Shape.format(dims));
+            }
+        }
+        long expectedBytes = count * dtype.byteSize();
+        if (expectedBytes > Integer.MAX_VALUE - 8) {
+            throw new OnnxFormatException(what + " declares " + count + " elements (" + expectedBytes + " bytes), more than a Java array holds");
+        }
+        ByteBuffer buf = ByteBuffer.allocate((int) expectedBytes).order(ByteOrder.LITTLE_ENDIAN);
+        if (t.getDataLocation() == Onnx.TensorProto.DataLocation.EXTERNAL) {
+            readExternal(t, what, baseDir, buf);
+        } else if (t.hasRawData()) {
+            ByteString raw = t.getRawData();
+            if (raw.size() != expectedBytes) {
+                throw new OnnxFormatException(what + " has " + raw.size() + " bytes of raw data but its shape "
+                        + Shape.format(dims) + " of " + dtype + " needs " + expectedBytes);
+            }
+            raw.copyTo(buf);
+        } else {
+            fillTyped(t, dtype, count, what, buf);
+        }
+        buf.flip();
+        return Tensor.wrap(dtype, buf, dims);
+    }
+
+    private static void fillTyped(Onnx.TensorProto t, DType dtype, long count, String what, ByteBuffer buf) {
+        int n;
+        switch (dtype) {
+            case FLOAT32 -> {
+                n = t.getFloatDataCount();
+                check(n, count, what);
+                for (int i = 0; i < n; i++) {
+                    buf.putFloat(t.getFloatData(i));
+                }
+            }
+            case FLOAT64 -> {
+                n = t.getDoubleDataCount();
+                check(n, count, what);
+                for (int i = 0; i < n; i++) {
+                    buf.putDouble(t.getDoubleData(i));
+                }
+            }
+            case INT64 -> {
+                n = t.getInt64DataCount();
+                check(n, count, what);
+                for (int i = 0; i < n; i++) {
+                    buf.putLong(t.getInt64Data(i));
+                }
+            }
+            case INT32 -> {
+                n = t.getInt32DataCount();
+                check(n, count, what);
+                for (int i = 0; i < n; i++) {
+                    buf.putInt(t.getInt32Data(i));
+                }
+            }
+            case UINT8, INT8, BOOL -> {
+                n = t.getInt32DataCount();
+                check(n, count, what);
+                for (int i = 0; i < n; i++) {
+                    buf.put((byte) t.getInt32Data(i));
+                }
+            }
+            default -> throw new OnnxFormatException(what + ": unsupported element type " + dtype);
+        }
+    }
+
+    private static void check(int actual, long expected, String what) {
+        if (actual != expected) {
+            throw new OnnxFormatException(what + " holds " + actual + " values but its shape needs " + expected);
+        }
+    }
+
+    /**
+     * Reads external data, refusing any location that leaves the model's directory (absolute paths,
+     * {@code ..}, symbolic links pointing out).
+     */
+    private static void readExternal(Onnx.TensorProto t, String what, Path baseDir, ByteBuffer buf) {
+        if (baseDir == null) {
+            throw new OnnxFormatException(what + " keeps its data in an external file, which is only allowed when the model is read from a file");
+        }
+        String location = null;
+        long offset = 0;
+        long length = -1;
+        for (Onnx.StringStringEntryProto e : t.getExternalDataList()) {
+            switch (e.getKey()) {
+                case "location" -> location = e.getValue();
+                case "offset" -> offset = parseLong(e.getValue(), what, "offset");
+                case "length" -> length = parseLong(e.getValue(), what, "length");
+                default -> {
+                }
+            }
+        }
+        if (location == null || location.isEmpty()) {
+            throw new OnnxFormatException(what + " has external data without a location");
+        }
+        Path base;
+        Path file;
+        try {
+            base = baseDir.toRealPath();
+            Path candidate = base.resolve(location).normalize();
+            if (Path.of(location).isAbsolute() || !candidate.startsWith(base)) {
+                throw new OnnxFormatException(what + " points at external data '" + location
+                        + "' outside the model's directory; refused");
+            }
+            file = candidate.toRealPath();
+            if (!file.startsWith(base)) {
+                throw new OnnxFormatException(what + " points at external data '" + location
+                        + "' that resolves (through a link) outside the model's directory; refused");
+            }
+        } catch (IOException e) {
+            throw new OnnxFormatException(what + ": external data file '" + location + "' cannot be opened: " + e.getMessage(), e);
+        }
+        long need = buf.capacity();
+        if (length >= 0 && length != need) {
+            throw new OnnxFormatException(what + ": external data length " + length + " does not match its shape (" + need + " bytes)");
+        }
+        try (var ch = java.nio.channels.FileChannel.open(file)) {
+            if (offset < 0 || offset + need > ch.size()) {
+                throw new OnnxFormatException(what + ": external data '" + location + "' has " + ch.size()
+                        + " bytes, too few for offset " + offset + " + " + need + " bytes");
+            }
+            ch.position(offset);
+            while (buf.hasRemaining()) {
+                if (ch.read(buf) < 0) {
+                    throw new OnnxFormatException(what + ": external data '" + location + "' ended early");
+                }
+            }
+        } catch (IOException e) {
+            throw new OnnxFormatException(what + ": cannot read external data '" + location + "': " + e.getMessage(), e);
+        }
+    }
+
+    private static long parseLong(String v, String what, String key) {
+        try {
+            return Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            throw new OnnxFormatException(what + ": external data " + key + " '" + v + "' is not a number");
+        }
+    }
+
+    private static Attribute attribute(Onnx.AttributeProto ap, String nodeName, String source) {
+        return switch (ap.getType()) {
+            case INT -> new Attribute.Int(ap.getI());
+            case FLOAT -> new Attribute.Float(ap.getF());
+            case STRING -> new Attribute.Str(ap.getS().toString(StandardCharsets.UTF_8));
+            case INTS -> new Attribute.Ints(ap.getIntsList().stream().mapToLong(Long::longValue).toArray());
+            case FLOATS -> {
+                float[] f = new float[ap.getFloatsCount()];
+                for (int i = 0; i < f.length; i++) {
+                    f[i] = ap.getFloats(i);
+                }
+                yield new Attribute.Floats(f);
+            }
+            case STRINGS -> new Attribute.Strs(ap.getStringsList().stream().map(b -> b.toString(StandardCharsets.UTF_8)).toList());
+            case TENSOR -> {
+                if (OnnxTypes.fromOnnx(ap.getT().getDataType()) == null) {
+                    yield new Attribute.Opaque(ap.toByteArray());
+                }
+                yield new Attribute.TensorValue(tensor(ap.getT(), source + ": node '" + nodeName + "'", null));
+            }
+            default -> new Attribute.Opaque(ap.toByteArray());
+        };
+    }
+
+    private static final class LinkedHashSet<T> extends java.util.LinkedHashSet<T> {
+        private static final long serialVersionUID = 1L;
+
+        LinkedHashSet(java.util.Collection<T> c) {
+            super(c);
+        }
+    }
+}

@@ -1,0 +1,177 @@
+package dev.forge.compiler.onnx;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.forge.compiler.ir.Attribute;
+import dev.forge.compiler.ir.Dim;
+import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.Node;
+import dev.forge.compiler.ir.ValueInfo;
+import dev.forge.compiler.ir.ValueType;
+import dev.forge.compiler.onnx.proto.Onnx;
+import dev.forge.runtime.Tensor;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Map;
+
+/** Writes a Forge {@link Graph} as a standard ONNX {@code ModelProto}. */
+public final class OnnxWriter {
+    private OnnxWriter() {
+    }
+
+    /** The ONNX model for a graph. */
+    public static Onnx.ModelProto toProto(Graph graph) {
+        Onnx.ModelProto.Builder model = Onnx.ModelProto.newBuilder()
+                .setIrVersion(graph.irVersion())
+                .setProducerName(graph.producerName())
+                .setProducerVersion(graph.producerVersion())
+                .setModelVersion(graph.modelVersion());
+        if (!graph.docString().isEmpty()) {
+            model.setDocString(graph.docString());
+        }
+        for (Map.Entry<String, Long> e : graph.opsets().entrySet()) {
+            model.addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain(e.getKey()).setVersion(e.getValue()));
+        }
+        for (Map.Entry<String, String> e : graph.metadata().entrySet()) {
+            model.addMetadataProps(Onnx.StringStringEntryProto.newBuilder().setKey(e.getKey()).setValue(e.getValue()));
+        }
+        Onnx.GraphProto.Builder g = Onnx.GraphProto.newBuilder().setName(graph.name() == null ? "graph" : graph.name());
+        for (ValueInfo in : graph.inputs()) {
+            g.addInput(valueInfo(in.name(), in.type()));
+        }
+        for (ValueInfo out : graph.outputs()) {
+            g.addOutput(valueInfo(out.name(), out.type()));
+        }
+        for (Map.Entry<String, Tensor> e : graph.initializers().entrySet()) {
+            g.addInitializer(tensor(e.getKey(), e.getValue()));
+        }
+        for (Node n : graph.nodes()) {
+            g.addNode(node(n));
+        }
+        return model.setGraph(g).build();
+    }
+
+    /** The serialized ONNX model for a graph. */
+    public static byte[] toBytes(Graph graph) {
+        return toProto(graph).toByteArray();
+    }
+
+    /**
+     * Writes a graph to an ONNX file atomically: the bytes go to a temporary file in the same directory,
+     * which then replaces {@code path}, so a reader never sees a partial model.
+     */
+    public static void write(Graph graph, Path path) {
+        writeAtomically(path, toBytes(graph));
+    }
+
+    /** Writes bytes to {@code path} through a temporary file and an atomic rename. */
+    public static void writeAtomically(Path path, byte[] bytes) {
+        Path abs = path.toAbsolutePath();
+        Path dir = abs.getParent();
+        try {
+            Files.createDirectories(dir);
+            Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+            try {
+                try (OutputStream out = Files.newOutputStream(tmp)) {
+                    out.write(bytes);
+                }
+                try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+                    ch.force(true);
+                }
+                try {
+                    Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (AtomicMoveNotSupportedException e) {
+                    Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
+                }
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    static Onnx.ValueInfoProto valueInfo(String name, ValueType type) {
+        Onnx.TypeProto.Tensor.Builder tt = Onnx.TypeProto.Tensor.newBuilder().setElemType(OnnxTypes.toOnnx(type.dtype()));
+        if (type.shape() != null) {
+            Onnx.TensorShapeProto.Builder shape = Onnx.TensorShapeProto.newBuilder();
+            for (Dim d : type.shape().dims()) {
+                Onnx.TensorShapeProto.Dimension.Builder dim = Onnx.TensorShapeProto.Dimension.newBuilder();
+                if (d.isFixed()) {
+                    dim.setDimValue(d.value());
+                } else if (d.isSymbolic()) {
+                    dim.setDimParam(d.symbol());
+                }
+                shape.addDim(dim);
+            }
+            tt.setShape(shape);
+        }
+        return Onnx.ValueInfoProto.newBuilder().setName(name)
+                .setType(Onnx.TypeProto.newBuilder().setTensorType(tt)).build();
+    }
+
+    /** A tensor as a {@code TensorProto} with little-endian {@code raw_data}. */
+    public static Onnx.TensorProto tensor(String name, Tensor t) {
+        Onnx.TensorProto.Builder b = Onnx.TensorProto.newBuilder().setDataType(OnnxTypes.toOnnx(t.dtype()));
+        if (name != null) {
+            b.setName(name);
+        }
+        for (long d : t.shape()) {
+            b.addDims(d);
+        }
+        return b.setRawData(ByteString.copyFrom(t.buffer())).build();
+    }
+
+    static Onnx.NodeProto node(Node n) {
+        Onnx.NodeProto.Builder b = Onnx.NodeProto.newBuilder().setOpType(n.opType()).setName(n.name())
+                .addAllInput(n.inputs()).addAllOutput(n.outputs());
+        if (!n.domain().isEmpty()) {
+            b.setDomain(n.domain());
+        }
+        for (Map.Entry<String, Attribute> e : n.attributes().entrySet()) {
+            b.addAttribute(attribute(e.getKey(), e.getValue()));
+        }
+        return b.build();
+    }
+
+    static Onnx.AttributeProto attribute(String name, Attribute a) {
+        Onnx.AttributeProto.Builder b = Onnx.AttributeProto.newBuilder().setName(name);
+        if (a instanceof Attribute.Int i) {
+            b.setType(Onnx.AttributeProto.AttributeType.INT).setI(i.value());
+        } else if (a instanceof Attribute.Float f) {
+            b.setType(Onnx.AttributeProto.AttributeType.FLOAT).setF(f.value());
+        } else if (a instanceof Attribute.Str s) {
+            b.setType(Onnx.AttributeProto.AttributeType.STRING).setS(ByteString.copyFrom(s.value(), StandardCharsets.UTF_8));
+        } else if (a instanceof Attribute.Ints is) {
+            b.setType(Onnx.AttributeProto.AttributeType.INTS);
+            for (long v : is.values()) {
+                b.addInts(v);
+            }
+        } else if (a instanceof Attribute.Floats fs) {
+            b.setType(Onnx.AttributeProto.AttributeType.FLOATS);
+            for (float v : fs.values()) {
+                b.addFloats(v);
+            }
+        } else if (a instanceof Attribute.Strs ss) {
+            b.setType(Onnx.AttributeProto.AttributeType.STRINGS);
+            for (String v : ss.values()) {
+                b.addStrings(ByteString.copyFrom(v, StandardCharsets.UTF_8));
+            }
+        } else if (a instanceof Attribute.TensorValue tv) {
+            b.setType(Onnx.AttributeProto.AttributeType.TENSOR).setT(tensor(null, tv.value()));
+        } else if (a instanceof Attribute.Opaque op) {
+            try {
+                return Onnx.AttributeProto.parseFrom(op.proto()).toBuilder().setName(name).build();
+            } catch (InvalidProtocolBufferException e) {
+                throw new IllegalStateException("attribute " + name + " holds an invalid AttributeProto", e);
+            }
+        }
+        return b.build();
+    }
+}
