@@ -22,9 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -212,7 +210,8 @@ public final class OnnxReader {
         g.inputs().forEach(in -> available.add(in.name()));
         int[] missing = new int[nodes.size()];
         Map<String, List<Integer>> waiting = new HashMap<>();
-        Deque<Integer> ready = new ArrayDeque<>();
+        // Lowest index first, so a graph that is already in order keeps its order exactly.
+        java.util.PriorityQueue<Integer> ready = new java.util.PriorityQueue<>();
         for (int i = 0; i < nodes.size(); i++) {
             for (String in : new LinkedHashSet<>(nodes.get(i).inputs())) {
                 if (in.isEmpty() || available.contains(in)) {
