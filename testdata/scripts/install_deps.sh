@@ -1,0 +1,47 @@
+#!/bin/sh
+# Installs what testdata/scripts/make_golden.py needs: Debian's PyTorch, onnx and numpy for /usr/bin/python3.
+#
+# Idempotent and non-interactive: run as root on Debian 12 (bookworm), no standard input needed. If the
+# three modules already import, it does nothing and exits 0 at once. Otherwise it runs apt-get and checks
+# the import again; it exits non-zero with a message on stderr if they still do not import.
+#
+#   sudo testdata/scripts/install_deps.sh
+set -eu
+
+PYTHON=/usr/bin/python3
+PACKAGES="python3-torch python3-onnx python3-numpy"
+
+# Imports the three modules once (importing torch takes a couple of seconds); on success sets $VERSIONS.
+have_modules() {
+    [ -x "$PYTHON" ] || return 1
+    VERSIONS=$("$PYTHON" -c 'import torch, onnx, numpy; print("torch", torch.__version__, "onnx", onnx.__version__, "numpy", numpy.__version__)' 2>/dev/null)
+}
+
+if have_modules; then
+    echo "install_deps: already installed ($VERSIONS)"
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install_deps: torch, onnx and numpy do not import with $PYTHON, and installing them needs root." >&2
+    echo "install_deps: run this script as root (e.g. with sudo), or: apt-get install $PACKAGES" >&2
+    exit 1
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install_deps: apt-get not found; this script supports Debian 12 only. Install $PACKAGES by hand." >&2
+    exit 1
+fi
+
+echo "install_deps: installing $PACKAGES"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q </dev/null
+# shellcheck disable=SC2086  # $PACKAGES is a word list on purpose
+apt-get install -y -q --no-install-recommends $PACKAGES </dev/null
+
+if ! have_modules; then
+    echo "install_deps: apt-get finished but '$PYTHON -c \"import torch, onnx, numpy\"' still fails:" >&2
+    "$PYTHON" -c 'import torch, onnx, numpy' >&2 || true
+    exit 1
+fi
+echo "install_deps: installed ($VERSIONS)"
