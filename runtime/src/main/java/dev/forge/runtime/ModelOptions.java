@@ -1,0 +1,239 @@
+package dev.forge.runtime;
+
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * How {@link Model#load} builds an ONNX Runtime session: the device, thread counts, graph
+ * optimization level, and an optional optimized-model cache. Immutable; build with {@link
+ * #builder()}.
+ *
+ * <h2>The optimized-model cache</h2>
+ *
+ * <p>With {@link Builder#optimizedModelCache(Path)} set, the first load asks ONNX Runtime to write the
+ * graph it built after optimization to that path ({@code SessionOptions.setOptimizedModelFilePath}),
+ * and later loads of the same source model read that file instead, with graph optimizations switched
+ * off because they were already applied — this saves the optimization time at start-up. Beside the
+ * cache file a small sidecar ({@code <cache>.key}) records the SHA-256 of the source model bytes, the
+ * optimization level, the ONNX Runtime version, the CPU it was made on and the SHA-256 of the cache
+ * file. On any mismatch — a different model, level, ORT version or machine, or a damaged cache — the
+ * cache is ignored and rebuilt. Both files are written to temporary files and moved into place
+ * atomically.
+ *
+ * <p>The cache is for the CPU only. A model optimized with the CUDA provider has nodes fused and
+ * assigned for that provider, and ONNX Runtime documents the saved file as valid only for the same
+ * providers and hardware it was made with; a CPU-optimized file at level {@link
+ * OptimizationLevel#ALL} is likewise tied to this CPU's vector width (NCHWc blocking), hence the CPU in
+ * the key. So {@link Device#cuda(int)} with a cache is refused by {@link Builder#build()}, and with
+ * {@link Device#auto()} the cache is used only when the model ends up on the CPU.
+ */
+public final class ModelOptions {
+  private static final ModelOptions DEFAULTS = builder().build();
+
+  private final Device device;
+  private final int intraOpThreads;
+  private final int interOpThreads;
+  private final OptimizationLevel optimizationLevel;
+  private final Path optimizedModelCache;
+
+  private ModelOptions(Builder b) {
+    this.device = b.device;
+    this.intraOpThreads = b.intraOpThreads;
+    this.interOpThreads = b.interOpThreads;
+    this.optimizationLevel = b.optimizationLevel;
+    this.optimizedModelCache = b.optimizedModelCache;
+  }
+
+  /**
+   * CPU, ONNX Runtime's default thread counts, {@link OptimizationLevel#ALL}, no cache.
+   *
+   * @return the default options
+   */
+  public static ModelOptions defaults() {
+    return DEFAULTS;
+  }
+
+  /**
+   * A builder starting from the defaults.
+   *
+   * @return a new builder
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * A builder starting from these options.
+   *
+   * @return a new builder
+   */
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.device = device;
+    b.intraOpThreads = intraOpThreads;
+    b.interOpThreads = interOpThreads;
+    b.optimizationLevel = optimizationLevel;
+    b.optimizedModelCache = optimizedModelCache;
+    return b;
+  }
+
+  /**
+   * The requested device; {@link Model#device()} tells which one is in use.
+   *
+   * @return the device
+   */
+  public Device device() {
+    return device;
+  }
+
+  /**
+   * Threads used inside one operator; 0 means ONNX Runtime's default (one per physical core).
+   *
+   * @return the intra-op thread count
+   */
+  public int intraOpThreads() {
+    return intraOpThreads;
+  }
+
+  /**
+   * Threads used to run independent operators in parallel; 0 means ONNX Runtime's default.
+   *
+   * @return the inter-op thread count
+   */
+  public int interOpThreads() {
+    return interOpThreads;
+  }
+
+  /**
+   * The graph optimization level.
+   *
+   * @return the level
+   */
+  public OptimizationLevel optimizationLevel() {
+    return optimizationLevel;
+  }
+
+  /**
+   * Where the optimized model is cached, if anywhere.
+   *
+   * @return the cache file path
+   */
+  public Optional<Path> optimizedModelCache() {
+    return Optional.ofNullable(optimizedModelCache);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (!(o instanceof ModelOptions)) {
+      return false;
+    }
+    ModelOptions m = (ModelOptions) o;
+    return device.equals(m.device)
+        && intraOpThreads == m.intraOpThreads
+        && interOpThreads == m.interOpThreads
+        && optimizationLevel == m.optimizationLevel
+        && Objects.equals(optimizedModelCache, m.optimizedModelCache);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(device, intraOpThreads, interOpThreads, optimizationLevel, optimizedModelCache);
+  }
+
+  @Override
+  public String toString() {
+    return "ModelOptions[device=" + device + ", intraOpThreads=" + intraOpThreads + ", interOpThreads=" + interOpThreads
+        + ", optimizationLevel=" + optimizationLevel + ", optimizedModelCache=" + optimizedModelCache + "]";
+  }
+
+  /** Builds {@link ModelOptions}; every setter checks its argument. */
+  public static final class Builder {
+    private Device device = Device.cpu();
+    private int intraOpThreads;
+    private int interOpThreads;
+    private OptimizationLevel optimizationLevel = OptimizationLevel.ALL;
+    private Path optimizedModelCache;
+
+    private Builder() {}
+
+    /**
+     * The device to run on (default CPU).
+     *
+     * @param device the device
+     * @return this builder
+     */
+    public Builder device(Device device) {
+      this.device = Objects.requireNonNull(device, "device");
+      return this;
+    }
+
+    /**
+     * Threads inside one operator (default 0 = ONNX Runtime's choice).
+     *
+     * @param threads 0 or more
+     * @return this builder
+     * @throws IllegalArgumentException if negative
+     */
+    public Builder intraOpThreads(int threads) {
+      if (threads < 0) {
+        throw new IllegalArgumentException("intraOpThreads must be >= 0 (0 = ONNX Runtime default), got " + threads);
+      }
+      this.intraOpThreads = threads;
+      return this;
+    }
+
+    /**
+     * Threads across independent operators (default 0 = ONNX Runtime's choice).
+     *
+     * @param threads 0 or more
+     * @return this builder
+     * @throws IllegalArgumentException if negative
+     */
+    public Builder interOpThreads(int threads) {
+      if (threads < 0) {
+        throw new IllegalArgumentException("interOpThreads must be >= 0 (0 = ONNX Runtime default), got " + threads);
+      }
+      this.interOpThreads = threads;
+      return this;
+    }
+
+    /**
+     * The graph optimization level (default {@link OptimizationLevel#ALL}).
+     *
+     * @param level the level
+     * @return this builder
+     */
+    public Builder optimizationLevel(OptimizationLevel level) {
+      this.optimizationLevel = Objects.requireNonNull(level, "level");
+      return this;
+    }
+
+    /**
+     * Caches the optimized model at this path (CPU only; see the class documentation). Pass null to
+     * turn the cache off.
+     *
+     * @param cacheFile the cache file; its directory is created on first use
+     * @return this builder
+     */
+    public Builder optimizedModelCache(Path cacheFile) {
+      this.optimizedModelCache = cacheFile;
+      return this;
+    }
+
+    /**
+     * Builds the options.
+     *
+     * @return the options
+     * @throws IllegalArgumentException if a cache is combined with a CUDA device
+     */
+    public ModelOptions build() {
+      if (optimizedModelCache != null && device.kind() == Device.Kind.CUDA) {
+        throw new IllegalArgumentException(
+            "optimizedModelCache works only on the CPU, but the device is " + device
+                + ": a model optimized for CUDA is tied to that provider and GPU; drop the cache or use Device.cpu()");
+      }
+      return new ModelOptions(this);
+    }
+  }
+}
