@@ -33,11 +33,15 @@ final class ConvOps {
         }
         long group = node.attrInt("group", 1);
         long filters = ctx.fixed(w.dim(0), "the filter count W[0]");
-        long wChannels = ctx.fixed(w.dim(1), "W[1]");
         if (group < 1 || filters % group != 0) {
             throw ctx.error("filters " + filters + " is not divisible by group " + group, "make the filter count a multiple of group");
         }
-        if (x.dim(1).isFixed() && x.dim(1).value() != wChannels * group) {
+        // W[1] may be symbolic when it equals X's channel dimension (the weight gradient convolves over the batch)
+        if (!w.dim(1).isFixed() && !(group == 1 && w.dim(1).equals(x.dim(1)))) {
+            throw ctx.error("W[1] must be a fixed number, got " + w.dim(1), "give that dimension a fixed size");
+        }
+        long wChannels = w.dim(1).isFixed() ? w.dim(1).value() : -1;
+        if (wChannels >= 0 && x.dim(1).isFixed() && x.dim(1).value() != wChannels * group) {
             throw ctx.error("input has " + x.dim(1).value() + " channels but W " + w + " with group " + group
                     + " expects " + wChannels * group, "set the layer's input channels to " + x.dim(1).value());
         }

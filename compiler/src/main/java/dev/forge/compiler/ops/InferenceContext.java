@@ -20,6 +20,7 @@ public final class InferenceContext {
     private final Function<String, Tensor> constants;
     private final int opset;
     private final boolean strict;
+    private final Function<String, Shape> shapeTensors;
 
     /**
      * Creates a context.
@@ -32,6 +33,17 @@ public final class InferenceContext {
      */
     public InferenceContext(Node node, List<ValueType> inputTypes, Function<String, Tensor> constants, int opset,
             boolean strict) {
+        this(node, inputTypes, constants, name -> null, opset, strict);
+    }
+
+    /**
+     * Creates a context that can also see through shape tensors: {@code shapeTensors} gives the shape an
+     * int64 vector value describes (e.g. the output of {@code Shape(x)} is x's shape, symbolic batch
+     * included), or null.
+     */
+    public InferenceContext(Node node, List<ValueType> inputTypes, Function<String, Tensor> constants,
+            Function<String, Shape> shapeTensors, int opset, boolean strict) {
+        this.shapeTensors = shapeTensors;
         this.node = node;
         this.inputTypes = inputTypes;
         this.constants = constants;
@@ -100,6 +112,21 @@ public final class InferenceContext {
     /** The constant value of input {@code i}, or null when it is computed at run time. */
     public Tensor constant(int i) {
         return node.hasInput(i) ? constants.apply(node.input(i)) : null;
+    }
+
+    /**
+     * The shape that int64 input {@code i} describes, when it is a constant or the output of a
+     * {@code Shape} node; else null.
+     */
+    public Shape shapeTensor(int i) {
+        if (!node.hasInput(i)) {
+            return null;
+        }
+        Tensor t = constant(i);
+        if (t != null) {
+            return Shape.fixed(t.toLongArray());
+        }
+        return shapeTensors.apply(node.input(i));
     }
 
     /** A {@link ShapeException} prefixed with the op and node, followed by the fix. */

@@ -54,6 +54,12 @@ public final class Ops {
      */
     public static List<ValueType> infer(Node node, List<ValueType> inputTypes, Function<String, Tensor> constants,
             int opset, boolean strict) {
+        return infer(node, inputTypes, constants, name -> null, opset, strict);
+    }
+
+    /** Infers a node's output types, seeing through shape tensors (see {@link InferenceContext#shapeTensor}). */
+    public static List<ValueType> infer(Node node, List<ValueType> inputTypes, Function<String, Tensor> constants,
+            Function<String, dev.forge.compiler.ir.Shape> shapeTensors, int opset, boolean strict) {
         if (!node.domain().isEmpty() && !node.domain().equals("ai.onnx")) {
             return null;
         }
@@ -62,7 +68,7 @@ public final class Ops {
             return null;
         }
         try {
-            return rule.infer(new InferenceContext(node, inputTypes, constants, opset, strict));
+            return rule.infer(new InferenceContext(node, inputTypes, constants, shapeTensors, opset, strict));
         } catch (InferenceContext.UnknownShape e) {
             return null;
         } catch (IllegalArgumentException e) {

@@ -74,9 +74,9 @@ final class PoolOps {
     static List<ValueType> maxUnpool(InferenceContext ctx) {
         Shape x = ctx.shape(0);
         if (ctx.hasInput(2)) {
-            dev.forge.runtime.Tensor shape = ctx.constant(2);
+            Shape shape = ctx.shapeTensor(2);
             if (shape != null) {
-                return InferenceContext.one(ctx.dtype(0), Shape.fixed(shape.toLongArray()));
+                return InferenceContext.one(ctx.dtype(0), shape);
             }
             return InferenceContext.one(ctx.dtype(0), unknownOfRank(x.rank()));
         }

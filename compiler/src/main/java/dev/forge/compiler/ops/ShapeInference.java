@@ -41,7 +41,18 @@ public final class ShapeInference {
         for (String in : node.inputs()) {
             inputTypes.add(in.isEmpty() ? null : graph.type(in));
         }
-        return Ops.infer(node, inputTypes, name -> constantOf(graph, name), graph.opset(), strict);
+        return Ops.infer(node, inputTypes, name -> constantOf(graph, name), name -> shapeTensorOf(graph, name), graph.opset(),
+                strict);
+    }
+
+    /** The shape described by the output of a full {@code Shape(x)} node: x's shape; else null. */
+    public static dev.forge.compiler.ir.Shape shapeTensorOf(Graph graph, String name) {
+        Node p = graph.producer(name);
+        if (p != null && p.opType().equals("Shape") && p.attr("start") == null && p.attr("end") == null) {
+            ValueType t = graph.type(p.input(0));
+            return t == null ? null : t.shape();
+        }
+        return null;
     }
 
     /** The constant value of a value: an initializer or the output of a {@code Constant} node; else null. */

@@ -35,6 +35,10 @@ final class TensorOps {
             r.add(op, TensorOps::reduce);
         }
         r.add("Pad", TensorOps::pad);
+        r.add("Slice", TensorOps::slice);
+        r.add("Split", TensorOps::split);
+        r.add("ScatterElements", ctx -> List.of(ctx.input(0)));
+        r.add("ScatterND", ctx -> List.of(ctx.input(0)));
         r.add("ArgMax", TensorOps::argReduce);
         r.add("ArgMin", TensorOps::argReduce);
     }
@@ -42,6 +46,13 @@ final class TensorOps {
     static List<ValueType> reshape(InferenceContext ctx) {
         Shape x = ctx.shape(0);
         Tensor target = ctx.constant(1);
+        if (target == null && ctx.shapeTensor(1) != null) {
+            Shape like = ctx.shapeTensor(1);
+            if (x.isFixed() && like.isFixed() && x.elementCount() != like.elementCount()) {
+                throw ctx.error("cannot reshape " + x + " to " + like, "make the element counts equal");
+            }
+            return InferenceContext.one(ctx.dtype(0), like);
+        }
         if (target == null) {
             Shape s = ctx.shape(1);
             return InferenceContext.one(ctx.dtype(0), s.dim(0).isFixed() ? PoolOps.unknownOfRank((int) s.dim(0).value()) : null);
@@ -346,9 +357,12 @@ final class TensorOps {
     }
 
     static List<ValueType> constantOfShape(InferenceContext ctx) {
-        Tensor shape = ctx.constant(0);
         Attribute v = ctx.node().attr("value");
         DType dtype = v instanceof Attribute.TensorValue tv ? tv.value().dtype() : DType.FLOAT32;
+        if (ctx.shapeTensor(0) != null) {
+            return InferenceContext.one(dtype, ctx.shapeTensor(0));
+        }
+        Tensor shape = ctx.constant(0);
         if (shape == null) {
             Shape s = ctx.shape(0);
             return InferenceContext.one(dtype, s.dim(0).isFixed() ? PoolOps.unknownOfRank((int) s.dim(0).value()) : null);
@@ -357,16 +371,12 @@ final class TensorOps {
     }
 
     static List<ValueType> expand(InferenceContext ctx) {
-        Tensor shape = ctx.constant(1);
-        if (shape == null) {
-            return InferenceContext.one(ctx.dtype(0), null);
+        Shape target = ctx.shapeTensor(1);
+        if (target == null) {
+            Shape s = ctx.shape(1);
+            return InferenceContext.one(ctx.dtype(0), s.dim(0).isFixed() ? PoolOps.unknownOfRank((int) s.dim(0).value()) : null);
         }
-        long[] dims = shape.toLongArray();
-        List<Dim> target = new ArrayList<>();
-        for (long d : dims) {
-            target.add(Dim.of(d));
-        }
-        return InferenceContext.one(ctx.dtype(0), ElementwiseOps.broadcastShapes(ctx, ctx.shape(0), Shape.of(target)));
+        return InferenceContext.one(ctx.dtype(0), ElementwiseOps.broadcastShapes(ctx, ctx.shape(0), target));
     }
 
     static List<ValueType> oneHot(InferenceContext ctx) {
@@ -482,5 +492,83 @@ final class TensorOps {
             }
         }
         return InferenceContext.one(ctx.dtype(0), Shape.of(out));
+    }
+
+    /** Slice with constant starts/ends (and optional axes, steps), clamped as ONNX says. */
+    static List<ValueType> slice(InferenceContext ctx) {
+        Shape x = ctx.shape(0);
+        Tensor startsT = ctx.constant(1);
+        Tensor endsT = ctx.constant(2);
+        if (startsT == null || endsT == null || (ctx.hasInput(3) && ctx.constant(3) == null)
+                || (ctx.hasInput(4) && ctx.constant(4) == null)) {
+            return InferenceContext.one(ctx.dtype(0), PoolOps.unknownOfRank(x.rank()));
+        }
+        long[] starts = startsT.toLongArray();
+        long[] ends = endsT.toLongArray();
+        long[] axes = ctx.hasInput(3) ? ctx.constant(3).toLongArray() : null;
+        long[] steps = ctx.hasInput(4) ? ctx.constant(4).toLongArray() : null;
+        List<Dim> out = new ArrayList<>(x.dims());
+        for (int i = 0; i < starts.length; i++) {
+            int a = (int) (axes == null ? i : axes[i] < 0 ? axes[i] + x.rank() : axes[i]);
+            long step = steps == null ? 1 : steps[i];
+            if (step == 0) {
+                throw ctx.error("step 0 on axis " + a, "use a non-zero step");
+            }
+            Dim d = x.dim(a);
+            if (!d.isFixed()) {
+                boolean whole = starts[i] == 0 && ends[i] >= Integer.MAX_VALUE && step == 1;
+                out.set(a, whole ? d : Dim.unknown());
+                continue;
+            }
+            long n = d.value();
+            long s = starts[i] < 0 ? starts[i] + n : starts[i];
+            long e = ends[i] < 0 ? ends[i] + n : ends[i];
+            long size;
+            if (step > 0) {
+                s = Math.max(0, Math.min(n, s));
+                e = Math.max(0, Math.min(n, e));
+                size = e > s ? (e - s + step - 1) / step : 0;
+            } else {
+                s = Math.max(-1, Math.min(n - 1, s));
+                e = Math.max(-1, Math.min(n - 1, e));
+                size = s > e ? (s - e + (-step) - 1) / (-step) : 0;
+            }
+            out.set(a, Dim.of(size));
+        }
+        return InferenceContext.one(ctx.dtype(0), Shape.of(out));
+    }
+
+    /** Split along an axis by constant sizes (opset 13+: sizes as an input) or into equal parts. */
+    static List<ValueType> split(InferenceContext ctx) {
+        Shape x = ctx.shape(0);
+        long axisAttr = ctx.node().attrInt("axis", 0);
+        int axis = (int) (axisAttr < 0 ? axisAttr + x.rank() : axisAttr);
+        int parts = ctx.node().outputs().size();
+        long[] sizes = null;
+        if (ctx.opset() >= 13 && ctx.hasInput(1)) {
+            Tensor t = ctx.constant(1);
+            if (t == null) {
+                throw new InferenceContext.UnknownShape();
+            }
+            sizes = t.toLongArray();
+        } else if (ctx.opset() < 13) {
+            sizes = ctx.node().attrInts("split", null);
+        }
+        if (sizes == null) {
+            long n = ctx.fixed(x.dim(axis), "the split axis");
+            if (n % parts != 0) {
+                throw ctx.error("axis " + axis + " of size " + n + " does not split into " + parts + " equal parts", "give split sizes");
+            }
+            sizes = new long[parts];
+            java.util.Arrays.fill(sizes, n / parts);
+        }
+        if (sizes.length != parts) {
+            throw ctx.error(sizes.length + " split sizes for " + parts + " outputs", "give one size per output");
+        }
+        List<ValueType> out = new ArrayList<>();
+        for (long s : sizes) {
+            out.add(new ValueType(ctx.dtype(0), x.with(axis, Dim.of(s))));
+        }
+        return out;
     }
 }

@@ -1,0 +1,162 @@
+package dev.forge.compiler.autodiff;
+
+import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.Node;
+import dev.forge.compiler.ir.ValueType;
+import dev.forge.runtime.DType;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reverse-mode differentiation of a graph, emitted into the same graph as standard ONNX nodes.
+ *
+ * <p>The driver: (1) find the values that lie on a path from a requested value to the loss — only those
+ * get gradients, so nothing unused is computed (ONNX Runtime runs every node, requested or not); (2)
+ * walk the nodes in reverse order, sum the gradient contributions of each output, and apply the node's
+ * rule from {@link GradientRules}; (3) return the summed gradient of each requested value.
+ */
+public final class Autodiff {
+    private Autodiff() {
+    }
+
+    /**
+     * Appends the backward pass of {@code loss} (a scalar) with respect to {@code wrt} to {@code graph}.
+     *
+     * @return for each value of {@code wrt}, in order, the name of its gradient value ({@code <name>.grad})
+     * @throws IllegalArgumentException when a value of {@code wrt} does not influence the loss, or an op on
+     *     the path has no gradient rule (the message lists the supported ops)
+     */
+    public static Map<String, String> gradients(Graph graph, String loss, Collection<String> wrt) {
+        ValueType lossType = graph.type(loss);
+        if (lossType == null || lossType.shape() == null || lossType.shape().rank() != 0) {
+            throw new IllegalArgumentException("the loss '" + loss + "' must be a scalar, got " + lossType);
+        }
+        addMaxPoolIndices(graph);
+        List<Node> forward = new ArrayList<>(graph.nodes());
+        Set<String> needs = valuesOnPaths(forward, loss, wrt);
+        for (String w : wrt) {
+            if (!needs.contains(w)) {
+                throw new IllegalArgumentException("'" + w + "' does not influence the loss '" + loss + "', so it has no gradient");
+            }
+        }
+        Emitter emit = new Emitter(graph, "grad");
+        Map<String, List<String>> contributions = new HashMap<>();
+        contributions.computeIfAbsent(loss, k -> new ArrayList<>()).add(emit.scalar(1f));
+        for (int i = forward.size() - 1; i >= 0; i--) {
+            Node node = forward.get(i);
+            boolean[] need = new boolean[node.inputs().size()];
+            boolean any = false;
+            for (int j = 0; j < need.length; j++) {
+                need[j] = !node.input(j).isEmpty() && needs.contains(node.input(j));
+                any |= need[j];
+            }
+            if (!any) {
+                continue;
+            }
+            emit.prefix(node.name() + "/grad");
+            List<String> dys = new ArrayList<>();
+            boolean anyDy = false;
+            for (String out : node.outputs()) {
+                String dy = sum(emit, contributions.remove(out), out);
+                dys.add(dy);
+                anyDy |= dy != null;
+            }
+            if (!anyDy) {
+                continue;
+            }
+            GradientRule rule = GradientRules.rule(node.opType());
+            if (rule == null) {
+                throw new IllegalArgumentException(node.label() + ": no gradient rule for " + node.opType()
+                        + "; differentiable ops are " + GradientRules.supported());
+            }
+            List<String> dxs = rule.apply(new GradContext(node, dys, need, emit));
+            if (dxs.size() != node.inputs().size()) {
+                throw new IllegalStateException(node.label() + ": gradient rule returned " + dxs.size() + " gradients for "
+                        + node.inputs().size() + " inputs");
+            }
+            for (int j = 0; j < dxs.size(); j++) {
+                if (need[j] && dxs.get(j) != null) {
+                    contributions.computeIfAbsent(node.input(j), k -> new ArrayList<>()).add(dxs.get(j));
+                }
+            }
+        }
+        Map<String, String> result = new LinkedHashMap<>();
+        for (String w : wrt) {
+            emit.prefix(w + "/grad");
+            String g = sum(emit, contributions.get(w), w);
+            String name = w + ".grad";
+            if (!graph.valueNames().contains(name)) {
+                if (graph.producer(g) != null && !wrt.contains(g)) {
+                    graph.renameValue(g, name);
+                    g = name;
+                } else {
+                    g = emit.op("Identity", g);
+                    graph.renameValue(g, name);
+                    g = name;
+                }
+            }
+            result.put(w, g);
+        }
+        return result;
+    }
+
+    /** The sum of a value's gradient contributions (a Sum node when it has several consumers). */
+    private static String sum(Emitter emit, List<String> parts, String value) {
+        if (parts == null || parts.isEmpty()) {
+            return null;
+        }
+        if (parts.size() == 1) {
+            return parts.get(0);
+        }
+        return emit.op("Sum", parts, Map.of());
+    }
+
+    /** Values that depend on some {@code wrt} value and that the loss depends on. */
+    private static Set<String> valuesOnPaths(List<Node> nodes, String loss, Collection<String> wrt) {
+        Set<String> fromWrt = new HashSet<>(wrt);
+        for (Node n : nodes) {
+            if (GradientRules.NON_DIFFERENTIABLE.contains(n.opType())) {
+                continue;
+            }
+            if (n.inputs().stream().anyMatch(fromWrt::contains)) {
+                fromWrt.addAll(n.outputs());
+            }
+        }
+        Set<String> toLoss = new HashSet<>();
+        toLoss.add(loss);
+        for (int i = nodes.size() - 1; i >= 0; i--) {
+            Node n = nodes.get(i);
+            if (n.outputs().stream().anyMatch(toLoss::contains)) {
+                toLoss.addAll(n.inputs());
+            }
+        }
+        Set<String> both = new HashSet<>(fromWrt);
+        both.retainAll(toLoss);
+        return both;
+    }
+
+    /** Gives every single-output MaxPool an Indices output, which its gradient rule scatters through. */
+    private static void addMaxPoolIndices(Graph graph) {
+        List<Node> nodes = new ArrayList<>(graph.nodes());
+        boolean changed = false;
+        for (int i = 0; i < nodes.size(); i++) {
+            Node n = nodes.get(i);
+            if (n.opType().equals("MaxPool") && n.outputs().size() == 1) {
+                List<String> outs = List.of(n.output(0), n.output(0) + ".indices");
+                nodes.set(i, new Node(n.opType(), n.name(), n.domain(), n.inputs(), outs, n.attributes()));
+                ValueType y = graph.type(n.output(0));
+                graph.setType(outs.get(1), new ValueType(DType.INT64, y.shape()));
+                changed = true;
+            }
+        }
+        if (changed) {
+            graph.setNodes(nodes);
+        }
+    }
+}
