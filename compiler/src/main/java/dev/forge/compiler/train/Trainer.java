@@ -1,0 +1,348 @@
+package dev.forge.compiler.train;
+
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.Shape;
+import dev.forge.compiler.ir.ValueInfo;
+import dev.forge.compiler.onnx.OnnxWriter;
+import dev.forge.runtime.DType;
+import dev.forge.runtime.Tensor;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Runs a {@link TrainingGraph} on ONNX Runtime: one session executes a whole step (forward, loss,
+ * backward, update) and another evaluates the inference graph on the current weights.
+ *
+ * <p>State stays resident: parameters, optimizer state and running statistics live in two sets of
+ * native tensors on direct buffers. A step reads set A and ORT writes the next values straight into set
+ * B (pinned outputs); then the sets swap. Nothing is copied per step. Batches from direct buffers are
+ * wrapped without copying, and the wrappers are reused while the loader reuses its buffers.
+ */
+public final class Trainer implements AutoCloseable {
+    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final TrainingGraph tg;
+    private final OrtSession stepSession;
+    private final OrtSession evalSession;
+    private final List<String> stateNames;
+    private final Map<String, long[]> stateShapes = new LinkedHashMap<>();
+    private final Map<String, ByteBuffer>[] buffers;
+    private final Map<String, OnnxTensor>[] sets;
+    private final Map<String, OnnxTensor>[] pinned;
+    private final Map<String, OnnxTensor> scalarTensors = new HashMap<>();
+    private final Map<String, ByteBuffer> scalarBuffers = new HashMap<>();
+    private final Map<Tensor, OnnxTensor> wrapped = new IdentityHashMap<>();
+    private final Map<String, ByteBuffer> maskBuffers = new HashMap<>();
+    private final Map<String, OnnxTensor> maskTensors = new HashMap<>();
+    private final List<String> evalStateInputs = new ArrayList<>();
+    private final long seed;
+    private final java.util.Set<String> stepOutputs;
+    private int current;
+    private boolean closed;
+
+    /**
+     * Creates the sessions and the two state sets, initialized from the graph's initial state.
+     *
+     * @param tg the training graph
+     * @param threads intra-op threads (0 for ONNX Runtime's default)
+     * @param seed seed of the dropout masks (each step's masks depend only on seed and step)
+     */
+    @SuppressWarnings("unchecked")
+    public Trainer(TrainingGraph tg, int threads, long seed) {
+        this.tg = tg;
+        this.seed = seed;
+        this.stateNames = new ArrayList<>(tg.initialState().keySet());
+        this.stepOutputs = java.util.Set.of(TrainingGraph.LOSS, tg.prediction());
+        this.buffers = new Map[] {new LinkedHashMap<>(), new LinkedHashMap<>()};
+        this.sets = new Map[] {new LinkedHashMap<>(), new LinkedHashMap<>()};
+        this.pinned = new Map[] {new LinkedHashMap<>(), new LinkedHashMap<>()};
+        try {
+            stepSession = env.createSession(OnnxWriter.toBytes(tg.graph()), options(threads));
+            evalSession = env.createSession(OnnxWriter.toBytes(withLoss(tg)), options(threads));
+            for (Map.Entry<String, Tensor> e : tg.initialState().entrySet()) {
+                stateShapes.put(e.getKey(), e.getValue().shape());
+                for (int s = 0; s < 2; s++) {
+                    ByteBuffer b = ByteBuffer.allocateDirect((int) e.getValue().byteSize()).order(ByteOrder.nativeOrder());
+                    buffers[s].put(e.getKey(), b);
+                    OnnxTensor t = OnnxTensor.createTensor(env, b, e.getValue().shape(), OnnxJavaType.FLOAT);
+                    sets[s].put(e.getKey(), t);
+                    pinned[s].put(e.getKey() + TrainingGraph.NEXT, t);
+                }
+            }
+            for (ValueInfo in : tg.evalGraph().inputs()) {
+                if (stateShapes.containsKey(in.name())) {
+                    evalStateInputs.add(in.name());
+                }
+            }
+            for (String s : tg.scalarInputs()) {
+                ByteBuffer b = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder());
+                scalarBuffers.put(s, b);
+                scalarTensors.put(s, OnnxTensor.createTensor(env, b, new long[0], OnnxJavaType.FLOAT));
+            }
+        } catch (OrtException e) {
+            close();
+            throw new IllegalStateException("ONNX Runtime could not create the training session: " + e.getMessage(), e);
+        }
+        setState(tg.initialState());
+    }
+
+    private static OrtSession.SessionOptions options(int threads) throws OrtException {
+        OrtSession.SessionOptions o = new OrtSession.SessionOptions();
+        o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        if (threads > 0) {
+            o.setIntraOpNumThreads(threads);
+        }
+        return o;
+    }
+
+    /** The evaluation graph plus the loss, so evaluation reports the same loss the trainer optimizes. */
+    private static Graph withLoss(TrainingGraph tg) {
+        Graph g = tg.evalGraph().copy();
+        g.addInput(new ValueInfo(TrainingGraph.TARGET, tg.loss().targetType(g.type(tg.prediction()))));
+        dev.forge.compiler.autodiff.Emitter e = new dev.forge.compiler.autodiff.Emitter(g, "loss");
+        String loss = tg.loss().emit(e, tg.prediction(), TrainingGraph.TARGET);
+        g.renameValue(loss, TrainingGraph.LOSS);
+        g.addOutput(new ValueInfo(TrainingGraph.LOSS, g.type(TrainingGraph.LOSS)));
+        return g;
+    }
+
+    /** The result of one step: the batch loss and the prediction's class argmax (or null for regression). */
+    public record StepResult(double loss, int correct, int size) {
+    }
+
+    /**
+     * Runs one training step on a batch.
+     *
+     * @param x inputs [B, ...]
+     * @param y targets (int64 [B] for cross-entropy, else shaped like the prediction)
+     * @param step 1-based step number (Adam's bias correction, dropout masks)
+     * @param lr learning rate of this step
+     */
+    public StepResult step(Tensor x, Tensor y, long step, double lr) {
+        requireOpen();
+        Map<String, OnnxTensor> inputs = new HashMap<>(sets[current]);
+        inputs.put(tg.dataInput(), wrap(x));
+        inputs.put(TrainingGraph.TARGET, wrap(y));
+        for (Map.Entry<String, Float> s : tg.optimizer().scalars(step, lr).entrySet()) {
+            scalarBuffers.get(s.getKey()).putFloat(0, s.getValue());
+            inputs.put(s.getKey(), scalarTensors.get(s.getKey()));
+        }
+        fillMasks(inputs, x.shape()[0], step);
+        try (OrtSession.Result r = stepSession.run(inputs, stepOutputs, pinned[1 - current])) {
+            float loss = ((OnnxTensor) r.get(TrainingGraph.LOSS).get()).getFloatBuffer().get(0);
+            int correct = countCorrect((OnnxTensor) r.get(tg.prediction()).get(), y);
+            current = 1 - current;
+            return new StepResult(loss, correct, (int) x.shape()[0]);
+        } catch (OrtException e) {
+            throw new IllegalStateException("training step " + step + " failed in ONNX Runtime: " + e.getMessage(), e);
+        }
+    }
+
+    /** Fills each dropout mask with 0 or 1/(1-p), drawn from a generator seeded by (seed, step). */
+    private void fillMasks(Map<String, OnnxTensor> inputs, long batch, long step) {
+        if (tg.dropoutMasks().isEmpty()) {
+            return;
+        }
+        SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + step);
+        for (Map.Entry<String, Shape> m : tg.dropoutMasks().entrySet()) {
+            long[] shape = m.getValue().toArrayWithWildcards();
+            shape[0] = batch;
+            long n = 1;
+            for (long d : shape) {
+                n *= d;
+            }
+            ByteBuffer b = maskBuffers.get(m.getKey());
+            if (b == null || b.capacity() != n * 4) {
+                b = ByteBuffer.allocateDirect((int) (n * 4)).order(ByteOrder.nativeOrder());
+                maskBuffers.put(m.getKey(), b);
+                OnnxTensor old = maskTensors.remove(m.getKey());
+                if (old != null) {
+                    old.close();
+                }
+                try {
+                    maskTensors.put(m.getKey(), OnnxTensor.createTensor(env, b, shape, OnnxJavaType.FLOAT));
+                } catch (OrtException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            float p = tg.dropoutRatios().get(m.getKey());
+            float keep = 1f / (1f - p);
+            for (int i = 0; i < n; i++) {
+                b.putFloat(i * 4, rng.nextDouble() < p ? 0f : keep);
+            }
+            inputs.put(m.getKey(), maskTensors.get(m.getKey()));
+        }
+    }
+
+    private static int countCorrect(OnnxTensor prediction, Tensor y) {
+        if (y.dtype() != DType.INT64) {
+            return -1;
+        }
+        long[] shape = prediction.getInfo().getShape();
+        int rows = (int) shape[0];
+        int classes = (int) shape[1];
+        java.nio.FloatBuffer p = prediction.getFloatBuffer();
+        int correct = 0;
+        for (int r = 0; r < rows; r++) {
+            int best = 0;
+            for (int c = 1; c < classes; c++) {
+                if (p.get(r * classes + c) > p.get(r * classes + best)) {
+                    best = c;
+                }
+            }
+            if (best == y.getLong(r)) {
+                correct++;
+            }
+        }
+        return correct;
+    }
+
+    /** Outputs of the inference graph on the current weights for one batch: prediction and loss. */
+    public record EvalOutput(Tensor prediction, double loss) {
+    }
+
+    /** Runs the inference graph (BatchNorm with running statistics, no dropout) on the current weights. */
+    public EvalOutput evaluate(Tensor x, Tensor y) {
+        requireOpen();
+        Map<String, OnnxTensor> inputs = new HashMap<>();
+        for (String s : evalStateInputs) {
+            inputs.put(s, sets[current].get(s));
+        }
+        inputs.put(tg.dataInput(), wrap(x));
+        inputs.put(TrainingGraph.TARGET, wrap(y));
+        try (OrtSession.Result r = evalSession.run(inputs)) {
+            OnnxTensor pred = (OnnxTensor) r.get(tg.prediction()).get();
+            ByteBuffer copy = ByteBuffer.allocate(pred.getByteBuffer().remaining()).order(ByteOrder.LITTLE_ENDIAN);
+            copy.put(pred.getByteBuffer().order(ByteOrder.LITTLE_ENDIAN));
+            copy.flip();
+            Tensor prediction = Tensor.wrap(DType.FLOAT32, copy, pred.getInfo().getShape());
+            float loss = ((OnnxTensor) r.get(TrainingGraph.LOSS).get()).getFloatBuffer().get(0);
+            return new EvalOutput(prediction, loss);
+        } catch (OrtException e) {
+            throw new IllegalStateException("evaluation failed in ONNX Runtime: " + e.getMessage(), e);
+        }
+    }
+
+    /** A copy of the current state (parameters, optimizer state, running statistics). */
+    public Map<String, Tensor> state() {
+        requireOpen();
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (String name : stateNames) {
+            ByteBuffer src = buffers[current].get(name).duplicate().order(ByteOrder.nativeOrder());
+            src.clear();
+            ByteBuffer dst = ByteBuffer.allocate(src.capacity()).order(ByteOrder.LITTLE_ENDIAN);
+            dst.asFloatBuffer().put(src.asFloatBuffer());
+            out.put(name, Tensor.wrap(DType.FLOAT32, dst, stateShapes.get(name)));
+        }
+        return out;
+    }
+
+    /** Replaces the current state; every state tensor must be given with its exact shape. */
+    public void setState(Map<String, Tensor> state) {
+        requireOpen();
+        for (String name : stateNames) {
+            Tensor t = state.get(name);
+            if (t == null) {
+                throw new IllegalArgumentException("state tensor '" + name + "' is missing");
+            }
+            if (!java.util.Arrays.equals(t.shape(), stateShapes.get(name)) || t.dtype() != DType.FLOAT32) {
+                throw new IllegalArgumentException("state tensor '" + name + "' must be float32" + Shape.format(stateShapes.get(name))
+                        + ", got " + t.dtype() + Shape.format(t.shape()));
+            }
+            ByteBuffer dst = buffers[current].get(name);
+            dst.clear();
+            dst.asFloatBuffer().put(t.buffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
+        }
+    }
+
+    /** The training graph this trainer runs. */
+    public TrainingGraph trainingGraph() {
+        return tg;
+    }
+
+    /** Wraps a tensor for ORT without copying when it is direct, reusing the wrapper of a tensor seen before. */
+    private OnnxTensor wrap(Tensor t) {
+        ByteBuffer b = t.buffer();
+        // Loaders reuse the same direct-buffer Tensor objects batch after batch: wrap each only once.
+        Tensor key = t.isDirect() ? t : null;
+        if (key != null) {
+            OnnxTensor cached = wrapped.get(key);
+            if (cached != null && java.util.Arrays.equals(cached.getInfo().getShape(), t.shape())) {
+                return cached;
+            }
+        }
+        try {
+            OnnxTensor ot;
+            if (b.isDirect()) {
+                ot = OnnxTensor.createTensor(env, b.order(ByteOrder.nativeOrder()), t.shape(), t.dtype().toOnnxJavaType());
+            } else {
+                ByteBuffer d = ByteBuffer.allocateDirect(b.remaining()).order(ByteOrder.nativeOrder());
+                d.put(b);
+                d.flip();
+                ot = OnnxTensor.createTensor(env, d, t.shape(), t.dtype().toOnnxJavaType());
+            }
+            if (key != null) {
+                OnnxTensor old = wrapped.put(key, ot);
+                if (old != null) {
+                    old.close();
+                }
+            } else {
+                transientTensors.add(ot);
+                if (transientTensors.size() > 8) {
+                    transientTensors.remove(0).close();
+                }
+            }
+            return ot;
+        } catch (OrtException e) {
+            throw new IllegalStateException("cannot pass a " + t.dtype() + Shape.format(t.shape()) + " tensor to ONNX Runtime: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private final List<OnnxTensor> transientTensors = new ArrayList<>();
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("Trainer is closed");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (Map<String, OnnxTensor> s : sets) {
+            if (s != null) {
+                s.values().forEach(OnnxValue::close);
+            }
+        }
+        scalarTensors.values().forEach(OnnxValue::close);
+        wrapped.values().forEach(OnnxValue::close);
+        transientTensors.forEach(OnnxValue::close);
+        maskTensors.values().forEach(OnnxValue::close);
+        try {
+            if (stepSession != null) {
+                stepSession.close();
+            }
+            if (evalSession != null) {
+                evalSession.close();
+            }
+        } catch (OrtException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
