@@ -1,0 +1,105 @@
+package dev.forge.compiler.train;
+
+import com.google.protobuf.CodedInputStream;
+import dev.forge.compiler.onnx.OnnxReader;
+import dev.forge.compiler.onnx.OnnxWriter;
+import dev.forge.compiler.onnx.proto.Onnx;
+import dev.forge.runtime.Tensor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A training checkpoint: every state tensor (parameters, optimizer state, running statistics), the
+ * number of completed epochs and steps, and the run's settings and history.
+ *
+ * <p>Stored as an ONNX {@code ModelProto} with an empty graph whose initializers are the state tensors
+ * and whose {@code metadata_props} hold the rest, so any ONNX tool can inspect it. Written atomically
+ * (temporary file, fsync, rename): a crash leaves either the previous checkpoint or the new one, never
+ * a partial file. The shuffle order depends only on (seed, epoch) and dropout masks on (seed, step), so
+ * epoch, step and seed are the whole random state: resuming continues exactly.
+ *
+ * @param state state tensors by name
+ * @param epoch completed epochs
+ * @param step completed optimizer steps
+ * @param info settings and history (text), e.g. {@code seed}, {@code optimizer}, {@code history}
+ */
+public record Checkpoint(Map<String, Tensor> state, int epoch, long step, Map<String, String> info) {
+    /** Marks a file as a Forge checkpoint. */
+    public static final String FORMAT = "forge-checkpoint-v1";
+
+    /** Copies the maps. */
+    public Checkpoint {
+        state = Collections.unmodifiableMap(new LinkedHashMap<>(state));
+        info = Collections.unmodifiableMap(new LinkedHashMap<>(info));
+    }
+
+    /** Writes the checkpoint atomically. */
+    public void write(Path path) {
+        Onnx.GraphProto.Builder g = Onnx.GraphProto.newBuilder().setName("checkpoint");
+        for (Map.Entry<String, Tensor> e : state.entrySet()) {
+            g.addInitializer(OnnxWriter.tensor(e.getKey(), e.getValue()));
+        }
+        Onnx.ModelProto.Builder m = Onnx.ModelProto.newBuilder().setIrVersion(8).setProducerName("forge")
+                .setDocString(FORMAT).setGraph(g)
+                .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17));
+        m.addMetadataProps(entry("format", FORMAT));
+        m.addMetadataProps(entry("epoch", Integer.toString(epoch)));
+        m.addMetadataProps(entry("step", Long.toString(step)));
+        for (Map.Entry<String, String> e : info.entrySet()) {
+            m.addMetadataProps(entry(e.getKey(), e.getValue()));
+        }
+        OnnxWriter.writeAtomically(path, m.build().toByteArray());
+    }
+
+    private static Onnx.StringStringEntryProto entry(String k, String v) {
+        return Onnx.StringStringEntryProto.newBuilder().setKey(k).setValue(v).build();
+    }
+
+    /**
+     * Reads a checkpoint.
+     *
+     * @throws IllegalArgumentException naming the file when it is missing, truncated or not a checkpoint
+     */
+    public static Checkpoint read(Path path) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(path);
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException(path + ": checkpoint not found");
+        } catch (IOException e) {
+            throw new IllegalArgumentException(path + ": cannot read checkpoint: " + e.getMessage(), e);
+        }
+        Onnx.ModelProto m;
+        try {
+            CodedInputStream in = CodedInputStream.newInstance(bytes);
+            in.setSizeLimit(Integer.MAX_VALUE - 8);
+            m = Onnx.ModelProto.parseFrom(in);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(path + ": not a Forge checkpoint (corrupt or truncated: " + e.getMessage() + ")", e);
+        }
+        Map<String, String> meta = new LinkedHashMap<>();
+        for (Onnx.StringStringEntryProto e : m.getMetadataPropsList()) {
+            meta.put(e.getKey(), e.getValue());
+        }
+        if (!FORMAT.equals(meta.get("format"))) {
+            throw new IllegalArgumentException(path + ": not a Forge checkpoint (no '" + FORMAT + "' marker)");
+        }
+        Map<String, Tensor> state = new LinkedHashMap<>();
+        try {
+            for (Onnx.TensorProto t : m.getGraph().getInitializerList()) {
+                state.put(t.getName(), OnnxReader.tensor(t, path.toString(), null));
+            }
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(path + ": corrupt checkpoint: " + e.getMessage(), e);
+        }
+        int epoch = Integer.parseInt(meta.remove("epoch"));
+        long step = Long.parseLong(meta.remove("step"));
+        meta.remove("format");
+        return new Checkpoint(state, epoch, step, meta);
+    }
+}

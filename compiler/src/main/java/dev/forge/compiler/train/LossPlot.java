@@ -1,0 +1,40 @@
+package dev.forge.compiler.train;
+
+import dev.forge.compiler.onnx.OnnxWriter;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.List;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+
+/** The seed's "Train/Test Loss" figure: training and test loss per epoch, written as a PNG. */
+final class LossPlot {
+    private LossPlot() {
+    }
+
+    static void write(List<TrainingLoop.EpochStats> history, Path png) {
+        System.setProperty("java.awt.headless", "true");
+        XYChart chart = new XYChartBuilder().width(800).height(500).title("Train/Test Loss").xAxisTitle("epoch")
+                .yAxisTitle("loss").build();
+        double[] x = new double[history.size()];
+        double[] train = new double[history.size()];
+        double[] test = new double[history.size()];
+        for (int i = 0; i < history.size(); i++) {
+            x[i] = history.get(i).epoch();
+            train[i] = history.get(i).trainLoss();
+            test[i] = history.get(i).testLoss();
+        }
+        chart.addSeries("train loss", x, train);
+        chart.addSeries("test loss", x, test);
+        try {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
+            OnnxWriter.writeAtomically(png, out.toByteArray());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the loss plot " + png + ": " + e.getMessage(), e);
+        }
+    }
+}
