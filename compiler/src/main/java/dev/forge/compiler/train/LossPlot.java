@@ -19,6 +19,8 @@ final class LossPlot {
         System.setProperty("java.awt.headless", "true");
         XYChart chart = new XYChartBuilder().width(800).height(500).title("Train/Test Loss").xAxisTitle("epoch")
                 .yAxisTitle("loss").build();
+        chart.getStyler().setYAxisDecimalPattern("0.0000");
+        chart.getStyler().setXAxisDecimalPattern("0");
         double[] x = new double[history.size()];
         double[] train = new double[history.size()];
         double[] test = new double[history.size()];
