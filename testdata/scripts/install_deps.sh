@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs what testdata/scripts/make_golden.py needs: Debian's PyTorch, onnx and numpy for /usr/bin/python3.
+# Installs what Forge's tests need from Debian: PyTorch, onnx and numpy for /usr/bin/python3 (the oracle
+# scripts and the ONNX checker) and the Fashion-MNIST data set (dataset-fashion-mnist).
 #
 # Idempotent and non-interactive: run as root on Debian 12 (bookworm), no standard input needed. If the
 # three modules already import, it does nothing and exits 0 at once. Otherwise it runs apt-get and checks
@@ -9,11 +10,13 @@
 set -eu
 
 PYTHON=/usr/bin/python3
-PACKAGES="python3-torch python3-onnx python3-numpy"
+PACKAGES="python3-torch python3-onnx python3-numpy dataset-fashion-mnist"
+FASHION=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
 # Imports the three modules once (importing torch takes a couple of seconds); on success sets $VERSIONS.
 have_modules() {
     [ -x "$PYTHON" ] || return 1
+    [ -f "$FASHION" ] || return 1
     VERSIONS=$("$PYTHON" -c 'import torch, onnx, numpy; print("torch", torch.__version__, "onnx", onnx.__version__, "numpy", numpy.__version__)' 2>/dev/null)
 }
 

@@ -23,9 +23,11 @@ final class ElementwiseOps {
         r.add("LogSoftmax", ElementwiseOps::softmax);
         r.add("Dropout", ElementwiseOps::dropout);
         r.add("Cast", ElementwiseOps::cast);
-        for (String op : List.of("Add", "Sub", "Mul", "Div", "Pow", "Mod")) {
+        for (String op : List.of("Add", "Sub", "Mul", "Div", "Mod")) {
             r.add(op, ctx -> InferenceContext.one(ctx.dtype(0), broadcast(ctx, 0, 1)));
         }
+        // Pow allows an exponent of another element type
+        r.add("Pow", ctx -> InferenceContext.one(ctx.dtype(0), broadcastShapes(ctx, ctx.shape(0), ctx.shape(1))));
         for (String op : List.of("Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Xor")) {
             r.add(op, ctx -> InferenceContext.one(DType.BOOL, broadcast(ctx, 0, 1)));
         }

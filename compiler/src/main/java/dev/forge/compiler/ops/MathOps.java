@@ -39,7 +39,12 @@ final class MathOps {
         }
         Shape y = Shape.of(m, n);
         if (ctx.hasInput(2)) {
-            ElementwiseOps.broadcastShapes(ctx, y, ctx.shape(2));
+            // C broadcasts one way, to [M, N]
+            Shape c = ctx.shape(2);
+            Shape b2 = ElementwiseOps.broadcastShapes(ctx, y, c);
+            if (c.rank() > 2 || !b2.equals(y) && b2.isFixed() && y.isFixed()) {
+                throw ctx.error("C " + c + " does not broadcast to the output " + y, "give C as [" + n + "] or [" + m + ", " + n + "]");
+            }
         }
         return InferenceContext.one(ctx.dtype(0), y);
     }
@@ -74,10 +79,10 @@ final class MathOps {
     /** BatchNormalization: X [N, C, ...], scale/B/mean/var [C]; Y like X (+ running stats in training mode). */
     static List<ValueType> batchNorm(InferenceContext ctx) {
         Shape x = ctx.shape(0);
-        if (x.rank() < 2) {
-            throw ctx.error("input X must be [N, C, ...], got " + x, "feed at least rank 2");
+        if (x.rank() < 1) {
+            throw ctx.error("input X must be [N, C, ...] or [N], got " + x, "feed at least rank 1");
         }
-        Dim c = x.dim(1);
+        Dim c = x.rank() == 1 ? Dim.of(1) : x.dim(1);
         String[] names = {"scale", "B", "mean", "var"};
         for (int i = 1; i <= 4; i++) {
             Shape s = ctx.shape(i);
@@ -88,8 +93,9 @@ final class MathOps {
         }
         List<ValueType> out = new ArrayList<>();
         out.add(ctx.input(0));
+        // training outputs: running mean and variance (opset 14+), plus saved mean and variance before opset 14
         for (int i = 1; i < ctx.node().outputs().size(); i++) {
-            out.add(ctx.input(i + 2));
+            out.add(ctx.input(Math.min(i + 2, 4)));
         }
         return out;
     }

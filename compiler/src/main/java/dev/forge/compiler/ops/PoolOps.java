@@ -82,6 +82,10 @@ final class PoolOps {
         }
         int n = x.rank() - 2;
         long[] kernel = ctx.node().attrInts("kernel_shape", null);
+        if (kernel == null || kernel.length != n) {
+            throw ctx.error("kernel_shape must have " + n + " values, got "
+                    + (kernel == null ? "none" : java.util.Arrays.toString(kernel)), "set kernel_shape");
+        }
         long[] strides = ConvOps.ints(ctx, "strides", n, 1);
         long[] pads = ctx.node().attrInts("pads", new long[2 * n]);
         List<Dim> out = new ArrayList<>(x.dims().subList(0, 2));

@@ -102,11 +102,16 @@ final class Spatial {
                     "use a smaller kernel, add padding, or feed a larger input");
         }
         if (numerator % stride != 0) {
-            if (ctx.strict()) {
+            if (ctx.strict() && !ceil) {
                 throw ctx.error("output " + name + " " + arithmetic + " = " + fraction(numerator, stride)
                         + " is not a whole number", "change stride or padding (or build with roundDown() to floor like PyTorch)");
             }
-            return Dim.of((ceil ? Math.floorDiv(numerator + stride - 1, stride) : Math.floorDiv(numerator, stride)) + 1);
+            long out = (ceil ? Math.floorDiv(numerator + stride - 1, stride) : Math.floorDiv(numerator, stride)) + 1;
+            // ceil_mode: a last window that would start inside the end padding is dropped
+            if (ceil && (out - 1) * stride >= in + padBegin) {
+                out--;
+            }
+            return Dim.of(out);
         }
         return Dim.of(numerator / stride + 1);
     }
