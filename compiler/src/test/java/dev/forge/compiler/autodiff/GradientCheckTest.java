@@ -1,0 +1,357 @@
+package dev.forge.compiler.autodiff;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.forge.compiler.builder.Conv2d;
+import dev.forge.compiler.builder.GraphBuilder;
+import dev.forge.compiler.builder.Padding;
+import dev.forge.compiler.builder.Pool2d;
+import dev.forge.compiler.ir.Attribute;
+import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.Shape;
+import dev.forge.compiler.ir.Value;
+import dev.forge.compiler.ir.ValueInfo;
+import dev.forge.compiler.onnx.OnnxWriter;
+import dev.forge.compiler.reference.DoubleTensor;
+import dev.forge.compiler.reference.ReferenceEvaluator;
+import dev.forge.compiler.train.Loss;
+import dev.forge.compiler.train.TrainingGraph;
+import dev.forge.runtime.DType;
+import dev.forge.runtime.Model;
+import dev.forge.runtime.ModelOptions;
+import dev.forge.runtime.Tensor;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every gradient rule against finite differences, in double precision on the reference evaluator, and
+ * the float32 ONNX Runtime run of the same backward graph against that reference.
+ *
+ * <p>Each case is a small graph; the loss is {@code sum(y * R)} for a fixed random R, so every output
+ * element gets a distinct upstream gradient. For each parameter and the data input, up to 16 elements
+ * are perturbed by +-h and the central difference is compared with the emitted gradient.
+ */
+class GradientCheckTest {
+    private static final double H = 1e-6;
+
+    /** A case: a builder that defines the graph (one output), and the input shape. */
+    record Case(String name, long[] inputShape, Consumer<GraphBuilder> body) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    private static Attribute.Ints ints(long... v) {
+        return new Attribute.Ints(v);
+    }
+
+    private static Attribute.Int i(long v) {
+        return new Attribute.Int(v);
+    }
+
+    private static Value param(GraphBuilder b, String name, SplittableRandom r, double lo, double hi, long... shape) {
+        int n = 1;
+        for (long d : shape) {
+            n *= (int) d;
+        }
+        float[] v = new float[n];
+        for (int k = 0; k < n; k++) {
+            v[k] = (float) (lo + (hi - lo) * r.nextDouble());
+        }
+        return b.parameter(name, Tensor.of(v, shape));
+    }
+
+    /** The input value of the builder (its only graph input). */
+    private static Value in(GraphBuilder b) {
+        ValueInfo vi = b.graph().inputs().get(0);
+        return new Value(vi.name(), vi.type(), b);
+    }
+
+    static Stream<Case> cases() {
+        List<Case> c = new ArrayList<>();
+        // ---- convolution: strides, padding, dilation, groups, bias ----
+        c.add(new Case("conv 3x3 pad 1", new long[] {2, 3, 6, 6}, b -> b.output(b.conv2d("c", in(b), Conv2d.of(4, 3).padding(1)), "y")));
+        c.add(new Case("conv stride 2 uneven (output_padding)", new long[] {2, 2, 7, 8},
+                b -> b.roundDown().output(b.conv2d("c", in(b), Conv2d.of(3, 3).stride(2)), "y")));
+        c.add(new Case("conv dilation 2 pad 2", new long[] {1, 2, 7, 7},
+                b -> b.output(b.conv2d("c", in(b), Conv2d.of(3, 3).dilation(2).padding(2)), "y")));
+        c.add(new Case("conv groups 2 stride 2 asymmetric pads", new long[] {2, 4, 6, 5},
+                b -> b.roundDown().output(b.conv2d("c", in(b), Conv2d.of(6, 3).groups(2).stride(2).padding(Padding.of(1, 0, 2, 1))), "y")));
+        c.add(new Case("conv 1x1 no bias, 2x3 kernel", new long[] {2, 3, 5, 5},
+                b -> b.output(b.conv2d("c2", b.conv2d("c1", in(b), Conv2d.of(2, 1).bias(false)), Conv2d.of(2, 2, 3)), "y")));
+        c.add(new Case("conv SAME stride 2", new long[] {1, 2, 9, 9},
+                b -> b.output(b.conv2d("c", in(b), Conv2d.of(2, 4).stride(2).padding(Padding.same())), "y")));
+        // ---- pooling ----
+        c.add(new Case("maxpool 2 (MaxUnpool)", new long[] {2, 3, 6, 6}, b -> b.output(b.maxPool("p", in(b), Pool2d.of(2)), "y")));
+        c.add(new Case("maxpool 3 stride 2 pad 1 (overlap: ScatterElements)", new long[] {2, 2, 7, 7},
+                b -> b.output(b.maxPool("p", in(b), Pool2d.of(3).stride(2).padding(1)), "y")));
+        c.add(new Case("avgpool 2", new long[] {2, 3, 6, 6}, b -> b.output(b.avgPool("p", in(b), Pool2d.of(2)), "y")));
+        c.add(new Case("avgpool 3 stride 2 pad 1 counting pads", new long[] {1, 2, 7, 7},
+                b -> b.output(b.avgPool("p", in(b), Pool2d.of(3).stride(2).padding(1)), "y")));
+        c.add(new Case("avgpool 3 stride 2 pad 1 excluding pads", new long[] {1, 2, 7, 7},
+                b -> b.output(b.avgPool("p", in(b), Pool2d.of(3).stride(2).padding(1).countIncludePad(false)), "y")));
+        c.add(new Case("global average pool", new long[] {2, 3, 4, 5}, b -> b.output(b.globalAvgPool(in(b)), "y")));
+        c.add(new Case("global max pool", new long[] {2, 3, 4, 5},
+                b -> b.output(b.node("GlobalMaxPool", "g", List.of(in(b)), Map.of()), "y")));
+        // ---- activations (inputs kept away from kinks and domains by construction) ----
+        c.add(new Case("relu leakyrelu sigmoid tanh", new long[] {3, 8}, b -> {
+            Value x = in(b);
+            b.output(b.add(b.add(b.relu(x), b.leakyRelu(x, 0.2f)), b.mul(b.sigmoid(x), b.tanh(x))), "y");
+        }));
+        c.add(new Case("exp log sqrt reciprocal neg abs softplus", new long[] {3, 5}, b -> {
+            Value x = in(b);
+            Value pos = b.add(b.sigmoid(x), b.constant("half", Tensor.of(new float[] {0.5f})));
+            Value y = b.node("Log", null, List.of(pos), Map.of());
+            y = b.add(y, b.node("Sqrt", null, List.of(pos), Map.of()));
+            y = b.add(y, b.node("Reciprocal", null, List.of(pos), Map.of()));
+            y = b.add(y, b.node("Neg", null, List.of(b.node("Exp", null, List.of(x), Map.of())), Map.of()));
+            y = b.add(y, b.node("Abs", null, List.of(x), Map.of()));
+            b.output(b.add(y, b.node("Softplus", null, List.of(x), Map.of())), "y");
+        }));
+        // ---- matrix products ----
+        for (int ta = 0; ta < 2; ta++) {
+            for (int tb = 0; tb < 2; tb++) {
+                final int fa = ta;
+                final int fb = tb;
+                c.add(new Case("gemm transA=" + ta + " transB=" + tb + " alpha beta", new long[] {fa == 1 ? 4 : 3, fa == 1 ? 3 : 4}, b -> {
+                    SplittableRandom r = new SplittableRandom(5);
+                    Value w = param(b, "W", r, -1, 1, fb == 1 ? 5 : 4, fb == 1 ? 4 : 5);
+                    Value bias = param(b, "C", r, -1, 1, 5);
+                    b.output(b.node("Gemm", "g", List.of(in(b), w, bias), Map.of("transA", i(fa), "transB", i(fb),
+                            "alpha", new Attribute.Float(0.7f), "beta", new Attribute.Float(1.3f))), "y");
+                }));
+            }
+        }
+        c.add(new Case("gemm with C [M,N]", new long[] {3, 4}, b -> {
+            SplittableRandom r = new SplittableRandom(6);
+            b.output(b.node("Gemm", "g", List.of(in(b), param(b, "W", r, -1, 1, 4, 2), param(b, "C", r, -1, 1, 3, 2)), Map.of()), "y");
+        }));
+        c.add(new Case("linear layer", new long[] {3, 6}, b -> b.output(b.linear("fc", in(b), 4), "y")));
+        c.add(new Case("matmul batched with broadcast", new long[] {2, 3, 4}, b -> {
+            SplittableRandom r = new SplittableRandom(7);
+            b.output(b.matMul(in(b), param(b, "W", r, -1, 1, 4, 5)), "y");
+        }));
+        // ---- broadcasting arithmetic and a value with several consumers ----
+        c.add(new Case("add sub mul div broadcasting, one value used four times", new long[] {2, 3, 1}, b -> {
+            SplittableRandom r = new SplittableRandom(8);
+            Value x = in(b);
+            Value p = param(b, "p", r, -1, 1, 3, 4);
+            Value q = param(b, "q", r, 0.5, 1.5, 4);
+            Value y = b.add(b.mul(x, p), b.node("Div", null, List.of(x, q), Map.of()));
+            y = b.node("Sub", null, List.of(y, b.mul(x, x)), Map.of());
+            b.output(b.node("Sum", null, List.of(y, p, q), Map.of()), "y");
+        }));
+        // ---- shape movement ----
+        c.add(new Case("flatten reshape transpose", new long[] {2, 3, 4}, b -> {
+            Value x = b.node("Transpose", null, List.of(in(b)), Map.of("perm", ints(2, 0, 1)));
+            x = b.reshape(x, 4, -1);
+            b.output(b.flatten(b.mul(x, param(b, "p", new SplittableRandom(9), -1, 1, 6))), "y");
+        }));
+        c.add(new Case("concat and split back", new long[] {2, 3, 2, 2}, b -> {
+            SplittableRandom r = new SplittableRandom(10);
+            Value p = param(b, "p", r, -1, 1, 2, 2, 2, 2);
+            b.output(b.concat(1, b.relu(in(b)), p, b.tanh(in(b))), "y");
+        }));
+        c.add(new Case("unsqueeze squeeze pad", new long[] {2, 3}, b -> {
+            Value u = b.node("Unsqueeze", null, List.of(in(b), b.constant("axes", Tensor.of(new long[] {1}, 1))), Map.of());
+            Value pd = b.node("Pad", null, List.of(u, b.constant("pads", Tensor.of(new long[] {0, 0, 1, 0, 0, 2}, 6))), Map.of());
+            Value s = b.mul(pd, param(b, "p", new SplittableRandom(11), -1, 1, 6));
+            b.output(b.node("Squeeze", null, List.of(s, b.constant("axes2", Tensor.of(new long[] {1}, 1))), Map.of()), "y");
+        }));
+        // ---- reductions and normalizers ----
+        c.add(new Case("softmax and logsoftmax", new long[] {3, 5}, b -> b.output(b.add(b.softmax(in(b), 1), b.logSoftmax(in(b), 0)), "y")));
+        c.add(new Case("reducesum reducemean keepdims", new long[] {2, 3, 4}, b -> {
+            Value s = b.node("ReduceSum", null, List.of(in(b), b.constant("ax", Tensor.of(new long[] {1}, 1))),
+                    Map.of("keepdims", i(1)));
+            Value m = b.node("ReduceMean", null, List.of(in(b)), Map.of("axes", ints(0, 2), "keepdims", i(0)));
+            b.output(b.add(b.mul(s, in(b)), b.reshape(m, 1, 3, 1)), "y");
+        }));
+        c.add(new Case("batchnorm inference form", new long[] {2, 3, 4, 4}, b -> b.output(b.batchNorm("bn", in(b)), "y")));
+        return c.stream();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void rule_matches_finite_differences_and_onnx_runtime(Case c) {
+        SplittableRandom rnd = new SplittableRandom(c.name().hashCode());
+        GraphBuilder b = new GraphBuilder("check");
+        b.input("x", Shape.fixed(c.inputShape()));
+        c.body().accept(b);
+        Graph forward = b.build();
+        // parameters get random values so nothing sits at its initial, special value (BN: var 1, mean 0)
+        Map<String, DoubleTensor> values = new HashMap<>();
+        for (String name : forward.initializers().keySet()) {
+            Tensor t = forward.initializers().get(name);
+            if (t.dtype() == DType.FLOAT32 && !forward.parameters().contains(name) && !name.endsWith("/var")) {
+                values.put(name, DoubleTensor.of(t));
+            }
+        }
+        for (String name : forward.initializers().keySet()) {
+            Tensor t = forward.initializers().get(name);
+            if (forward.parameters().contains(name) || name.endsWith("/mean")) {
+                values.put(name, DoubleTensor.random(rnd, t.shape()));
+            } else if (name.endsWith("/var")) {
+                values.put(name, DoubleTensor.random(rnd, t.shape()).map(v -> 1 + Math.abs(v)));
+            }
+        }
+        values.put("x", DoubleTensor.random(rnd, c.inputShape()));
+        check(forward, "y", values, rnd, c.name());
+    }
+
+    /** Adds loss = sum(y * R), differentiates, and checks every gradient. */
+    static void check(Graph forward, String y, Map<String, DoubleTensor> values, SplittableRandom rnd, String what) {
+        Graph g = forward.copy();
+        long[] yShape = g.type(y).shape().toArray();
+        DoubleTensor rWeights = DoubleTensor.random(rnd, yShape);
+        Emitter e = new Emitter(g, "check");
+        String r = e.tensor("R", rWeights.toTensorFloat());
+        values.put(r, rWeights);
+        String loss = e.op("ReduceSum", List.of(e.op("Mul", y, r)), Map.of("keepdims", new Attribute.Int(0)));
+        Graph lossGraph = g.copy();
+        lossGraph.clearOutputs();
+        lossGraph.addOutput(new ValueInfo(loss, lossGraph.type(loss)));
+        List<String> wrt = new ArrayList<>(forward.parameters());
+        wrt.add("x");
+        Map<String, String> grads = Autodiff.gradients(g, loss, wrt);
+        g.clearOutputs();
+        g.addOutput(new ValueInfo(loss, g.type(loss)));
+        for (String w : wrt) {
+            g.addOutput(new ValueInfo(grads.get(w), g.type(grads.get(w))));
+        }
+        Map<String, DoubleTensor> exact = ReferenceEvaluator.run(g, values);
+        for (String w : wrt) {
+            DoubleTensor base = values.get(w);
+            DoubleTensor analytic = exact.get(grads.get(w));
+            assertEquals(List.of(base.shape().length), List.of(analytic.shape().length), w + " gradient rank");
+            double scale = 1e-3;
+            for (double v : analytic.toDoubleArray()) {
+                scale = Math.max(scale, Math.abs(v));
+            }
+            int n = base.size();
+            TreeSet<Integer> picks = new TreeSet<>();
+            while (picks.size() < Math.min(16, n)) {
+                picks.add(rnd.nextInt(n));
+            }
+            for (int k : picks) {
+                Map<String, DoubleTensor> plus = new HashMap<>(values);
+                plus.put(w, base.withFlat(k, base.getFlat(k) + H));
+                Map<String, DoubleTensor> minus = new HashMap<>(values);
+                minus.put(w, base.withFlat(k, base.getFlat(k) - H));
+                double lp = ReferenceEvaluator.run(lossGraph, plus).get(loss).getFlat(0);
+                double lm = ReferenceEvaluator.run(lossGraph, minus).get(loss).getFlat(0);
+                double numeric = (lp - lm) / (2 * H);
+                double err = Math.abs(numeric - analytic.getFlat(k)) / scale;
+                assertTrue(err < 1e-6, String.format("%s: d loss / d %s[%d]: finite difference %.9g, rule %.9g (relative error %.2g)",
+                        what, w, k, numeric, analytic.getFlat(k), err));
+            }
+        }
+        // the same backward graph in float32 on ONNX Runtime agrees with the double-precision reference
+        Map<String, Tensor> feeds = new LinkedHashMap<>();
+        for (var in : g.inputs()) {
+            feeds.put(in.name(), values.get(in.name()).toTensorFloat());
+        }
+        Graph ort = g.copy();
+        for (String name : forward.initializers().keySet()) {
+            if (values.containsKey(name)) {
+                ort.replaceInitializer(name, values.get(name).toTensorFloat());
+            }
+        }
+        try (Model m = Model.load(OnnxWriter.toBytes(ort), what, ModelOptions.defaults())) {
+            Map<String, Tensor> out = m.run(feeds);
+            for (String w : wrt) {
+                ReferenceEvaluator.assertClose(exact.get(grads.get(w)), out.get(grads.get(w)), 1e-4, what + " ORT " + w);
+            }
+        }
+    }
+
+    @Test
+    void training_mode_batchnorm_and_every_loss_match_finite_differences() {
+        for (Loss loss : Loss.values()) {
+            SplittableRandom rnd = new SplittableRandom(loss.ordinal() + 100);
+            GraphBuilder b = new GraphBuilder("bn_train");
+            Value x = b.input("input", Shape.fixed(4, 2, 3, 3));
+            Value h = b.batchNorm("bn", b.conv2d("c", x, Conv2d.of(3, 2)));
+            Value out = b.linear("fc", b.flatten(b.relu(h)), 3);
+            Graph forward = b.output(out, "logits").build();
+            TrainingGraph tg = TrainingGraph.gradients(forward, loss, true);
+            Graph g = tg.graph();
+            Map<String, DoubleTensor> values = new HashMap<>();
+            for (String s : tg.initialState().keySet()) {
+                DoubleTensor v = DoubleTensor.random(rnd, tg.initialState().get(s).shape());
+                values.put(s, s.endsWith("/var") ? v.map(t -> 1 + Math.abs(t)) : v);
+            }
+            for (String name : g.initializers().keySet()) {
+                values.putIfAbsent(name, DoubleTensor.of(g.initializers().get(name)));
+            }
+            values.put("input", DoubleTensor.random(rnd, 4, 2, 3, 3));
+            DoubleTensor target = switch (loss) {
+                case CROSS_ENTROPY -> DoubleTensor.ofLongs(new long[] {0, 2, 1, 2}, 4);
+                case BCE_WITH_LOGITS -> DoubleTensor.random(rnd, 4, 3).map(v -> (v + 1) / 2);
+                default -> DoubleTensor.random(rnd, 4, 3);
+            };
+            values.put(TrainingGraph.TARGET, target);
+            Map<String, DoubleTensor> exact = ReferenceEvaluator.run(g, values);
+            Graph lossGraph = g.copy();
+            lossGraph.clearOutputs();
+            lossGraph.addOutput(new ValueInfo(TrainingGraph.LOSS, g.type(TrainingGraph.LOSS)));
+            List<String> wrt = new ArrayList<>(forward.parameters());
+            wrt.add("input");
+            for (String w : wrt) {
+                DoubleTensor base = values.get(w);
+                DoubleTensor analytic = exact.get(w + ".grad");
+                for (int k = 0; k < Math.min(8, base.size()); k++) {
+                    int idx = rnd.nextInt(base.size());
+                    Map<String, DoubleTensor> plus = new HashMap<>(values);
+                    plus.put(w, base.withFlat(idx, base.getFlat(idx) + H));
+                    Map<String, DoubleTensor> minus = new HashMap<>(values);
+                    minus.put(w, base.withFlat(idx, base.getFlat(idx) - H));
+                    double numeric = (ReferenceEvaluator.run(lossGraph, plus).get(TrainingGraph.LOSS).getFlat(0)
+                            - ReferenceEvaluator.run(lossGraph, minus).get(TrainingGraph.LOSS).getFlat(0)) / (2 * H);
+                    assertEquals(numeric, analytic.getFlat(idx), 1e-6 * Math.max(1, Math.abs(numeric)),
+                            loss + ": d loss / d " + w + "[" + idx + "]");
+                }
+            }
+        }
+    }
+
+    @Test
+    void an_op_without_a_rule_is_named_with_the_supported_list() {
+        GraphBuilder b = new GraphBuilder("erf");
+        Value x = b.input("x", Shape.fixed(2, 3));
+        Value p = b.parameter("p", Tensor.of(new float[] {1, 2, 3}, 3));
+        Value y = b.node("Erf", "erf1", List.of(b.mul(x, p)), Map.of());
+        Graph g = b.output(y, "y").build();
+        Emitter e = new Emitter(g, "l");
+        String loss = e.op("ReduceSum", List.of("y"), Map.of("keepdims", new Attribute.Int(0)));
+        IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> Autodiff.gradients(g, loss, List.of("p")));
+        assertTrue(ex.getMessage().startsWith("Erf(erf1): no gradient rule for Erf; differentiable ops are ["), ex.getMessage());
+    }
+
+    @Test
+    void only_needed_gradients_are_emitted() {
+        GraphBuilder b = new GraphBuilder("first");
+        Value x = b.input("x", Shape.fixed(2, 3, 6, 6));
+        Value y = b.conv2d("c1", x, Conv2d.of(2, 3));
+        Graph g = b.output(b.conv2d("c2", y, Conv2d.of(2, 3)), "y").build();
+        Emitter e = new Emitter(g, "l");
+        String loss = e.op("ReduceSum", List.of("y"), Map.of("keepdims", new Attribute.Int(0)));
+        Autodiff.gradients(g, loss, List.copyOf(g.parameters()));
+        // dX of the first layer is never needed: exactly one ConvTranspose (c2's input gradient)
+        long transposes = g.nodes().stream().filter(n -> n.opType().equals("ConvTranspose")).count();
+        assertEquals(1, transposes);
+    }
+}
