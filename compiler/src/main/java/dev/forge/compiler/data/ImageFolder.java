@@ -271,8 +271,18 @@ public final class ImageFolder implements Dataset {
     }
   }
 
-  /** Decodes one file into channels-first bytes of the requested shape. */
-  static byte[] decode(Path file, int channels, int height, int width) {
+  /**
+   * Decodes one PNG or JPEG file into channels-first 8-bit planes of the requested shape (converted to
+   * gray or RGB, resized bilinearly when its size differs).
+   *
+   * @param file the image
+   * @param channels 1 (gray) or 3 (RGB)
+   * @param height output height
+   * @param width output width
+   * @return {@code channels * height * width} bytes, row-major per channel
+   * @throws DatasetException naming the file when it cannot be decoded
+   */
+  public static byte[] decode(Path file, int channels, int height, int width) {
     BufferedImage img;
     try (InputStream in = Files.newInputStream(file)) {
       img = ImageIO.read(in);

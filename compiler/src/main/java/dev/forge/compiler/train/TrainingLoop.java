@@ -38,9 +38,15 @@ public final class TrainingLoop {
      * @param plotPng where to write the Train/Test Loss plot (null for none)
      * @param maxStepsPerEpoch stop each epoch after this many steps (0 for the whole epoch)
      * @param progress show per-step progress on stderr
+     * @param maxSteps stop after this many optimizer steps in total (0 for no limit)
      */
     public record Config(int epochs, int batchSize, boolean shuffle, long seed, int threads, Schedule schedule,
-            Path checkpoint, Path historyCsv, Path plotPng, int maxStepsPerEpoch, boolean progress) {
+            Path checkpoint, Path historyCsv, Path plotPng, int maxStepsPerEpoch, boolean progress, long maxSteps) {
+        /** Settings without a total step limit. */
+        public Config(int epochs, int batchSize, boolean shuffle, long seed, int threads, Schedule schedule,
+                Path checkpoint, Path historyCsv, Path plotPng, int maxStepsPerEpoch, boolean progress) {
+            this(epochs, batchSize, shuffle, seed, threads, schedule, checkpoint, historyCsv, plotPng, maxStepsPerEpoch, progress, 0);
+        }
     }
 
     /**
@@ -127,6 +133,9 @@ public final class TrainingLoop {
                 int batches = trainLoader.batchesPerEpoch();
                 if (cfg.maxStepsPerEpoch() > 0) {
                     batches = Math.min(batches, cfg.maxStepsPerEpoch());
+                }
+                if (cfg.maxSteps() > 0) {
+                    batches = (int) Math.min(batches, Math.max(0, cfg.maxSteps() - step));
                 }
                 double lossSum = 0;
                 long correct = 0;

@@ -1,0 +1,135 @@
+package dev.forge.cli;
+
+import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.Node;
+import dev.forge.runtime.Tensor;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Which initializers of a graph are trainable parameters, and how many each node owns.
+ *
+ * <p>A graph made by the builder says so itself ({@link Graph#parameters()}). An imported ONNX file does
+ * not, so there the trainable parameters are the floating-point initializers read as a weight or bias:
+ * inputs 1 and 2 of {@code Conv}, {@code ConvTranspose} and {@code Gemm}; the scale and bias (inputs 1 and
+ * 2, not the running statistics) of {@code BatchNormalization}, {@code InstanceNormalization}, {@code
+ * LayerNormalization} and {@code GroupNormalization}; either input of {@code MatMul}; the slope of {@code
+ * PRelu}; and the constant operand of an {@code Add} right after a {@code MatMul} (a bias). This is what
+ * PyTorch's {@code model.parameters()} holds for the networks PyTorch exports, and it gives an exported
+ * built-in network the same count as the built-in.
+ *
+ * <p>A parameter read by several nodes counts once, for the first of them.
+ */
+final class ParameterCount {
+    private static final Map<String, int[]> WEIGHT_INPUTS = Map.of(
+            "Conv", new int[] {1, 2},
+            "ConvTranspose", new int[] {1, 2},
+            "Gemm", new int[] {1, 2},
+            "BatchNormalization", new int[] {1, 2},
+            "InstanceNormalization", new int[] {1, 2},
+            "LayerNormalization", new int[] {1, 2},
+            "GroupNormalization", new int[] {1, 2},
+            "MatMul", new int[] {0, 1},
+            "PRelu", new int[] {1});
+
+    private final Set<String> trainable;
+    private final Map<Node, Long> perNode = new LinkedHashMap<>();
+    private final long trainableTotal;
+    private final long floatTotal;
+    private final long weightBytes;
+
+    private ParameterCount(Graph g) {
+        this.trainable = Collections.unmodifiableSet(g.parameters().isEmpty() ? inferred(g) : new LinkedHashSet<>(g.parameters()));
+        Set<String> counted = new HashSet<>();
+        long sum = 0;
+        for (Node n : g.nodes()) {
+            long k = 0;
+            for (String in : n.inputs()) {
+                if (trainable.contains(in) && counted.add(in)) {
+                    k += g.initializers().get(in).size();
+                }
+            }
+            perNode.put(n, k);
+            sum += k;
+        }
+        // parameters no node reads still count in the total
+        for (String p : trainable) {
+            if (counted.add(p)) {
+                sum += g.initializers().get(p).size();
+            }
+        }
+        this.trainableTotal = sum;
+        long floats = 0;
+        long bytes = 0;
+        for (Tensor t : g.initializers().values()) {
+            bytes += t.byteSize();
+            if (t.dtype().isFloatingPoint()) {
+                floats += t.size();
+            }
+        }
+        this.floatTotal = floats;
+        this.weightBytes = bytes;
+    }
+
+    /** Counts the parameters of a graph. */
+    static ParameterCount of(Graph g) {
+        return new ParameterCount(g);
+    }
+
+    private static Set<String> inferred(Graph g) {
+        Set<String> out = new LinkedHashSet<>();
+        for (Node n : g.nodes()) {
+            int[] positions = WEIGHT_INPUTS.get(n.opType());
+            if (positions == null && n.opType().equals("Add") && n.inputs().size() == 2) {
+                for (int i = 0; i < 2; i++) {
+                    Node other = g.producer(n.input(1 - i));
+                    if (other != null && other.opType().equals("MatMul")) {
+                        positions = new int[] {i};
+                    }
+                }
+            }
+            if (positions == null || !(n.domain().isEmpty() || n.domain().equals("ai.onnx"))) {
+                continue;
+            }
+            for (int i : positions) {
+                Tensor t = n.hasInput(i) ? g.initializers().get(n.input(i)) : null;
+                if (t != null && t.dtype().isFloatingPoint()) {
+                    out.add(n.input(i));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The names of the trainable parameters. */
+    Set<String> trainable() {
+        return trainable;
+    }
+
+    /** The trainable parameters first read by {@code n}. */
+    long of(Node n) {
+        return perNode.getOrDefault(n, 0L);
+    }
+
+    /** Elements of every trainable parameter. */
+    long trainableTotal() {
+        return trainableTotal;
+    }
+
+    /**
+     * Elements of every floating-point initializer: the trainable parameters plus buffers such as
+     * BatchNorm running statistics.
+     */
+    long total() {
+        return floatTotal;
+    }
+
+    /** Bytes of every initializer, as stored. */
+    long weightBytes() {
+        return weightBytes;
+    }
+}

@@ -1,0 +1,77 @@
+package dev.forge.cli;
+
+import dev.forge.compiler.data.ImageFolder;
+import dev.forge.compiler.data.Normalize;
+import dev.forge.runtime.Model;
+import dev.forge.runtime.Prediction;
+import dev.forge.runtime.Tensor;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code forge predict MODEL.onnx IMAGE...}: the top-k classes of each image, with labels. */
+@Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Classify PNG or JPEG images with a model and print the top-k classes.",
+            "",
+            "Each image is converted to the model's input (gray or RGB, resized to its height and width), scaled to [0, 1]"
+                + " and normalized with the model's input_mean/input_std metadata. Labels come from class_labels."})
+final class PredictCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "MODEL.onnx", description = "The classifier.")
+    private Path model;
+
+    @Parameters(index = "1..*", arity = "1..*", paramLabel = "IMAGE", description = "PNG or JPEG files.")
+    private List<Path> images;
+
+    @Option(names = "--top", paramLabel = "K", defaultValue = "3", description = "Classes to show per image (default: ${DEFAULT-VALUE}).")
+    private int top;
+
+    @Mixin
+    private RuntimeOptions runtime;
+
+    @Override
+    public Integer call() {
+        try (Model m = Model.load(model, runtime.toModelOptions())) {
+            long[] s = ModelEvaluator.sampleShape(m);
+            if (s.length != 3 || (s[0] != 1 && s[0] != 3)) {
+                throw new IllegalArgumentException(model + ": predict needs an image input [N, 1 or 3, H, W], got "
+                        + m.inputs().get(0));
+            }
+            int c = (int) s[0];
+            int h = (int) s[1];
+            int w = (int) s[2];
+            Normalize norm = ModelEvaluator.normalization(m.metadata());
+            float[] batch = new float[images.size() * c * h * w];
+            for (int i = 0; i < images.size(); i++) {
+                byte[] pixels = ImageFolder.decode(images.get(i), c, h, w);
+                for (int k = 0; k < pixels.length; k++) {
+                    batch[i * pixels.length + k] = (pixels[k] & 0xFF) / 255f;
+                }
+                if (norm != null) {
+                    norm.apply(batch, i * pixels.length, c, h * w);
+                }
+            }
+            List<List<Prediction>> result = m.topK(Tensor.of(batch, images.size(), c, h, w), top);
+            PrintWriter out = spec.commandLine().getOut();
+            for (int i = 0; i < images.size(); i++) {
+                StringBuilder sb = new StringBuilder(images.get(i).toString()).append(':');
+                for (Prediction p : result.get(i)) {
+                    sb.append(String.format(Locale.ROOT, "  %s %.4f", p.label(), p.probability()));
+                }
+                out.println(sb);
+            }
+            out.flush();
+        }
+        return 0;
+    }
+}

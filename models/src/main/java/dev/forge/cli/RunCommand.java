@@ -1,0 +1,197 @@
+package dev.forge.cli;
+
+import dev.forge.runtime.Model;
+import dev.forge.runtime.Npy;
+import dev.forge.runtime.Prediction;
+import dev.forge.runtime.Tensor;
+import dev.forge.runtime.TensorSpec;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code forge run MODEL --input NAME=FILE.npy --output-dir DIR}: one inference, outputs saved as {@code .npy}. */
+@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Run a model on .npy inputs and save its outputs as .npy files.",
+            "",
+            "Writes each output to DIR/<output>.npy"
+                + " (characters other than letters, digits, '.', '-' and '_' in output names become '_').",
+            "Prints each output's name, element type and shape, and with --top the k most likely classes of"
+                + " every row of the first output (softmax applied to logits; labels from the metadata key"
+                + " class_labels)."})
+final class RunCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = "An .onnx file, or a built-in network (random weights).")
+    private String model;
+
+    @Option(names = {"-i", "--input"}, required = true, paramLabel = "[NAME=]FILE.npy",
+            description = "An input tensor; repeat for each input. NAME= may be left out when the model has one input.")
+    private List<String> inputs;
+
+    @Option(names = {"-o", "--output-dir"}, required = true, paramLabel = "DIR",
+            description = "Directory for the outputs; created if missing.")
+    private Path outputDir;
+
+    @Option(names = "--top", paramLabel = "K", description = "Also print the K most likely classes per row.")
+    private Integer top;
+
+    @Mixin
+    private RuntimeOptions runtime;
+
+    @Override
+    public Integer call() throws IOException {
+        if (top != null && top < 1) {
+            throw new IllegalArgumentException("--top must be 1 or more, got " + top);
+        }
+        if (Files.exists(outputDir) && !Files.isDirectory(outputDir)) {
+            throw new IllegalArgumentException("--output-dir " + outputDir + " exists and is not a directory");
+        }
+        ModelRef ref = ModelRef.resolve(model);
+        PrintWriter out = spec.commandLine().getOut();
+        try (Model m = ref.load(runtime.toModelOptions())) {
+            if (top != null) {
+                checkTop(m, top);
+            }
+            Map<String, Tensor> feeds = readInputs(m, inputs);
+            Map<String, Path> files = outputFiles(m.outputs(), outputDir);
+            Map<String, Tensor> results = m.run(feeds);
+            Files.createDirectories(outputDir);
+            for (Map.Entry<String, Tensor> e : results.entrySet()) {
+                Tensor t = e.getValue();
+                Path file = files.get(e.getKey());
+                Npy.write(file, t);
+                out.printf("%s: %s%s -> %s%n", e.getKey(), t.dtype().typeName(), shape(t.shape()), file);
+            }
+            if (top != null) {
+                printTop(out, m, feeds, top);
+            }
+        }
+        out.flush();
+        return 0;
+    }
+
+    /**
+     * Reads the {@code --input} values. {@code NAME=FILE} names the input; a bare {@code FILE} is the only
+     * input of a one-input model (also when the file name itself contains {@code =}).
+     */
+    static Map<String, Tensor> readInputs(Model m, List<String> args) {
+        List<String> names = new ArrayList<>();
+        for (TensorSpec s : m.inputs()) {
+            names.add(s.name());
+        }
+        Map<String, Tensor> feeds = new LinkedHashMap<>();
+        for (String arg : args) {
+            int eq = arg.indexOf('=');
+            String name;
+            String file;
+            if (eq >= 0 && names.contains(arg.substring(0, eq))) {
+                name = arg.substring(0, eq);
+                file = arg.substring(eq + 1);
+            } else if (eq >= 0 && !(names.size() == 1 && Files.isRegularFile(Path.of(arg)))) {
+                throw new IllegalArgumentException("unknown input name '" + arg.substring(0, eq) + "' in --input " + arg
+                        + ", expected one of " + names);
+            } else if (names.size() != 1) {
+                throw new IllegalArgumentException("--input " + arg + " does not say which input it is, and the model has "
+                        + names.size() + " inputs " + names + "; write --input NAME=" + arg);
+            } else {
+                name = names.get(0);
+                file = arg;
+            }
+            if (file.isEmpty()) {
+                throw new IllegalArgumentException("--input " + arg + " names no file; write --input " + name + "=FILE.npy");
+            }
+            if (feeds.containsKey(name)) {
+                throw new IllegalArgumentException("input '" + name + "' is given twice by --input");
+            }
+            feeds.put(name, Npy.read(Path.of(file)));
+        }
+        return feeds;
+    }
+
+    /** {@code DIR/<output>.npy} per output, with unsafe characters replaced; refuses two outputs on one file. */
+    static Map<String, Path> outputFiles(List<TensorSpec> outputs, Path dir) {
+        Map<String, Path> files = new LinkedHashMap<>();
+        Map<String, String> taken = new HashMap<>();
+        for (TensorSpec s : outputs) {
+            String file = sanitize(s.name()) + ".npy";
+            String other = taken.putIfAbsent(file, s.name());
+            if (other != null) {
+                throw new IllegalArgumentException("outputs '" + other + "' and '" + s.name() + "' would both be written to "
+                        + dir.resolve(file) + " (after replacing unsafe characters)");
+            }
+            files.put(s.name(), dir.resolve(file));
+        }
+        return files;
+    }
+
+    /** An output name as a file name: characters other than {@code [A-Za-z0-9._-]} become {@code _}. */
+    static String sanitize(String name) {
+        StringBuilder sb = new StringBuilder(name.length());
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            boolean safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+            sb.append(safe ? c : '_');
+        }
+        String s = sb.toString();
+        // "", "." and ".." are not usable file names
+        return s.isEmpty() || s.chars().allMatch(c -> c == '.') ? "_" + s : s;
+    }
+
+    /** Refuses {@code --top} before anything runs when the model cannot give k classes per row. */
+    private static void checkTop(Model m, int k) {
+        if (m.inputs().size() != 1) {
+            throw new IllegalArgumentException("--top needs a model with one input, this one has " + m.inputs().size() + " "
+                    + m.inputs());
+        }
+        TensorSpec first = m.outputs().get(0);
+        if (first.rank() != 2 || !first.dtype().isFloatingPoint()) {
+            throw new IllegalArgumentException("--top needs a first output of shape [batch, classes] and float type, but it is "
+                    + first);
+        }
+        if (first.shape()[1] > 0 && k > first.shape()[1]) {
+            throw new IllegalArgumentException("--top " + k + " is more than the " + first.shape()[1] + " classes of output '"
+                    + first.name() + "' " + first.shapeString());
+        }
+    }
+
+    private static void printTop(PrintWriter out, Model m, Map<String, Tensor> feeds, int k) {
+        List<List<Prediction>> rows = m.topK(feeds.values().iterator().next(), k);
+        out.printf("top %d of %s:%n", k, m.outputs().get(0).name());
+        for (int r = 0; r < rows.size(); r++) {
+            StringBuilder sb = new StringBuilder("  [").append(r).append(']');
+            for (Prediction p : rows.get(r)) {
+                sb.append("  ");
+                if (!p.label().equals(Integer.toString(p.index()))) {
+                    sb.append(p.label()).append(" (").append(p.index()).append(')');
+                } else {
+                    sb.append(p.index());
+                }
+                sb.append(String.format(Locale.ROOT, ": %.4f", p.probability()));
+            }
+            out.println(sb);
+        }
+    }
+
+    private static String shape(long[] shape) {
+        StringBuilder sb = new StringBuilder("[");
+        for (int i = 0; i < shape.length; i++) {
+            sb.append(i == 0 ? "" : ",").append(shape[i]);
+        }
+        return sb.append(']').toString();
+    }
+}

@@ -1,0 +1,30 @@
+package dev.forge.cli;
+
+import dev.forge.runtime.Device;
+import dev.forge.runtime.ModelOptions;
+import picocli.CommandLine.Option;
+
+/** The options of the commands that run a model: device and threads. */
+final class RuntimeOptions {
+    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu",
+            description = "cpu, cuda, cuda:N or auto (CUDA when this build and machine have it, else the CPU)."
+                    + " Default: ${DEFAULT-VALUE}.")
+    String device;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
+            description = "Intra-op threads; 0 lets ONNX Runtime choose (one per physical core). Default: ${DEFAULT-VALUE}.")
+    int threads;
+
+    /** The session options these flags describe. */
+    ModelOptions toModelOptions() {
+        if (threads < 0) {
+            throw new IllegalArgumentException("--threads must be 0 (ONNX Runtime's choice) or more, got " + threads);
+        }
+        return ModelOptions.builder().device(Device.parse(device)).intraOpThreads(threads).build();
+    }
+
+    /** {@code 2 intra-op threads} or {@code ONNX Runtime's default threads}. */
+    String threadsText() {
+        return threads == 0 ? "ONNX Runtime's default threads" : threads + " intra-op thread" + (threads == 1 ? "" : "s");
+    }
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every test of Forge on a fresh machine: installs what the tests need (Debian's PyTorch and onnx
+# for the oracles), then builds and tests all modules with Maven. Extra arguments go to Maven.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
+    sudo -n bash testdata/scripts/install_deps.sh || bash testdata/scripts/install_deps.sh
+else
+    bash testdata/scripts/install_deps.sh
+fi
+mvn -B -ntp install "$@"
