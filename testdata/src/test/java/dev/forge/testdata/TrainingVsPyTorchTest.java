@@ -227,4 +227,17 @@ class TrainingVsPyTorchTest {
         Golden.assertClose(npy(d.resolve("loss.npy")), out.get("loss"), 2e-6, name + " loss");
         Golden.assertClose(npy(d.resolve("grad.npy")), out.get("input.grad"), 2e-6, name + " gradient");
     }
+
+    @Test
+    void learning_rate_schedules_match_torch_lr_scheduler() {
+        Path d = DIR.resolve("optimizers/schedules");
+        float[] step = npy(d.resolve("step.npy")).toFloatArray();
+        float[] cosine = npy(d.resolve("cosine.npy")).toFloatArray();
+        dev.forge.compiler.train.Schedule stepLr = dev.forge.compiler.train.Schedule.parse("step:2:0.5");
+        dev.forge.compiler.train.Schedule cos = dev.forge.compiler.train.Schedule.parse("cosine:5");
+        for (int e = 0; e < step.length; e++) {
+            assertEquals(step[e], stepLr.lr(0.1, e), 1e-7, "StepLR epoch " + e);
+            assertEquals(cosine[e], cos.lr(0.1, e), 1e-7, "CosineAnnealingLR epoch " + e);
+        }
+    }
 }

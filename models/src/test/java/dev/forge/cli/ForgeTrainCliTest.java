@@ -1,0 +1,133 @@
+package dev.forge.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.forge.compiler.builder.Conv2d;
+import dev.forge.compiler.builder.GraphBuilder;
+import dev.forge.compiler.builder.Pool2d;
+import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.Shape;
+import dev.forge.compiler.ir.Value;
+import dev.forge.compiler.onnx.OnnxWriter;
+import dev.forge.compiler.train.Checkpoint;
+import dev.forge.runtime.Model;
+import dev.forge.runtime.Npy;
+import dev.forge.runtime.Tensor;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** forge train, eval and predict through {@link Forge#execute}. */
+class ForgeTrainCliTest {
+    @TempDir
+    Path dir;
+
+    static ForgeCliTest.Result forge(String... args) {
+        return ForgeCliTest.forge(args);
+    }
+
+    @Test
+    void train_simple_net_runs_the_seeds_sgd_step_and_lowers_the_loss() throws Exception {
+        Path out = dir.resolve("simple.onnx");
+        String text = forge("train", "simple-net", "--no-progress", "--out", out.toString()).ok().out();
+        assertTrue(text.contains("loss l1") && text.contains("sgd(lr=0.01"), text);
+        String[] finalLine = text.substring(text.indexOf("final loss: train ")).split("[ ,\n]+");
+        double before = Double.parseDouble(finalLine[3]);
+        double after = Double.parseDouble(finalLine[5]);
+        assertTrue(after < before, text);
+        assertTrue(Files.isRegularFile(out) && Files.isRegularFile(dir.resolve("simple.ckpt")));
+        assertTrue(Files.size(dir.resolve("simple.loss.png")) > 1000);
+    }
+
+    /** A small classifier written as an ONNX file, as another tool would have exported it. */
+    private Path tinyOnnx() {
+        GraphBuilder b = new GraphBuilder("tiny").seed(3);
+        Value x = b.input("input", Shape.of("N", 1, 8, 8));
+        x = b.relu(b.conv2d("conv1", x, Conv2d.of(4, 3).padding(1)));
+        x = b.maxPool("pool", x, Pool2d.of(2));
+        Graph g = b.output(b.linear("fc", b.flatten(x), 3), "logits").build();
+        Path p = dir.resolve("tiny.onnx");
+        OnnxWriter.write(g, p);
+        return p;
+    }
+
+    @Test
+    void train_an_imported_model_on_npy_tensors_is_exactly_reproducible_without_shuffle() throws Exception {
+        Path model = tinyOnnx();
+        Random r = new Random(5);
+        float[] x = new float[40 * 64];
+        long[] y = new long[40];
+        for (int i = 0; i < 40; i++) {
+            y[i] = i % 3;
+            for (int k = 0; k < 64; k++) {
+                x[i * 64 + k] = (float) (r.nextGaussian() + (k % 3 == y[i] ? 1 : 0));
+            }
+        }
+        Path xs = dir.resolve("x.npy");
+        Path ys = dir.resolve("y.npy");
+        Npy.write(xs, Tensor.of(x, 40, 1, 8, 8));
+        Npy.write(ys, Tensor.of(y, 40));
+        Path a = dir.resolve("a.onnx");
+        Path b = dir.resolve("b.onnx");
+        for (Path out : new Path[] {a, b}) {
+            String text = forge("train", "--model", model.toString(), "--inputs", xs.toString(), "--labels", ys.toString(),
+                    "--loss", "cross-entropy", "--steps", "12", "--batch", "8", "--no-shuffle", "--no-progress",
+                    "--optimizer", "adam", "--lr", "0.01", "--out", out.toString()).ok().out();
+            assertTrue(text.contains("12 steps"), text);
+        }
+        assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b), "two runs in file order give the same model");
+        Checkpoint c = Checkpoint.read(dir.resolve("a.ckpt"));
+        assertEquals(12, c.step());
+        try (Model trained = Model.load(a); Model initial = Model.load(model)) {
+            Tensor input = Tensor.of(java.util.Arrays.copyOf(x, 64 * 8), 8, 1, 8, 8);
+            assertTrue(!trained.run(input).equals(initial.run(input)), "training changed the model");
+            assertEquals("0,1,2", trained.metadata().get("class_labels"));
+        }
+    }
+
+    @Test
+    void eval_and_predict_use_the_models_labels() throws Exception {
+        Path model = tinyOnnx();
+        // images: 8x8 gray PNGs in folder layout, for predict and a folder data set
+        for (String split : new String[] {"train", "test"}) {
+            for (int c = 0; c < 3; c++) {
+                Path cls = Files.createDirectories(dir.resolve("imgs").resolve(split).resolve("class" + c));
+                for (int i = 0; i < 4; i++) {
+                    BufferedImage img = new BufferedImage(8, 8, BufferedImage.TYPE_BYTE_GRAY);
+                    for (int p = 0; p < 64; p++) {
+                        img.getRaster().setSample(p % 8, p / 8, 0, (p * (c + 1) * 13 + i * 7) % 256);
+                    }
+                    ImageIO.write(img, "png", cls.resolve(i + ".png").toFile());
+                }
+            }
+        }
+        String eval = forge("eval", model.toString(), "--data", "folder:" + dir.resolve("imgs")).ok().out();
+        assertTrue(eval.contains("samples: 12") && eval.contains("confusion matrix"), eval);
+        Path png = dir.resolve("imgs/test/class1/0.png");
+        String predict = forge("predict", model.toString(), png.toString(), "--top", "2").ok().out();
+        assertTrue(predict.startsWith(png + ":"), predict);
+        assertEquals(2, predict.trim().split("\\s+").length / 2, predict);
+    }
+
+    @Test
+    void bad_training_input_is_one_clear_error() {
+        ForgeCliTest.Result r = forge("train", "mnist-cnn", "--data", "nonsense");
+        assertEquals(1, r.code());
+        assertTrue(r.err().startsWith("forge: error: unknown data set 'nonsense'"), r.err());
+        r = forge("train", "cifar10-net");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("--data is required"), r.err());
+        r = forge("train", "mnist-cnn", "--resume", dir.resolve("missing.ckpt").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("checkpoint not found"), r.err());
+        r = forge("train", "mnist-cnn", "--optimizer", "lion");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("unknown optimizer 'lion'"), r.err());
+    }
+}
