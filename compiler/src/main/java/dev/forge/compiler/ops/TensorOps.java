@@ -36,6 +36,7 @@ final class TensorOps {
         }
         r.add("Pad", TensorOps::pad);
         r.add("Slice", TensorOps::slice);
+        r.add("Resize", TensorOps::resize);
         r.add("Split", TensorOps::split);
         r.add("ScatterElements", ctx -> List.of(ctx.input(0)));
         r.add("ScatterND", ctx -> List.of(ctx.input(0)));
@@ -570,5 +571,28 @@ final class TensorOps {
             out.add(new ValueType(ctx.dtype(0), x.with(axis, Dim.of(s))));
         }
         return out;
+    }
+
+    /** Resize with constant scales (input 2) or sizes (input 3): out = floor(in * scale). */
+    static List<ValueType> resize(InferenceContext ctx) {
+        Shape x = ctx.shape(0);
+        Tensor scales = ctx.hasInput(2) ? ctx.constant(2) : null;
+        Tensor sizes = ctx.hasInput(3) ? ctx.constant(3) : null;
+        if (sizes != null) {
+            return InferenceContext.one(ctx.dtype(0), Shape.fixed(sizes.toLongArray()));
+        }
+        if (scales == null || scales.size() == 0) {
+            return InferenceContext.one(ctx.dtype(0), PoolOps.unknownOfRank(x.rank()));
+        }
+        if (scales.size() != x.rank()) {
+            throw ctx.error("scales has " + scales.size() + " values for input " + x, "give one scale per axis");
+        }
+        List<Dim> out = new ArrayList<>();
+        for (int i = 0; i < x.rank(); i++) {
+            double s = scales.getDouble(i);
+            Dim d = x.dim(i);
+            out.add(s == 1.0 ? d : d.isFixed() ? Dim.of((long) Math.floor(d.value() * s)) : Dim.unknown());
+        }
+        return InferenceContext.one(ctx.dtype(0), Shape.of(out));
     }
 }

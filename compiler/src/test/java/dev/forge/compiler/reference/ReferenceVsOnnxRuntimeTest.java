@@ -203,6 +203,13 @@ class ReferenceVsOnnxRuntimeTest {
                     k.op("OneHot", attrs("axis", i(0)), idx, k.longs(3), k.rand(-1, 1, 2)),
                     k.op("Add", Map.of(), x, k.op("Constant", attrs("value_floats", new Attribute.Floats(new float[] {1, 2})))));
         }));
+        l.add(c("Resize nearest", k -> {
+            Value x = k.x("x", 1, 2, 3, 4);
+            Value sc = k.b.constant("scales", Tensor.of(new float[] {1, 1, 2, 3}, 4));
+            k.out(k.op("Resize", attrs("mode", s("nearest"), "coordinate_transformation_mode", s("asymmetric"),
+                    "nearest_mode", s("floor")), x, null, sc),
+                    k.op("Resize", attrs("mode", s("nearest")), x, null, sc));
+        }));
         l.add(c("Logic, rounding, Sign, Sum/Mean/Max/Min", k -> {
             Value a = k.x("a", 2, 3, 1);
             Value b = k.rand(-1, 1, 4);

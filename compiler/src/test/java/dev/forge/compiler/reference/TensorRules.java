@@ -30,6 +30,7 @@ final class TensorRules {
         r.put("Constant", TensorRules::constant);
         r.put("ConstantOfShape", TensorRules::constantOfShape);
         r.put("Expand", TensorRules::expand);
+        r.put("Resize", TensorRules::resize);
         r.put("OneHot", TensorRules::oneHot);
         r.put("Size", c -> List.of(DoubleTensor.ofLongs(new long[] {c.in(0).size()})));
         r.put("Slice", TensorRules::slice);
@@ -570,6 +571,67 @@ final class TensorRules {
     }
 
     /** Expand: broadcast the input together with the int64 shape input (bidirectionally, like numpy). */
+    /**
+     * Resize, nearest mode only, with scales (input 2) or sizes (input 3): output index o maps to input
+     * coordinate asymmetric o / scale or half_pixel (o + 0.5) / scale - 0.5, rounded by nearest_mode
+     * (floor, ceil, round_prefer_floor, round_prefer_ceil) and clamped to the input.
+     */
+    private static List<DoubleTensor> resize(Call c) {
+        DoubleTensor x = c.in(0);
+        if (!c.attrString("mode", "nearest").equals("nearest")) {
+            throw c.error("only mode=nearest is supported, got " + c.attrString("mode", "nearest"));
+        }
+        String ctm = c.attrString("coordinate_transformation_mode", "half_pixel");
+        String nm = c.attrString("nearest_mode", "round_prefer_floor");
+        long[] in = x.rawShape();
+        int r = in.length;
+        double[] scale = new double[r];
+        long[] out = new long[r];
+        if (c.has(3) && c.in(3).size() > 0) {
+            long[] sizes = c.in(3).toLongArray();
+            for (int i = 0; i < r; i++) {
+                out[i] = sizes[i];
+                scale[i] = (double) sizes[i] / in[i];
+            }
+        } else {
+            double[] sc = c.in(2).raw();
+            for (int i = 0; i < r; i++) {
+                scale[i] = sc[i];
+                out[i] = (long) Math.floor(in[i] * sc[i]);
+            }
+        }
+        DoubleTensor y = DoubleTensor.zeros(x.dtype(), out);
+        double[] dst = y.raw();
+        double[] src = x.raw();
+        long[] idx = new long[r];
+        for (int flat = 0; flat < dst.length; flat++) {
+            long rem = flat;
+            for (int i = r - 1; i >= 0; i--) {
+                idx[i] = rem % out[i];
+                rem /= out[i];
+            }
+            long srcFlat = 0;
+            for (int i = 0; i < r; i++) {
+                double coord = switch (ctm) {
+                    case "asymmetric" -> idx[i] / scale[i];
+                    case "half_pixel" -> (idx[i] + 0.5) / scale[i] - 0.5;
+                    default -> throw c.error("coordinate_transformation_mode " + ctm + " is not supported");
+                };
+                long k = switch (nm) {
+                    case "floor" -> (long) Math.floor(coord);
+                    case "ceil" -> (long) Math.ceil(coord);
+                    case "round_prefer_floor" -> coord - Math.floor(coord) == 0.5 ? (long) Math.floor(coord) : Math.round(coord);
+                    case "round_prefer_ceil" -> (long) Math.floor(coord + 0.5);
+                    default -> throw c.error("nearest_mode " + nm + " is not supported");
+                };
+                k = Math.max(0, Math.min(in[i] - 1, k));
+                srcFlat = srcFlat * in[i] + k;
+            }
+            dst[flat] = src[(int) srcFlat];
+        }
+        return List.of(y);
+    }
+
     private static List<DoubleTensor> expand(Call c) {
         DoubleTensor x = c.in(0);
         long[] shape = Broadcasting.shape(x.rawShape(), c.in(1).toLongArray());
