@@ -244,29 +244,44 @@ public final class TrainingGraph {
         float eps = n.attrFloat("epsilon", 1e-5f);
         float momentum = 1f - n.attrFloat("momentum", 0.9f);
         Map<String, dev.forge.compiler.ir.Attribute> reduce = Map.of("axes", attrInts(axes), "keepdims", attrInt(1));
+        Map<String, dev.forge.compiler.ir.Attribute> toFloat = Map.of("to", attrInt(1));
         String x = n.input(0);
+        String c = e.ints(channels);
+        // statistics in two reading passes: E[x] and E[x^2]; var = E[x^2] - E[x]^2 (clamped at 0)
+        String invM = e.op("Div", e.scalar((float) channels), e.op("Cast", List.of(e.op("Size", x)), toFloat));
         String mean = e.op("ReduceMean", List.of(x), reduce);
-        String xc = e.op("Sub", x, mean);
-        String var = e.op("ReduceMean", List.of(e.op("Mul", xc, xc)), reduce);
-        String inv = e.op("Reciprocal", e.op("Sqrt", e.op("Add", var, e.scalar(eps))));
+        String meanSq = e.op("Mul", e.op("ReduceSumSquare", List.of(x), reduce), invM);
+        String var = e.op("Relu", e.op("Sub", meanSq, e.op("Mul", mean, mean)));
+        String meanC = e.op("Reshape", mean, c);
+        String varC = e.op("Reshape", var, c);
+        // normalization, scale and shift in one pass: ONNX's BatchNormalization fed the batch statistics
+        Map<String, dev.forge.compiler.ir.Attribute> bnAttrs = Map.of("epsilon", new dev.forge.compiler.ir.Attribute.Float(eps));
+        e.opNamed(n.output(0), "BatchNormalization", List.of(x, n.input(1), n.input(2), meanC, varC), bnAttrs);
         String bs = e.ints(bshape);
-        String scaleR = e.op("Reshape", n.input(1), bs);
-        String a = e.op("Mul", inv, scaleR);                     // per-channel factor scale * inv
-        e.opNamed(n.output(0), "Add", List.of(e.op("Mul", xc, a), e.op("Reshape", n.input(2), bs)), Map.of());
+        String inv = e.op("Reciprocal", e.op("Sqrt", e.op("Add", var, e.scalar(eps))));
+        String a = e.op("Mul", inv, e.op("Reshape", n.input(1), bs));      // per-channel factor scale * inv
         String x0 = n.input(0);
         String scale = n.input(1);
         String shift = n.input(2);
         long c0 = channels;
+        float[] zeros = new float[(int) channels];
+        float[] ones = new float[(int) channels];
+        java.util.Arrays.fill(ones, 1f);
         /*
-         * Backward of the whole block in closed form (M = elements per channel, sums over axes):
+         * Backward of the whole block in closed form (M = elements per channel, sums over axes 0, 2, ...;
+         * xc = x - mean, so sum(dy * xc) = sum(dy * x) - mean * sum(dy)):
          *   dB = sum(dy);  dscale = inv * sum(dy * xc)
          *   dx = a * (dy - sum(dy)/M - xc * inv^2 * sum(dy * xc)/M)
-         * about six passes over the activations instead of differentiating each primitive.
+         *      = a * dy + x * p + q      with per-channel p = -a k2, q = a (k2 mean - k1)
+         * where k1 = sum(dy)/M and k2 = inv^2 sum(dy * xc)/M. x * p + q is one pass of an inference
+         * BatchNormalization (mean 0, variance 1, epsilon 0); about six passes in all.
          */
         blocks.put(e.graph().producer(n.output(0)).name(), (em, dy, needs) -> {
             Map<String, String> out = new LinkedHashMap<>();
-            String sumDy = em.op("ReduceSum", List.of(dy, em.ints(axes)), Map.of("keepdims", attrInt(1)));
-            String sumDyXc = em.op("ReduceSum", List.of(em.op("Mul", dy, xc), em.ints(axes)), Map.of("keepdims", attrInt(1)));
+            Map<String, dev.forge.compiler.ir.Attribute> keep = Map.of("keepdims", attrInt(1));
+            String sumDy = em.op("ReduceSum", List.of(dy, em.ints(axes)), keep);
+            String sumDyX = em.op("ReduceSum", List.of(em.op("Mul", dy, x0), em.ints(axes)), keep);
+            String sumDyXc = em.op("Sub", sumDyX, em.op("Mul", mean, sumDy));
             String cs = em.ints(c0);
             if (needs.test(shift)) {
                 out.put(shift, em.op("Reshape", sumDy, cs));
@@ -275,26 +290,27 @@ public final class TrainingGraph {
                 out.put(scale, em.op("Reshape", em.op("Mul", sumDyXc, inv), cs));
             }
             if (needs.test(x0)) {
-                Map<String, dev.forge.compiler.ir.Attribute> f = Map.of("to", attrInt(1));
-                String invM = em.op("Div", em.scalar((float) c0), em.op("Cast", List.of(em.op("Size", x0)), f));
                 String k1 = em.op("Mul", sumDy, invM);
                 String k2 = em.op("Mul", em.op("Mul", em.op("Mul", inv, inv), sumDyXc), invM);
-                String centered = em.op("Sub", em.op("Sub", dy, k1), em.op("Mul", xc, k2));
-                out.put(x0, em.op("Mul", centered, a));
+                String p = em.op("Neg", em.op("Mul", a, k2));
+                String q = em.op("Mul", a, em.op("Sub", em.op("Mul", k2, mean), k1));
+                String affine = em.op("BatchNormalization", List.of(x0, em.op("Reshape", p, cs), em.op("Reshape", q, cs),
+                        em.tensor(n.name() + "/grad/zeros", dev.forge.runtime.Tensor.of(zeros, c0)),
+                        em.tensor(n.name() + "/grad/ones", dev.forge.runtime.Tensor.of(ones, c0))),
+                        Map.of("epsilon", new dev.forge.compiler.ir.Attribute.Float(0f)));
+                out.put(x0, em.op("Add", em.op("Mul", dy, a), affine));
             }
             return out;
         });
 
-        String c = e.ints(channels);
         String m = e.scalar(momentum);
         String keep = e.scalar(1f - momentum);
         String meanNext = n.input(3) + NEXT;
-        e.opNamed(meanNext, "Add", List.of(e.op("Mul", n.input(3), keep), e.op("Mul", e.op("Reshape", mean, c), m)), Map.of());
+        e.opNamed(meanNext, "Add", List.of(e.op("Mul", n.input(3), keep), e.op("Mul", meanC, m)), Map.of());
         // unbiased: var * count / (count - 1), count = elements per channel = Size(x) / C
-        Map<String, dev.forge.compiler.ir.Attribute> toFloat = Map.of("to", attrInt(1));
         String count = e.op("Div", e.op("Cast", List.of(e.op("Size", x)), toFloat), e.scalar((float) channels));
         String unbias = e.op("Div", count, e.op("Sub", count, e.scalar(1f)));
-        String varUnbiased = e.op("Mul", e.op("Reshape", var, c), unbias);
+        String varUnbiased = e.op("Mul", varC, unbias);
         String varNext = n.input(4) + NEXT;
         e.opNamed(varNext, "Add", List.of(e.op("Mul", n.input(4), keep), e.op("Mul", varUnbiased, m)), Map.of());
         return List.of(meanNext, varNext);

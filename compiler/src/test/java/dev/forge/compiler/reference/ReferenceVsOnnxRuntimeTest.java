@@ -203,6 +203,11 @@ class ReferenceVsOnnxRuntimeTest {
                     k.op("OneHot", attrs("axis", i(0)), idx, k.longs(3), k.rand(-1, 1, 2)),
                     k.op("Add", Map.of(), x, k.op("Constant", attrs("value_floats", new Attribute.Floats(new float[] {1, 2})))));
         }));
+        l.add(c("ReduceSumSquare", k -> {
+            Value x = k.x("x", 2, 3, 4);
+            k.out(k.op("ReduceSumSquare", attrs("axes", ints(0, 2), "keepdims", i(1)), x),
+                    k.op("ReduceSumSquare", attrs("keepdims", i(0)), x));
+        }));
         l.add(c("Resize nearest", k -> {
             Value x = k.x("x", 1, 2, 3, 4);
             Value sc = k.b.constant("scales", Tensor.of(new float[] {1, 1, 2, 3}, 4));

@@ -39,6 +39,7 @@ final class TensorRules {
         r.put("ReduceSum", c -> reduce(c, Reduction.SUM));
         r.put("ReduceMean", c -> reduce(c, Reduction.MEAN));
         r.put("ReduceMax", c -> reduce(c, Reduction.MAX));
+        r.put("ReduceSumSquare", c -> reduce(c, Reduction.SUM_SQUARE));
     }
 
     private static String str(long[] s) {
@@ -678,7 +679,7 @@ final class TensorRules {
         return List.of(new DoubleTensor(values.dtype(), shape, out));
     }
 
-    enum Reduction { SUM, MEAN, MAX }
+    enum Reduction { SUM, MEAN, MAX, SUM_SQUARE }
 
     /**
      * ReduceSum / ReduceMean / ReduceMax over the given axes, keeping them as size 1 when keepdims (default
@@ -728,7 +729,7 @@ final class TensorRules {
             for (int i = 0; i < r; i++) {
                 target = target * keptShape[i] + (reduced[i] ? 0 : idx[i]);
             }
-            double v = x.raw()[flat];
+            double v = kind == Reduction.SUM_SQUARE ? x.raw()[flat] * x.raw()[flat] : x.raw()[flat];
             acc[(int) target] = kind == Reduction.MAX ? Math.max(acc[(int) target], v) : acc[(int) target] + v;
         }
         if (kind == Reduction.MEAN) {
