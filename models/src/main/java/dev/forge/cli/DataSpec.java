@@ -15,7 +15,8 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * A {@code --data} argument: {@code mnist}, {@code fashion-mnist}, {@code cifar10:DIR} (the binary
+ * A {@code --data} argument: {@code mnist}, {@code fashion-mnist} (or {@code fashion-mnist:DIR}, the four IDX files
+ * in another directory), {@code cifar10:DIR} (the binary
  * batches), {@code folder:DIR} (DIR/train/CLASS/*.png and DIR/test/CLASS/*.png) or {@code random} (the
  * seed's one random input and target, for simple-net).
  *
@@ -25,7 +26,7 @@ import java.util.SplittableRandom;
  * @param normalize the per-channel normalization applied to both (null for none)
  */
 record DataSpec(String text, Dataset train, Dataset test, Normalize normalize) {
-    static final String HELP = "mnist, fashion-mnist, cifar10:DIR (data_batch_*.bin, test_batch.bin), "
+    static final String HELP = "mnist, fashion-mnist[:DIR] (IDX files, gzipped or not), cifar10:DIR (data_batch_*.bin, test_batch.bin), "
             + "folder:DIR (DIR/train/<class>/*.png|jpg and DIR/test/<class>/...), or random (one random sample)";
 
     /**
@@ -48,8 +49,14 @@ record DataSpec(String text, Dataset train, Dataset test, Normalize normalize) {
                 test = Mnist.test();
             }
             case "fashion-mnist" -> {
-                train = FashionMnist.train();
-                test = FashionMnist.test();
+                if (arg == null) {
+                    train = FashionMnist.train();
+                    test = FashionMnist.test();
+                } else {
+                    Path dir = requireDir(arg, text);
+                    train = FashionMnist.train(dir);
+                    test = FashionMnist.test(dir);
+                }
             }
             case "cifar10" -> {
                 Path dir = requireDir(arg, text);

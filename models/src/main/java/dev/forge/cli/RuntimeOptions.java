@@ -4,7 +4,7 @@ import dev.forge.runtime.Device;
 import dev.forge.runtime.ModelOptions;
 import picocli.CommandLine.Option;
 
-/** The options of the commands that run a model: device and threads. */
+/** The options of the commands that run a model: device, threads, and whether NaN/infinite inputs are refused. */
 final class RuntimeOptions {
     @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu",
             description = "cpu, cuda, cuda:N or auto (CUDA when this build and machine have it, else the CPU)."
@@ -15,12 +15,17 @@ final class RuntimeOptions {
             description = "Intra-op threads; 0 lets ONNX Runtime choose (one per physical core). Default: ${DEFAULT-VALUE}.")
     int threads;
 
+    @Option(names = "--reject-non-finite",
+            description = "Refuse (exit 1) float inputs holding NaN or infinity; by default they are passed to the model.")
+    boolean rejectNonFinite;
+
     /** The session options these flags describe. */
     ModelOptions toModelOptions() {
         if (threads < 0) {
             throw new IllegalArgumentException("--threads must be 0 (ONNX Runtime's choice) or more, got " + threads);
         }
-        return ModelOptions.builder().device(Device.parse(device)).intraOpThreads(threads).build();
+        return ModelOptions.builder().device(Device.parse(device)).intraOpThreads(threads).rejectNonFiniteInputs(rejectNonFinite)
+                .build();
     }
 
     /** {@code 2 intra-op threads} or {@code ONNX Runtime's default threads}. */

@@ -47,16 +47,21 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * }
  * }</pre>
  *
- * <p><b>Validation.</b> Loading refuses missing, empty, truncated and non-ONNX files with a {@link
- * ModelLoadException} before ONNX Runtime sees them, and reports ONNX Runtime's own reason for anything
- * else it rejects. {@link #run} checks input names, element types, ranks and fixed dimensions against
- * the model's declared inputs (and that a symbolic dimension such as {@code N} has one value across all
- * inputs) and throws {@link InvalidInputException} before calling native code.
+ * <p><b>Validation.</b> Every model goes through {@link ModelValidator} before ONNX Runtime sees it:
+ * missing, empty, truncated, random and non-ONNX data, unsupported IR or opset versions, tensors whose
+ * data does not match their shape, graphs with cycles or undefined inputs, external data outside the
+ * model's directory, and anything over the {@link ModelLimits} of the options (model size, tensor size
+ * including sizes fixed by constants and attributes, total initializer size, node count) give a {@link
+ * ModelLoadException} naming the problem; ONNX Runtime's own reason is reported for anything else it
+ * rejects. {@link #run} checks input names, element types, ranks and fixed dimensions against the
+ * model's declared inputs (and that a symbolic dimension such as {@code N} has one value across all
+ * inputs), and with {@link ModelOptions.Builder#rejectNonFiniteInputs} that float inputs hold no NaN or
+ * infinity, and throws {@link InvalidInputException} before calling native code. See docs/SECURITY.md.
  *
  * <p><b>Memory.</b> A model holds a native session: close it. Inputs from tensors on direct buffers
  * are handed to ONNX Runtime without a copy; heap tensors are copied once into native memory. Outputs
  * are copied once into new heap tensors. Every native value made during a run is released before
- * {@code run} returns.
+ * {@code run} returns; {@link #openNativeObjects()} counts what is open.
  *
  * <p><b>Threads.</b> {@code run} and {@code topK} may be called from many threads at once (ONNX
  * Runtime sessions are thread-safe). {@link #close()} waits for runs in progress; afterwards every
@@ -141,13 +146,15 @@ public final class Model implements AutoCloseable {
   }
 
   /**
-   * Loads a model file. ONNX Runtime reads the file itself, so models with external data files next
-   * to them load too.
+   * Loads a model file. The file is read once (at most {@link ModelLimits#maxModelBytes()}), validated,
+   * and the same bytes go to ONNX Runtime, so the file cannot change between the check and the load;
+   * external data files are resolved in the file's directory and must stay inside it.
    *
    * @param path the {@code .onnx} file
    * @param options device, threads, optimization level, cache
    * @return the model
-   * @throws ModelLoadException if the file is missing, unreadable, empty or not a valid ONNX model
+   * @throws ModelLoadException if the file is missing, unreadable, empty, not a valid ONNX model, or
+   *     refused by {@link ModelValidator}
    * @throws DeviceUnavailableException if the requested CUDA device cannot be used
    */
   public static Model load(Path path, ModelOptions options) {
@@ -171,7 +178,8 @@ public final class Model implements AutoCloseable {
   }
 
   /**
-   * Loads a model from its serialized bytes, naming it for messages.
+   * Loads a model from its serialized bytes, naming it for messages. Models with external data are
+   * refused: there is no directory to read it from.
    *
    * @param bytes the ONNX ModelProto bytes (not modified, not retained)
    * @param sourceName a name for messages, such as the resource it came from; null for a generic one
@@ -209,7 +217,7 @@ public final class Model implements AutoCloseable {
   }
 
   private static Model load(Source src, ModelOptions options) {
-    src.check();
+    src.check(options.limits());
     Device requested = options.device();
     switch (requested.kind()) {
       case CPU:
@@ -280,10 +288,9 @@ public final class Model implements AutoCloseable {
 
   private static boolean cpuAccepts(Source src, ModelOptions options) {
     try (SessionOptions so = sessionOptions(options, OptimizationLevel.NONE)) {
-      try (OrtSession s = src.open(so)) {
-        return true;
-      }
-    } catch (ModelLoadException | OrtException e) {
+      closeSession(src.open(so));
+      return true;
+    } catch (ModelLoadException e) {
       return false;
     }
   }
@@ -313,6 +320,7 @@ public final class Model implements AutoCloseable {
           String sha = OptimizedModelCache.sha256(cached);
           if (sha.equals(recorded.get("cache.sha256"))) {
             Source cachedSrc = Source.ofBytes(cached, cache.toString());
+            cachedSrc.check(options.limits());
             // The optimizations were applied before the model was saved; do not run them again.
             try (SessionOptions so = sessionOptions(options, OptimizationLevel.NONE)) {
               return newModel(cachedSrc.open(so), src.name, options, Device.cpu(), true);
@@ -334,7 +342,8 @@ public final class Model implements AutoCloseable {
     try {
       try {
         Files.createDirectories(dir);
-        tmp = Files.createTempFile(dir, "." + cache.getFileName() + ".", ".tmp");
+        // the pid in the name lets a later write of this cache delete it if this process is killed
+        tmp = Files.createTempFile(dir, "." + cache.getFileName() + "." + ProcessHandle.current().pid() + ".", ".tmp");
       } catch (IOException e) {
         LOG.log(System.Logger.Level.WARNING, "Optimized-model cache " + cache + " cannot be written (" + e
             + "); loading without it");
@@ -380,16 +389,38 @@ public final class Model implements AutoCloseable {
       return new Model(session, name, options, device, cached);
     } catch (RuntimeException e) {
       try {
-        session.close();
-      } catch (OrtException | RuntimeException suppressed) {
+        closeSession(session);
+      } catch (RuntimeException suppressed) {
         e.addSuppressed(suppressed);
       }
       throw e;
     }
   }
 
+  /** Closes a session this class opened and counts it closed. */
+  private static void closeSession(OrtSession session) {
+    try {
+      session.close();
+    } catch (OrtException e) {
+      throw new ForgeRuntimeException("Closing an ONNX Runtime session failed: " + ortReason(e), e);
+    } finally {
+      NativeObjects.SESSIONS.closed();
+    }
+  }
+
+  /**
+   * How many native ONNX Runtime objects this runtime has created and not yet closed, in all models of
+   * this JVM: sessions, session options, input tensors and run results. A diagnostic for leak tests and
+   * monitoring: with no model open and no run in progress it is 0.
+   *
+   * @return the number of open native objects
+   */
+  public static long openNativeObjects() {
+    return NativeObjects.open();
+  }
+
   private static SessionOptions sessionOptions(ModelOptions options, OptimizationLevel level) {
-    SessionOptions so = new SessionOptions();
+    SessionOptions so = NativeObjects.sessionOptions();
     try {
       so.setOptimizationLevel(level.toOrt());
       if (options.intraOpThreads() > 0) {
@@ -627,8 +658,11 @@ public final class Model implements AutoCloseable {
       for (TensorSpec spec : inputs) {
         Tensor t = in.get(spec.name());
         ortInputs.put(spec.name(), toOrt(env, t));
+        NativeObjects.TENSORS.opened();
       }
-      try (OrtSession.Result result = session.run(ortInputs, new LinkedHashSet<>(wanted))) {
+      OrtSession.Result result = session.run(ortInputs, new LinkedHashSet<>(wanted));
+      NativeObjects.RESULTS.opened();
+      try {
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (String name : wanted) {
           OnnxValue value = result.get(name).orElseThrow(
@@ -636,6 +670,9 @@ public final class Model implements AutoCloseable {
           out.put(name, fromOrt(name, value));
         }
         return out;
+      } finally {
+        result.close();
+        NativeObjects.RESULTS.closed();
       }
     } catch (OrtException | RuntimeException e) {
       if (e instanceof ForgeRuntimeException) {
@@ -645,6 +682,7 @@ public final class Model implements AutoCloseable {
     } finally {
       for (OnnxTensor t : ortInputs.values()) {
         t.close();
+        NativeObjects.TENSORS.closed();
       }
     }
   }
@@ -751,6 +789,9 @@ public final class Model implements AutoCloseable {
         throw new InvalidInputException("input '" + spec.name() + "': expected shape " + spec.shapeString() + ", got "
             + Tensor.shapeString(got));
       }
+      if (options.rejectNonFiniteInputs() && t.dtype().isFloatingPoint()) {
+        rejectNonFinite(spec.name(), t);
+      }
       String[] dimNames = spec.dimNames();
       for (int i = 0; i < want.length; i++) {
         if (want[i] < 0 && dimNames[i] != null) {
@@ -765,6 +806,40 @@ public final class Model implements AutoCloseable {
         }
       }
     }
+  }
+
+  /** Throws when a float tensor holds NaN or an infinity, naming the first one and counting them all. */
+  private static void rejectNonFinite(String name, Tensor t) {
+    ByteBuffer b = t.buffer();
+    long first = -1;
+    double firstValue = 0;
+    long count = 0;
+    long n = t.size();
+    boolean f32 = t.dtype() == DType.FLOAT32;
+    for (int i = 0; i < n; i++) {
+      double v = f32 ? b.getFloat(i * 4) : b.getDouble(i * 8);
+      if (!Double.isFinite(v)) {
+        if (first < 0) {
+          first = i;
+          firstValue = v;
+        }
+        count++;
+      }
+    }
+    if (count > 0) {
+      throw new InvalidInputException("input '" + name + "': element " + first + " (index " + indexString(first, t.shape())
+          + ") is " + (Double.isNaN(firstValue) ? "NaN" : firstValue > 0 ? "+Infinity" : "-Infinity") + "; " + count + " of "
+          + n + " values are not finite, and this model was loaded with rejectNonFiniteInputs");
+    }
+  }
+
+  private static String indexString(long flat, long[] shape) {
+    long[] idx = new long[shape.length];
+    for (int i = shape.length - 1; i >= 0; i--) {
+      idx[i] = shape[i] == 0 ? 0 : flat % shape[i];
+      flat = shape[i] == 0 ? 0 : flat / shape[i];
+    }
+    return Tensor.shapeString(idx);
   }
 
   // ================================================================ top-k
@@ -911,9 +986,7 @@ public final class Model implements AutoCloseable {
         return;
       }
       closed = true;
-      session.close();
-    } catch (OrtException e) {
-      throw new ForgeRuntimeException("Closing " + sourceName + " failed: " + ortReason(e), e);
+      closeSession(session);
     } finally {
       lock.writeLock().unlock();
     }
@@ -1003,24 +1076,40 @@ public final class Model implements AutoCloseable {
     }
   }
 
-  /** A model to load: a file (ONNX Runtime reads it) or bytes in memory. */
+  /**
+   * A model to load, as bytes in memory. A file is read once, validated, and the same bytes go to ONNX
+   * Runtime, so the file cannot change between the check and the load; external data is resolved in
+   * the file's directory.
+   */
   private abstract static class Source {
     final String name;
+    byte[] bytes;
+    /** The directory external data is read from, or null (bytes given directly: external data refused). */
+    Path dir;
 
     Source(String name) {
       this.name = name;
     }
 
-    /** Refuses what is obviously not a model, before ONNX Runtime sees it. */
-    abstract void check();
+    /** Reads (for files) and validates the model, before ONNX Runtime sees it. */
+    abstract void check(ModelLimits limits);
 
-    abstract OrtSession create(OrtEnvironment env, SessionOptions so) throws OrtException;
+    OrtSession create(OrtEnvironment env, SessionOptions so) throws OrtException {
+      if (dir != null) {
+        so.addConfigEntry("session.model_external_initializers_file_folder_path", dir.toString());
+      }
+      return env.createSession(bytes, so);
+    }
 
-    abstract String sha256();
+    String sha256() {
+      return OptimizedModelCache.sha256(bytes);
+    }
 
     OrtSession open(SessionOptions so) {
       try {
-        return create(Ort.env(), so);
+        OrtSession session = create(Ort.env(), so);
+        NativeObjects.SESSIONS.opened();
+        return session;
       } catch (OrtException e) {
         String verdict = e.getCode() == OrtException.OrtErrorCode.ORT_NOT_IMPLEMENTED
             ? "ONNX Runtime cannot run it" : "not a valid ONNX model";
@@ -1031,50 +1120,40 @@ public final class Model implements AutoCloseable {
     }
 
     static Source ofBytes(byte[] bytes, String name) {
-      return new Source(name) {
+      Source src = new Source(name) {
         @Override
-        void check() {
-          String problem;
-          try {
-            problem = ModelProtoCheck.problem(ModelProtoCheck.of(bytes));
-          } catch (IOException e) {
-            throw new AssertionError(e);
-          }
-          if (problem != null) {
-            throw new ModelLoadException("Cannot load model " + name + ": not a valid ONNX model: " + problem);
-          }
-        }
-
-        @Override
-        OrtSession create(OrtEnvironment env, SessionOptions so) throws OrtException {
-          return env.createSession(bytes, so);
-        }
-
-        @Override
-        String sha256() {
-          return OptimizedModelCache.sha256(bytes);
+        void check(ModelLimits limits) {
+          ModelValidator.validate(this.bytes, name, null, limits);
         }
       };
+      src.bytes = bytes;
+      return src;
     }
 
     static Source ofFile(Path path) {
       return new Source(path.toString()) {
         @Override
-        void check() {
+        void check(ModelLimits limits) {
           if (Files.isDirectory(path)) {
             throw new ModelLoadException("Cannot load model " + name + ": it is a directory, expected an .onnx file");
           }
           if (!Files.exists(path)) {
             throw new ModelLoadException("Cannot load model " + name + ": file not found");
           }
-          String problem;
           try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            if (ch.size() > Integer.MAX_VALUE) {
-              // ONNX Runtime's protobuf parser stops at 2 GB; larger weights live in external data files.
-              problem = null;
-            } else {
-              problem = ModelProtoCheck.problem(ModelProtoCheck.of(ch));
+            long size = ch.size();
+            if (size > limits.maxModelBytes()) {
+              throw new ModelLoadException("Cannot load model " + name + ": refused: the file is " + size
+                  + " bytes, more than ModelLimits.maxModelBytes (" + limits.maxModelBytes()
+                  + "); raise it with ModelOptions.builder().limits(...) if you trust the model");
             }
+            ByteBuffer buf = ByteBuffer.allocate((int) size);
+            while (buf.hasRemaining()) {
+              if (ch.read(buf) < 0) {
+                break;
+              }
+            }
+            bytes = buf.position() == buf.capacity() ? buf.array() : Arrays.copyOf(buf.array(), buf.position());
           } catch (NoSuchFileException e) {
             throw new ModelLoadException("Cannot load model " + name + ": file not found", e);
           } catch (AccessDeniedException e) {
@@ -1082,23 +1161,8 @@ public final class Model implements AutoCloseable {
           } catch (IOException e) {
             throw new ModelLoadException("Cannot load model " + name + ": cannot read it (" + e + ")", e);
           }
-          if (problem != null) {
-            throw new ModelLoadException("Cannot load model " + name + ": not a valid ONNX model: " + problem);
-          }
-        }
-
-        @Override
-        OrtSession create(OrtEnvironment env, SessionOptions so) throws OrtException {
-          return env.createSession(path.toString(), so);
-        }
-
-        @Override
-        String sha256() {
-          try {
-            return OptimizedModelCache.sha256(path);
-          } catch (IOException e) {
-            throw new ModelLoadException("Cannot load model " + name + ": cannot read it (" + e + ")", e);
-          }
+          dir = path.toAbsolutePath().getParent();
+          ModelValidator.validate(bytes, name, dir, limits);
         }
       };
     }

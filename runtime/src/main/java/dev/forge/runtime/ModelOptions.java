@@ -6,8 +6,16 @@ import java.util.Optional;
 
 /**
  * How {@link Model#load} builds an ONNX Runtime session: the device, thread counts, graph
- * optimization level, and an optional optimized-model cache. Immutable; build with {@link
- * #builder()}.
+ * optimization level, an optional optimized-model cache, the {@link ModelLimits} a model must respect,
+ * and whether inputs holding NaN or infinities are refused. Immutable; build with {@link #builder()}.
+ *
+ * <h2>NaN and infinite inputs</h2>
+ *
+ * <p>NaN and ±infinity are valid float values, so by default {@link Model#run} passes them to the
+ * model like any other value (most operators propagate them to the outputs). A service that would
+ * rather refuse them sets {@link Builder#rejectNonFiniteInputs(boolean)}: then a float input holding one
+ * gives an {@link InvalidInputException} naming the input, the first bad element and how many there
+ * are — at the cost of one pass over every float input.
  *
  * <h2>The optimized-model cache</h2>
  *
@@ -36,6 +44,8 @@ public final class ModelOptions {
   private final int interOpThreads;
   private final OptimizationLevel optimizationLevel;
   private final Path optimizedModelCache;
+  private final ModelLimits limits;
+  private final boolean rejectNonFiniteInputs;
 
   private ModelOptions(Builder b) {
     this.device = b.device;
@@ -43,10 +53,13 @@ public final class ModelOptions {
     this.interOpThreads = b.interOpThreads;
     this.optimizationLevel = b.optimizationLevel;
     this.optimizedModelCache = b.optimizedModelCache;
+    this.limits = b.limits;
+    this.rejectNonFiniteInputs = b.rejectNonFiniteInputs;
   }
 
   /**
-   * CPU, ONNX Runtime's default thread counts, {@link OptimizationLevel#ALL}, no cache.
+   * CPU, ONNX Runtime's default thread counts, {@link OptimizationLevel#ALL}, no cache, {@link
+   * ModelLimits#defaults()}, NaN and infinities accepted.
    *
    * @return the default options
    */
@@ -75,6 +88,8 @@ public final class ModelOptions {
     b.interOpThreads = interOpThreads;
     b.optimizationLevel = optimizationLevel;
     b.optimizedModelCache = optimizedModelCache;
+    b.limits = limits;
+    b.rejectNonFiniteInputs = rejectNonFiniteInputs;
     return b;
   }
 
@@ -123,6 +138,24 @@ public final class ModelOptions {
     return Optional.ofNullable(optimizedModelCache);
   }
 
+  /**
+   * The size limits a model must respect to be loaded.
+   *
+   * @return the limits
+   */
+  public ModelLimits limits() {
+    return limits;
+  }
+
+  /**
+   * Whether {@link Model#run} refuses float inputs holding NaN or an infinity.
+   *
+   * @return true to refuse them
+   */
+  public boolean rejectNonFiniteInputs() {
+    return rejectNonFiniteInputs;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof ModelOptions)) {
@@ -133,18 +166,22 @@ public final class ModelOptions {
         && intraOpThreads == m.intraOpThreads
         && interOpThreads == m.interOpThreads
         && optimizationLevel == m.optimizationLevel
-        && Objects.equals(optimizedModelCache, m.optimizedModelCache);
+        && Objects.equals(optimizedModelCache, m.optimizedModelCache)
+        && limits.equals(m.limits)
+        && rejectNonFiniteInputs == m.rejectNonFiniteInputs;
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(device, intraOpThreads, interOpThreads, optimizationLevel, optimizedModelCache);
+    return Objects.hash(device, intraOpThreads, interOpThreads, optimizationLevel, optimizedModelCache, limits,
+        rejectNonFiniteInputs);
   }
 
   @Override
   public String toString() {
     return "ModelOptions[device=" + device + ", intraOpThreads=" + intraOpThreads + ", interOpThreads=" + interOpThreads
-        + ", optimizationLevel=" + optimizationLevel + ", optimizedModelCache=" + optimizedModelCache + "]";
+        + ", optimizationLevel=" + optimizationLevel + ", optimizedModelCache=" + optimizedModelCache + ", limits=" + limits
+        + ", rejectNonFiniteInputs=" + rejectNonFiniteInputs + "]";
   }
 
   /** Builds {@link ModelOptions}; every setter checks its argument. */
@@ -154,6 +191,8 @@ public final class ModelOptions {
     private int interOpThreads;
     private OptimizationLevel optimizationLevel = OptimizationLevel.ALL;
     private Path optimizedModelCache;
+    private ModelLimits limits = ModelLimits.defaults();
+    private boolean rejectNonFiniteInputs;
 
     private Builder() {}
 
@@ -218,6 +257,29 @@ public final class ModelOptions {
      */
     public Builder optimizedModelCache(Path cacheFile) {
       this.optimizedModelCache = cacheFile;
+      return this;
+    }
+
+    /**
+     * The size limits a model must respect (default {@link ModelLimits#defaults()}).
+     *
+     * @param limits the limits
+     * @return this builder
+     */
+    public Builder limits(ModelLimits limits) {
+      this.limits = Objects.requireNonNull(limits, "limits");
+      return this;
+    }
+
+    /**
+     * Refuse float inputs holding NaN or ±infinity with an {@link InvalidInputException} (default
+     * false: they are valid values and are passed on).
+     *
+     * @param reject true to refuse them
+     * @return this builder
+     */
+    public Builder rejectNonFiniteInputs(boolean reject) {
+      this.rejectNonFiniteInputs = reject;
       return this;
     }
 

@@ -11,6 +11,8 @@
  *   <li>{@link dev.forge.runtime.Npy} — reads and writes NumPy {@code .npy} files.
  *   <li>{@link dev.forge.runtime.ModelOptions} and {@link dev.forge.runtime.Device} — how and where a
  *       model runs, including the optimized-model cache.
+ *   <li>{@link dev.forge.runtime.ModelValidator} and {@link dev.forge.runtime.ModelLimits} — the checks and
+ *       size limits every model passes before ONNX Runtime sees it (docs/SECURITY.md).
  * </ul>
  *
  * <p>Rules that hold everywhere in the package:

@@ -1,6 +1,5 @@
 package dev.forge.compiler.onnx;
 
-import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.forge.compiler.ir.Attribute;
@@ -14,6 +13,9 @@ import dev.forge.compiler.onnx.proto.Onnx;
 import dev.forge.compiler.ops.ShapeException;
 import dev.forge.compiler.ops.ShapeInference;
 import dev.forge.runtime.DType;
+import dev.forge.runtime.ModelLimits;
+import dev.forge.runtime.ModelLoadException;
+import dev.forge.runtime.ModelValidator;
 import dev.forge.runtime.Tensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -33,7 +35,13 @@ import java.util.Set;
 /**
  * Reads a standard ONNX model into the Forge IR: initializers become constant tensors, declared value
  * types are kept, nodes are put in topological order, and shapes are inferred for every operator Forge
- * knows. Any opset is accepted; the model's opset is kept so writing it back reproduces it.
+ * knows. The model's opset is kept so writing it back reproduces it.
+ *
+ * <p>Before protobuf parses anything, the bytes go through the runtime's {@link ModelValidator} with the
+ * same {@link ModelLimits} a {@code Model.load} applies (by default {@link ModelLimits#defaults()}): a
+ * truncated, oversized, cyclic or hostile model, or one whose external data leaves its directory, is
+ * refused with the same message, so the compiler never allocates what a model merely declares. The
+ * supported IR and opset ranges are therefore those of the runtime (IR 3 to 13, ai.onnx opsets 7 to 26).
  */
 public final class OnnxReader {
     /** Models larger than this are refused (protobuf's own limit is 2 GiB). */
@@ -42,10 +50,20 @@ public final class OnnxReader {
     private OnnxReader() {
     }
 
-    /** Reads an ONNX file; external tensor data is resolved relative to its directory. */
+    /** Reads an ONNX file with the default limits; external tensor data is resolved relative to its directory. */
     public static Graph read(Path path) {
+        return read(path, ModelLimits.defaults());
+    }
+
+    /** Reads an ONNX file within {@code limits}; external tensor data is resolved relative to its directory. */
+    public static Graph read(Path path, ModelLimits limits) {
         byte[] bytes;
         try {
+            long size = Files.size(path);
+            if (size > limits.maxModelBytes()) {
+                throw new OnnxFormatException(path + ": refused: the file is " + size + " bytes, more than ModelLimits.maxModelBytes ("
+                        + limits.maxModelBytes() + ")");
+            }
             bytes = Files.readAllBytes(path);
         } catch (NoSuchFileException e) {
             throw new OnnxFormatException(path + ": file not found");
@@ -53,17 +71,29 @@ public final class OnnxReader {
             throw new OnnxFormatException(path + ": cannot read: " + e.getMessage(), e);
         }
         Path dir = path.toAbsolutePath().getParent();
-        return read(bytes, path.toString(), dir);
+        return read(bytes, path.toString(), dir, limits);
     }
 
-    /** Reads ONNX bytes; {@code source} names them in errors; external data is refused. */
+    /** Reads ONNX bytes with the default limits; {@code source} names them in errors; external data is refused. */
     public static Graph read(byte[] bytes, String source) {
-        return read(bytes, source, null);
+        return read(bytes, source, null, ModelLimits.defaults());
     }
 
-    private static Graph read(byte[] bytes, String source, Path baseDir) {
+    /** Reads ONNX bytes within {@code limits}; {@code source} names them in errors; external data is refused. */
+    public static Graph read(byte[] bytes, String source, ModelLimits limits) {
+        return read(bytes, source, null, limits);
+    }
+
+    private static Graph read(byte[] bytes, String source, Path baseDir, ModelLimits limits) {
         if (bytes.length == 0) {
             throw new OnnxFormatException(source + ": empty file, not an ONNX model");
+        }
+        try {
+            ModelValidator.validate(bytes, source, baseDir, limits);
+        } catch (ModelLoadException e) {
+            String prefix = "Cannot load model " + source + ": ";
+            String m = e.getMessage();
+            throw new OnnxFormatException(source + ": " + (m.startsWith(prefix) ? m.substring(prefix.length()) : m), e);
         }
         Onnx.ModelProto proto;
         try {
@@ -307,21 +337,34 @@ public final class OnnxReader {
         if (expectedBytes > Integer.MAX_VALUE - 8) {
             throw new OnnxFormatException(what + " declares " + count + " elements (" + expectedBytes + " bytes), more than a Java array holds");
         }
+        // the data must be there before anything is allocated for it
+        boolean external = t.getDataLocation() == Onnx.TensorProto.DataLocation.EXTERNAL;
+        if (!external && t.hasRawData() && t.getRawData().size() != expectedBytes) {
+            throw new OnnxFormatException(what + " has " + t.getRawData().size() + " bytes of raw data but its shape "
+                    + Shape.format(dims) + " of " + dtype + " needs " + expectedBytes);
+        }
+        if (!external && !t.hasRawData()) {
+            check(typedCount(t, dtype), count, what);
+        }
         ByteBuffer buf = ByteBuffer.allocate((int) expectedBytes).order(ByteOrder.LITTLE_ENDIAN);
-        if (t.getDataLocation() == Onnx.TensorProto.DataLocation.EXTERNAL) {
+        if (external) {
             readExternal(t, what, baseDir, buf);
         } else if (t.hasRawData()) {
-            ByteString raw = t.getRawData();
-            if (raw.size() != expectedBytes) {
-                throw new OnnxFormatException(what + " has " + raw.size() + " bytes of raw data but its shape "
-                        + Shape.format(dims) + " of " + dtype + " needs " + expectedBytes);
-            }
-            raw.copyTo(buf);
+            t.getRawData().copyTo(buf);
         } else {
             fillTyped(t, dtype, count, what, buf);
         }
         buf.flip();
         return Tensor.wrap(dtype, buf, dims);
+    }
+
+    private static int typedCount(Onnx.TensorProto t, DType dtype) {
+        return switch (dtype) {
+            case FLOAT32 -> t.getFloatDataCount();
+            case FLOAT64 -> t.getDoubleDataCount();
+            case INT64 -> t.getInt64DataCount();
+            default -> t.getInt32DataCount();
+        };
     }
 
     private static void fillTyped(Onnx.TensorProto t, DType dtype, long count, String what, ByteBuffer buf) {
