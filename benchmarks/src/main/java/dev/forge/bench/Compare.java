@@ -146,7 +146,7 @@ public final class Compare {
             if (Files.isDirectory(weights)) {
                 for (Path f : Files.list(weights).toList()) {
                     String key = f.getFileName().toString().replaceFirst("\\.npy$", "");
-                    g.replaceInitializer(forgeName(key, g), Npy.read(f));
+                    g.replaceInitializer(dev.forge.models.PyTorchNames.forgeName(key, g), Npy.read(f));
                 }
             }
             Graph exported = dev.forge.compiler.train.Export.inferenceModel(g, Map.of(), Map.of());
@@ -277,20 +277,6 @@ public final class Compare {
             return s.filter(p -> p.toString().contains(net) && p.toString().endsWith(suffix)).findFirst()
                     .orElseThrow(() -> new IllegalStateException("PyTorch wrote no " + suffix + " for " + net + " under " + dir));
         }
-    }
-
-    static String forgeName(String key, Graph g) {
-        int dot = key.lastIndexOf('.');
-        String layer = key.substring(0, dot);
-        String field = key.substring(dot + 1);
-        boolean bn = g.node(layer) != null && g.node(layer).opType().equals("BatchNormalization");
-        return layer + "/" + switch (field) {
-            case "weight" -> bn ? "scale" : "W";
-            case "bias" -> "B";
-            case "running_mean" -> "mean";
-            case "running_var" -> "var";
-            default -> throw new IllegalArgumentException("unexpected PyTorch key " + key);
-        };
     }
 
     private void row(String what, String net, String forge, String pt, double ratio, double gflops) {

@@ -27,17 +27,7 @@ class BuilderVsPyTorchTest {
 
     /** Maps a PyTorch state_dict key to the Forge parameter name, e.g. {@code conv1.weight -> conv1/W}. */
     static String forgeName(String key, Graph g) {
-        int dot = key.lastIndexOf('.');
-        String layer = key.substring(0, dot);
-        String field = key.substring(dot + 1);
-        boolean bn = g.node(layer) != null && g.node(layer).opType().equals("BatchNormalization");
-        return layer + "/" + switch (field) {
-            case "weight" -> bn ? "scale" : "W";
-            case "bias" -> "B";
-            case "running_mean" -> "mean";
-            case "running_var" -> "var";
-            default -> throw new IllegalArgumentException("unexpected PyTorch key " + key);
-        };
+        return dev.forge.models.PyTorchNames.forgeName(key, g);
     }
 
     /** Builds a built-in network and loads the PyTorch weights of the golden directory into it. */
