@@ -15,6 +15,7 @@ import dev.forge.runtime.DType;
 import dev.forge.runtime.Tensor;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -129,7 +130,17 @@ public final class TrainingGraph {
         Map<String, Float> ratios = new LinkedHashMap<>();
         List<String> statOutputs = new ArrayList<>();
         Map<String, Autodiff.BlockRule> blocks = new LinkedHashMap<>();
+        Set<Node> movedPools = new HashSet<>();
         for (Node n : forward.nodes()) {
+            if (movedPools.contains(n)) {
+                continue;
+            }
+            Node pool = maxPoolAfterRelu(forward, n);
+            if (pool != null) {
+                poolBeforeRelu(g, forward, n, pool);
+                movedPools.add(pool);
+                continue;
+            }
             switch (n.opType()) {
                 case "BatchNormalization" -> statOutputs.addAll(batchNormTraining(emit, forward, n, blocks));
                 case "Dropout" -> dropout(emit, forward, n, masks, ratios);
@@ -198,6 +209,35 @@ public final class TrainingGraph {
         }
         Graph eval = evalGraph(forward, state.keySet());
         return new TrainingGraph(g, eval, dataInput, prediction, params, state, scalarNames, masks, ratios, loss, optimizer);
+    }
+
+    /**
+     * The MaxPool that is the only consumer of Relu node {@code n}'s output, or null. Max-pooling and ReLU
+     * commute exactly (both are monotone: max(relu(x)) = relu(max(x)), and MaxPool's padding is -inf),
+     * so the training graph pools first and applies the ReLU and its gradient to the pooled tensor, a
+     * quarter of the size for a 2x2 pool.
+     */
+    private static Node maxPoolAfterRelu(Graph forward, Node n) {
+        if (!n.opType().equals("Relu") || forward.outputs().stream().anyMatch(o -> o.name().equals(n.output(0)))) {
+            return null;
+        }
+        List<Node> consumers = forward.consumers(n.output(0));
+        if (consumers.size() != 1) {
+            return null;
+        }
+        Node pool = consumers.get(0);
+        boolean oneOutput = pool.outputs().size() == 1 || pool.outputs().subList(1, pool.outputs().size()).stream().allMatch(String::isEmpty);
+        return pool.opType().equals("MaxPool") && oneOutput && pool.inputs().size() == 1 ? pool : null;
+    }
+
+    /** Emits Relu(x) -> MaxPool as MaxPool(x) -> Relu, keeping both nodes' names and the pool's output name. */
+    private static void poolBeforeRelu(Graph g, Graph forward, Node relu, Node pool) {
+        String pooled = pool.output(0) + "/before_relu";
+        ValueType type = forward.type(pool.output(0));
+        g.addNode(new Node("MaxPool", pool.name(), pool.domain(), List.of(relu.input(0)), List.of(pooled), pool.attributes()),
+                List.of(type));
+        g.addNode(new Node("Relu", relu.name(), relu.domain(), List.of(pooled), List.of(pool.output(0)), relu.attributes()),
+                List.of(type));
     }
 
     /** Initializers that hold BatchNorm running statistics (inputs 3 and 4 of each BatchNormalization). */

@@ -10,6 +10,7 @@ import dev.forge.compiler.builder.Padding;
 import dev.forge.compiler.builder.Pool2d;
 import dev.forge.compiler.ir.Attribute;
 import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.Node;
 import dev.forge.compiler.ir.Shape;
 import dev.forge.compiler.ir.Value;
 import dev.forge.compiler.ir.ValueInfo;
@@ -304,26 +305,78 @@ class GradientCheckTest {
                 default -> DoubleTensor.random(rnd, 4, 3);
             };
             values.put(TrainingGraph.TARGET, target);
-            Map<String, DoubleTensor> exact = ReferenceEvaluator.run(g, values);
-            Graph lossGraph = g.copy();
-            lossGraph.clearOutputs();
-            lossGraph.addOutput(new ValueInfo(TrainingGraph.LOSS, g.type(TrainingGraph.LOSS)));
-            List<String> wrt = new ArrayList<>(forward.parameters());
-            wrt.add("input");
-            for (String w : wrt) {
-                DoubleTensor base = values.get(w);
-                DoubleTensor analytic = exact.get(w + ".grad");
-                for (int k = 0; k < Math.min(8, base.size()); k++) {
-                    int idx = rnd.nextInt(base.size());
-                    Map<String, DoubleTensor> plus = new HashMap<>(values);
-                    plus.put(w, base.withFlat(idx, base.getFlat(idx) + H));
-                    Map<String, DoubleTensor> minus = new HashMap<>(values);
-                    minus.put(w, base.withFlat(idx, base.getFlat(idx) - H));
-                    double numeric = (ReferenceEvaluator.run(lossGraph, plus).get(TrainingGraph.LOSS).getFlat(0)
-                            - ReferenceEvaluator.run(lossGraph, minus).get(TrainingGraph.LOSS).getFlat(0)) / (2 * H);
-                    assertEquals(numeric, analytic.getFlat(idx), 1e-6 * Math.max(1, Math.abs(numeric)),
-                            loss + ": d loss / d " + w + "[" + idx + "]");
-                }
+            assertLossGradients(forward, g, values, rnd, loss.toString());
+        }
+    }
+
+    /**
+     * Relu followed by MaxPool is trained as MaxPool followed by Relu (they commute): the training graph
+     * pools first, computes the same loss as the model, and its gradients match finite differences.
+     */
+    @Test
+    void relu_then_maxpool_is_trained_pooled_first_with_exact_gradients() {
+        SplittableRandom rnd = new SplittableRandom(7);
+        GraphBuilder b = new GraphBuilder("relu_pool");
+        Value x = b.input("input", Shape.fixed(3, 2, 4, 4));
+        Value h = b.maxPool("pool", b.relu(b.batchNorm("bn", b.conv2d("c", x, Conv2d.of(3, 3).padding(1)))), Pool2d.of(2));
+        Graph forward = b.output(b.linear("fc", b.flatten(h), 3), "logits").build();
+        TrainingGraph tg = TrainingGraph.gradients(forward, Loss.CROSS_ENTROPY, true);
+        Graph g = tg.graph();
+        assertEquals(List.of("BatchNormalization", "MaxPool", "Relu"), chainAround(g, "pool"), "the training graph pools first");
+        Map<String, DoubleTensor> values = new HashMap<>();
+        for (String s : tg.initialState().keySet()) {
+            DoubleTensor v = DoubleTensor.random(rnd, tg.initialState().get(s).shape());
+            values.put(s, s.endsWith("/var") ? v.map(t -> 1 + Math.abs(t)) : v);
+        }
+        for (String name : g.initializers().keySet()) {
+            values.putIfAbsent(name, DoubleTensor.of(g.initializers().get(name)));
+        }
+        values.put("input", DoubleTensor.random(rnd, 3, 2, 4, 4));
+        values.put(TrainingGraph.TARGET, DoubleTensor.ofLongs(new long[] {0, 2, 1}, 3));
+        assertLossGradients(forward, g, values, rnd, "relu+maxpool");
+
+        // the same loss and gradients as the graph in the model's own order, which the training graph
+        // keeps when the Relu's output is used elsewhere too (here: also a model output)
+        Graph unswappable = forward.copy();
+        String reluOut = forward.nodes().stream().filter(n -> n.opType().equals("Relu")).findFirst().orElseThrow().output(0);
+        unswappable.addOutput(new ValueInfo(reluOut, forward.type(reluOut)));
+        Graph original = TrainingGraph.gradients(unswappable, Loss.CROSS_ENTROPY, true).graph();
+        assertEquals(List.of("Relu", "MaxPool", "Flatten"), chainAround(original, "pool"));
+        Map<String, DoubleTensor> swapped = ReferenceEvaluator.run(g, values);
+        Map<String, DoubleTensor> inOrder = ReferenceEvaluator.run(original, values);
+        for (String out : List.of(TrainingGraph.LOSS, "c/W.grad", "c/B.grad", "bn/scale.grad", "input.grad", "fc/W.grad")) {
+            ReferenceEvaluator.assertClose(inOrder.get(out), swapped.get(out), 1e-12, "pool-first vs model order: " + out);
+        }
+    }
+
+    /** Op types of node {@code name}'s producer, itself and its first consumer. */
+    private static List<String> chainAround(Graph g, String name) {
+        Node n = g.node(name);
+        return List.of(g.producer(n.input(0)).opType(), n.opType(), g.consumers(n.output(0)).get(0).opType());
+    }
+
+    /** Each parameter's and the input's gradient in {@code g} against central differences of its loss. */
+    private static void assertLossGradients(Graph forward, Graph g, Map<String, DoubleTensor> values, SplittableRandom rnd,
+            String what) {
+        Map<String, DoubleTensor> exact = ReferenceEvaluator.run(g, values);
+        Graph lossGraph = g.copy();
+        lossGraph.clearOutputs();
+        lossGraph.addOutput(new ValueInfo(TrainingGraph.LOSS, g.type(TrainingGraph.LOSS)));
+        List<String> wrt = new ArrayList<>(forward.parameters());
+        wrt.add("input");
+        for (String w : wrt) {
+            DoubleTensor base = values.get(w);
+            DoubleTensor analytic = exact.get(w + ".grad");
+            for (int k = 0; k < Math.min(8, base.size()); k++) {
+                int idx = rnd.nextInt(base.size());
+                Map<String, DoubleTensor> plus = new HashMap<>(values);
+                plus.put(w, base.withFlat(idx, base.getFlat(idx) + H));
+                Map<String, DoubleTensor> minus = new HashMap<>(values);
+                minus.put(w, base.withFlat(idx, base.getFlat(idx) - H));
+                double numeric = (ReferenceEvaluator.run(lossGraph, plus).get(TrainingGraph.LOSS).getFlat(0)
+                        - ReferenceEvaluator.run(lossGraph, minus).get(TrainingGraph.LOSS).getFlat(0)) / (2 * H);
+                assertEquals(numeric, analytic.getFlat(idx), 1e-6 * Math.max(1, Math.abs(numeric)),
+                        what + ": d loss / d " + w + "[" + idx + "]");
             }
         }
     }
