@@ -59,8 +59,19 @@ public final class Trainer implements AutoCloseable {
      * @param threads intra-op threads (0 for ONNX Runtime's default)
      * @param seed seed of the dropout masks (each step's masks depend only on seed and step)
      */
-    @SuppressWarnings("unchecked")
     public Trainer(TrainingGraph tg, int threads, long seed) {
+        this(tg, threads, seed, null);
+    }
+
+    /**
+     * Like {@link #Trainer(TrainingGraph, int, long)}, with ONNX Runtime's profiler on for the step
+     * session: every step's kernels are recorded into {@code <profilePrefix>_<date>.json} (Chrome trace
+     * format), which {@link #endProfiling()} finishes and names.
+     *
+     * @param profilePrefix path prefix of the profile file, or null for no profiling
+     */
+    @SuppressWarnings("unchecked")
+    public Trainer(TrainingGraph tg, int threads, long seed, java.nio.file.Path profilePrefix) {
         this.tg = tg;
         this.seed = seed;
         this.stateNames = new ArrayList<>(tg.initialState().keySet());
@@ -69,8 +80,14 @@ public final class Trainer implements AutoCloseable {
         this.sets = new Map[] {new LinkedHashMap<>(), new LinkedHashMap<>()};
         this.pinned = new Map[] {new LinkedHashMap<>(), new LinkedHashMap<>()};
         try {
-            stepSession = env.createSession(OnnxWriter.toBytes(tg.graph()), options(threads));
-            evalSession = env.createSession(OnnxWriter.toBytes(withLoss(tg)), options(threads));
+            try (OrtSession.SessionOptions stepOptions = options(threads);
+                    OrtSession.SessionOptions evalOptions = options(threads)) {
+                if (profilePrefix != null) {
+                    stepOptions.enableProfiling(profilePrefix.toString());
+                }
+                stepSession = env.createSession(OnnxWriter.toBytes(tg.graph()), stepOptions);
+                evalSession = env.createSession(OnnxWriter.toBytes(withLoss(tg)), evalOptions);
+            }
             for (Map.Entry<String, Tensor> e : tg.initialState().entrySet()) {
                 stateShapes.put(e.getKey(), e.getValue().shape());
                 for (int s = 0; s < 2; s++) {
@@ -107,6 +124,16 @@ public final class Trainer implements AutoCloseable {
             o.setIntraOpNumThreads(threads);
         }
         return o;
+    }
+
+    /** Stops the step session's profiler and returns the file it wrote (see the profiling constructor). */
+    public java.nio.file.Path endProfiling() {
+        requireOpen();
+        try {
+            return java.nio.file.Path.of(stepSession.endProfiling());
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime could not end profiling: " + e.getMessage(), e);
+        }
     }
 
     /** The evaluation graph plus the loss, so evaluation reports the same loss the trainer optimizes. */
