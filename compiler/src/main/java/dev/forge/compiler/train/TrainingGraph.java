@@ -200,7 +200,6 @@ public final class TrainingGraph {
         }
         g.addOutput(new ValueInfo(LOSS, g.type(LOSS)));
         g.addOutput(new ValueInfo(prediction, g.type(prediction)));
-        GemmAccumulate.apply(g);
         for (String s : nextOutputs) {
             g.addOutput(new ValueInfo(s, g.type(s)));
         }
