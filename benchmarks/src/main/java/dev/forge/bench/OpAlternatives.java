@@ -1,0 +1,165 @@
+package dev.forge.bench;
+
+import static dev.forge.compiler.autodiff.Emitter.attrInt;
+import static dev.forge.compiler.autodiff.Emitter.attrInts;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.forge.compiler.builder.GraphBuilder;
+import dev.forge.compiler.ir.Attribute;
+import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.Shape;
+import dev.forge.compiler.ir.Value;
+import dev.forge.compiler.onnx.OnnxWriter;
+import dev.forge.runtime.Tensor;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.BiFunction;
+
+/**
+ * The ONNX formulations the training graphs choose between, timed against each other in ONNX Runtime:
+ * each case is one small graph per alternative, run alternately, median milliseconds per call.
+ *
+ * <pre>java -cp "benchmarks/target/classes:benchmarks/target/lib/*" dev.forge.bench.OpAlternatives [--rounds 5]</pre>
+ *
+ * <p>Shapes are the seed networks': the MNIST CNN's activations (64x32x28x28, pooled 64x32x14x14) and
+ * the CIFAR-10 net's fc1 at batch 16 (512x12544 weights). Inputs stay hot in cache between calls here,
+ * so inside a training step each pass costs more; what matters is the order between alternatives.
+ */
+public final class OpAlternatives {
+    private static final long[] ACT = {64, 32, 28, 28};
+    private static final long[] POOLED = {64, 32, 14, 14};
+    private static final long[] FC1_W = {512, 12544};
+
+    private OpAlternatives() {
+    }
+
+    /** One way of computing a case's result: builds its graph from a fresh builder. */
+    private record Variant(String name, BiFunction<GraphBuilder, Map<String, Value>, Value> body) {
+    }
+
+    private record Case(String title, Map<String, long[]> inputs, List<Variant> variants) {
+    }
+
+    public static void main(String[] args) throws OrtException {
+        int rounds = args.length == 2 && args[0].equals("--rounds") ? Integer.parseInt(args[1]) : 5;
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        for (Case c : cases()) {
+            Map<String, List<Double>> times = new LinkedHashMap<>();
+            List<OrtSession> sessions = new ArrayList<>();
+            Map<String, OnnxTensor> inputs = new HashMap<>();
+            try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+                // the training sessions' level (Trainer)
+                options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
+                for (Map.Entry<String, long[]> e : c.inputs().entrySet()) {
+                    inputs.put(e.getKey(), OnnxTensor.createTensor(env, random(e.getValue(), e.getKey().hashCode()), e.getValue()));
+                }
+                for (Variant v : c.variants()) {
+                    sessions.add(env.createSession(OnnxWriter.toBytes(graph(c, v)), options));
+                    times.put(v.name(), new ArrayList<>());
+                }
+                for (int r = 0; r < rounds; r++) {
+                    for (int i = 0; i < sessions.size(); i++) {
+                        times.get(c.variants().get(i).name()).add(medianMs(sessions.get(i), inputs));
+                    }
+                }
+            } finally {
+                for (OrtSession s : sessions) {
+                    s.close();
+                }
+                inputs.values().forEach(OnnxTensor::close);
+            }
+            System.out.println(c.title());
+            times.forEach((name, t) -> System.out.printf(Locale.ROOT, "  %-44s %7.3f ms%n", name, Compare.median(t)));
+        }
+    }
+
+    private static List<Case> cases() {
+        List<Case> cases = new ArrayList<>();
+        Map<String, Attribute> stats = Map.of("axes", attrInts(0, 2, 3), "keepdims", attrInt(1));
+        cases.add(new Case("BatchNorm statistic E[x^2] per channel, x 64x32x28x28", Map.of("x", ACT), List.of(
+                new Variant("ReduceSumSquare", (b, in) -> b.node("ReduceSumSquare", "r", List.of(in.get("x")), stats)),
+                new Variant("ReduceMean(Mul(x, x))  [chosen]", (b, in) -> {
+                    Value x = in.get("x");
+                    return b.node("ReduceMean", "r", List.of(b.mul(x, x)), stats);
+                }))));
+        Map<String, Attribute> nearest = Map.of("mode", new Attribute.Str("nearest"),
+                "coordinate_transformation_mode", new Attribute.Str("asymmetric"), "nearest_mode", new Attribute.Str("floor"));
+        cases.add(new Case("2x nearest upsampling, 64x32x14x14 -> 64x32x28x28", Map.of("y", POOLED), List.of(
+                new Variant("Resize  [chosen]", (b, in) -> b.node("Resize", "u", List.of(in.get("y"), b.constant("roi", Tensor.of(new float[0], 0)),
+                        b.constant("scales", Tensor.of(new float[] {1, 1, 2, 2}, 4))), nearest)),
+                new Variant("Reshape + Expand (6-D) + Reshape", (b, in) -> {
+                    Value y6 = b.reshape(in.get("y"), 64, 32, 14, 1, 14, 1);
+                    Value e = b.node("Expand", "e", List.of(y6, b.constant("to", Tensor.of(new long[] {64, 32, 14, 2, 14, 2}, 6))), Map.of());
+                    return b.reshape(e, ACT);
+                }))));
+        cases.add(new Case("tiled MaxPool gradient: select dY_up where X == Y_up, 64x32x28x28", Map.of("x", ACT, "u", ACT, "d", ACT), List.of(
+                new Variant("Mul(dY_up, Cast(Equal))  [chosen]", (b, in) -> {
+                    Value eq = b.node("Equal", "eq", List.of(in.get("x"), in.get("u")), Map.of());
+                    return b.mul(in.get("d"), b.node("Cast", "c", List.of(eq), Map.of("to", attrInt(1))));
+                }),
+                new Variant("Where(Equal, dY_up, 0)", (b, in) -> {
+                    Value eq = b.node("Equal", "eq", List.of(in.get("x"), in.get("u")), Map.of());
+                    return b.node("Where", "w", List.of(eq, in.get("d"), b.constant("zero", Tensor.of(new float[] {0f}))), Map.of());
+                }))));
+        cases.add(new Case("forward ReLU and 2x2 MaxPool, 64x32x28x28", Map.of("x", ACT), List.of(
+                new Variant("MaxPool(Relu(x))", (b, in) -> b.maxPool(b.relu(in.get("x")), 2)),
+                new Variant("Relu(MaxPool(x))  [chosen for training]", (b, in) -> b.relu(b.maxPool(in.get("x"), 2))))));
+        Map<String, Attribute> transA = Map.of("transA", attrInt(1));
+        cases.add(new Case("SGD momentum on fc1 (512x12544, batch 16): b' = 0.9 b + dY^T X", Map.of("dy", new long[] {16, 512},
+                "x", new long[] {16, 12544}, "b", FC1_W), List.of(
+                new Variant("Gemm(dY, X, C=b, beta=0.9)", (b, in) -> b.node("Gemm", "g", List.of(in.get("dy"),
+                        in.get("x"), in.get("b")), Map.of("transA", attrInt(1), "beta", new Attribute.Float(0.9f)))),
+                new Variant("Gemm(dY, X) + Mul(b, 0.9) + Add  [chosen]", (b, in) -> {
+                    Value g = b.node("Gemm", "g", List.of(in.get("dy"), in.get("x")), transA);
+                    return b.add(b.mul(in.get("b"), b.constant("mu", Tensor.of(new float[] {0.9f}))), g);
+                }))));
+        return cases;
+    }
+
+    private static Graph graph(Case c, Variant v) {
+        GraphBuilder b = new GraphBuilder(v.name().replaceAll("[^A-Za-z0-9]+", "_"));
+        Map<String, Value> in = new LinkedHashMap<>();
+        c.inputs().forEach((name, shape) -> in.put(name, b.input(name, Shape.fixed(shape))));
+        return b.output(v.body().apply(b, in), "out").build();
+    }
+
+    /** Median of 25 timed calls after 5 warm-up calls; outputs are released unread. */
+    private static double medianMs(OrtSession s, Map<String, OnnxTensor> inputs) throws OrtException {
+        Map<String, OnnxTensor> feed = new HashMap<>();
+        for (String name : s.getInputNames()) {
+            feed.put(name, inputs.get(name));
+        }
+        for (int i = 0; i < 5; i++) {
+            s.run(feed).close();
+        }
+        double[] t = new double[25];
+        for (int i = 0; i < t.length; i++) {
+            long t0 = System.nanoTime();
+            s.run(feed).close();
+            t[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        Arrays.sort(t);
+        return t[t.length / 2];
+    }
+
+    private static FloatBuffer random(long[] shape, long seed) {
+        long n = Arrays.stream(shape).reduce(1, (a, b) -> a * b);
+        FloatBuffer buf = ByteBuffer.allocateDirect((int) (n * 4)).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        for (int i = 0; i < n; i++) {
+            buf.put(i, (float) r.nextGaussian());
+        }
+        return buf;
+    }
+}
