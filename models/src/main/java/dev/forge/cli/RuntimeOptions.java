@@ -12,7 +12,7 @@ final class RuntimeOptions {
     String device;
 
     @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-            description = "Intra-op threads; 0 lets ONNX Runtime choose (one per physical core). Default: ${DEFAULT-VALUE}.")
+            description = "Intra-op threads; 0 uses one per available processor. Default: ${DEFAULT-VALUE}.")
     int threads;
 
     @Option(names = "--reject-non-finite",
@@ -22,14 +22,15 @@ final class RuntimeOptions {
     /** The session options these flags describe. */
     ModelOptions toModelOptions() {
         if (threads < 0) {
-            throw new IllegalArgumentException("--threads must be 0 (ONNX Runtime's choice) or more, got " + threads);
+            throw new IllegalArgumentException("--threads must be 0 (one per available processor) or more, got " + threads);
         }
         return ModelOptions.builder().device(Device.parse(device)).intraOpThreads(threads).rejectNonFiniteInputs(rejectNonFinite)
                 .build();
     }
 
-    /** {@code 2 intra-op threads} or {@code ONNX Runtime's default threads}. */
+    /** {@code 2 intra-op threads}; for 0, the count that 0 resolves to. */
     String threadsText() {
-        return threads == 0 ? "ONNX Runtime's default threads" : threads + " intra-op thread" + (threads == 1 ? "" : "s");
+        int n = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
+        return n + " intra-op thread" + (n == 1 ? "" : "s");
     }
 }

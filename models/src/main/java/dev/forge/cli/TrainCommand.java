@@ -111,7 +111,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", paramLabel = "CKPT", description = "Continue from a checkpoint.")
     private Path resume;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "ONNX Runtime threads (0: its default).")
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "ONNX Runtime intra-op threads (0: one per available processor).")
     private int threads;
 
     @Option(names = "--no-progress", description = "No per-step progress on stderr.")

@@ -423,9 +423,7 @@ public final class Model implements AutoCloseable {
     SessionOptions so = NativeObjects.sessionOptions();
     try {
       so.setOptimizationLevel(level.toOrt());
-      if (options.intraOpThreads() > 0) {
-        so.setIntraOpNumThreads(options.intraOpThreads());
-      }
+      so.setIntraOpNumThreads(options.effectiveIntraOpThreads());
       if (options.interOpThreads() > 0) {
         so.setInterOpNumThreads(options.interOpThreads());
         if (options.interOpThreads() > 1) {

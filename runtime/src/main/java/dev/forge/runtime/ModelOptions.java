@@ -58,7 +58,7 @@ public final class ModelOptions {
   }
 
   /**
-   * CPU, ONNX Runtime's default thread counts, {@link OptimizationLevel#ALL}, no cache, {@link
+   * CPU, one intra-op thread per available processor, ONNX Runtime's default inter-op threads, {@link OptimizationLevel#ALL}, no cache, {@link
    * ModelLimits#defaults()}, NaN and infinities accepted.
    *
    * @return the default options
@@ -103,12 +103,25 @@ public final class ModelOptions {
   }
 
   /**
-   * Threads used inside one operator; 0 means ONNX Runtime's default (one per physical core).
+   * Threads used inside one operator as requested; 0 means one per processor available to the JVM
+   * (see {@link #effectiveIntraOpThreads()}).
    *
-   * @return the intra-op thread count
+   * @return the requested intra-op thread count
    */
   public int intraOpThreads() {
     return intraOpThreads;
+  }
+
+  /**
+   * The intra-op thread count sessions are created with: the requested count, or for 0 {@link
+   * Runtime#availableProcessors()}. Forge always sets the count explicitly because with ONNX Runtime's
+   * own default a 2-core virtual machine ran as fast as with one thread: the CIFAR-10 net at batch 64
+   * took 6.7 ms per call with the default or 1 thread and 3.9 ms with 2 set explicitly.
+   *
+   * @return the thread count passed to ONNX Runtime, at least 1
+   */
+  public int effectiveIntraOpThreads() {
+    return intraOpThreads > 0 ? intraOpThreads : Runtime.getRuntime().availableProcessors();
   }
 
   /**
@@ -208,7 +221,7 @@ public final class ModelOptions {
     }
 
     /**
-     * Threads inside one operator (default 0 = ONNX Runtime's choice).
+     * Threads inside one operator (default 0 = one per processor available to the JVM).
      *
      * @param threads 0 or more
      * @return this builder
@@ -216,7 +229,7 @@ public final class ModelOptions {
      */
     public Builder intraOpThreads(int threads) {
       if (threads < 0) {
-        throw new IllegalArgumentException("intraOpThreads must be >= 0 (0 = ONNX Runtime default), got " + threads);
+        throw new IllegalArgumentException("intraOpThreads must be >= 0 (0 = one per available processor), got " + threads);
       }
       this.intraOpThreads = threads;
       return this;

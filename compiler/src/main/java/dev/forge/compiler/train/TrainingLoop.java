@@ -31,7 +31,7 @@ public final class TrainingLoop {
      * @param batchSize mini-batch size
      * @param shuffle shuffle the training set each epoch (seeded); false keeps file order
      * @param seed seed of shuffling and dropout
-     * @param threads ONNX Runtime intra-op threads (0 for its default)
+     * @param threads ONNX Runtime intra-op threads (0 for one per available processor)
      * @param schedule learning-rate schedule by epoch
      * @param checkpoint where to write a checkpoint after every epoch (null for none)
      * @param historyCsv where to write the per-epoch history (null for none)
