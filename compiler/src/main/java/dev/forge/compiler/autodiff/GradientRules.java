@@ -404,9 +404,13 @@ public final class GradientRules {
      * Y and dY are upsampled to X's size by nearest-neighbour Resize (each output repeated over its
      * window), then dX = dY_up * (X == Y_up). Measured on the MNIST CNN's pool (batch 64): about 2.5 ms
      * against 8 ms for MaxPool's Indices output plus MaxUnpool and 20 ms for a 6-D broadcast; ONNX
-     * Runtime's Where (2.3 ms alone, single-threaded) is slower than the Cast and Mul together. A window
-     * with tied maxima passes dY to each tied element (PyTorch picks the first); after a ReLU the only
-     * practical ties are zeros, whose gradient the ReLU then blocks.
+     * Runtime's Where is slower than the Cast and Mul together (OpAlternatives).
+     *
+     * Ties are common: MNIST's background is one constant value, so a convolution's outputs tie across
+     * whole windows. A window whose maximum is held by k elements gives each dY / k (the count is an
+     * AveragePool of the mask times the window size), so every window passes dY exactly once, a valid
+     * subgradient. PyTorch gives all of dY to the first of them instead; where tied elements also have
+     * identical input patches (the background case) both give the same weight gradients.
      */
     private static String tiledMaxPoolGrad(GradContext c) {
         long[] kernel = c.attrInts("kernel_shape");
@@ -420,8 +424,11 @@ public final class GradientRules {
         Map<String, Attribute> nearest = Map.of("mode", new Attribute.Str("nearest"),
                 "coordinate_transformation_mode", new Attribute.Str("asymmetric"), "nearest_mode", new Attribute.Str("floor"));
         String yUp = c.op("Resize", List.of(c.y(0), "", sc), nearest);
-        String dyUp = c.op("Resize", List.of(c.dy(), "", sc), nearest);
         String mask = c.op("Cast", List.of(c.op("Equal", c.x(0), yUp)), Map.of("to", attrInt(1)));
+        long window = Arrays.stream(kernel).reduce(1, (a, b) -> a * b);
+        String ties = c.mul(c.op("AveragePool", List.of(mask), Map.of("kernel_shape", new Attribute.Ints(kernel),
+                "strides", new Attribute.Ints(kernel))), c.scalar((float) window));
+        String dyUp = c.op("Resize", List.of(c.div(c.dy(), ties), "", sc), nearest);
         return c.mul(dyUp, mask);
     }
 

@@ -310,6 +310,45 @@ class GradientCheckTest {
     }
 
     /**
+     * Tied maxima (MNIST's constant background makes whole windows tie): a window whose maximum k
+     * elements share gives each dY / k, so the window passes dY once, in the reference evaluator and in
+     * ONNX Runtime alike.
+     */
+    @Test
+    void tied_maxpool_windows_split_the_gradient_among_the_tied_elements() {
+        // windows (2x2): all four equal; two of four tied at the max; one clear maximum; all equal again
+        double[] x = {
+            5, 5, 1, 3,
+            5, 5, 3, 0,
+            2, 9, 7, 7,
+            4, 8, 7, 7};
+        GraphBuilder b = new GraphBuilder("ties");
+        Value in = b.input("x", Shape.fixed(1, 1, 4, 4));
+        Value y = b.maxPool("p", in, Pool2d.of(2));
+        Graph g = b.output(y, "y").build();
+        Emitter e = new Emitter(g, "check");
+        String r = e.tensor("R", Tensor.of(new float[] {1, 2, 3, 4}, 1, 1, 2, 2));
+        String loss = e.op("ReduceSum", List.of(e.op("Mul", "y", r)), Map.of("keepdims", new Attribute.Int(0)));
+        String dx = Autodiff.gradients(g, loss, List.of("x")).get("x");
+        g.clearOutputs();
+        g.addOutput(new ValueInfo(dx, g.type(dx)));
+        double[] expected = {
+            0.25, 0.25, 0, 1,
+            0.25, 0.25, 1, 0,
+            0, 3, 1, 1,
+            0, 0, 1, 1};
+        DoubleTensor input = DoubleTensor.of(x, 1, 1, 4, 4);
+        Map<String, DoubleTensor> values = new HashMap<>(Map.of("x", input));
+        values.put(r, DoubleTensor.of(new double[] {1, 2, 3, 4}, 1, 1, 2, 2));
+        ReferenceEvaluator.assertClose(DoubleTensor.of(expected, 1, 1, 4, 4), ReferenceEvaluator.run(g, values).get(dx), 0,
+                "reference dX");
+        try (Model m = Model.load(OnnxWriter.toBytes(g), "ties", ModelOptions.defaults())) {
+            ReferenceEvaluator.assertClose(DoubleTensor.of(expected, 1, 1, 4, 4), m.run(Map.of("x", input.toTensorFloat())).get(dx),
+                    0, "ONNX Runtime dX");
+        }
+    }
+
+    /**
      * Relu followed by MaxPool is trained as MaxPool followed by Relu (they commute): the training graph
      * pools first, computes the same loss as the model, and its gradients match finite differences.
      */
