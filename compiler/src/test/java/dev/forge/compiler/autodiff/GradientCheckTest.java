@@ -94,6 +94,9 @@ class GradientCheckTest {
                 b -> b.roundDown().output(b.conv2d("c", in(b), Conv2d.of(6, 3).groups(2).stride(2).padding(Padding.of(1, 0, 2, 1))), "y")));
         c.add(new Case("conv 1x1 no bias, 2x3 kernel", new long[] {2, 3, 5, 5},
                 b -> b.output(b.conv2d("c2", b.conv2d("c1", in(b), Conv2d.of(2, 1).bias(false)), Conv2d.of(2, 2, 3)), "y")));
+        // 8 channels x 3x3 = 72 > GradientRules.IM2COL_MAX_PATCH: the weight gradient as a convolution over the batch axis
+        c.add(new Case("conv 8 channels stride 2 pad 1 (batch-axis weight gradient)", new long[] {2, 8, 7, 6},
+                b -> b.roundDown().output(b.conv2d("c", in(b), Conv2d.of(3, 3).stride(2).padding(1)), "y")));
         c.add(new Case("conv SAME stride 2", new long[] {1, 2, 9, 9},
                 b -> b.output(b.conv2d("c", in(b), Conv2d.of(2, 4).stride(2).padding(Padding.same())), "y")));
         // ---- pooling ----
