@@ -59,8 +59,9 @@ public final class OpAlternatives {
             List<OrtSession> sessions = new ArrayList<>();
             Map<String, OnnxTensor> inputs = new HashMap<>();
             try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-                // the training sessions' level (Trainer)
+                // the training sessions' level and threads (Trainer)
                 options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
+                options.setIntraOpNumThreads(Runtime.getRuntime().availableProcessors());
                 for (Map.Entry<String, long[]> e : c.inputs().entrySet()) {
                     inputs.put(e.getKey(), OnnxTensor.createTensor(env, random(e.getValue(), e.getKey().hashCode()), e.getValue()));
                 }
@@ -115,6 +116,9 @@ public final class OpAlternatives {
         cases.add(new Case("forward ReLU and 2x2 MaxPool, 64x32x28x28", Map.of("x", ACT), List.of(
                 new Variant("MaxPool(Relu(x))", (b, in) -> b.maxPool(b.relu(in.get("x")), 2)),
                 new Variant("Relu(MaxPool(x))  [chosen for training]", (b, in) -> b.relu(b.maxPool(in.get("x"), 2))))));
+        convWeightGradient(cases, "MNIST CNN conv1 (1->32, 5x5, pad 2, 28x28), batch 64", 64, 1, 28, 32, 5, 2);
+        convWeightGradient(cases, "CIFAR-10 net conv2 (6->16, 3x3, 30x30), batch 64", 64, 6, 30, 16, 3, 0);
+        convWeightGradient(cases, "LeNet-5 conv2 (6->16, 5x5, 14x14), batch 64", 64, 6, 14, 16, 5, 0);
         Map<String, Attribute> transA = Map.of("transA", attrInt(1));
         cases.add(new Case("SGD momentum on fc1 (512x12544, batch 16): b' = 0.9 b + dY^T X", Map.of("dy", new long[] {16, 512},
                 "x", new long[] {16, 12544}, "b", FC1_W), List.of(
@@ -125,6 +129,36 @@ public final class OpAlternatives {
                     return b.add(b.mul(in.get("b"), b.constant("mu", Tensor.of(new float[] {0.9f}))), g);
                 }))));
         return cases;
+    }
+
+    /** Conv weight gradient: a convolution over the batch axis against im2col (one-hot Conv + batched MatMul). */
+    private static void convWeightGradient(List<Case> cases, String what, long n, long c, long h, long co, long k, long pad) {
+        long ho = h + 2 * pad - k + 1;
+        long patch = c * k * k;
+        long[] x = {n, c, h, h};
+        long[] dy = {n, co, ho, ho};
+        float[] oneHot = new float[(int) (patch * patch)];
+        for (int i = 0; i < patch; i++) {
+            oneHot[i * (int) patch + i] = 1f; // row (channel, tap) picks input channel and tap of the same flat index
+        }
+        Map<String, Attribute> conv = Map.of("kernel_shape", attrInts(k, k), "pads", attrInts(pad, pad, pad, pad));
+        Map<String, Attribute> swap = Map.of("perm", attrInts(1, 0, 2, 3));
+        cases.add(new Case("conv weight gradient, " + what + ", patch " + patch + (patch <= 64 ? " (im2col)" : " (batch axis)"),
+                Map.of("x", x, "dy", dy), List.of(
+                new Variant("Conv over the batch axis" + (patch > 64 ? "  [chosen]" : ""), (b, in) -> {
+                    Value xt = b.node("Transpose", "xt", List.of(in.get("x")), swap);
+                    Value dyt = b.node("Transpose", "dyt", List.of(in.get("dy")), swap);
+                    Value z = b.node("Conv", "z", List.of(xt, dyt), Map.of("kernel_shape", attrInts(ho, ho), "pads", attrInts(pad, pad, pad, pad)));
+                    return b.node("Transpose", "dw", List.of(z), swap);
+                }),
+                new Variant("one-hot Conv + batched MatMul" + (patch <= 64 ? "  [chosen]" : ""), (b, in) -> {
+                    Value p = b.node("Conv", "p", List.of(in.get("x"), b.constant("onehot", Tensor.of(oneHot, patch, c, k, k))), conv);
+                    Value pt = b.node("Transpose", "pt", List.of(b.reshape(p, n, patch, ho * ho)), Map.of("perm", attrInts(0, 2, 1)));
+                    Value g = b.matMul(b.reshape(in.get("dy"), n, co, ho * ho), pt);
+                    Value sum = b.node("ReduceSum", "s", List.of(g, b.constant("axis0", Tensor.of(new long[] {0}, 1))),
+                            Map.of("keepdims", attrInt(0)));
+                    return b.reshape(sum, co, c, k, k);
+                }))));
     }
 
     private static Graph graph(Case c, Variant v) {
