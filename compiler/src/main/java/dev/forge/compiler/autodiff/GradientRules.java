@@ -295,11 +295,7 @@ public final class GradientRules {
                 long span = inSize[i] + pads[i] + pads[i + n] - ((kernel[i] - 1) * dilations[i] + 1);
                 outputPadding[i] = span - strides[i] * (outSize[i] - 1);
             }
-            Map<String, Attribute> a = new LinkedHashMap<>();
-            a.put("kernel_shape", attrInts(kernel));
-            a.put("strides", attrInts(strides));
-            a.put("pads", attrInts(pads));
-            a.put("dilations", attrInts(dilations));
+            Map<String, Attribute> a = convAttributes(kernel, strides, pads, dilations);
             a.put("group", attrInt(group));
             if (Arrays.stream(outputPadding).anyMatch(v -> v != 0)) {
                 a.put("output_padding", attrInts(outputPadding));
@@ -359,12 +355,7 @@ public final class GradientRules {
         filterShape[1] = channels;
         System.arraycopy(kernel, 0, filterShape, 2, kernel.length);
         String filters = c.emit().tensor(c.node().name() + "/grad/im2col", Tensor.of(oneHot, filterShape));
-        Map<String, Attribute> a = new LinkedHashMap<>();
-        a.put("kernel_shape", attrInts(kernel));
-        a.put("strides", attrInts(strides));
-        a.put("pads", attrInts(pads));
-        a.put("dilations", attrInts(dilations));
-        String patches = c.op("Conv", List.of(x, filters), a);
+        String patches = c.op("Conv", List.of(x, filters), convAttributes(kernel, strides, pads, dilations));
         long outChannels = c.shape(dy).dim(1).value();
         String p = c.op("Reshape", patches, c.emit().ints(0, k, -1));
         String d = c.op("Reshape", dy, c.emit().ints(0, outChannels, -1));
@@ -395,12 +386,8 @@ public final class GradientRules {
             taps[i] = (inSize[i] + pads[i] + pads[i + n] - window) / dilations[i] + 1;
             trim |= taps[i] != kernel[i];
         }
-        Map<String, Attribute> a = new LinkedHashMap<>();
-        a.put("kernel_shape", attrInts(outSize));
-        a.put("strides", attrInts(dilations));
-        a.put("pads", attrInts(pads));
-        a.put("dilations", attrInts(strides));
-        String z = c.op("Conv", List.of(xt, dyt), a);
+        // the forward's strides and dilations exchange roles over the batch axis
+        String z = c.op("Conv", List.of(xt, dyt), convAttributes(outSize, dilations, pads, strides));
         if (trim) {
             long[] axes = new long[n];
             long[] starts = new long[n];
@@ -410,6 +397,15 @@ public final class GradientRules {
             z = c.op("Slice", z, c.emit().ints(starts), c.emit().ints(kernel), c.emit().ints(axes));
         }
         return c.op("Transpose", List.of(z), Map.of("perm", attrInts(swap)));
+    }
+
+    private static Map<String, Attribute> convAttributes(long[] kernel, long[] strides, long[] pads, long[] dilations) {
+        Map<String, Attribute> a = new LinkedHashMap<>();
+        a.put("kernel_shape", attrInts(kernel));
+        a.put("strides", attrInts(strides));
+        a.put("pads", attrInts(pads));
+        a.put("dilations", attrInts(dilations));
+        return a;
     }
 
     private static String slice(GradContext c, String v, long axis, long start, long end) {

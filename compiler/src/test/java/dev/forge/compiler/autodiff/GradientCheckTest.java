@@ -293,14 +293,7 @@ class GradientCheckTest {
             Graph forward = b.output(out, "logits").build();
             TrainingGraph tg = TrainingGraph.gradients(forward, loss, true);
             Graph g = tg.graph();
-            Map<String, DoubleTensor> values = new HashMap<>();
-            for (String s : tg.initialState().keySet()) {
-                DoubleTensor v = DoubleTensor.random(rnd, tg.initialState().get(s).shape());
-                values.put(s, s.endsWith("/var") ? v.map(t -> 1 + Math.abs(t)) : v);
-            }
-            for (String name : g.initializers().keySet()) {
-                values.putIfAbsent(name, DoubleTensor.of(g.initializers().get(name)));
-            }
+            Map<String, DoubleTensor> values = stateValues(tg, rnd);
             values.put("input", DoubleTensor.random(rnd, 4, 2, 3, 3));
             DoubleTensor target = switch (loss) {
                 case CROSS_ENTROPY -> DoubleTensor.ofLongs(new long[] {0, 2, 1, 2}, 4);
@@ -365,14 +358,7 @@ class GradientCheckTest {
         TrainingGraph tg = TrainingGraph.gradients(forward, Loss.CROSS_ENTROPY, true);
         Graph g = tg.graph();
         assertEquals(List.of("BatchNormalization", "MaxPool", "Relu"), chainAround(g, "pool"), "the training graph pools first");
-        Map<String, DoubleTensor> values = new HashMap<>();
-        for (String s : tg.initialState().keySet()) {
-            DoubleTensor v = DoubleTensor.random(rnd, tg.initialState().get(s).shape());
-            values.put(s, s.endsWith("/var") ? v.map(t -> 1 + Math.abs(t)) : v);
-        }
-        for (String name : g.initializers().keySet()) {
-            values.putIfAbsent(name, DoubleTensor.of(g.initializers().get(name)));
-        }
+        Map<String, DoubleTensor> values = stateValues(tg, rnd);
         values.put("input", DoubleTensor.random(rnd, 3, 2, 4, 4));
         values.put(TrainingGraph.TARGET, DoubleTensor.ofLongs(new long[] {0, 2, 1}, 3));
         assertLossGradients(forward, g, values, rnd, "relu+maxpool");
@@ -389,6 +375,19 @@ class GradientCheckTest {
         for (String out : List.of(TrainingGraph.LOSS, "c/W.grad", "c/B.grad", "bn/scale.grad", "input.grad", "fc/W.grad")) {
             ReferenceEvaluator.assertClose(inOrder.get(out), swapped.get(out), 1e-12, "pool-first vs model order: " + out);
         }
+    }
+
+    /** Random state for a training graph (running variances positive), plus the graph's own initializers. */
+    private static Map<String, DoubleTensor> stateValues(TrainingGraph tg, SplittableRandom rnd) {
+        Map<String, DoubleTensor> values = new HashMap<>();
+        for (String s : tg.initialState().keySet()) {
+            DoubleTensor v = DoubleTensor.random(rnd, tg.initialState().get(s).shape());
+            values.put(s, s.endsWith("/var") ? v.map(t -> 1 + Math.abs(t)) : v);
+        }
+        for (Map.Entry<String, Tensor> init : tg.graph().initializers().entrySet()) {
+            values.putIfAbsent(init.getKey(), DoubleTensor.of(init.getValue()));
+        }
+        return values;
     }
 
     /** Op types of node {@code name}'s producer, itself and its first consumer. */
