@@ -362,7 +362,7 @@ public final class Compare {
             data.put(i, (float) Math.sin(i));
         }
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-            o.setIntraOpNumThreads(Runtime.getRuntime().availableProcessors());
+            o.setIntraOpNumThreads(ModelOptions.resolveIntraOpThreads(0));
             try (OrtSession s = env.createSession(OnnxWriter.toBytes(g), o);
                     OnnxTensor t = OnnxTensor.createTensor(env, data, new long[] {n, n})) {
                 Map<String, OnnxTensor> in = Map.of("a", t, "b", t);

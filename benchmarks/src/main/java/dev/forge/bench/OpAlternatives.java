@@ -13,6 +13,7 @@ import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.ir.Shape;
 import dev.forge.compiler.ir.Value;
 import dev.forge.compiler.onnx.OnnxWriter;
+import dev.forge.runtime.ModelOptions;
 import dev.forge.runtime.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -61,7 +62,7 @@ public final class OpAlternatives {
             try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
                 // the training sessions' level and threads (Trainer)
                 options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
-                options.setIntraOpNumThreads(Runtime.getRuntime().availableProcessors());
+                options.setIntraOpNumThreads(ModelOptions.resolveIntraOpThreads(0));
                 for (Map.Entry<String, long[]> e : c.inputs().entrySet()) {
                     inputs.put(e.getKey(), OnnxTensor.createTensor(env, random(e.getValue(), e.getKey().hashCode()), e.getValue()));
                 }

@@ -1,10 +1,10 @@
 package dev.forge.bench;
 
-import dev.forge.compiler.train.Trainer;
-import dev.forge.compiler.train.TrainingGraph;
+import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.train.Loss;
 import dev.forge.compiler.train.Optimizer;
-import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.train.Trainer;
+import dev.forge.compiler.train.TrainingGraph;
 import dev.forge.models.ModelZoo;
 import dev.forge.runtime.Tensor;
 import java.nio.file.Files;

@@ -30,7 +30,7 @@ final class RuntimeOptions {
 
     /** {@code 2 intra-op threads}; for 0, the count that 0 resolves to. */
     String threadsText() {
-        int n = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
+        int n = ModelOptions.resolveIntraOpThreads(threads);
         return n + " intra-op thread" + (n == 1 ? "" : "s");
     }
 }

@@ -121,7 +121,18 @@ public final class ModelOptions {
    * @return the thread count passed to ONNX Runtime, at least 1
    */
   public int effectiveIntraOpThreads() {
-    return intraOpThreads > 0 ? intraOpThreads : Runtime.getRuntime().availableProcessors();
+    return resolveIntraOpThreads(intraOpThreads);
+  }
+
+  /**
+   * The intra-op thread count Forge gives ONNX Runtime for a requested count: the count itself, or for
+   * 0 one per processor available to the JVM. The trainer and the CLI use it too.
+   *
+   * @param requested 0 or more
+   * @return at least 1
+   */
+  public static int resolveIntraOpThreads(int requested) {
+    return requested > 0 ? requested : Runtime.getRuntime().availableProcessors();
   }
 
   /**

@@ -323,7 +323,7 @@ public final class GradientRules {
 
     private static String convWeightGrad(GradContext c, String x, String dy, int n, long[] kernel, long[] inSize,
             long[] outSize, long[] strides, long[] dilations, long[] pads) {
-        long taps = Arrays.stream(kernel).reduce(1, (a, b) -> a * b);
+        long taps = product(kernel);
         long channels = c.shape(x).dim(1).value();
         if (channels * taps <= IM2COL_MAX_PATCH) {
             return im2colWeightGrad(c, x, dy, channels, kernel, taps, strides, dilations, pads);
@@ -350,22 +350,27 @@ public final class GradientRules {
                 oneHot[(int) ((row * channels + ch) * taps + t)] = 1f;
             }
         }
-        long[] filterShape = new long[kernel.length + 2];
-        filterShape[0] = k;
-        filterShape[1] = channels;
-        System.arraycopy(kernel, 0, filterShape, 2, kernel.length);
-        String filters = c.emit().tensor(c.node().name() + "/grad/im2col", Tensor.of(oneHot, filterShape));
+        String filters = c.emit().tensor(c.node().name() + "/grad/im2col", Tensor.of(oneHot, weightShape(k, channels, kernel)));
         String patches = c.op("Conv", List.of(x, filters), convAttributes(kernel, strides, pads, dilations));
         long outChannels = c.shape(dy).dim(1).value();
         String p = c.op("Reshape", patches, c.emit().ints(0, k, -1));
         String d = c.op("Reshape", dy, c.emit().ints(0, outChannels, -1));
         String perSample = c.op("MatMul", d, c.op("Transpose", List.of(p), Map.of("perm", attrInts(0, 2, 1))));
         String dw = c.reduceSum(perSample, new long[] {0}, false);
-        long[] wShape = new long[kernel.length + 2];
-        wShape[0] = outChannels;
-        wShape[1] = channels;
-        System.arraycopy(kernel, 0, wShape, 2, kernel.length);
-        return c.op("Reshape", dw, c.emit().ints(wShape));
+        return c.op("Reshape", dw, c.emit().ints(weightShape(outChannels, channels, kernel)));
+    }
+
+    /** A Conv weight shape: [out channels, in channels, kernel...]. */
+    private static long[] weightShape(long out, long in, long[] kernel) {
+        long[] shape = new long[kernel.length + 2];
+        shape[0] = out;
+        shape[1] = in;
+        System.arraycopy(kernel, 0, shape, 2, kernel.length);
+        return shape;
+    }
+
+    private static long product(long[] v) {
+        return Arrays.stream(v).reduce(1, (a, b) -> a * b);
     }
 
     /* Weight gradient as a convolution over the batch axis: X^T (channels as batch) with dY^T as filters. */
@@ -477,7 +482,7 @@ public final class GradientRules {
                 "coordinate_transformation_mode", new Attribute.Str("asymmetric"), "nearest_mode", new Attribute.Str("floor"));
         String yUp = c.op("Resize", List.of(c.y(0), "", sc), nearest);
         String mask = c.op("Cast", List.of(c.op("Equal", c.x(0), yUp)), Map.of("to", attrInt(1)));
-        long window = Arrays.stream(kernel).reduce(1, (a, b) -> a * b);
+        long window = product(kernel);
         String ties = c.mul(c.op("AveragePool", List.of(mask), Map.of("kernel_shape", new Attribute.Ints(kernel),
                 "strides", new Attribute.Ints(kernel))), c.scalar((float) window));
         String dyUp = c.op("Resize", List.of(c.div(c.dy(), ties), "", sc), nearest);

@@ -122,7 +122,7 @@ public final class Trainer implements AutoCloseable {
         o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
         // always explicit: ONNX Runtime's default ran single-threaded on a 2-core VM (CIFAR-10 net step at
         // batch 16: 18.4 ms with the default, 12.9 ms with 2 threads); see ModelOptions.effectiveIntraOpThreads
-        o.setIntraOpNumThreads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+        o.setIntraOpNumThreads(dev.forge.runtime.ModelOptions.resolveIntraOpThreads(threads));
         return o;
     }
 
