@@ -1,10 +1,12 @@
 package dev.forge.compiler.ir;
 
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /**
  * One operator application: an ONNX operator type, a unique node name, input and output value names (an
@@ -35,7 +37,19 @@ public final class Node {
         this.domain = domain == null ? "" : domain;
         this.inputs = List.copyOf(inputs);
         this.outputs = List.copyOf(outputs);
-        this.attributes = Collections.unmodifiableMap(new LinkedHashMap<>(attributes));
+        this.attributes = Collections.unmodifiableMap(new LinkedHashMap<>(ordered(attributes)));
+    }
+
+    /**
+     * {@code Map.of} and {@code HashMap} iterate in an order that changes from one JVM run to the next, so a
+     * graph built from them would serialize differently every run; those are sorted by name. Ordered maps
+     * (LinkedHashMap, SortedMap, another node's attributes) keep their order, so an imported model is
+     * written back as it was read.
+     */
+    private static Map<String, Attribute> ordered(Map<String, Attribute> attributes) {
+        boolean unordered = (attributes instanceof HashMap && !(attributes instanceof LinkedHashMap))
+                || attributes.getClass().getName().startsWith("java.util.ImmutableCollections$");
+        return unordered ? new TreeMap<>(attributes) : attributes;
     }
 
     /** Creates a node in the default ONNX domain. */
