@@ -144,7 +144,10 @@ public final class Ops {
                 : def.name() + " takes " + String.join(", ", def.attributes().keySet());
     }
 
-    /** The valid name closest to a misspelled one (edit distance at most 2, or one contains the other), or null. */
+    /**
+     * The valid name closest to a misspelled one, or null: within an edit distance of 2 (or a third of the
+     * name's length, so {@code kernel_size} finds {@code kernel_shape}), or containing or contained in it.
+     */
     static String closest(String wrong, Set<String> valid) {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
@@ -153,7 +156,7 @@ public final class Ops {
             String lv = v.toLowerCase(java.util.Locale.ROOT);
             int d = editDistance(w, lv);
             boolean contains = w.length() >= 3 && (lv.contains(w) || w.contains(lv));
-            if ((d <= 2 || contains) && d < bestDistance) {
+            if ((d <= Math.max(2, w.length() / 3) || contains) && d < bestDistance) {
                 best = v;
                 bestDistance = d;
             }
