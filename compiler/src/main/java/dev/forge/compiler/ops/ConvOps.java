@@ -15,11 +15,11 @@ import dev.forge.compiler.ir.Dim;
 import dev.forge.compiler.ir.Node;
 import dev.forge.compiler.ir.Shape;
 import dev.forge.compiler.ir.ValueType;
+import dev.forge.runtime.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import dev.forge.runtime.Tensor;
 
 /**
  * Convolution: {@code Conv} (shape rule and gradient, derived below) and {@code ConvTranspose} (shape

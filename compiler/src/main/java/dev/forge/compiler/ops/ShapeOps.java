@@ -2,7 +2,6 @@ package dev.forge.compiler.ops;
 
 import static dev.forge.compiler.autodiff.Emitter.attrInt;
 import static dev.forge.compiler.autodiff.Emitter.attrInts;
-import static dev.forge.compiler.ops.AttributeSpec.Kind.FLOAT;
 import static dev.forge.compiler.ops.AttributeSpec.Kind.INT;
 import static dev.forge.compiler.ops.AttributeSpec.Kind.INTS;
 import static dev.forge.compiler.ops.Grad.reshapeTo;
