@@ -3,7 +3,8 @@ package dev.forge.compiler.autodiff;
 import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.ir.Node;
 import dev.forge.compiler.ir.ValueType;
-import dev.forge.runtime.DType;
+import dev.forge.compiler.ops.OpDef;
+import dev.forge.compiler.ops.Ops;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -19,7 +20,9 @@ import java.util.Set;
  * <p>The driver: (1) find the values that lie on a path from a requested value to the loss — only those
  * get gradients, so nothing unused is computed (ONNX Runtime runs every node, requested or not); (2)
  * walk the nodes in reverse order, sum the gradient contributions of each output, and apply the node's
- * rule from {@link GradientRules}; (3) return the summed gradient of each requested value.
+ * gradient rule from its operator's definition in {@link Ops}; (3) return the summed gradient of each
+ * requested value. Before that, every node whose operator prepares for differentiation (MaxPool adds its
+ * Indices output) is given the chance to.
  */
 public final class Autodiff {
     private Autodiff() {
@@ -63,7 +66,7 @@ public final class Autodiff {
         if (lossType == null || lossType.shape() == null || lossType.shape().rank() != 0) {
             throw new IllegalArgumentException("the loss '" + loss + "' must be a scalar, got " + lossType);
         }
-        addMaxPoolIndices(graph);
+        prepare(graph);
         List<Node> forward = new ArrayList<>(graph.nodes());
         Set<String> needs = valuesOnPaths(forward, loss, wrt);
         for (String w : wrt) {
@@ -105,10 +108,11 @@ public final class Autodiff {
                 }
                 continue;
             }
-            GradientRule rule = GradientRules.rule(node.opType());
+            OpDef def = Ops.definition(node.opType());
+            GradientRule rule = def == null ? null : def.gradient();
             if (rule == null) {
                 throw new IllegalArgumentException(node.label() + ": no gradient rule for " + node.opType()
-                        + "; differentiable ops are " + GradientRules.supported());
+                        + "; differentiable ops are " + Ops.differentiable());
             }
             List<String> dxs = rule.apply(new GradContext(node, dys, need, emit));
             if (dxs.size() != node.inputs().size()) {
@@ -156,7 +160,8 @@ public final class Autodiff {
     private static Set<String> valuesOnPaths(List<Node> nodes, String loss, Collection<String> wrt) {
         Set<String> fromWrt = new HashSet<>(wrt);
         for (Node n : nodes) {
-            if (GradientRules.NON_DIFFERENTIABLE.contains(n.opType())) {
+            OpDef def = Ops.definition(n.opType());
+            if (def != null && def.isNotDifferentiable()) {
                 continue;
             }
             if (n.inputs().stream().anyMatch(fromWrt::contains)) {
@@ -176,19 +181,18 @@ public final class Autodiff {
         return both;
     }
 
-    /** Gives every MaxPool whose windows do not tile its input an Indices output, which its gradient scatters through. */
-    private static void addMaxPoolIndices(Graph graph) {
+    /** Applies each operator's preparation for differentiation (see {@link OpDef#preparation()}) to its nodes. */
+    private static void prepare(Graph graph) {
         List<Node> nodes = new ArrayList<>(graph.nodes());
         boolean changed = false;
         for (int i = 0; i < nodes.size(); i++) {
-            Node n = nodes.get(i);
-            if (n.opType().equals("MaxPool") && n.outputs().size() == 1
-                    && !GradientRules.isTiled(n, graph.type(n.input(0)) == null ? null : graph.type(n.input(0)).shape())) {
-                List<String> outs = List.of(n.output(0), n.output(0) + ".indices");
-                nodes.set(i, new Node(n.opType(), n.name(), n.domain(), n.inputs(), outs, n.attributes()));
-                ValueType y = graph.type(n.output(0));
-                graph.setType(outs.get(1), new ValueType(DType.INT64, y.shape()));
-                changed = true;
+            OpDef def = Ops.definition(nodes.get(i).opType());
+            if (def != null && def.preparation() != null) {
+                Node prepared = def.preparation().prepare(graph, nodes.get(i));
+                if (prepared != nodes.get(i)) {
+                    nodes.set(i, prepared);
+                    changed = true;
+                }
             }
         }
         if (changed) {

@@ -4,6 +4,7 @@ import dev.forge.compiler.ir.Attribute;
 import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.ir.Node;
 import dev.forge.compiler.ir.ValueType;
+import dev.forge.compiler.ops.Ops;
 import dev.forge.compiler.ops.ShapeException;
 import dev.forge.compiler.ops.ShapeInference;
 import dev.forge.runtime.Tensor;
@@ -15,8 +16,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Appends nodes to a graph under a name prefix, inferring each output's type, and shares scalar and
- * shape constants. Node and value names are deterministic: {@code <prefix>/<Op>_<k>}.
+ * Appends nodes to a graph under a name prefix, checking each node's attributes against its operator's
+ * schema and inferring each output's type, and shares scalar and shape constants. Node and value names are deterministic: {@code <prefix>/<Op>_<k>}.
  */
 public final class Emitter {
     private final Graph graph;
@@ -55,6 +56,7 @@ public final class Emitter {
         Node node = new Node(opType, name, inputs, List.of(outputName), new LinkedHashMap<>(attributes));
         List<ValueType> types;
         try {
+            Ops.checkAttributes(node);
             types = ShapeInference.inferNode(graph, node, false);
         } catch (ShapeException e) {
             throw new IllegalStateException("internal error emitting " + node + ": " + e.getMessage(), e);
@@ -73,6 +75,7 @@ public final class Emitter {
         Node node = new Node(opType, name, inputs, outs, new LinkedHashMap<>(attributes));
         List<ValueType> types;
         try {
+            Ops.checkAttributes(node);
             types = ShapeInference.inferNode(graph, node, false);
         } catch (ShapeException e) {
             throw new IllegalStateException("internal error emitting " + node + ": " + e.getMessage(), e);

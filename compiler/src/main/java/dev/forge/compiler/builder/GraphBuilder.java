@@ -9,6 +9,7 @@ import dev.forge.compiler.ir.Value;
 import dev.forge.compiler.ir.ValueInfo;
 import dev.forge.compiler.ir.ValueType;
 import dev.forge.compiler.ops.ConvArithmetic;
+import dev.forge.compiler.ops.Ops;
 import dev.forge.compiler.ops.ShapeException;
 import dev.forge.compiler.ops.ShapeInference;
 import dev.forge.runtime.DType;
@@ -132,7 +133,11 @@ public final class GraphBuilder {
     /**
      * Adds a node with {@code outputs} outputs, infers their types, and returns their handles. The first
      * output is named like the node, further ones {@code <node>.<i>}. A null input is an omitted optional
-     * input.
+     * input. A null name gives the node a fresh {@code <Op>_<k>} name (k counts per op type from 1).
+     *
+     * @throws dev.forge.compiler.ops.AttributeException when an attribute is unknown for the operator (the
+     *     message names the valid ones), of the wrong type, or a required one is missing
+     * @throws ShapeException when the shapes or attributes are inconsistent
      */
     public List<Value> node(String opType, String name, List<Value> inputs, Map<String, Attribute> attributes,
             int outputs) {
@@ -151,6 +156,7 @@ public final class GraphBuilder {
             outNames.add(i == 0 ? nodeName : nodeName + "." + i);
         }
         Node node = new Node(opType, nodeName, inNames, outNames, attributes);
+        Ops.checkAttributes(node);
         List<ValueType> types = ShapeInference.inferNode(graph, node, strict);
         if (types == null || types.size() < outputs || types.subList(0, outputs).stream().anyMatch(java.util.Objects::isNull)) {
             throw new ShapeException(node.label() + ": cannot infer output shapes (unknown op or unknown input shapes)");

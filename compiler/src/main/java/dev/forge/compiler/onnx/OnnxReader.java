@@ -10,6 +10,7 @@ import dev.forge.compiler.ir.Shape;
 import dev.forge.compiler.ir.ValueInfo;
 import dev.forge.compiler.ir.ValueType;
 import dev.forge.compiler.onnx.proto.Onnx;
+import dev.forge.compiler.ops.Ops;
 import dev.forge.compiler.ops.ShapeException;
 import dev.forge.compiler.ops.ShapeInference;
 import dev.forge.runtime.DType;
@@ -171,6 +172,8 @@ public final class OnnxReader {
             }
             List<ValueType> types;
             try {
+                // ONNX Runtime refuses attributes its operator does not define; so does the import
+                Ops.checkAttributes(n);
                 types = ShapeInference.inferNode(g, n, false);
             } catch (ShapeException e) {
                 throw new OnnxFormatException(source + ": " + e.getMessage(), e);

@@ -1,52 +1,102 @@
 package dev.forge.compiler.ops;
 
+import static dev.forge.compiler.autodiff.Emitter.attrInt;
+import static dev.forge.compiler.ops.Grad.unb;
+import static dev.forge.compiler.ops.OpDef.op;
+
+import dev.forge.compiler.autodiff.GradContext;
 import dev.forge.compiler.ir.Dim;
 import dev.forge.compiler.ir.Shape;
 import dev.forge.compiler.ir.ValueType;
 import dev.forge.runtime.DType;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
-/** Shape rules of elementwise operators: unary (same shape) and multidirectional broadcasting. */
+/**
+ * Elementwise arithmetic with numpy-style multidirectional broadcasting, comparisons and logic, unary
+ * math, {@code Cast}, {@code Identity} and inference-form {@code Dropout}. Every gradient of a
+ * broadcast operand is summed back to that operand's shape ({@link GradContext#unbroadcast}).
+ */
 final class ElementwiseOps {
+    /** The output is like input 0 (unary elementwise operators). */
+    static final ShapeRule SAME = ctx -> List.of(ctx.input(0));
+
     private ElementwiseOps() {
     }
 
     static void register(Ops.Registry r) {
-        for (String op : List.of("Relu", "Sigmoid", "Tanh", "LeakyRelu", "Elu", "Selu", "Softplus", "Softsign",
-                "HardSigmoid", "HardSwish", "Exp", "Log", "Neg", "Abs", "Sqrt", "Reciprocal", "Sign", "Floor", "Ceil",
-                "Round", "Erf", "Identity", "Not", "PRelu", "Gelu", "Mish")) {
-            r.add(op, ctx -> List.of(ctx.input(0)));
+        // ---- unary math: dX = dY * f'(X) ----
+        // exp' = exp = Y
+        r.add(op("Exp").shape(SAME).gradient(c -> c.grads(c.mul(c.dy(), c.y(0)))));
+        // log' = 1 / x
+        r.add(op("Log").shape(SAME).gradient(c -> c.grads(c.div(c.dy(), c.x(0)))));
+        r.add(op("Neg").shape(SAME).gradient(c -> c.grads(c.op("Neg", c.dy()))));
+        // |x|' = sign(x)
+        r.add(op("Abs").shape(SAME).gradient(c -> c.grads(c.mul(c.dy(), c.op("Sign", c.x(0))))));
+        // d sqrt(x) = 1 / (2 sqrt(x)) = 0.5 / Y
+        r.add(op("Sqrt").shape(SAME).gradient(c -> c.grads(c.div(c.mul(c.dy(), c.scalar(0.5f)), c.y(0)))));
+        // d (1/x) = -1/x^2 = -Y^2
+        r.add(op("Reciprocal").shape(SAME).gradient(c -> c.grads(c.op("Neg", c.mul(c.dy(), c.mul(c.y(0), c.y(0)))))));
+        r.add(op("Identity").shape(SAME).gradient(c -> c.grads(c.dy())));
+        // the inference form is the identity; training graphs replace Dropout with a mask Mul
+        r.add(op("Dropout").attrFloat("ratio", 0.5f).attr("seed", AttributeSpec.Kind.INT).shape(ElementwiseOps::dropout)
+                .gradient(c -> c.grads(c.dy())));
+        // a float-to-float cast passes the gradient back cast to the input's type; other casts stop it
+        r.add(op("Cast").required("to", AttributeSpec.Kind.INT).attrInt("saturate", 1).attrString("round_mode", "up")
+                .shape(ElementwiseOps::cast).gradient(ElementwiseOps::castGrad));
+        r.add(op("Erf").shape(SAME));
+        // piecewise constant: the gradient is zero almost everywhere
+        for (String op : List.of("Sign", "Floor", "Ceil", "Round")) {
+            r.add(op(op).shape(SAME).notDifferentiable());
         }
-        r.add("Clip", ctx -> List.of(ctx.input(0)));
-        r.add("Softmax", ElementwiseOps::softmax);
-        r.add("LogSoftmax", ElementwiseOps::softmax);
-        r.add("Dropout", ElementwiseOps::dropout);
-        r.add("Cast", ElementwiseOps::cast);
-        for (String op : List.of("Add", "Sub", "Mul", "Div", "Mod")) {
-            r.add(op, ctx -> InferenceContext.one(ctx.dtype(0), broadcast(ctx, 0, 1)));
-        }
+
+        // ---- broadcasting arithmetic ----
+        r.add(op("Add").shape(ElementwiseOps::arithmetic).gradient(c -> c.grads(unb(c, c.dy(), 0), unb(c, c.dy(), 1))));
+        r.add(op("Sub").shape(ElementwiseOps::arithmetic)
+                .gradient(c -> c.grads(unb(c, c.dy(), 0), c.needs(1) ? c.unbroadcast(c.op("Neg", c.dy()), c.x(1)) : null)));
+        // d(ab)/da = b, d(ab)/db = a
+        r.add(op("Mul").shape(ElementwiseOps::arithmetic)
+                .gradient(c -> c.grads(c.needs(0) ? c.unbroadcast(c.mul(c.dy(), c.x(1)), c.x(0)) : null,
+                        c.needs(1) ? c.unbroadcast(c.mul(c.dy(), c.x(0)), c.x(1)) : null)));
+        // d(a/b)/da = 1/b; d(a/b)/db = -a/b^2 = -Y/b
+        r.add(op("Div").shape(ElementwiseOps::arithmetic)
+                .gradient(c -> c.grads(c.needs(0) ? c.unbroadcast(c.div(c.dy(), c.x(1)), c.x(0)) : null,
+                        c.needs(1) ? c.unbroadcast(c.op("Neg", c.div(c.mul(c.dy(), c.y(0)), c.x(1))), c.x(1)) : null)));
+        r.add(op("Mod").attrInt("fmod", 0).shape(ElementwiseOps::arithmetic));
         // Pow allows an exponent of another element type
-        r.add("Pow", ctx -> InferenceContext.one(ctx.dtype(0), broadcastShapes(ctx, ctx.shape(0), ctx.shape(1))));
-        for (String op : List.of("Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Xor")) {
-            r.add(op, ctx -> InferenceContext.one(DType.BOOL, broadcast(ctx, 0, 1)));
+        r.add(op("Pow").shape(ctx -> InferenceContext.one(ctx.dtype(0), broadcastShapes(ctx, ctx.shape(0), ctx.shape(1)))));
+        // d sum(x_i) / dx_i = 1 for every operand
+        r.add(op("Sum").shape(ElementwiseOps::variadic).gradient(c -> {
+            List<String> out = c.none();
+            for (int i = 0; i < out.size(); i++) {
+                out.set(i, unb(c, c.dy(), i));
+            }
+            return out;
+        }));
+        for (String op : List.of("Max", "Min", "Mean")) {
+            r.add(op(op).shape(ElementwiseOps::variadic));
         }
-        for (String op : List.of("Max", "Min", "Sum", "Mean")) {
-            r.add(op, ElementwiseOps::variadic);
-        }
-        r.add("Where", ctx -> {
+        // Where(cond, a, b): dY flows to a where cond holds and to b elsewhere; cond is boolean
+        r.add(op("Where").shape(ctx -> {
             Shape s = broadcastShapes(ctx, broadcastShapes(ctx, ctx.shape(0), ctx.shape(1)), ctx.shape(2));
             return InferenceContext.one(ctx.dtype(1), s);
-        });
+        }).gradient(c -> {
+            String zero = c.scalar(0f);
+            return c.grads(null,
+                    c.needs(1) ? c.unbroadcast(c.op("Where", c.x(0), c.dy(), zero), c.x(1)) : null,
+                    c.needs(2) ? c.unbroadcast(c.op("Where", c.x(0), zero, c.dy()), c.x(2)) : null);
+        }));
+
+        // ---- comparisons and logic: boolean results carry no gradient ----
+        for (String op : List.of("Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Xor")) {
+            r.add(op(op).shape(ctx -> InferenceContext.one(DType.BOOL, broadcast(ctx, 0, 1))).notDifferentiable());
+        }
+        r.add(op("Not").shape(SAME).notDifferentiable());
     }
 
-    static List<ValueType> softmax(InferenceContext ctx) {
-        Shape x = ctx.shape(0);
-        long axis = ctx.node().attrInt("axis", ctx.opset() >= 13 ? -1 : 1);
-        if (axis < -x.rank() || axis >= x.rank()) {
-            throw ctx.error("axis " + axis + " is out of range for input " + x, "use an axis in [" + -x.rank() + ", " + (x.rank() - 1) + "]");
-        }
-        return List.of(ctx.input(0));
+    static List<ValueType> arithmetic(InferenceContext ctx) {
+        return InferenceContext.one(ctx.dtype(0), broadcast(ctx, 0, 1));
     }
 
     static List<ValueType> dropout(InferenceContext ctx) {
@@ -65,6 +115,14 @@ final class ElementwiseOps {
             throw ctx.error("cast to ONNX element type " + to + " is not supported", "cast to float, double, int32, int64, uint8, int8 or bool");
         }
         return InferenceContext.one(t, ctx.shape(0));
+    }
+
+    private static List<String> castGrad(GradContext c) {
+        DType from = c.type(c.x(0)).dtype();
+        if (from != DType.FLOAT32 && from != DType.FLOAT64) {
+            return c.none();
+        }
+        return c.grads(c.op("Cast", List.of(c.dy()), Map.of("to", attrInt(from == DType.FLOAT32 ? 1 : 11))));
     }
 
     static List<ValueType> variadic(InferenceContext ctx) {

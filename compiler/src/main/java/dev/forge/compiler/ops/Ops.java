@@ -1,6 +1,8 @@
 package dev.forge.compiler.ops;
 
+import dev.forge.compiler.ir.Attribute;
 import dev.forge.compiler.ir.Node;
+import dev.forge.compiler.ir.Shape;
 import dev.forge.compiler.ir.ValueType;
 import dev.forge.runtime.Tensor;
 import java.util.Collections;
@@ -8,36 +10,63 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Function;
 
 /**
- * The registry of operator shape rules: the closed set of ONNX operators Forge understands. An operator
- * outside this set can still be read and written back, but its outputs have unknown shapes.
+ * The closed registry of operator definitions ({@link OpDef}): the ONNX operators Forge understands,
+ * each with its attribute schema, shape rule and gradient rule (or "not differentiable"). One file per
+ * operator family registers its definitions. An operator outside this set can still be read and written
+ * back, but its outputs have unknown shapes, its attributes are not checked and it cannot be
+ * differentiated.
  */
 public final class Ops {
-    private static final Map<String, ShapeRule> RULES;
+    private static final Map<String, OpDef> DEFINITIONS;
+    private static final Set<String> DIFFERENTIABLE;
 
     static {
         Registry r = new Registry();
+        ActivationOps.register(r);
+        ElementwiseOps.register(r);
+        MatrixOps.register(r);
         ConvOps.register(r);
         PoolOps.register(r);
-        ElementwiseOps.register(r);
+        NormalizationOps.register(r);
+        ReductionOps.register(r);
+        ShapeOps.register(r);
         TensorOps.register(r);
-        MathOps.register(r);
-        RULES = Collections.unmodifiableMap(r.rules);
+        DEFINITIONS = Collections.unmodifiableMap(r.definitions);
+        Set<String> differentiable = new TreeSet<>();
+        DEFINITIONS.values().stream().filter(d -> d.gradient() != null).forEach(d -> differentiable.add(d.name()));
+        DIFFERENTIABLE = Collections.unmodifiableSet(differentiable);
     }
 
     private Ops() {
     }
 
-    /** True if Forge has a shape rule for this operator type (default ONNX domain). */
+    /** True if Forge has a definition for this operator type (default ONNX domain). */
     public static boolean isKnown(String opType) {
-        return RULES.containsKey(opType);
+        return DEFINITIONS.containsKey(opType);
     }
 
-    /** Every operator type with a shape rule, sorted. */
+    /** Every operator type with a definition, sorted. */
     public static Set<String> known() {
-        return RULES.keySet();
+        return DEFINITIONS.keySet();
+    }
+
+    /** The definition of an operator type, or null. */
+    public static OpDef definition(String opType) {
+        return DEFINITIONS.get(opType);
+    }
+
+    /** The definition of a node's operator, or null when it is unknown or in another domain. */
+    public static OpDef definition(Node node) {
+        return isDefaultDomain(node) ? DEFINITIONS.get(node.opType()) : null;
+    }
+
+    /** Every operator type with a gradient rule, sorted. */
+    public static Set<String> differentiable() {
+        return DIFFERENTIABLE;
     }
 
     /**
@@ -59,16 +88,13 @@ public final class Ops {
 
     /** Infers a node's output types, seeing through shape tensors (see {@link InferenceContext#shapeTensor}). */
     public static List<ValueType> infer(Node node, List<ValueType> inputTypes, Function<String, Tensor> constants,
-            Function<String, dev.forge.compiler.ir.Shape> shapeTensors, int opset, boolean strict) {
-        if (!node.domain().isEmpty() && !node.domain().equals("ai.onnx")) {
-            return null;
-        }
-        ShapeRule rule = RULES.get(node.opType());
-        if (rule == null) {
+            Function<String, Shape> shapeTensors, int opset, boolean strict) {
+        OpDef def = definition(node);
+        if (def == null) {
             return null;
         }
         try {
-            return rule.infer(new InferenceContext(node, inputTypes, constants, shapeTensors, opset, strict));
+            return def.shapeRule().infer(new InferenceContext(node, inputTypes, constants, shapeTensors, opset, strict));
         } catch (InferenceContext.UnknownShape e) {
             return null;
         } catch (IllegalArgumentException e) {
@@ -79,13 +105,96 @@ public final class Ops {
         }
     }
 
-    /** Collects rules during static initialization. */
-    static final class Registry {
-        final Map<String, ShapeRule> rules = new TreeMap<>();
+    /**
+     * Checks a node's attributes against its operator's schema: every name must be one the ONNX
+     * specification gives the operator, every value of the declared type, every required attribute
+     * present. Nodes of operators outside the registry (or another domain) are not checked.
+     *
+     * @throws AttributeException naming the op, the node, the bad attribute and the valid ones
+     */
+    public static void checkAttributes(Node node) {
+        OpDef def = definition(node);
+        if (def == null) {
+            return;
+        }
+        Map<String, AttributeSpec> schema = def.attributes();
+        for (Map.Entry<String, Attribute> e : node.attributes().entrySet()) {
+            AttributeSpec spec = schema.get(e.getKey());
+            if (spec == null) {
+                String near = closest(e.getKey(), schema.keySet());
+                throw new AttributeException(node.label() + ": unknown attribute '" + e.getKey() + "'; "
+                        + (near == null ? "" : "did you mean '" + near + "'? ") + takes(def));
+            }
+            if (!spec.kind().accepts(e.getValue())) {
+                throw new AttributeException(node.label() + ": attribute '" + e.getKey() + "' must be "
+                        + spec.kind().description() + ", got " + AttributeSpec.Kind.describe(e.getValue())
+                        + "; give it as " + spec.kind().description());
+            }
+        }
+        for (AttributeSpec spec : schema.values()) {
+            if (spec.required() && !node.attributes().containsKey(spec.name())) {
+                throw new AttributeException(node.label() + ": attribute '" + spec.name() + "' (" + spec.kind().description()
+                        + ") is required; " + takes(def));
+            }
+        }
+    }
 
-        void add(String opType, ShapeRule rule) {
-            if (rules.put(opType, rule) != null) {
-                throw new IllegalStateException("two shape rules for " + opType);
+    private static String takes(OpDef def) {
+        return def.attributes().isEmpty() ? def.name() + " takes no attributes"
+                : def.name() + " takes " + String.join(", ", def.attributes().keySet());
+    }
+
+    /**
+     * The valid name closest to a misspelled one, or null: within an edit distance of 2 (or a third of the
+     * name's length, so {@code kernel_size} finds {@code kernel_shape}), or containing or contained in it.
+     */
+    static String closest(String wrong, Set<String> valid) {
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        String w = wrong.toLowerCase(java.util.Locale.ROOT);
+        for (String v : valid) {
+            String lv = v.toLowerCase(java.util.Locale.ROOT);
+            int d = editDistance(w, lv);
+            boolean contains = w.length() >= 3 && (lv.contains(w) || w.contains(lv));
+            if ((d <= Math.max(2, w.length() / 3) || contains) && d < bestDistance) {
+                best = v;
+                bestDistance = d;
+            }
+        }
+        return best;
+    }
+
+    private static int editDistance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                cur[j] = Math.min(sub, Math.min(prev[j] + 1, cur[j - 1] + 1));
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+
+    private static boolean isDefaultDomain(Node node) {
+        return node.domain().isEmpty() || node.domain().equals("ai.onnx");
+    }
+
+    /** Collects definitions during static initialization. */
+    static final class Registry {
+        final Map<String, OpDef> definitions = new TreeMap<>();
+
+        void add(OpDef.Builder b) {
+            OpDef d = b.build();
+            if (definitions.put(d.name(), d) != null) {
+                throw new IllegalStateException("two definitions of " + d.name());
             }
         }
     }

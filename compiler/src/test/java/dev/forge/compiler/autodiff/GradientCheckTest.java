@@ -44,8 +44,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <p>Each case is a small graph; the loss is {@code sum(y * R)} for a fixed random R, so every output
  * element gets a distinct upstream gradient. For each parameter and the data input, up to 16 elements
  * are perturbed by +-h and the central difference is compared with the emitted gradient.
+ *
+ * <p>{@link #opsWithCases()} lists the operators the cases' forward graphs contain: the operator coverage
+ * test requires every differentiable operator to be among them.
  */
-class GradientCheckTest {
+public class GradientCheckTest {
     private static final double H = 1e-6;
 
     /** A case: a builder that defines the graph (one output), and the input shape. */
@@ -94,7 +97,7 @@ class GradientCheckTest {
                 b -> b.roundDown().output(b.conv2d("c", in(b), Conv2d.of(6, 3).groups(2).stride(2).padding(Padding.of(1, 0, 2, 1))), "y")));
         c.add(new Case("conv 1x1 no bias, 2x3 kernel", new long[] {2, 3, 5, 5},
                 b -> b.output(b.conv2d("c2", b.conv2d("c1", in(b), Conv2d.of(2, 1).bias(false)), Conv2d.of(2, 2, 3)), "y")));
-        // 8 channels x 3x3 = 72 > GradientRules.IM2COL_MAX_PATCH: the weight gradient as a convolution over the batch axis
+        // 8 channels x 3x3 = 72 > ConvOps.IM2COL_MAX_PATCH: the weight gradient as a convolution over the batch axis
         c.add(new Case("conv 8 channels stride 2 pad 1 (batch-axis weight gradient)", new long[] {2, 8, 7, 6},
                 b -> b.roundDown().output(b.conv2d("c", in(b), Conv2d.of(3, 3).stride(2).padding(1)), "y")));
         c.add(new Case("conv SAME stride 2", new long[] {1, 2, 9, 9},
@@ -125,6 +128,34 @@ class GradientCheckTest {
             y = b.add(y, b.node("Neg", null, List.of(b.node("Exp", null, List.of(x), Map.of())), Map.of()));
             y = b.add(y, b.node("Abs", null, List.of(x), Map.of()));
             b.output(b.add(y, b.node("Softplus", null, List.of(x), Map.of())), "y");
+        }));
+        // inputs scaled so every piece of the piecewise-linear activations is hit
+        c.add(new Case("hardsigmoid hardswish across their kinks", new long[] {4, 6}, b -> {
+            Value x = b.mul(in(b), b.constant("three", Tensor.of(new float[] {3.5f})));
+            Value hs = b.node("HardSigmoid", null, List.of(x), Map.of("alpha", new Attribute.Float(0.3f)));
+            Value h0 = b.node("HardSigmoid", null, List.of(x), Map.of());
+            Value sw = b.node("HardSwish", null, List.of(b.mul(x, b.constant("two", Tensor.of(new float[] {1.5f})))), Map.of());
+            b.output(b.add(b.add(hs, h0), sw), "y");
+        }));
+        c.add(new Case("clip as relu6 and with max only", new long[] {4, 6}, b -> {
+            Value x = b.mul(in(b), b.constant("eight", Tensor.of(new float[] {8f})));
+            Value relu6 = b.node("Clip", null, List.of(x, b.constant("zero", Tensor.of(new float[] {0f})),
+                    b.constant("six", Tensor.of(new float[] {6f}))), Map.of());
+            Value capped = b.node("Clip", null, java.util.Arrays.asList(x, null, b.constant("two", Tensor.of(new float[] {2f}))), Map.of());
+            b.output(b.add(relu6, b.mul(capped, param(b, "p", new SplittableRandom(12), -1, 1, 6))), "y");
+        }));
+        c.add(new Case("identity dropout and a float64 cast round trip", new long[] {3, 4}, b -> {
+            Value x = b.node("Identity", null, List.of(in(b)), Map.of());
+            Value d = b.dropout(b.mul(x, param(b, "p", new SplittableRandom(13), -1, 1, 4)), 0.25f);
+            Value wide = b.node("Cast", null, List.of(d), Map.of("to", i(11)));
+            // float64 arithmetic in between: its gradient must come back as float32
+            b.output(b.node("Cast", null, List.of(b.mul(wide, wide)), Map.of("to", i(1))), "y");
+        }));
+        c.add(new Case("where picks between two branches", new long[] {3, 4}, b -> {
+            Value x = in(b);
+            Value cond = b.node("Greater", null, List.of(x, b.constant("zero", Tensor.of(new float[] {0f}))), Map.of());
+            Value p = param(b, "p", new SplittableRandom(14), -1, 1, 4);
+            b.output(b.node("Where", null, List.of(cond, b.mul(x, p), b.tanh(x)), Map.of()), "y");
         }));
         // ---- matrix products ----
         for (int ta = 0; ta < 2; ta++) {
@@ -186,6 +217,18 @@ class GradientCheckTest {
         }));
         c.add(new Case("batchnorm inference form", new long[] {2, 3, 4, 4}, b -> b.output(b.batchNorm("bn", in(b)), "y")));
         return c.stream();
+    }
+
+    /** Every operator type in the forward graph of some case. */
+    public static java.util.Set<String> opsWithCases() {
+        java.util.Set<String> ops = new TreeSet<>();
+        cases().forEach(c -> {
+            GraphBuilder b = new GraphBuilder("check");
+            b.input("x", Shape.fixed(c.inputShape()));
+            c.body().accept(b);
+            b.build().nodes().forEach(n -> ops.add(n.opType()));
+        });
+        return ops;
     }
 
     @ParameterizedTest(name = "{0}")

@@ -156,4 +156,25 @@ class GraphBuilderTest {
         IllegalStateException e = assertThrows(IllegalStateException.class, b::build);
         assertTrue(e.getMessage().contains("no outputs"));
     }
+
+    @Test
+    void every_node_gets_a_deterministic_unique_name_counted_per_op_type() {
+        java.util.function.Supplier<Graph> build = () -> {
+            GraphBuilder b = new GraphBuilder("names");
+            Value x = b.input("input", Shape.of("N", 1, 8, 8));
+            x = b.relu(b.conv2d("conv1", x, Conv2d.of(2, 3).padding(1)));
+            // a user-chosen name that looks generated is skipped by the counter, never reused
+            x = b.node("Relu", "Relu_2", List.of(x), Map.of());
+            x = b.maxPool(b.relu(x), 2);
+            x = b.dropout(b.flatten(x), 0.5f);
+            x = b.relu(b.linear("fc", b.reshape(x, 0, -1), 3));
+            return b.output(x, "logits").build();
+        };
+        List<String> names = build.get().nodes().stream().map(n -> n.name()).toList();
+        assertEquals(List.of("conv1", "Relu_1", "Relu_2", "Relu_3", "MaxPool_1", "Flatten_1", "Dropout_1", "Reshape_1", "fc",
+                "Relu_4"), names);
+        assertEquals(names, build.get().nodes().stream().map(n -> n.name()).toList(), "the same code gives the same names");
+        assertEquals(List.of("Dropout_1/ratio", "Reshape_1/shape"), build.get().initializers().keySet().stream()
+                .filter(k -> k.startsWith("Dropout") || k.startsWith("Reshape")).toList());
+    }
 }

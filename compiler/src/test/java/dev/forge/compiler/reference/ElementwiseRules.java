@@ -35,6 +35,24 @@ final class ElementwiseRules {
         });
         // y = ln(exp(x) + 1), written max(x, 0) + ln(1 + exp(-|x|)) so it cannot overflow
         r.put("Softplus", c -> unary(c, x -> Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)))));
+        // y = gamma * x for x > 0, gamma * alpha * (exp(x) - 1) otherwise
+        r.put("Selu", c -> {
+            double alpha = c.attrFloat("alpha", 1.67326319217681884765625f);
+            double gamma = c.attrFloat("gamma", 1.05070102214813232421875f);
+            return unary(c, x -> x > 0 ? gamma * x : gamma * alpha * (Math.exp(x) - 1));
+        });
+        // y = x / (1 + |x|)
+        r.put("Softsign", c -> unary(c, x -> x / (1 + Math.abs(x))));
+        // y = x * tanh(softplus(x))
+        r.put("Mish", c -> unary(c, x -> x * Math.tanh(Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))))));
+        // y = max(0, min(1, alpha * x + beta)); alpha defaults to 0.2, beta to 0.5
+        r.put("HardSigmoid", c -> {
+            double alpha = c.attrFloat("alpha", 0.2f);
+            double beta = c.attrFloat("beta", 0.5f);
+            return unary(c, x -> Math.max(0, Math.min(1, alpha * x + beta)));
+        });
+        // y = x * max(0, min(1, x / 6 + 1/2))
+        r.put("HardSwish", c -> unary(c, x -> x * Math.max(0, Math.min(1, x / 6 + 0.5))));
         r.put("Exp", c -> unary(c, Math::exp));
         r.put("Log", c -> unary(c, Math::log));
         r.put("Neg", c -> unary(c, x -> -x));
@@ -57,6 +75,7 @@ final class ElementwiseRules {
         r.put("LessOrEqual", c -> compare(c, (a, b) -> a <= b ? 1 : 0));
         r.put("And", c -> logical(c, (a, b) -> a != 0 && b != 0 ? 1 : 0));
         r.put("Or", c -> logical(c, (a, b) -> a != 0 || b != 0 ? 1 : 0));
+        r.put("Xor", c -> logical(c, (a, b) -> (a != 0) != (b != 0) ? 1 : 0));
         r.put("Not", c -> {
             requireBool(c, c.in(0), "X");
             return unary(c, x -> x != 0 ? 0 : 1);

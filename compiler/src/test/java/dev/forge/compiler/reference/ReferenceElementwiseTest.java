@@ -47,6 +47,20 @@ class ReferenceElementwiseTest {
                 apply("Softplus", Map.of()), 1e-15);
         assertEquals(1000, eval1("Softplus", Map.of(), t(new double[] {1000}, 1)).getFlat(0), 1e-12, "no overflow");
         assertEquals(0, eval1("Sigmoid", Map.of(), t(new double[] {-1000}, 1)).getFlat(0), 1e-300, "no overflow");
+        // mish(x) = x tanh(ln(1 + e^x))
+        double[] mish = new double[5];
+        double[] xs = {-2, -0.5, 0, 0.5, 2};
+        for (int k = 0; k < 5; k++) {
+            mish[k] = xs[k] * Math.tanh(Math.log(1 + Math.exp(xs[k])));
+        }
+        assertArrayEquals(mish, apply("Mish", Map.of()), 1e-15);
+        // hard sigmoid and hard swish saturate at 0 and 1 (x/6 + 1/2 leaves [0, 1] at |x| = 3)
+        assertArrayEquals(new double[] {0.1, 0.4, 0.5, 0.6, 0.9}, apply("HardSigmoid", Map.of()), 1e-7);
+        assertArrayEquals(new double[] {0, 0, 0.5, 1, 1}, apply("HardSigmoid", attrs("alpha", f(1f))), 1e-7);
+        assertArrayEquals(new double[] {-2 * (1 / 6.0), -0.5 * (5 / 12.0), 0, 0.5 * (7 / 12.0), 2 * (5 / 6.0)},
+                apply("HardSwish", Map.of()), 1e-15);
+        assertEquals(0, eval1("HardSwish", Map.of(), t(new double[] {-4}, 1)).getFlat(0), 0.0);
+        assertEquals(4, eval1("HardSwish", Map.of(), t(new double[] {4}, 1)).getFlat(0));
     }
 
     @Test

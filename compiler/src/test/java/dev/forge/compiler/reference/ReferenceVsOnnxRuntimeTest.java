@@ -160,6 +160,15 @@ class ReferenceVsOnnxRuntimeTest {
                     k.op("Reciprocal", Map.of(), pos), k.op("Identity", Map.of(), x),
                     k.op("Clip", Map.of(), x, k.scalar(-0.5f), k.scalar(0.25f)));
         }));
+        l.add(c("Mish (opset 18)", k -> {
+            k.b.opset(18);
+            k.out(k.op("Mish", Map.of(), k.op("Mul", Map.of(), k.x("x", 2, 3, 4), k.scalar(5f))));
+        }));
+        l.add(c("HardSigmoid, HardSwish, Selu, Softsign across their kinks", k -> {
+            Value x = k.op("Mul", Map.of(), k.x("x", 2, 3, 4), k.scalar(5f));
+            k.out(k.op("HardSigmoid", Map.of(), x), k.op("HardSigmoid", attrs("alpha", f(0.3f), "beta", f(0.4f)), x),
+                    k.op("HardSwish", Map.of(), x), k.op("Selu", Map.of(), x), k.op("Softsign", Map.of(), x));
+        }));
         l.add(c("Softmax, LogSoftmax and Dropout", k -> {
             Value x = k.x("x", 2, 3, 4);
             List<Value> d = k.ops("Dropout", Map.of(), 2, x, k.scalar(0.4f));
@@ -221,7 +230,7 @@ class ReferenceVsOnnxRuntimeTest {
             Value ge = k.op("GreaterOrEqual", Map.of(), a, b);
             Value le = k.op("LessOrEqual", Map.of(), a, b);
             Value scaled = k.op("Mul", Map.of(), a, k.scalar(3));
-            k.out(ge, le, k.op("And", Map.of(), ge, le), k.op("Or", Map.of(), ge, le), k.op("Not", Map.of(), ge),
+            k.out(ge, le, k.op("And", Map.of(), ge, le), k.op("Or", Map.of(), ge, le), k.op("Xor", Map.of(), ge, le), k.op("Not", Map.of(), ge),
                     k.op("Sign", Map.of(), a), k.op("Floor", Map.of(), scaled), k.op("Ceil", Map.of(), scaled), k.op("Round", Map.of(), scaled),
                     k.op("Sum", Map.of(), a, b, k.scalar(1)), k.op("Mean", Map.of(), a, b), k.op("Max", Map.of(), a, b), k.op("Min", Map.of(), a, b));
         }));
