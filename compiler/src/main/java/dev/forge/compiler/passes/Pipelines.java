@@ -2,6 +2,8 @@ package dev.forge.compiler.passes;
 
 import dev.forge.compiler.train.Loss;
 import dev.forge.compiler.train.Optimizer;
+import dev.forge.runtime.Tensor;
+import java.util.Map;
 
 /**
  * Forge's pipelines, each one readable list. {@code docs/PASSES.md} says what every pass does.
@@ -39,5 +41,22 @@ public final class Pipelines {
                 new AppendLoss(loss),
                 new Differentiate(withInputGradient),
                 new GradientOutputs());
+    }
+
+    /**
+     * The inference model of a trained forward model ({@code Export.inferenceModel}): trained values baked in,
+     * training-only nodes removed, BatchNormalization folded, constants folded, metadata attached.
+     *
+     * @param state trained values by initializer name; other entries (optimizer state) are ignored
+     * @param metadata entries for {@code metadata_props}
+     */
+    public static Pipeline export(Map<String, Tensor> state, Map<String, String> metadata) {
+        return Pipeline.of("export",
+                new BakeState(state),
+                new RemoveTrainingNodes(),
+                new FoldBatchNorm(),
+                new FoldConstants(),
+                new RemoveUnusedInitializers(),
+                new AttachMetadata(metadata));
     }
 }
