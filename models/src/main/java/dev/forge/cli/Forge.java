@@ -48,7 +48,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
         synopsisSubcommandLabel = "COMMAND",
         description = {"Forge: build, train, inspect, export, run and benchmark convolutional networks as ONNX models.", ""},
         subcommands = {InspectCommand.class, ExportCommand.class, RunCommand.class, BenchCommand.class, TrainCommand.class,
-            EvalCommand.class, PredictCommand.class, HelpCommand.class},
+            EvalCommand.class, PredictCommand.class, CompileCommand.class, HelpCommand.class},
         footer = {"", "Exit codes: 0 success, 1 error (one line 'forge: error: ...' on stderr), 2 usage error, 3 internal error."})
 public final class Forge implements Runnable {
     /** Exit code of a user error. */

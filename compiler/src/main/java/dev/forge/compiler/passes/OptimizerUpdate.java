@@ -1,0 +1,56 @@
+package dev.forge.compiler.passes;
+
+import dev.forge.compiler.autodiff.Emitter;
+import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.Shape;
+import dev.forge.compiler.ir.ValueInfo;
+import dev.forge.compiler.ir.ValueType;
+import dev.forge.compiler.train.Optimizer;
+import dev.forge.compiler.train.TrainingGraph;
+import dev.forge.runtime.DType;
+import dev.forge.runtime.Tensor;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Appends the optimizer's update of every parameter: its scalar inputs (learning rate, bias corrections,
+ * computed per step in Java so schedules never rebuild the graph), its state inputs per parameter
+ * ({@code conv1/W.exp_avg}, initially zero) and the update subgraph, whose results are named
+ * {@code conv1/W.next} and {@code conv1/W.exp_avg.next}.
+ */
+public final class OptimizerUpdate implements Pass {
+    private final Optimizer optimizer;
+
+    /** Appends the updates of {@code optimizer}. */
+    public OptimizerUpdate(Optimizer optimizer) {
+        this.optimizer = Objects.requireNonNull(optimizer, "optimizer");
+    }
+
+    @Override
+    public Graph run(Graph g, PassContext context) {
+        for (String s : optimizer.scalars(1, optimizer.lr()).keySet()) {
+            g.addInput(new ValueInfo(s, new ValueType(DType.FLOAT32, Shape.fixed())));
+            context.scalarInputs().add(s);
+        }
+        Emitter emit = context.emitter(g);
+        for (String p : context.parameters()) {
+            Map<String, String> stateIn = new LinkedHashMap<>();
+            for (String s : optimizer.stateNames()) {
+                String name = p + "." + s;
+                Tensor zeros = Tensor.zeros(DType.FLOAT32, context.state().get(p).shape());
+                g.addInput(new ValueInfo(name, new ValueType(DType.FLOAT32, Shape.fixed(zeros.shape()))));
+                context.state().put(name, zeros);
+                stateIn.put(s, name);
+            }
+            emit.prefix(p + "/update");
+            Map<String, String> out = optimizer.emit(emit, p, context.gradients().get(p), stateIn);
+            for (Map.Entry<String, String> e : out.entrySet()) {
+                String target = (e.getKey().isEmpty() ? p : p + "." + e.getKey()) + TrainingGraph.NEXT;
+                g.renameValue(e.getValue(), target);
+                context.nextOutputs().add(target);
+            }
+        }
+        return g;
+    }
+}

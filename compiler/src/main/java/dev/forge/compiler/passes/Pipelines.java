@@ -1,0 +1,62 @@
+package dev.forge.compiler.passes;
+
+import dev.forge.compiler.train.Loss;
+import dev.forge.compiler.train.Optimizer;
+import dev.forge.runtime.Tensor;
+import java.util.Map;
+
+/**
+ * Forge's pipelines, each one readable list. {@code docs/PASSES.md} says what every pass does.
+ */
+public final class Pipelines {
+    private Pipelines() {
+    }
+
+    /**
+     * The training step of a forward model: forward in training mode, loss, backward and optimizer update,
+     * with every piece of state as an input and its next value as an output ({@code TrainingGraph.build}).
+     */
+    public static Pipeline training(Loss loss, Optimizer optimizer) {
+        return Pipeline.of("train",
+                new StateAsInputs(),
+                new PoolBeforeRelu(),
+                new BatchNormTrainingForm(),
+                new DropoutMasks(),
+                new AppendLoss(loss),
+                new Differentiate(false),
+                new OptimizerUpdate(optimizer),
+                new StepOutputs());
+    }
+
+    /**
+     * The training-mode forward pass, loss and gradients, without an optimizer ({@code TrainingGraph.gradients}),
+     * for checking gradients.
+     */
+    public static Pipeline gradients(Loss loss, boolean withInputGradient) {
+        return Pipeline.of("gradients",
+                new StateAsInputs(),
+                new PoolBeforeRelu(),
+                new BatchNormTrainingForm(),
+                new DropoutMasks(),
+                new AppendLoss(loss),
+                new Differentiate(withInputGradient),
+                new GradientOutputs());
+    }
+
+    /**
+     * The inference model of a trained forward model ({@code Export.inferenceModel}): trained values baked in,
+     * training-only nodes removed, BatchNormalization folded, constants folded, metadata attached.
+     *
+     * @param state trained values by initializer name; other entries (optimizer state) are ignored
+     * @param metadata entries for {@code metadata_props}
+     */
+    public static Pipeline export(Map<String, Tensor> state, Map<String, String> metadata) {
+        return Pipeline.of("export",
+                new BakeState(state),
+                new RemoveTrainingNodes(),
+                new FoldBatchNorm(),
+                new FoldConstants(),
+                new RemoveUnusedInitializers(),
+                new AttachMetadata(metadata));
+    }
+}
