@@ -97,11 +97,11 @@ class ForgeCompileCliTest {
         }
         Path out = dir.resolve("torch");
         String train = forge("compile", TORCH.toString(), "--loss", "cross-entropy", "--optimizer", "momentum",
-                "--dump-after", "BatchNormTrainingForm,StepOutputs", "--out", out.toString()).ok().out();
+                "--dump-after", "TrainingForms,StepOutputs", "--out", out.toString()).ok().out();
         List<Path> files = dumps(out);
-        assertEquals(List.of("03-BatchNormTrainingForm.onnx", "08-StepOutputs.onnx"),
+        assertEquals(List.of("03-TrainingForms.onnx", "08-StepOutputs.onnx"),
                 files.stream().map(f -> f.getFileName().toString()).toList());
-        assertTrue(nodes(train, "BatchNormTrainingForm") > nodes(train, "PoolBeforeRelu"), train);
+        assertTrue(nodes(train, "TrainingForms") > nodes(train, "PoolBeforeRelu"), train);
         assertLoadable(files);
         String export = forge("compile", TORCH.toString(), "--pipeline", "export").ok().out();
         assertTrue(nodes(export, "FoldBatchNorm") < nodes(export, "RemoveTrainingNodes"), export);

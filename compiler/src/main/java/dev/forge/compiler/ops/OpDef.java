@@ -23,6 +23,7 @@ public final class OpDef {
     private final GradientRule gradient;
     private final boolean notDifferentiable;
     private final GradientPreparation preparation;
+    private final TrainingForm trainingForm;
 
     private OpDef(Builder b) {
         this.name = b.name;
@@ -31,6 +32,7 @@ public final class OpDef {
         this.gradient = b.gradient;
         this.notDifferentiable = b.notDifferentiable;
         this.preparation = b.preparation;
+        this.trainingForm = b.trainingForm;
         if (gradient != null && notDifferentiable) {
             throw new IllegalStateException(name + " has a gradient rule and is marked not differentiable");
         }
@@ -74,6 +76,11 @@ public final class OpDef {
         return preparation;
     }
 
+    /** The operator's training-mode form, or null when it computes the same in training and inference. */
+    public TrainingForm trainingForm() {
+        return trainingForm;
+    }
+
     @Override
     public String toString() {
         return name + attributes.keySet();
@@ -87,6 +94,7 @@ public final class OpDef {
         private GradientRule gradient;
         private boolean notDifferentiable;
         private GradientPreparation preparation;
+        private TrainingForm trainingForm;
 
         private Builder(String name) {
             this.name = Objects.requireNonNull(name, "name");
@@ -145,6 +153,12 @@ public final class OpDef {
         /** The preparation the autodiff driver applies to every such node before differentiating. */
         public Builder prepareForGradient(GradientPreparation hook) {
             this.preparation = hook;
+            return this;
+        }
+
+        /** What the node computes while it is trained, when that differs from its inference form. */
+        public Builder trainingForm(TrainingForm form) {
+            this.trainingForm = form;
             return this;
         }
 

@@ -79,14 +79,14 @@ public final class PassContext {
         return state;
     }
 
-    /** The running statistics' next values, {@code bn1/mean.next} (set by {@link BatchNormTrainingForm}). */
+    /** The running statistics' next values, {@code bn1/mean.next} (set by {@link TrainingForms}). */
     public List<String> statisticOutputs() {
         return statisticOutputs;
     }
 
     /**
      * Closed-form backward rules of composite blocks, by the name of the node that ends each block (set by
-     * {@link BatchNormTrainingForm}, used by {@link Differentiate}).
+     * {@link TrainingForms}, used by {@link Differentiate}).
      */
     public Map<String, Autodiff.BlockRule> blockRules() {
         return blockRules;

@@ -46,9 +46,9 @@ class PipelineTest {
     @Test
     void the_training_pipeline_reads_as_one_list() {
         Pipeline p = Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.create("adam", 0.01, null, null));
-        assertEquals(List.of("StateAsInputs", "PoolBeforeRelu", "BatchNormTrainingForm", "DropoutMasks", "AppendLoss",
+        assertEquals(List.of("StateAsInputs", "PoolBeforeRelu", "TrainingForms", "DropoutMasks", "AppendLoss",
                 "Differentiate", "OptimizerUpdate", "StepOutputs"), p.passNames());
-        assertEquals("train: StateAsInputs -> PoolBeforeRelu -> BatchNormTrainingForm -> DropoutMasks -> AppendLoss"
+        assertEquals("train: StateAsInputs -> PoolBeforeRelu -> TrainingForms -> DropoutMasks -> AppendLoss"
                 + " -> Differentiate -> OptimizerUpdate -> StepOutputs", p.toString());
         assertEquals(List.of("BakeState", "RemoveTrainingNodes", "FoldBatchNorm", "FoldConstants", "RemoveUnusedInitializers",
                 "AttachMetadata"), Pipelines.export(Map.of(), Map.of()).passNames());
@@ -83,7 +83,7 @@ class PipelineTest {
                 after.get("StateAsInputs").inputs().stream().map(i -> i.name()).toList());
         assertEquals(List.of("BatchNormalization", "Relu", "MaxPool"), ops(net).subList(1, 4));
         assertEquals(List.of("BatchNormalization", "MaxPool", "Relu"), ops(after.get("PoolBeforeRelu")).subList(1, 4));
-        assertTrue(ops(after.get("BatchNormTrainingForm")).contains("ReduceMean"));
+        assertTrue(ops(after.get("TrainingForms")).contains("ReduceMean"));
         assertEquals(List.of("bn1/mean.next", "bn1/var.next"), c.statisticOutputs());
         assertFalse(ops(after.get("DropoutMasks")).contains("Dropout"));
         assertEquals(List.of(0.25f), List.copyOf(c.dropoutRatios().values()));
@@ -119,7 +119,7 @@ class PipelineTest {
             }
         };
         Pipeline p = Pipelines.gradients(Loss.CROSS_ENTROPY, false).insertAfter("AppendLoss", count);
-        assertEquals(List.of("StateAsInputs", "PoolBeforeRelu", "BatchNormTrainingForm", "DropoutMasks", "AppendLoss",
+        assertEquals(List.of("StateAsInputs", "PoolBeforeRelu", "TrainingForms", "DropoutMasks", "AppendLoss",
                 "CountLossNodes", "Differentiate", "GradientOutputs"), p.passNames());
         p.run(net(), new PassContext(), (index, pass, graph) -> order.add(pass.name()));
         String counted = order.get(order.indexOf("AppendLoss") + 1);
