@@ -118,7 +118,7 @@ public final class OnnxReader {
      * @param source name for error messages
      * @param baseDir directory for external tensor data, or null to refuse external data
      */
-    public static Graph fromProto(Onnx.ModelProto proto, String source, Path baseDir) {
+    static Graph fromProto(Onnx.ModelProto proto, String source, Path baseDir) {
         if (!proto.hasGraph()) {
             throw new OnnxFormatException(source + ": not a valid ONNX model (no graph)");
         }
@@ -316,7 +316,7 @@ public final class OnnxReader {
     }
 
     /** Converts a {@code TensorProto}, from raw data, typed fields or (checked) external data. */
-    public static Tensor tensor(Onnx.TensorProto t, String source, Path baseDir) {
+    static Tensor tensor(Onnx.TensorProto t, String source, Path baseDir) {
         String what = source + ": tensor '" + t.getName() + "'";
         DType dtype = OnnxTypes.fromOnnx(t.getDataType());
         if (dtype == null) {

@@ -26,7 +26,7 @@ public final class OnnxWriter {
     }
 
     /** The ONNX model for a graph. */
-    public static Onnx.ModelProto toProto(Graph graph) {
+    static Onnx.ModelProto toProto(Graph graph) {
         Onnx.ModelProto.Builder model = Onnx.ModelProto.newBuilder()
                 .setIrVersion(graph.irVersion())
                 .setProducerName(graph.producerName())
@@ -188,7 +188,7 @@ public final class OnnxWriter {
     }
 
     /** A tensor as a {@code TensorProto} with little-endian {@code raw_data}. */
-    public static Onnx.TensorProto tensor(String name, Tensor t) {
+    static Onnx.TensorProto tensor(String name, Tensor t) {
         Onnx.TensorProto.Builder b = Onnx.TensorProto.newBuilder().setDataType(OnnxTypes.toOnnx(t.dtype()));
         if (name != null) {
             b.setName(name);

@@ -1,9 +1,7 @@
 package dev.forge.compiler.train;
 
-import com.google.protobuf.CodedInputStream;
-import dev.forge.compiler.onnx.OnnxReader;
+import dev.forge.compiler.onnx.OnnxTensorFile;
 import dev.forge.compiler.onnx.OnnxWriter;
-import dev.forge.compiler.onnx.proto.Onnx;
 import dev.forge.runtime.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -40,24 +38,12 @@ public record Checkpoint(Map<String, Tensor> state, int epoch, long step, Map<St
 
     /** Writes the checkpoint atomically. */
     public void write(Path path) {
-        Onnx.GraphProto.Builder g = Onnx.GraphProto.newBuilder().setName("checkpoint");
-        for (Map.Entry<String, Tensor> e : state.entrySet()) {
-            g.addInitializer(OnnxWriter.tensor(e.getKey(), e.getValue()));
-        }
-        Onnx.ModelProto.Builder m = Onnx.ModelProto.newBuilder().setIrVersion(8).setProducerName("forge")
-                .setDocString(FORMAT).setGraph(g)
-                .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17));
-        m.addMetadataProps(entry("format", FORMAT));
-        m.addMetadataProps(entry("epoch", Integer.toString(epoch)));
-        m.addMetadataProps(entry("step", Long.toString(step)));
-        for (Map.Entry<String, String> e : info.entrySet()) {
-            m.addMetadataProps(entry(e.getKey(), e.getValue()));
-        }
-        OnnxWriter.writeAtomically(path, m.build().toByteArray());
-    }
-
-    private static Onnx.StringStringEntryProto entry(String k, String v) {
-        return Onnx.StringStringEntryProto.newBuilder().setKey(k).setValue(v).build();
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", FORMAT);
+        meta.put("epoch", Integer.toString(epoch));
+        meta.put("step", Long.toString(step));
+        meta.putAll(info);
+        OnnxWriter.writeAtomically(path, OnnxTensorFile.toBytes("checkpoint", FORMAT, state, meta));
     }
 
     /**
@@ -74,26 +60,19 @@ public record Checkpoint(Map<String, Tensor> state, int epoch, long step, Map<St
         } catch (IOException e) {
             throw new IllegalArgumentException(path + ": cannot read checkpoint: " + e.getMessage(), e);
         }
-        Onnx.ModelProto m;
+        OnnxTensorFile file;
         try {
-            CodedInputStream in = CodedInputStream.newInstance(bytes);
-            in.setSizeLimit(Integer.MAX_VALUE - 8);
-            m = Onnx.ModelProto.parseFrom(in);
+            file = OnnxTensorFile.parse(bytes);
         } catch (IOException e) {
             throw new IllegalArgumentException(path + ": not a Forge checkpoint (corrupt or truncated: " + e.getMessage() + ")", e);
         }
-        Map<String, String> meta = new LinkedHashMap<>();
-        for (Onnx.StringStringEntryProto e : m.getMetadataPropsList()) {
-            meta.put(e.getKey(), e.getValue());
-        }
+        Map<String, String> meta = new LinkedHashMap<>(file.metadata());
         if (!FORMAT.equals(meta.get("format"))) {
             throw new IllegalArgumentException(path + ": not a Forge checkpoint (no '" + FORMAT + "' marker)");
         }
-        Map<String, Tensor> state = new LinkedHashMap<>();
+        Map<String, Tensor> state;
         try {
-            for (Onnx.TensorProto t : m.getGraph().getInitializerList()) {
-                state.put(t.getName(), OnnxReader.tensor(t, path.toString(), null));
-            }
+            state = file.tensors(path.toString());
         } catch (RuntimeException e) {
             throw new IllegalArgumentException(path + ": corrupt checkpoint: " + e.getMessage(), e);
         }
