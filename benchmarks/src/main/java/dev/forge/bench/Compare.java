@@ -12,17 +12,14 @@ import dev.forge.compiler.ir.Shape;
 import dev.forge.compiler.onnx.OnnxWriter;
 import dev.forge.compiler.train.Loss;
 import dev.forge.compiler.train.Optimizer;
-import dev.forge.compiler.train.Schedule;
 import dev.forge.compiler.train.Trainer;
-import dev.forge.compiler.train.TrainingLoop;
+import dev.forge.compiler.train.Training;
 import dev.forge.models.ModelZoo;
 import dev.forge.runtime.Model;
 import dev.forge.runtime.ModelOptions;
 import dev.forge.runtime.Npy;
 import dev.forge.runtime.Tensor;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -186,9 +183,8 @@ public final class Compare {
             long t0 = System.nanoTime();
             Dataset train = Mnist.train();
             Dataset test = Mnist.test();
-            TrainingLoop.Config cfg = new TrainingLoop.Config(1, 64, true, 0, 0, new Schedule.Constant(), null, null, null, 0, false);
-            TrainingLoop.run(ModelZoo.build("mnist-cnn", 0), Loss.CROSS_ENTROPY, Optimizer.create("adam", 0.01, null, null), train,
-                    test, cfg, null, new PrintStream(new ByteArrayOutputStream()));
+            Training.of(ModelZoo.build("mnist-cnn", 0)).loss(Loss.CROSS_ENTROPY).optimizer(Optimizer.adam(0.01)).batchSize(64)
+                    .epochs(1).seed(0).fit(train, test);
             forge.add((System.nanoTime() - t0) / 1e9);
             pt.add(torchMedian("mnist_epoch", "mnist-cnn", 64, "adam"));
         }

@@ -66,7 +66,7 @@ public final class ProfileStep {
         }
         Files.createDirectories(out);
         Graph g = ModelZoo.build(model, 0);
-        TrainingGraph tg = TrainingGraph.build(g, Loss.CROSS_ENTROPY, Optimizer.create(optimizer, lr, null, null));
+        TrainingGraph tg = TrainingGraph.build(g, Loss.CROSS_ENTROPY, Workloads.optimizer(optimizer, lr));
         Tensor x = Workloads.input(g, batch, 1);
         Tensor y = Workloads.labels(batch, 10);
         int warmup = Math.max(10, steps / 5);

@@ -54,7 +54,22 @@ final class Workloads {
     /** A trainer for one training-step workload (cross-entropy). */
     static Trainer trainer(String net, String optimizer, double lr, int threads) {
         Graph g = ModelZoo.build(net, 0);
-        return new Trainer(TrainingGraph.build(g, Loss.CROSS_ENTROPY, Optimizer.create(optimizer, lr, null, null)), threads, 0);
+        return new Trainer(TrainingGraph.build(g, Loss.CROSS_ENTROPY, optimizer(optimizer, lr)), threads, 0);
+    }
+
+    /** An optimizer by the name the benchmarks and PyTorch scripts use, with PyTorch's defaults (momentum 0.9). */
+    static Optimizer optimizer(String name, double lr) {
+        return switch (name) {
+            case "sgd" -> Optimizer.sgd(lr);
+            case "momentum" -> Optimizer.momentum(lr, 0.9);
+            case "nesterov" -> Optimizer.nesterov(lr, 0.9);
+            case "rmsprop" -> Optimizer.rmsprop(lr);
+            case "adagrad" -> Optimizer.adagrad(lr);
+            case "adam" -> Optimizer.adam(lr);
+            case "adamw" -> Optimizer.adamw(lr);
+            default -> throw new IllegalArgumentException("unknown optimizer '" + name
+                    + "'; choose one of sgd, momentum, nesterov, rmsprop, adagrad, adam, adamw");
+        };
     }
 
     /** The seed's optimizer settings of a training workload. */

@@ -26,6 +26,9 @@ import java.util.SplittableRandom;
  * @param normalize the per-channel normalization applied to both (null for none)
  */
 record DataSpec(String text, Dataset train, Dataset test, Normalize normalize) {
+    /** The kinds of data set, the part before any ':'. */
+    static final java.util.Set<String> KINDS = java.util.Set.of("mnist", "fashion-mnist", "cifar10", "folder", "random");
+
     static final String HELP = "mnist, fashion-mnist[:DIR] (IDX files, gzipped or not), cifar10:DIR (data_batch_*.bin, test_batch.bin), "
             + "folder:DIR (DIR/train/<class>/*.png|jpg and DIR/test/<class>/...), or random (one random sample)";
 

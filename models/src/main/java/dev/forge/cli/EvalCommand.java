@@ -3,6 +3,7 @@ package dev.forge.cli;
 import dev.forge.compiler.data.Normalize;
 import dev.forge.compiler.train.Evaluation;
 import dev.forge.runtime.Model;
+import dev.forge.runtime.ModelMetadata;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -18,7 +19,7 @@ import picocli.CommandLine.Spec;
         description = {"Evaluate a classifier on a data set's test split through the runtime.",
             "",
             "Prints the mean cross-entropy, the accuracy, the accuracy of each class and the confusion matrix. The input"
-                + " normalization recorded in the model's metadata (input_mean, input_std) is applied."})
+                + " normalization recorded in the model's metadata (" + ModelMetadata.INPUT_MEAN + ", " + ModelMetadata.INPUT_STD + ") is applied."})
 final class EvalCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;

@@ -133,7 +133,7 @@ public final class Forge implements Runnable {
         return e instanceof ForgeRuntimeException || e instanceof OnnxFormatException || e instanceof ShapeException
                 || e instanceof IllegalArgumentException || e instanceof UncheckedIOException || e instanceof IOException
                 || e instanceof dev.forge.compiler.data.DatasetException
-                || e instanceof dev.forge.compiler.train.TrainingLoop.DivergedException;
+                || e instanceof dev.forge.compiler.train.TrainingDivergedException;
     }
 
     /** A readable message; file-system exceptions carry only the path, so say what happened to it. */

@@ -6,6 +6,7 @@ import dev.forge.compiler.data.Dataset;
 import dev.forge.compiler.data.Normalize;
 import dev.forge.compiler.train.Evaluation;
 import dev.forge.runtime.Model;
+import dev.forge.runtime.ModelMetadata;
 import dev.forge.runtime.Tensor;
 import dev.forge.runtime.TensorSpec;
 import java.util.Arrays;
@@ -13,11 +14,6 @@ import java.util.Map;
 
 /** Evaluates a classifier loaded in the runtime on a data set: cross-entropy, accuracy, confusion. */
 final class ModelEvaluator {
-    /** Metadata key of the per-channel input mean the model was trained with. */
-    static final String MEAN = "input_mean";
-    /** Metadata key of the per-channel input standard deviation. */
-    static final String STD = "input_std";
-
     private ModelEvaluator() {
     }
 
@@ -37,23 +33,9 @@ final class ModelEvaluator {
         return s;
     }
 
-    /** The normalization recorded in the model's metadata, or null. */
+    /** The normalization recorded in the model's metadata ({@link ModelMetadata#INPUT_MEAN}, {@link ModelMetadata#INPUT_STD}), or null. */
     static Normalize normalization(Map<String, String> metadata) {
-        String mean = metadata.get(MEAN);
-        String std = metadata.get(STD);
-        if (mean == null || std == null) {
-            return null;
-        }
-        return Normalize.of(floats(mean), floats(std));
-    }
-
-    static float[] floats(String csv) {
-        String[] p = csv.split(",");
-        float[] out = new float[p.length];
-        for (int i = 0; i < p.length; i++) {
-            out[i] = Float.parseFloat(p[i].trim());
-        }
-        return out;
+        return ModelMetadata.normalization(metadata).map(ms -> Normalize.of(ms[0], ms[1])).orElse(null);
     }
 
     /** Runs the model over the data set in batches and scores its first output as class logits. */

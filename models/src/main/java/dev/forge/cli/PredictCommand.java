@@ -3,6 +3,7 @@ package dev.forge.cli;
 import dev.forge.compiler.data.ImageFolder;
 import dev.forge.compiler.data.Normalize;
 import dev.forge.runtime.Model;
+import dev.forge.runtime.ModelMetadata;
 import dev.forge.runtime.Prediction;
 import dev.forge.runtime.Tensor;
 import java.io.PrintWriter;
@@ -22,7 +23,8 @@ import picocli.CommandLine.Spec;
         description = {"Classify PNG or JPEG images with a model and print the top-k classes.",
             "",
             "Each image is converted to the model's input (gray or RGB, resized to its height and width), scaled to [0, 1]"
-                + " and normalized with the model's input_mean/input_std metadata. Labels come from class_labels."})
+                + " and normalized with the model's " + ModelMetadata.INPUT_MEAN + "/" + ModelMetadata.INPUT_STD
+                + " metadata. Labels come from " + ModelMetadata.CLASS_LABELS + "."})
 final class PredictCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;

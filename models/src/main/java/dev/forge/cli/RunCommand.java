@@ -1,6 +1,7 @@
 package dev.forge.cli;
 
 import dev.forge.runtime.Model;
+import dev.forge.runtime.ModelMetadata;
 import dev.forge.runtime.Npy;
 import dev.forge.runtime.Prediction;
 import dev.forge.runtime.Tensor;
@@ -31,7 +32,7 @@ import picocli.CommandLine.Spec;
                 + " (characters other than letters, digits, '.', '-' and '_' in output names become '_').",
             "Prints each output's name, element type and shape, and with --top the k most likely classes of"
                 + " every row of the first output (softmax applied to logits; labels from the metadata key"
-                + " class_labels)."})
+                + " " + ModelMetadata.CLASS_LABELS + ")."})
 final class RunCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;

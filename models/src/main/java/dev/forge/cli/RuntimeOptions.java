@@ -1,36 +1,16 @@
 package dev.forge.cli;
 
-import dev.forge.runtime.Device;
 import dev.forge.runtime.ModelOptions;
 import picocli.CommandLine.Option;
 
 /** The options of the commands that run a model: device, threads, and whether NaN/infinite inputs are refused. */
-final class RuntimeOptions {
-    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu",
-            description = "cpu, cuda, cuda:N or auto (CUDA when this build and machine have it, else the CPU)."
-                    + " Default: ${DEFAULT-VALUE}.")
-    String device;
-
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-            description = "Intra-op threads; 0 uses one per available processor. Default: ${DEFAULT-VALUE}.")
-    int threads;
-
+final class RuntimeOptions extends DeviceOptions {
     @Option(names = "--reject-non-finite",
             description = "Refuse (exit 1) float inputs holding NaN or infinity; by default they are passed to the model.")
     boolean rejectNonFinite;
 
-    /** The session options these flags describe. */
+    @Override
     ModelOptions toModelOptions() {
-        if (threads < 0) {
-            throw new IllegalArgumentException("--threads must be 0 (one per available processor) or more, got " + threads);
-        }
-        return ModelOptions.builder().device(Device.parse(device)).intraOpThreads(threads).rejectNonFiniteInputs(rejectNonFinite)
-                .build();
-    }
-
-    /** {@code 2 intra-op threads}; for 0, the count that 0 resolves to. */
-    String threadsText() {
-        int n = ModelOptions.resolveIntraOpThreads(threads);
-        return n + " intra-op thread" + (n == 1 ? "" : "s");
+        return super.toModelOptions().toBuilder().rejectNonFiniteInputs(rejectNonFinite).build();
     }
 }

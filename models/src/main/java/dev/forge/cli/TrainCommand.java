@@ -1,19 +1,21 @@
 package dev.forge.cli;
 
+import dev.forge.cli.TrainArguments.OptimizerName;
 import dev.forge.compiler.data.Dataset;
 import dev.forge.compiler.data.Normalize;
 import dev.forge.compiler.data.NpyDataset;
 import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.onnx.OnnxReader;
-import dev.forge.compiler.onnx.OnnxWriter;
-import dev.forge.compiler.train.Checkpoint;
+import dev.forge.compiler.train.EpochStats;
 import dev.forge.compiler.train.Evaluation;
-import dev.forge.compiler.train.Export;
+import dev.forge.compiler.train.ExportOptions;
 import dev.forge.compiler.train.Loss;
 import dev.forge.compiler.train.Optimizer;
 import dev.forge.compiler.train.Schedule;
 import dev.forge.compiler.train.Trainable;
-import dev.forge.compiler.train.TrainingLoop;
+import dev.forge.compiler.train.Training;
+import dev.forge.compiler.train.TrainingListener;
+import dev.forge.compiler.train.TrainingResult;
 import dev.forge.models.ModelZoo;
 import dev.forge.runtime.Model;
 import dev.forge.runtime.ModelOptions;
@@ -22,11 +24,10 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -47,7 +48,8 @@ import picocli.CommandLine.Spec;
                 + " with SGD lr 0.0001 momentum 0.9, batch 16, 20 epochs, inputs normalized with mean 0.5 and std 0.5;"
                 + " simple-net one SGD step (lr 0.01) with L1 loss on one random input (--data random).",
             "A checkpoint is written after every epoch (--checkpoint, default OUT with .ckpt); --resume continues a run"
-                + " exactly. The history goes to a CSV and the Train/Test Loss plot to a PNG next to the model."})
+                + " exactly. The history goes to a CSV and the Train/Test Loss plot to a PNG next to the model.",
+            "--device cuda trains on the GPU (a -Pcuda build); auto uses it when present, else the CPU."})
 final class TrainCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
@@ -59,7 +61,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "FILE.onnx", description = "Train an ONNX model instead (e.g. a PyTorch export).")
     private Path model;
 
-    @Option(names = "--data", paramLabel = "DATASET", description = "Data set: " + DataSpec.HELP + ".")
+    @Option(names = "--data", paramLabel = "DATASET", converter = TrainArguments.DataConverter.class,
+            completionCandidates = TrainArguments.DataKinds.class, description = "Data set: " + DataSpec.HELP + ".")
     private String data;
 
     @Option(names = "--inputs", paramLabel = "X.npy", description = "Training inputs [samples, ...] (with --model).")
@@ -68,8 +71,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--labels", paramLabel = "Y.npy", description = "Targets: int64 class indices, or floats for regression.")
     private Path labels;
 
-    @Option(names = "--loss", paramLabel = "LOSS", description = "cross-entropy, l1, mse or bce-with-logits.")
-    private String loss;
+    @Option(names = "--loss", paramLabel = "LOSS", converter = TrainArguments.LossConverter.class,
+            completionCandidates = TrainArguments.LossNames.class, description = "${COMPLETION-CANDIDATES}.")
+    private Loss loss;
 
     @Option(names = "--epochs", paramLabel = "N", description = "Epochs to train.")
     private Integer epochs;
@@ -80,8 +84,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch", paramLabel = "N", description = "Mini-batch size.")
     private Integer batch;
 
-    @Option(names = "--optimizer", paramLabel = "NAME", description = "sgd, momentum, nesterov, rmsprop, adagrad, adam or adamw.")
-    private String optimizer;
+    @Option(names = "--optimizer", paramLabel = "NAME", converter = TrainArguments.OptimizerConverter.class,
+            completionCandidates = TrainArguments.OptimizerNames.class, description = "${COMPLETION-CANDIDATES}.")
+    private OptimizerName optimizer;
 
     @Option(names = "--lr", paramLabel = "X", description = "Learning rate.")
     private Double lr;
@@ -92,9 +97,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--weight-decay", paramLabel = "X", description = "Weight decay (decoupled for adamw).")
     private Double weightDecay;
 
-    @Option(names = "--schedule", paramLabel = "S", defaultValue = "constant",
-            description = "Learning-rate schedule: constant, step:SIZE[:GAMMA] or cosine:T_MAX[:ETA_MIN] (default: ${DEFAULT-VALUE}).")
-    private String schedule;
+    @Option(names = "--schedule", paramLabel = "S", defaultValue = "constant", converter = TrainArguments.ScheduleConverter.class,
+            completionCandidates = TrainArguments.ScheduleForms.class,
+            description = "Learning-rate schedule: " + TrainArguments.ScheduleConverter.FORMS + " (default: ${DEFAULT-VALUE}).")
+    private Schedule schedule;
 
     @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "Seed of initialization, shuffling and dropout.")
     private long seed;
@@ -111,22 +117,23 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", paramLabel = "CKPT", description = "Continue from a checkpoint.")
     private Path resume;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "ONNX Runtime intra-op threads (0: one per available processor).")
-    private int threads;
+    @Mixin
+    private DeviceOptions runtime;
 
     @Option(names = "--no-progress", description = "No per-step progress on stderr.")
     private boolean noProgress;
 
     /** The seed's settings for one built-in network. */
-    private record Defaults(String data, String optimizer, double lr, Double momentum, int batch, int epochs, Loss loss,
+    private record Defaults(String data, OptimizerName optimizer, double lr, Double momentum, int batch, int epochs, Loss loss,
             Normalize normalize) {
         static Defaults of(String net) {
             return switch (net) {
-                case "mnist-cnn" -> new Defaults("mnist", "adam", 0.01, null, 64, 10, Loss.CROSS_ENTROPY, null);
-                case "lenet5" -> new Defaults("mnist", "adam", 0.001, null, 64, 10, Loss.CROSS_ENTROPY, null);
-                case "cifar10-net" -> new Defaults(null, "momentum", 0.0001, 0.9, 16, 20, Loss.CROSS_ENTROPY, Normalize.of(0.5f, 0.5f));
-                case "simple-net" -> new Defaults("random", "sgd", 0.01, null, 1, 1, Loss.L1, null);
-                default -> new Defaults(null, "adam", 0.001, null, 32, 1, Loss.CROSS_ENTROPY, null);
+                case "mnist-cnn" -> new Defaults("mnist", OptimizerName.ADAM, 0.01, null, 64, 10, Loss.CROSS_ENTROPY, null);
+                case "lenet5" -> new Defaults("mnist", OptimizerName.ADAM, 0.001, null, 64, 10, Loss.CROSS_ENTROPY, null);
+                case "cifar10-net" -> new Defaults(null, OptimizerName.MOMENTUM, 0.0001, 0.9, 16, 20, Loss.CROSS_ENTROPY,
+                        Normalize.of(0.5f, 0.5f));
+                case "simple-net" -> new Defaults("random", OptimizerName.SGD, 0.01, null, 1, 1, Loss.L1, null);
+                default -> new Defaults(null, OptimizerName.ADAM, 0.001, null, 32, 1, Loss.CROSS_ENTROPY, null);
             };
         }
     }
@@ -140,6 +147,7 @@ final class TrainCommand implements Callable<Integer> {
         if (net != null && !ModelZoo.has(net)) {
             throw new IllegalArgumentException("unknown built-in network '" + net + "'; built-in networks are " + ModelZoo.names());
         }
+        ModelOptions device = runtime.toModelOptions();
         Defaults d = Defaults.of(net == null ? "" : net);
         Graph forward = net != null ? ModelZoo.build(net, seed) : Trainable.prepare(OnnxReader.read(model));
         long[] inShape = forward.inputs().get(0).type().shape().toArrayWithWildcards();
@@ -150,7 +158,7 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         int outputs = (int) forward.outputs().get(0).type().shape().toArrayWithWildcards()[1];
-        Loss lossFn = loss != null ? Loss.parse(loss) : d.loss();
+        Loss lossFn = loss != null ? loss : d.loss();
         Dataset train;
         Dataset test;
         Normalize norm = null;
@@ -173,7 +181,7 @@ final class TrainCommand implements Callable<Integer> {
             norm = spec.normalize();
             dataName = dataText;
         }
-        Optimizer opt = Optimizer.create(optimizer != null ? optimizer : d.optimizer(), lr != null ? lr : d.lr(),
+        Optimizer opt = (optimizer != null ? optimizer : d.optimizer()).create(lr != null ? lr : d.lr(),
                 momentum != null ? momentum : d.momentum(), weightDecay);
         int batchSize = batch != null ? batch : d.batch();
         int epochCount = epochs != null ? epochs : d.epochs();
@@ -198,15 +206,12 @@ final class TrainCommand implements Callable<Integer> {
         Path ckpt = checkpoint != null ? checkpoint : Path.of(base + ".ckpt");
         Path history = Path.of(base + ".history.csv");
         Path plot = Path.of(base + ".loss.png");
-        Checkpoint from = resume == null ? null : Checkpoint.read(resume);
 
         PrintWriter w = spec.commandLine().getOut();
         w.printf(Locale.ROOT, "training %s on %s: %s, loss %s, batch %d, %d epoch%s%s, seed %d%n", net != null ? net : model, dataName,
                 opt.describe(), lossFn.cliName(), batchSize, epochCount, epochCount == 1 ? "" : "s",
                 steps != null ? " (at most " + steps + " steps)" : "", seed);
         w.flush();
-        TrainingLoop.Config cfg = new TrainingLoop.Config(epochCount, batchSize, !noShuffle, seed, threads, Schedule.parse(schedule),
-                ckpt, history, plot, 0, !noProgress, steps == null ? 0 : steps);
         PrintStream log = new PrintStream(new java.io.OutputStream() {
             @Override
             public void write(int b) {
@@ -218,28 +223,35 @@ final class TrainCommand implements Callable<Integer> {
                 w.flush();
             }
         }, true, java.nio.charset.StandardCharsets.UTF_8);
-        TrainingLoop.Result r = TrainingLoop.run(forward, lossFn, opt, train, test, cfg, from, log);
+        Training run = Training.of(forward).loss(lossFn).optimizer(opt).schedule(schedule).batchSize(batchSize).epochs(epochCount)
+                .seed(seed).shuffle(!noShuffle).runtimeOptions(device).checkpointTo(ckpt);
+        if (steps != null) {
+            run.maxSteps(steps);
+        }
+        if (resume != null) {
+            run.resumeFrom(resume);
+        }
+        if (!noProgress) {
+            run.listener(new ProgressListener(System.err));
+        }
+        run.listener(TrainingListener.epochLog(log)).listener(new HistoryCsvListener(history)).listener(new LossPlotListener(plot));
+        TrainingResult r = run.fit(train, test);
         log.flush();
 
-        Map<String, String> meta = new LinkedHashMap<>();
-        if (lossFn == Loss.CROSS_ENTROPY && train.classNames() != null && !train.classNames().isEmpty()) {
-            meta.put("class_labels", String.join(",", train.classNames()));
-        }
+        ExportOptions.Builder export = ExportOptions.builder();
         if (norm != null) {
-            meta.put(ModelEvaluator.MEAN, join(norm.mean()));
-            meta.put(ModelEvaluator.STD, join(norm.std()));
+            export.normalization(norm);
         }
-        TrainingLoop.EpochStats last = r.history().isEmpty() ? null : r.history().get(r.history().size() - 1);
-        meta.put("training", String.format(Locale.ROOT, "%s on %s, %s, loss %s, batch %d, %d epochs, %d steps, seed %d%s",
+        EpochStats last = r.history().isEmpty() ? null : r.history().get(r.history().size() - 1);
+        export.trainingSummary(String.format(Locale.ROOT, "%s on %s, %s, loss %s, batch %d, %d epochs, %d steps, seed %d%s",
                 net != null ? net : model.getFileName(), dataName, opt.describe(), lossFn.cliName(), batchSize, epochCount,
                 r.steps(), seed, last == null ? "" : String.format(Locale.ROOT, ", final test loss %.4f", last.testLoss())));
-        Graph exported = Export.inferenceModel(forward, r.state(), meta);
-        OnnxWriter.write(exported, outPath);
+        r.export(outPath, export.build());
 
         w.printf("model: %s%ncheckpoint: %s%nhistory: %s%nplot: %s%n", outPath.toAbsolutePath().normalize(),
                 ckpt.toAbsolutePath().normalize(), history.toAbsolutePath().normalize(), plot.toAbsolutePath().normalize());
         if (lossFn == Loss.CROSS_ENTROPY) {
-            try (Model m = Model.load(outPath, ModelOptions.builder().intraOpThreads(threads).build())) {
+            try (Model m = Model.load(outPath, device)) {
                 Evaluation e = ModelEvaluator.evaluate(m, test, 256);
                 w.printf(Locale.ROOT, "exported model, evaluated through the runtime on %d test images: accuracy %.4f, loss %.4f%n",
                         e.samples(), e.accuracy(), e.loss());
@@ -250,13 +262,5 @@ final class TrainCommand implements Callable<Integer> {
         }
         w.flush();
         return 0;
-    }
-
-    private static String join(float[] v) {
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < v.length; i++) {
-            sb.append(i == 0 ? "" : ",").append(v[i]);
-        }
-        return sb.toString();
     }
 }

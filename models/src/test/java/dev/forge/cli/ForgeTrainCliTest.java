@@ -119,9 +119,10 @@ class ForgeTrainCliTest {
 
     @Test
     void bad_training_input_is_one_clear_error() {
+        // a bad value of a typed option is a usage error (exit 2) that lists the valid choices
         ForgeCliTest.Result r = forge("train", "mnist-cnn", "--data", "nonsense");
-        assertEquals(1, r.code());
-        assertTrue(r.err().startsWith("forge: error: unknown data set 'nonsense'"), r.err());
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("forge: error: ") && r.err().contains("unknown data set 'nonsense'; use mnist, "), r.err());
         r = forge("train", "cifar10-net");
         assertEquals(1, r.code());
         assertTrue(r.err().contains("--data is required"), r.err());
@@ -129,7 +130,18 @@ class ForgeTrainCliTest {
         assertEquals(1, r.code());
         assertTrue(r.err().contains("checkpoint not found"), r.err());
         r = forge("train", "mnist-cnn", "--optimizer", "lion");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("unknown optimizer 'lion'; choose one of sgd, momentum, nesterov, rmsprop, adagrad, adam, adamw"),
+                r.err());
+        r = forge("train", "mnist-cnn", "--loss", "hinge");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("unknown loss 'hinge'; choose one of cross-entropy, l1, mse, bce-with-logits"), r.err());
+        r = forge("train", "mnist-cnn", "--schedule", "cosine:x");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("bad schedule 'cosine:x'"), r.err());
+        r = forge("train", "simple-net", "--device", "cuda", "--no-progress", "--out",
+                dir.resolve("cuda.onnx").toString());
         assertEquals(1, r.code());
-        assertTrue(r.err().contains("unknown optimizer 'lion'"), r.err());
+        assertTrue(r.err().startsWith("forge: error: CUDA requested (cuda:0) but this ONNX Runtime build has no CUDA"), r.err());
     }
 }

@@ -43,6 +43,15 @@ public final class Device {
   }
 
   /**
+   * The first CUDA GPU, {@code cuda(0)}.
+   *
+   * @return the device
+   */
+  public static Device cuda() {
+    return cuda(0);
+  }
+
+  /**
    * A CUDA GPU.
    *
    * @param deviceId the CUDA device ordinal, 0 for the first GPU

@@ -77,7 +77,6 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 public final class Model implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(Model.class.getName());
   private static final AtomicBoolean AUTO_FALLBACK_LOGGED = new AtomicBoolean();
-  private static final String CLASS_LABELS_KEY = "class_labels";
   /** A row of non-negative values is taken as probabilities when it sums to 1 within this. */
   private static final double PROBABILITY_SUM_TOLERANCE = 1e-3;
 
@@ -96,6 +95,8 @@ public final class Model implements AutoCloseable {
   private final String description;
   private final long version;
   private final AtomicBoolean labelWarningLogged = new AtomicBoolean();
+  /** {mean, std} per channel when {@link ModelOptions#normalizeInputs()} is set, else null. */
+  private final float[][] normalization;
 
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private volatile boolean closed;
@@ -130,6 +131,51 @@ public final class Model implements AutoCloseable {
       outNames.add(s.name());
     }
     this.outputNames = Collections.unmodifiableList(outNames);
+    this.normalization = options.normalizeInputs() ? normalizationOf(sourceName, metadata, inputs) : null;
+  }
+
+  /** The stored normalization, checked against the model's single float input [N, C, ...]. */
+  private static float[][] normalizationOf(String sourceName, Map<String, String> metadata, List<TensorSpec> inputs) {
+    float[][] ms;
+    try {
+      ms = ModelMetadata.normalization(metadata).orElseThrow(() -> new ModelLoadException("Cannot load model " + sourceName
+          + ": ModelOptions.normalizeInputs is set but the model's metadata has no " + ModelMetadata.INPUT_MEAN + " and "
+          + ModelMetadata.INPUT_STD + " (metadata keys: " + metadata.keySet() + "); normalize the inputs yourself or"
+          + " export the model with its normalization"));
+    } catch (IllegalArgumentException e) {
+      throw new ModelLoadException("Cannot load model " + sourceName + ": " + e.getMessage(), e);
+    }
+    if (inputs.size() != 1 || inputs.get(0).dtype() != DType.FLOAT32 || inputs.get(0).shape().length < 2) {
+      throw new ModelLoadException("Cannot load model " + sourceName + ": ModelOptions.normalizeInputs needs one float32"
+          + " input [N, C, ...], but the model has inputs " + inputs);
+    }
+    long channels = inputs.get(0).shape()[1];
+    if (channels >= 0 && channels != ms[0].length) {
+      throw new ModelLoadException("Cannot load model " + sourceName + ": its metadata normalizes " + ms[0].length
+          + " channels but input " + inputs.get(0) + " has " + channels + "; fix " + ModelMetadata.INPUT_MEAN + "/"
+          + ModelMetadata.INPUT_STD);
+    }
+    return ms;
+  }
+
+  /** (x - mean[c]) / std[c] over axis 1 of a validated input, as a new tensor. */
+  private Tensor normalized(Tensor t) {
+    long[] shape = t.shape();
+    int channels = normalization[0].length;
+    if (shape[1] != channels) {
+      throw new InvalidInputException("input '" + inputs.get(0).name() + "' has " + shape[1] + " channels, but the model's"
+          + " normalization (" + ModelMetadata.INPUT_MEAN + ") has " + channels);
+    }
+    float[] x = t.toFloatArray();
+    long inner = 1;
+    for (int i = 2; i < shape.length; i++) {
+      inner *= shape[i];
+    }
+    for (int i = 0; i < x.length; i++) {
+      int c = (int) ((i / inner) % channels);
+      x[i] = (x[i] - normalization[0][c]) / normalization[1][c];
+    }
+    return Tensor.of(x, shape);
   }
 
   // ================================================================ loading
@@ -419,6 +465,63 @@ public final class Model implements AutoCloseable {
     return NativeObjects.open();
   }
 
+  /**
+   * ONNX Runtime session options for sessions Forge creates outside {@link Model}, such as the
+   * trainer's: the thread counts and optimization level of {@code options} and the execution provider
+   * of its device. {@link Device#cuda(int)} fails as {@link #load(Path, ModelOptions)} does on a build
+   * or machine without CUDA; {@link Device#auto()} falls back to the CPU with one log line per JVM. The
+   * caller closes the options (they count in {@link #openNativeObjects()} until then).
+   *
+   * @param options the options; the optimized-model cache and input checks do not apply here
+   * @return new session options
+   * @throws DeviceUnavailableException if the requested CUDA device cannot be used
+   */
+  public static SessionOptions newSessionOptions(ModelOptions options) {
+    Objects.requireNonNull(options, "options");
+    SessionOptions so = sessionOptions(options, options.optimizationLevel());
+    try {
+      Device requested = options.device();
+      switch (requested.kind()) {
+        case CPU:
+          break;
+        case CUDA:
+          requireCudaProvider(requested);
+          addCuda(so, requested);
+          break;
+        case AUTO:
+        default:
+          EnumSet<OrtProvider> providers = Ort.providers();
+          if (!providers.contains(OrtProvider.CUDA)) {
+            logAutoFallback("this ONNX Runtime build has no CUDA execution provider (available: " + providers
+                + "); build with the Maven profile -Pcuda to use a GPU");
+            break;
+          }
+          try {
+            addCuda(so, Device.cuda(requested.deviceId()));
+          } catch (DeviceUnavailableException e) {
+            // the provider may be half-registered on a failed add: start again from CPU options
+            so.close();
+            logAutoFallback(e.getMessage());
+            so = sessionOptions(options, options.optimizationLevel());
+          }
+          break;
+      }
+      return so;
+    } catch (RuntimeException e) {
+      so.close();
+      throw e;
+    }
+  }
+
+  private static void addCuda(SessionOptions so, Device cuda) {
+    try {
+      so.addCUDA(cuda.deviceId());
+    } catch (OrtException | RuntimeException e) {
+      throw new DeviceUnavailableException("CUDA device " + cuda.deviceId() + " is not usable: " + ortReason(e)
+          + ". Check that an NVIDIA GPU is present, its driver loads (nvidia-smi), and CUDA 12 and cuDNN 9 are installed.", e);
+    }
+  }
+
   private static SessionOptions sessionOptions(ModelOptions options, OptimizationLevel level) {
     SessionOptions so = NativeObjects.sessionOptions();
     try {
@@ -643,6 +746,11 @@ public final class Model implements AutoCloseable {
       ensureOpen();
       checkOutputNames(outputNames);
       validate(inputs);
+      if (normalization != null) {
+        Map<String, Tensor> in = new LinkedHashMap<>(inputs);
+        in.put(this.inputs.get(0).name(), normalized(in.get(this.inputs.get(0).name())));
+        return runValidated(in, outputNames);
+      }
       return runValidated(inputs, outputNames);
     } finally {
       lock.readLock().unlock();
@@ -957,7 +1065,7 @@ public final class Model implements AutoCloseable {
 
   private String[] labels(int classes) {
     String[] labels = new String[classes];
-    String text = metadata.get(CLASS_LABELS_KEY);
+    String text = metadata.get(ModelMetadata.CLASS_LABELS);
     String[] given = text == null ? null : text.split(",", -1);
     if (given != null && given.length != classes && labelWarningLogged.compareAndSet(false, true)) {
       LOG.log(System.Logger.Level.WARNING, sourceName + ": metadata class_labels has " + given.length + " labels but the"

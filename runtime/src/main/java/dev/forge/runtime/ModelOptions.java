@@ -46,6 +46,7 @@ public final class ModelOptions {
   private final Path optimizedModelCache;
   private final ModelLimits limits;
   private final boolean rejectNonFiniteInputs;
+  private final boolean normalizeInputs;
 
   private ModelOptions(Builder b) {
     this.device = b.device;
@@ -55,6 +56,7 @@ public final class ModelOptions {
     this.optimizedModelCache = b.optimizedModelCache;
     this.limits = b.limits;
     this.rejectNonFiniteInputs = b.rejectNonFiniteInputs;
+    this.normalizeInputs = b.normalizeInputs;
   }
 
   /**
@@ -90,6 +92,7 @@ public final class ModelOptions {
     b.optimizedModelCache = optimizedModelCache;
     b.limits = limits;
     b.rejectNonFiniteInputs = rejectNonFiniteInputs;
+    b.normalizeInputs = normalizeInputs;
     return b;
   }
 
@@ -180,6 +183,16 @@ public final class ModelOptions {
     return rejectNonFiniteInputs;
   }
 
+  /**
+   * Whether {@link Model#run} normalizes the input with the model's stored per-channel normalization,
+   * {@code (x - mean[c]) / std[c]} from {@link ModelMetadata#INPUT_MEAN} and {@link ModelMetadata#INPUT_STD}.
+   *
+   * @return true to normalize
+   */
+  public boolean normalizeInputs() {
+    return normalizeInputs;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof ModelOptions)) {
@@ -192,20 +205,21 @@ public final class ModelOptions {
         && optimizationLevel == m.optimizationLevel
         && Objects.equals(optimizedModelCache, m.optimizedModelCache)
         && limits.equals(m.limits)
-        && rejectNonFiniteInputs == m.rejectNonFiniteInputs;
+        && rejectNonFiniteInputs == m.rejectNonFiniteInputs
+        && normalizeInputs == m.normalizeInputs;
   }
 
   @Override
   public int hashCode() {
     return Objects.hash(device, intraOpThreads, interOpThreads, optimizationLevel, optimizedModelCache, limits,
-        rejectNonFiniteInputs);
+        rejectNonFiniteInputs, normalizeInputs);
   }
 
   @Override
   public String toString() {
     return "ModelOptions[device=" + device + ", intraOpThreads=" + intraOpThreads + ", interOpThreads=" + interOpThreads
         + ", optimizationLevel=" + optimizationLevel + ", optimizedModelCache=" + optimizedModelCache + ", limits=" + limits
-        + ", rejectNonFiniteInputs=" + rejectNonFiniteInputs + "]";
+        + ", rejectNonFiniteInputs=" + rejectNonFiniteInputs + ", normalizeInputs=" + normalizeInputs + "]";
   }
 
   /** Builds {@link ModelOptions}; every setter checks its argument. */
@@ -217,6 +231,7 @@ public final class ModelOptions {
     private Path optimizedModelCache;
     private ModelLimits limits = ModelLimits.defaults();
     private boolean rejectNonFiniteInputs;
+    private boolean normalizeInputs;
 
     private Builder() {}
 
@@ -304,6 +319,20 @@ public final class ModelOptions {
      */
     public Builder rejectNonFiniteInputs(boolean reject) {
       this.rejectNonFiniteInputs = reject;
+      return this;
+    }
+
+    /**
+     * Normalize the model's input as it was normalized in training: {@code (x - mean[c]) / std[c]} per
+     * channel (axis 1), with the values stored in the model's metadata ({@link ModelMetadata#INPUT_MEAN},
+     * {@link ModelMetadata#INPUT_STD}), so callers pass raw inputs (default false). Loading a model
+     * without that metadata then fails with a {@link ModelLoadException} saying so.
+     *
+     * @param normalize true to normalize
+     * @return this builder
+     */
+    public Builder normalizeInputs(boolean normalize) {
+      this.normalizeInputs = normalize;
       return this;
     }
 

@@ -13,14 +13,12 @@ import dev.forge.compiler.ir.Value;
 import dev.forge.compiler.onnx.OnnxReader;
 import dev.forge.compiler.train.Loss;
 import dev.forge.compiler.train.Optimizer;
-import dev.forge.compiler.train.Schedule;
 import dev.forge.compiler.train.Trainable;
 import dev.forge.compiler.train.Trainer;
+import dev.forge.compiler.train.Training;
 import dev.forge.compiler.train.TrainingGraph;
-import dev.forge.compiler.train.TrainingLoop;
+import dev.forge.compiler.train.TrainingResult;
 import dev.forge.runtime.Tensor;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -38,9 +36,8 @@ class ImportTrainTest {
                 "fc.bias")), "parameters " + g.parameters());
         assertFalse(g.parameters().contains("bn1.running_mean") || g.parameters().contains("bn1.running_var"));
         Tensor meanBefore = g.initializers().get("bn1.running_mean");
-        TrainingLoop.Config cfg = new TrainingLoop.Config(1, 64, true, 3, 0, new Schedule.Constant(), null, null, null, 60, false);
-        TrainingLoop.Result r = TrainingLoop.run(g, Loss.CROSS_ENTROPY, Optimizer.create("adam", 0.01, null, null),
-                Mnist.train().subset(0, 3840), Mnist.test().subset(0, 1000), cfg, null, new PrintStream(new ByteArrayOutputStream()));
+        TrainingResult r = Training.of(g).loss(Loss.CROSS_ENTROPY).optimizer(Optimizer.adam(0.01)).batchSize(64).seed(3)
+                .maxStepsPerEpoch(60).fit(Mnist.train().subset(0, 3840), Mnist.test().subset(0, 1000));
         assertTrue(r.evaluation().accuracy() > 0.85, "accuracy after 60 steps: " + r.evaluation().accuracy());
         assertNotEquals(meanBefore, r.state().get("bn1.running_mean"), "running statistics are updated in training");
     }
@@ -50,7 +47,7 @@ class ImportTrainTest {
         Graph g = Trainable.prepare(OnnxReader.read(Golden.onnx("ops-zoo", 17, "model_bn.onnx")));
         Tensor x = Golden.input("ops-zoo");
         Tensor y = Tensor.of(new long[] {0, 3, 4}, 3);
-        try (Trainer t = new Trainer(TrainingGraph.build(g, Loss.CROSS_ENTROPY, Optimizer.create("sgd", 0.05, null, null)), 0, 0)) {
+        try (Trainer t = new Trainer(TrainingGraph.build(g, Loss.CROSS_ENTROPY, Optimizer.sgd(0.05)), 0, 0)) {
             double before = t.step(x, y, 1, 0.05).loss();
             double after = t.step(x, y, 2, 0.05).loss();
             assertTrue(after < before, "loss " + before + " -> " + after);

@@ -14,18 +14,22 @@ import dev.forge.compiler.train.Checkpoint;
 import dev.forge.compiler.train.Export;
 import dev.forge.compiler.train.Loss;
 import dev.forge.compiler.train.Optimizer;
-import dev.forge.compiler.train.Schedule;
+import dev.forge.compiler.train.EpochStats;
 import dev.forge.compiler.train.Trainer;
+import dev.forge.compiler.train.Training;
+import dev.forge.compiler.train.TrainingDivergedException;
 import dev.forge.compiler.train.TrainingGraph;
-import dev.forge.compiler.train.TrainingLoop;
+import dev.forge.compiler.train.TrainingListener;
+import dev.forge.compiler.train.TrainingResult;
 import dev.forge.models.MnistCnn;
 import dev.forge.runtime.Model;
+import dev.forge.runtime.ModelMetadata;
 import dev.forge.runtime.ModelOptions;
 import dev.forge.runtime.Tensor;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -45,28 +49,29 @@ class TrainingRunTest {
         test = Mnist.test();
     }
 
-    private static TrainingLoop.Config config(int epochs, Path dir, boolean checkpoint) {
-        return new TrainingLoop.Config(epochs, 64, true, 7, 0, new Schedule.Constant(),
-                checkpoint ? dir.resolve("ckpt.onnx") : null, dir.resolve("history.csv"), dir.resolve("loss.png"), 0, false);
-    }
-
-    private static PrintStream quiet() {
-        return new PrintStream(new ByteArrayOutputStream());
+    private static Training run(Graph net, Optimizer optimizer, int epochs, Path dir, boolean checkpoint) {
+        Training t = Training.of(net).loss(Loss.CROSS_ENTROPY).optimizer(optimizer).batchSize(64).epochs(epochs).seed(7);
+        return checkpoint ? t.checkpointTo(dir.resolve("ckpt.onnx")) : t;
     }
 
     @Test
     void one_epoch_of_real_mnist_reaches_97_percent_and_the_export_matches_the_trainer() throws Exception {
         Graph forward = MnistCnn.build(0);
-        Optimizer adam = Optimizer.create("adam", 0.01, null, null);
-        TrainingLoop.Result r = TrainingLoop.run(forward, Loss.CROSS_ENTROPY, adam, train, test, config(1, tmp, false), null,
-                quiet());
+        Optimizer adam = Optimizer.adam(0.01);
+        List<EpochStats> seen = new ArrayList<>();
+        TrainingResult r = run(forward, adam, 1, tmp, false).listener(new TrainingListener() {
+            @Override
+            public void onEpochEnd(EpochStats stats, List<EpochStats> history) {
+                seen.add(stats);
+            }
+        }).fit(train, test);
         assertTrue(r.evaluation().accuracy() >= 0.97, "test accuracy " + r.evaluation().accuracy());
         assertEquals(10000, r.evaluation().samples());
-        assertTrue(Files.size(tmp.resolve("loss.png")) > 1000);
-        assertTrue(Files.readString(tmp.resolve("history.csv")).startsWith("epoch,lr,train_loss"));
+        assertEquals(r.history(), seen, "the listener saw every epoch");
+        assertTrue(EpochStats.csv(r.history()).startsWith("epoch,lr,train_loss"));
 
         // golden parity between the stages: trainer eval-mode outputs == runtime outputs of the export
-        Graph exported = Export.inferenceModel(forward, r.state(), Map.of("class_labels", "0,1,2,3,4,5,6,7,8,9"));
+        Graph exported = Export.inferenceModel(forward, r.state(), Map.of(ModelMetadata.CLASS_LABELS, "0,1,2,3,4,5,6,7,8,9"));
         assertTrue(exported.nodes().stream().noneMatch(n -> n.opType().equals("BatchNormalization")), "BN folded into Conv");
         try (DataLoader loader = DataLoader.builder(test, 256).build();
                 Trainer trainer = new Trainer(TrainingGraph.build(forward, Loss.CROSS_ENTROPY, adam), 0, 0);
@@ -76,7 +81,7 @@ class TrainingRunTest {
             Tensor fromTrainer = trainer.evaluate(b.inputs(), b.labels()).prediction();
             Tensor fromRuntime = model.run(b.inputs());
             Golden.assertClose(fromTrainer, fromRuntime, 1e-5, "exported model vs trainer");
-            assertEquals("0,1,2,3,4,5,6,7,8,9", model.metadata().get("class_labels"));
+            assertEquals("0,1,2,3,4,5,6,7,8,9", model.metadata().get(ModelMetadata.CLASS_LABELS));
             assertEquals(-1, model.inputs().get(0).shape()[0], "symbolic batch dimension");
         }
     }
@@ -85,17 +90,15 @@ class TrainingRunTest {
     void a_run_resumed_from_a_checkpoint_gives_the_same_weights_as_an_uninterrupted_run() {
         Dataset small = train.subset(0, 1280);
         Dataset smallTest = test.subset(0, 256);
-        Optimizer adam = Optimizer.create("adam", 0.005, null, null);
+        Optimizer adam = Optimizer.adam(0.005);
         Path a = tmp.resolve("a");
         Path b = tmp.resolve("b");
-        TrainingLoop.Result full = TrainingLoop.run(MnistCnn.build(1), Loss.CROSS_ENTROPY, adam, small, smallTest,
-                config(3, a, true), null, quiet());
-        TrainingLoop.run(MnistCnn.build(1), Loss.CROSS_ENTROPY, adam, small, smallTest, config(1, b, true), null, quiet());
+        TrainingResult full = run(MnistCnn.build(1), adam, 3, a, true).fit(small, smallTest);
+        run(MnistCnn.build(1), adam, 1, b, true).fit(small, smallTest);
         Checkpoint ckpt = Checkpoint.read(b.resolve("ckpt.onnx"));
         assertEquals(1, ckpt.epoch());
         assertEquals(20, ckpt.step());
-        TrainingLoop.Result resumed = TrainingLoop.run(MnistCnn.build(1), Loss.CROSS_ENTROPY, adam, small, smallTest,
-                config(3, b, true), ckpt, quiet());
+        TrainingResult resumed = run(MnistCnn.build(1), adam, 3, b, true).resumeFrom(ckpt).fit(small, smallTest);
         assertEquals(full.steps(), resumed.steps());
         assertEquals(full.state().keySet(), resumed.state().keySet());
         for (String name : full.state().keySet()) {
@@ -110,14 +113,12 @@ class TrainingRunTest {
         Dataset small = train.subset(0, 640);
         Dataset smallTest = test.subset(0, 128);
         Path dir = tmp.resolve("nan");
-        TrainingLoop.run(MnistCnn.build(2), Loss.CROSS_ENTROPY, Optimizer.create("sgd", 0.01, null, null), small, smallTest,
-                config(1, dir, true), null, quiet());
+        run(MnistCnn.build(2), Optimizer.sgd(0.01), 1, dir, true).fit(small, smallTest);
         Checkpoint good = Checkpoint.read(dir.resolve("ckpt.onnx"));
         // an absurd learning rate makes the loss overflow in the second epoch
-        Optimizer exploding = Optimizer.create("sgd", 1e30, null, null);
-        TrainingLoop.DivergedException e = assertThrows(TrainingLoop.DivergedException.class,
-                () -> TrainingLoop.run(MnistCnn.build(2), Loss.CROSS_ENTROPY, exploding, small, smallTest,
-                        config(3, dir, true), good, quiet()));
+        Optimizer exploding = Optimizer.sgd(1e30);
+        TrainingDivergedException e = assertThrows(TrainingDivergedException.class,
+                () -> run(MnistCnn.build(2), exploding, 3, dir, true).resumeFrom(good).fit(small, smallTest));
         assertTrue(e.getMessage().contains("the loss became") && e.getMessage().contains("last good checkpoint"), e.getMessage());
         Checkpoint after = Checkpoint.read(dir.resolve("ckpt.onnx"));
         assertEquals(1, after.epoch());

@@ -175,6 +175,13 @@ public final class Graph {
         parameters.add(valueName);
     }
 
+    /** Makes a parameter a constant again: it stays an initializer but is no longer trained (fine-tuning freezes). */
+    public void unmarkParameter(String valueName) {
+        if (!parameters.remove(valueName)) {
+            throw new IllegalArgumentException("'" + valueName + "' is not a trainable parameter of graph '" + name + "'");
+        }
+    }
+
     /** The names of the trainable parameters, in creation order. */
     public Set<String> parameters() {
         return Collections.unmodifiableSet(parameters);

@@ -29,6 +29,16 @@ import java.util.Map;
 public record Checkpoint(Map<String, Tensor> state, int epoch, long step, Map<String, String> info) {
     /** Marks a file as a Forge checkpoint. */
     public static final String FORMAT = "forge-checkpoint-v1";
+    /** {@link #info()} key: the run's seed (shuffling and dropout). */
+    public static final String SEED = "seed";
+    /** {@link #info()} key: the optimizer, as {@link Optimizer#describe()}. */
+    public static final String OPTIMIZER = "optimizer";
+    /** {@link #info()} key: the loss, as {@link Loss#cliName()}. */
+    public static final String LOSS = "loss";
+    /** {@link #info()} key: the mini-batch size. */
+    public static final String BATCH = "batch";
+    /** {@link #info()} key: the history so far as CSV ({@link EpochStats#csv}). */
+    public static final String HISTORY = "history";
 
     /** Copies the maps. */
     public Checkpoint {

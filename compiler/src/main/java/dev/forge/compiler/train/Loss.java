@@ -36,16 +36,6 @@ public enum Loss {
         return cliName;
     }
 
-    /** Parses a command-line name; the error lists the valid ones. */
-    public static Loss parse(String name) {
-        for (Loss l : values()) {
-            if (l.cliName.equals(name.toLowerCase(Locale.ROOT)) || l.name().equalsIgnoreCase(name)) {
-                return l;
-            }
-        }
-        throw new IllegalArgumentException("unknown loss '" + name + "'; choose one of cross-entropy, l1, mse, bce-with-logits");
-    }
-
     /** The type of the target input for a prediction of the given type. */
     public ValueType targetType(ValueType prediction) {
         if (this == CROSS_ENTROPY) {

@@ -12,12 +12,15 @@ import java.util.Map;
  * ({@code torch.optim}), written one line per formula line. Values that change from step to step (the
  * learning rate of a schedule, Adam's bias corrections) are scalar graph inputs computed in Java by
  * {@link #scalars(long, double)}, so one graph serves every step.
+ *
+ * <p>Made by typed factories with PyTorch's defaults, refined by {@code with...} methods:
+ * {@code Optimizer.adam(0.01).withBetas(0.9, 0.98)}, {@code Optimizer.momentum(0.1, 0.9).withWeightDecay(5e-4)}.
  */
 public sealed interface Optimizer {
     /** Scalar input holding the learning rate of the current step. */
     String LR = "optimizer/lr";
 
-    /** The command-line name, e.g. {@code adam}. */
+    /** The short name, e.g. {@code adam} (the command line's spelling). */
     String name();
 
     /** The base learning rate. */
@@ -51,26 +54,95 @@ public sealed interface Optimizer {
     String describe();
 
     /**
-     * An optimizer by command-line name with PyTorch's defaults for everything not given.
+     * Plain SGD ({@code torch.optim.SGD(lr)}: no momentum, no weight decay).
      *
-     * @param name sgd, momentum, nesterov, rmsprop, adagrad, adam or adamw
      * @param lr learning rate
-     * @param momentum momentum for momentum/nesterov (PyTorch has no default; 0.9 is used when null)
-     * @param weightDecay weight decay (L2 for all but adamw, decoupled for adamw; null for the default)
      */
-    static Optimizer create(String name, double lr, Double momentum, Double weightDecay) {
-        double wd = weightDecay == null ? 0 : weightDecay;
-        return switch (name.toLowerCase(Locale.ROOT)) {
-            case "sgd" -> new Sgd(lr, momentum == null ? 0 : momentum, false, wd);
-            case "momentum" -> new Sgd(lr, momentum == null ? 0.9 : momentum, false, wd);
-            case "nesterov" -> new Sgd(lr, momentum == null ? 0.9 : momentum, true, wd);
-            case "rmsprop" -> new RmsProp(lr, 0.99, 1e-8, wd);
-            case "adagrad" -> new Adagrad(lr, 1e-10, wd);
-            case "adam" -> new Adam(lr, 0.9, 0.999, 1e-8, wd, false);
-            case "adamw" -> new Adam(lr, 0.9, 0.999, 1e-8, weightDecay == null ? 0.01 : weightDecay, true);
-            default -> throw new IllegalArgumentException("unknown optimizer '" + name
-                    + "'; choose one of sgd, momentum, nesterov, rmsprop, adagrad, adam, adamw");
-        };
+    static Sgd sgd(double lr) {
+        return new Sgd(lr, 0, false, 0);
+    }
+
+    /**
+     * SGD with momentum ({@code torch.optim.SGD(lr, momentum)}, dampening 0).
+     *
+     * @param lr learning rate
+     * @param momentum momentum factor, e.g. 0.9
+     */
+    static Sgd momentum(double lr, double momentum) {
+        return new Sgd(lr, momentum, false, 0);
+    }
+
+    /**
+     * SGD with Nesterov momentum ({@code torch.optim.SGD(lr, momentum, nesterov=True)}).
+     *
+     * @param lr learning rate
+     * @param momentum momentum factor, e.g. 0.9
+     */
+    static Sgd nesterov(double lr, double momentum) {
+        return new Sgd(lr, momentum, true, 0);
+    }
+
+    /**
+     * RMSProp with PyTorch's defaults (alpha 0.99, eps 1e-8).
+     *
+     * @param lr learning rate
+     */
+    static RmsProp rmsprop(double lr) {
+        return new RmsProp(lr, 0.99, 1e-8, 0);
+    }
+
+    /**
+     * Adagrad with PyTorch's defaults (eps 1e-10).
+     *
+     * @param lr learning rate
+     */
+    static Adagrad adagrad(double lr) {
+        return new Adagrad(lr, 1e-10, 0);
+    }
+
+    /**
+     * Adam with PyTorch's defaults (betas (0.9, 0.999), eps 1e-8, no weight decay).
+     *
+     * @param lr learning rate
+     */
+    static Adam adam(double lr) {
+        return new Adam(lr, 0.9, 0.999, 1e-8, 0, false);
+    }
+
+    /**
+     * AdamW with PyTorch's defaults (betas (0.9, 0.999), eps 1e-8, decoupled weight decay 0.01).
+     *
+     * @param lr learning rate
+     */
+    static Adam adamw(double lr) {
+        return new Adam(lr, 0.9, 0.999, 1e-8, 0.01, true);
+    }
+
+    /**
+     * A copy with another weight decay: an L2 penalty added to the gradient, or for AdamW the decoupled
+     * decay of the weights.
+     *
+     * @param weightDecay 0 or more
+     */
+    Optimizer withWeightDecay(double weightDecay);
+
+    private static double checkWeightDecay(double weightDecay) {
+        if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) {
+            throw new IllegalArgumentException("weight decay must be a finite number >= 0, got " + weightDecay);
+        }
+        return weightDecay;
+    }
+
+    private static void checkLr(double lr) {
+        if (!(lr >= 0) || Double.isInfinite(lr)) {
+            throw new IllegalArgumentException("learning rate must be a finite number >= 0, got " + lr);
+        }
+    }
+
+    private static void checkEps(double eps) {
+        if (!(eps >= 0) || Double.isInfinite(eps)) {
+            throw new IllegalArgumentException("eps must be a finite number >= 0, got " + eps);
+        }
     }
 
     /** g + weight_decay * p (L2 regularization folded into the gradient, as torch.optim does). */
@@ -87,6 +159,28 @@ public sealed interface Optimizer {
      * @param weightDecay L2 penalty
      */
     record Sgd(double lr, double momentum, boolean nesterov, double weightDecay) implements Optimizer {
+        /** Checks the values. */
+        public Sgd {
+            checkLr(lr);
+            checkWeightDecay(weightDecay);
+            if (!(momentum >= 0) || Double.isInfinite(momentum)) {
+                throw new IllegalArgumentException("momentum must be a finite number >= 0, got " + momentum);
+            }
+            if (nesterov && momentum == 0) {
+                throw new IllegalArgumentException("Nesterov momentum needs a momentum above 0");
+            }
+        }
+
+        /** A copy with another momentum factor. */
+        public Sgd withMomentum(double newMomentum) {
+            return new Sgd(lr, newMomentum, nesterov, weightDecay);
+        }
+
+        @Override
+        public Sgd withWeightDecay(double newWeightDecay) {
+            return new Sgd(lr, momentum, nesterov, newWeightDecay);
+        }
+
         @Override
         public String name() {
             return momentum == 0 ? "sgd" : nesterov ? "nesterov" : "momentum";
@@ -137,6 +231,31 @@ public sealed interface Optimizer {
      * @param weightDecay L2 penalty
      */
     record RmsProp(double lr, double alpha, double eps, double weightDecay) implements Optimizer {
+        /** Checks the values. */
+        public RmsProp {
+            checkLr(lr);
+            checkWeightDecay(weightDecay);
+            checkEps(eps);
+            if (!(alpha >= 0 && alpha <= 1)) {
+                throw new IllegalArgumentException("RMSProp alpha must be in [0, 1], got " + alpha);
+            }
+        }
+
+        /** A copy with another smoothing constant. */
+        public RmsProp withAlpha(double newAlpha) {
+            return new RmsProp(lr, newAlpha, eps, weightDecay);
+        }
+
+        /** A copy with another epsilon. */
+        public RmsProp withEps(double newEps) {
+            return new RmsProp(lr, alpha, newEps, weightDecay);
+        }
+
+        @Override
+        public RmsProp withWeightDecay(double newWeightDecay) {
+            return new RmsProp(lr, alpha, eps, newWeightDecay);
+        }
+
         @Override
         public String name() {
             return "rmsprop";
@@ -181,6 +300,23 @@ public sealed interface Optimizer {
      * @param weightDecay L2 penalty
      */
     record Adagrad(double lr, double eps, double weightDecay) implements Optimizer {
+        /** Checks the values. */
+        public Adagrad {
+            checkLr(lr);
+            checkWeightDecay(weightDecay);
+            checkEps(eps);
+        }
+
+        /** A copy with another epsilon. */
+        public Adagrad withEps(double newEps) {
+            return new Adagrad(lr, newEps, weightDecay);
+        }
+
+        @Override
+        public Adagrad withWeightDecay(double newWeightDecay) {
+            return new Adagrad(lr, eps, newWeightDecay);
+        }
+
         @Override
         public String name() {
             return "adagrad";
@@ -232,6 +368,31 @@ public sealed interface Optimizer {
         static final String STEP_SIZE = "optimizer/step_size";
         static final String BC2_SQRT = "optimizer/bias_correction2_sqrt";
         static final String DECAY = "optimizer/decay";
+
+        /** Checks the values. */
+        public Adam {
+            checkLr(lr);
+            checkWeightDecay(weightDecay);
+            checkEps(eps);
+            if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
+                throw new IllegalArgumentException("Adam betas must be in [0, 1), got (" + beta1 + ", " + beta2 + ")");
+            }
+        }
+
+        /** A copy with other moment decays, e.g. {@code withBetas(0.9, 0.98)}. */
+        public Adam withBetas(double newBeta1, double newBeta2) {
+            return new Adam(lr, newBeta1, newBeta2, eps, weightDecay, decoupled);
+        }
+
+        /** A copy with another epsilon. */
+        public Adam withEps(double newEps) {
+            return new Adam(lr, beta1, beta2, newEps, weightDecay, decoupled);
+        }
+
+        @Override
+        public Adam withWeightDecay(double newWeightDecay) {
+            return new Adam(lr, beta1, beta2, eps, newWeightDecay, decoupled);
+        }
 
         @Override
         public String name() {

@@ -31,6 +31,14 @@ public sealed interface Schedule {
      * @param gamma decay factor
      */
     record Step(int stepSize, double gamma) implements Schedule {
+        /** Checks the values. */
+        public Step {
+            if (stepSize < 1 || !(gamma >= 0) || Double.isInfinite(gamma)) {
+                throw new IllegalArgumentException("step schedule needs step size >= 1 and a finite gamma >= 0, got "
+                        + stepSize + " and " + gamma);
+            }
+        }
+
         @Override
         public double lr(double base, int epoch) {
             return base * Math.pow(gamma, Math.floorDiv(epoch, stepSize));
@@ -50,6 +58,14 @@ public sealed interface Schedule {
      * @param etaMin minimum rate
      */
     record Cosine(int tMax, double etaMin) implements Schedule {
+        /** Checks the values. */
+        public Cosine {
+            if (tMax < 1 || !(etaMin >= 0) || Double.isInfinite(etaMin)) {
+                throw new IllegalArgumentException("cosine schedule needs t_max >= 1 and a finite eta_min >= 0, got "
+                        + tMax + " and " + etaMin);
+            }
+        }
+
         @Override
         public double lr(double base, int epoch) {
             return etaMin + (base - etaMin) * (1 + Math.cos(Math.PI * epoch / tMax)) / 2;
@@ -61,18 +77,37 @@ public sealed interface Schedule {
         }
     }
 
-    /** Parses {@code constant}, {@code step:SIZE:GAMMA} or {@code cosine:TMAX[:ETA_MIN]}. */
-    static Schedule parse(String text) {
-        String[] p = text.toLowerCase(Locale.ROOT).split(":");
-        try {
-            return switch (p[0]) {
-                case "constant", "none" -> new Constant();
-                case "step" -> new Step(Integer.parseInt(p[1]), p.length > 2 ? Double.parseDouble(p[2]) : 0.1);
-                case "cosine" -> new Cosine(Integer.parseInt(p[1]), p.length > 2 ? Double.parseDouble(p[2]) : 0);
-                default -> throw new IllegalArgumentException();
-            };
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("bad schedule '" + text + "'; use constant, step:SIZE[:GAMMA] or cosine:T_MAX[:ETA_MIN]");
-        }
+    /** The base rate in every epoch. */
+    static Schedule constant() {
+        return new Constant();
+    }
+
+    /**
+     * The rate multiplied by {@code gamma} every {@code stepSize} epochs ({@code StepLR}).
+     *
+     * @param stepSize epochs between decays, at least 1
+     * @param gamma decay factor
+     */
+    static Schedule step(int stepSize, double gamma) {
+        return new Step(stepSize, gamma);
+    }
+
+    /**
+     * Cosine annealing from the base rate down to 0 over {@code tMax} epochs ({@code CosineAnnealingLR}).
+     *
+     * @param tMax half period in epochs, at least 1
+     */
+    static Schedule cosine(int tMax) {
+        return new Cosine(tMax, 0);
+    }
+
+    /**
+     * Cosine annealing from the base rate down to {@code etaMin} over {@code tMax} epochs.
+     *
+     * @param tMax half period in epochs, at least 1
+     * @param etaMin minimum rate
+     */
+    static Schedule cosine(int tMax, double etaMin) {
+        return new Cosine(tMax, etaMin);
     }
 }

@@ -5,12 +5,16 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.ir.Shape;
 import dev.forge.compiler.ir.ValueInfo;
 import dev.forge.compiler.onnx.OnnxWriter;
 import dev.forge.runtime.DType;
+import dev.forge.runtime.Model;
+import dev.forge.runtime.ModelOptions;
+import dev.forge.runtime.OptimizationLevel;
 import dev.forge.runtime.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -51,16 +55,32 @@ public final class Trainer implements AutoCloseable {
     private final java.util.Set<String> stepOutputs;
     private int current;
     private boolean closed;
+    private long steps;
+    private double learningRate;
 
     /**
-     * Creates the sessions and the two state sets, initialized from the graph's initial state.
+     * Creates the sessions and the two state sets, initialized from the graph's initial state, on the CPU.
      *
      * @param tg the training graph
      * @param threads intra-op threads (0 for one per available processor)
      * @param seed seed of the dropout masks (each step's masks depend only on seed and step)
      */
     public Trainer(TrainingGraph tg, int threads, long seed) {
-        this(tg, threads, seed, null);
+        this(tg, ModelOptions.builder().intraOpThreads(threads).build(), seed, null);
+    }
+
+    /**
+     * Creates the sessions on the device and with the intra-op threads of {@code options} (the runtime's
+     * options: {@code ModelOptions.builder().device(Device.cuda()).build()} trains on the GPU). Training
+     * sessions always use the {@link OptimizationLevel#EXTENDED} level and log only errors.
+     *
+     * @param tg the training graph
+     * @param options device and threads
+     * @param seed seed of the dropout masks (each step's masks depend only on seed and step)
+     * @throws dev.forge.runtime.DeviceUnavailableException if the device cannot be used, as for inference
+     */
+    public Trainer(TrainingGraph tg, ModelOptions options, long seed) {
+        this(tg, options, seed, null);
     }
 
     /**
@@ -70,18 +90,23 @@ public final class Trainer implements AutoCloseable {
      *
      * @param profilePrefix path prefix of the profile file, or null for no profiling
      */
-    @SuppressWarnings("unchecked")
     public Trainer(TrainingGraph tg, int threads, long seed, java.nio.file.Path profilePrefix) {
+        this(tg, ModelOptions.builder().intraOpThreads(threads).build(), seed, profilePrefix);
+    }
+
+    @SuppressWarnings("unchecked")
+    private Trainer(TrainingGraph tg, ModelOptions options, long seed, java.nio.file.Path profilePrefix) {
         this.tg = tg;
         this.seed = seed;
+        this.learningRate = tg.optimizer().lr();
         this.stateNames = new ArrayList<>(tg.initialState().keySet());
         this.stepOutputs = java.util.Set.of(TrainingGraph.LOSS, tg.prediction());
         this.buffers = new Map[] {new LinkedHashMap<>(), new LinkedHashMap<>()};
         this.sets = new Map[] {new LinkedHashMap<>(), new LinkedHashMap<>()};
         this.pinned = new Map[] {new LinkedHashMap<>(), new LinkedHashMap<>()};
         try {
-            try (OrtSession.SessionOptions stepOptions = options(threads);
-                    OrtSession.SessionOptions evalOptions = options(threads)) {
+            try (OrtSession.SessionOptions stepOptions = options(options);
+                    OrtSession.SessionOptions evalOptions = options(options)) {
                 if (profilePrefix != null) {
                     stepOptions.enableProfiling(profilePrefix.toString());
                 }
@@ -111,21 +136,29 @@ public final class Trainer implements AutoCloseable {
         } catch (OrtException e) {
             close();
             throw new IllegalStateException("ONNX Runtime could not create the training session: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
         }
         setState(tg.initialState());
     }
 
-    private static OrtSession.SessionOptions options(int threads) throws OrtException {
-        OrtSession.SessionOptions o = new OrtSession.SessionOptions();
+    private static OrtSession.SessionOptions options(ModelOptions options) throws OrtException {
         // EXTENDED, not ALL: the NCHWc layout conversions ALL adds cost more than they save in training graphs
-        // (MNIST CNN step at batch 64: 10.5 ms with EXTENDED against 12.2 ms with ALL).
-        o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
-        // always explicit: ONNX Runtime's default ran single-threaded on a 2-core VM (CIFAR-10 net step at
-        // batch 16: 18.4 ms with the default, 12.9 ms with 2 threads); see ModelOptions.effectiveIntraOpThreads
-        o.setIntraOpNumThreads(dev.forge.runtime.ModelOptions.resolveIntraOpThreads(threads));
-        return o;
+        // (MNIST CNN step at batch 64: 10.5 ms with EXTENDED against 12.2 ms with ALL). The runtime sets the
+        // intra-op threads explicitly: ONNX Runtime's default ran single-threaded on a 2-core VM (CIFAR-10 net
+        // step at batch 16: 18.4 ms with the default, 12.9 ms with 2 threads).
+        OrtSession.SessionOptions o = Model.newSessionOptions(options.toBuilder().optimizationLevel(OptimizationLevel.EXTENDED)
+                .optimizedModelCache(null).build());
+        try {
+            // quiet: ORT warns "Removing initializer ..." for every Dropout ratio the training graph no longer reads
+            o.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
+            return o;
+        } catch (OrtException | RuntimeException e) {
+            o.close();
+            throw e;
+        }
     }
-
     /** Stops the step session's profiler and returns the file it wrote (see the profiling constructor). */
     public java.nio.file.Path endProfiling() {
         requireOpen();
@@ -152,15 +185,33 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * Runs one training step on a batch.
+     * Runs the next training step on a batch at the current {@link #learningRate()}: step number
+     * {@link #steps()} + 1.
+     *
+     * @param x inputs [B, ...]
+     * @param y targets (int64 [B] for cross-entropy, else shaped like the prediction)
+     */
+    public StepResult step(Tensor x, Tensor y) {
+        return step(x, y, steps + 1, learningRate);
+    }
+
+    /**
+     * Runs training step number {@code step} on a batch with the learning rate {@code lr}; afterwards
+     * {@link #steps()} is {@code step}.
      *
      * @param x inputs [B, ...]
      * @param y targets (int64 [B] for cross-entropy, else shaped like the prediction)
      * @param step 1-based step number (Adam's bias correction, dropout masks)
      * @param lr learning rate of this step
+     * @throws IllegalArgumentException if {@code step} is below 1
      */
     public StepResult step(Tensor x, Tensor y, long step, double lr) {
         requireOpen();
+        if (step < 1) {
+            // Adam's bias correction divides by 1 - beta1^step, which is 0 at step 0: NaN weights, normal-looking loss
+            throw new IllegalArgumentException("Trainer.step: step numbers start at 1, got " + step
+                    + " (Adam's bias correction 1 - beta1^step is 0 at step 0); use step(x, y) to let the trainer count");
+        }
         Map<String, OnnxTensor> inputs = new HashMap<>(sets[current]);
         inputs.put(tg.dataInput(), wrap(x));
         inputs.put(TrainingGraph.TARGET, wrap(y));
@@ -173,6 +224,7 @@ public final class Trainer implements AutoCloseable {
             float loss = ((OnnxTensor) r.get(TrainingGraph.LOSS).get()).getFloatBuffer().get(0);
             int correct = countCorrect((OnnxTensor) r.get(tg.prediction()).get(), y);
             current = 1 - current;
+            steps = step;
             return new StepResult(loss, correct, (int) x.shape()[0]);
         } catch (OrtException e) {
             throw new IllegalStateException("training step " + step + " failed in ONNX Runtime: " + e.getMessage(), e);
@@ -294,6 +346,42 @@ public final class Trainer implements AutoCloseable {
             dst.clear();
             dst.asFloatBuffer().put(t.buffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
         }
+    }
+
+    /** Optimizer steps taken so far (the number of the last step run, or as set by {@link #setSteps(long)}). */
+    public long steps() {
+        return steps;
+    }
+
+    /**
+     * Sets the count of completed steps, e.g. after restoring a checkpoint's state: the next
+     * {@link #step(Tensor, Tensor)} is step {@code steps + 1}.
+     *
+     * @param steps 0 or more
+     */
+    public void setSteps(long steps) {
+        if (steps < 0) {
+            throw new IllegalArgumentException("Trainer.setSteps: completed steps cannot be negative, got " + steps);
+        }
+        this.steps = steps;
+    }
+
+    /** The learning rate {@link #step(Tensor, Tensor)} uses: the optimizer's until {@link #setLearningRate(double)}. */
+    public double learningRate() {
+        return learningRate;
+    }
+
+    /**
+     * Sets the learning rate of the following steps (a schedule calls this once per epoch); the graph is
+     * not rebuilt, the rate is an input of the step.
+     *
+     * @param lr 0 or more
+     */
+    public void setLearningRate(double lr) {
+        if (!(lr >= 0) || Double.isInfinite(lr)) {
+            throw new IllegalArgumentException("Trainer.setLearningRate: the rate must be a finite number >= 0, got " + lr);
+        }
+        this.learningRate = lr;
     }
 
     /** The training graph this trainer runs. */

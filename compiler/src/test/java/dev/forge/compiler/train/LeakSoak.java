@@ -84,7 +84,7 @@ public final class LeakSoak {
             m.close();
         }
 
-        TrainingGraph tg = TrainingGraph.build(net, Loss.CROSS_ENTROPY, Optimizer.create("sgd", 0.01, null, null));
+        TrainingGraph tg = TrainingGraph.build(net, Loss.CROSS_ENTROPY, Optimizer.sgd(0.01));
         float[] x = new float[16 * 64];
         long[] y = new long[16];
         for (int i = 0; i < x.length; i++) {

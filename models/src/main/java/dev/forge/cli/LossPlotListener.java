@@ -1,6 +1,8 @@
-package dev.forge.compiler.train;
+package dev.forge.cli;
 
 import dev.forge.compiler.onnx.OnnxWriter;
+import dev.forge.compiler.train.EpochStats;
+import dev.forge.compiler.train.TrainingListener;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -10,12 +12,20 @@ import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 
-/** The seed's "Train/Test Loss" figure: training and test loss per epoch, written as a PNG. */
-final class LossPlot {
-    private LossPlot() {
+/** The seed's "Train/Test Loss" figure, training and test loss per epoch, rewritten as a PNG after every epoch. */
+final class LossPlotListener implements TrainingListener {
+    private final Path png;
+
+    LossPlotListener(Path png) {
+        this.png = png;
     }
 
-    static void write(List<TrainingLoop.EpochStats> history, Path png) {
+    @Override
+    public void onEpochEnd(EpochStats stats, List<EpochStats> history) {
+        write(history, png);
+    }
+
+    static void write(List<EpochStats> history, Path png) {
         System.setProperty("java.awt.headless", "true");
         XYChart chart = new XYChartBuilder().width(800).height(500).title("Train/Test Loss").xAxisTitle("epoch")
                 .yAxisTitle("loss").build();

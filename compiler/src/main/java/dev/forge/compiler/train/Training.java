@@ -1,0 +1,445 @@
+package dev.forge.compiler.train;
+
+import dev.forge.compiler.data.Batch;
+import dev.forge.compiler.data.DataLoader;
+import dev.forge.compiler.data.Dataset;
+import dev.forge.compiler.ir.Graph;
+import dev.forge.runtime.Device;
+import dev.forge.runtime.ModelOptions;
+import dev.forge.runtime.Tensor;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Predicate;
+
+/**
+ * A training run, configured fluently and started with {@link #fit(Dataset, Dataset)}, in the manner of
+ * Keras' {@code fit} and DJL's {@code DefaultTrainingConfig}:
+ *
+ * <pre>{@code
+ * TrainingResult r = Training.of(MnistCnn.build(0))
+ *         .optimizer(Optimizer.adam(0.01)).batchSize(64).epochs(10)
+ *         .listener(TrainingListener.epochLog(System.out))
+ *         .fit(Mnist.train(), Mnist.test());
+ * r.export(Path.of("mnist.onnx"));
+ * }</pre>
+ *
+ * <p>Every setting has a default: cross-entropy loss, Adam (lr 0.001), batch 32, 1 epoch, a constant
+ * rate, seed 0, shuffled batches, the CPU with one intra-op thread per processor, no checkpoint, and no
+ * output at all (progress, logs, metric files and plots are {@link TrainingListener listeners}).
+ *
+ * <p>Each epoch trains on shuffled mini-batches (the order of epoch {@code e} depends only on seed and
+ * {@code e}), then evaluates on the test set; with {@link #checkpointTo(Path)} a checkpoint is written
+ * atomically after every epoch, and {@link #resumeFrom(Path)} continues such a run exactly where it
+ * stopped. A loss that becomes NaN or infinite stops the run with a {@link TrainingDivergedException}.
+ *
+ * <p>Fine-tuning: an imported model (e.g. {@code OnnxReader.read(path)}) is prepared with
+ * {@link Trainable#prepare} when none of its initializers is marked trainable yet, and
+ * {@link #freeze(String...)}, {@link #freezePrefix(String)} or {@link #freeze(Predicate)} turn parameters
+ * into constants that the run does not train.
+ */
+public final class Training {
+    private final Graph net;
+    private Loss loss = Loss.CROSS_ENTROPY;
+    private Optimizer optimizer = Optimizer.adam(0.001);
+    private Schedule schedule = Schedule.constant();
+    private int batchSize = 32;
+    private int epochs = 1;
+    private long maxSteps;
+    private int maxStepsPerEpoch;
+    private long seed;
+    private boolean shuffle = true;
+    private ModelOptions runtime = ModelOptions.defaults();
+    private Path checkpoint;
+    private Checkpoint resume;
+    private final List<Predicate<String>> frozen = new ArrayList<>();
+    private final List<String> frozenDescriptions = new ArrayList<>();
+    private final List<TrainingListener> listeners = new ArrayList<>();
+
+    private Training(Graph net) {
+        this.net = Objects.requireNonNull(net, "net");
+    }
+
+    /**
+     * Starts configuring a run of {@code net}: a model built with the builder, a built-in network, or an
+     * imported ONNX model. The graph is not modified.
+     *
+     * @param net the forward model; its single output is the prediction
+     * @return the configuration, with defaults for everything
+     */
+    public static Training of(Graph net) {
+        return new Training(net);
+    }
+
+    /** The loss (default {@link Loss#CROSS_ENTROPY}). */
+    public Training loss(Loss loss) {
+        this.loss = Objects.requireNonNull(loss, "loss");
+        return this;
+    }
+
+    /** The optimizer (default {@code Optimizer.adam(0.001)}), e.g. {@code Optimizer.momentum(0.01, 0.9)}. */
+    public Training optimizer(Optimizer optimizer) {
+        this.optimizer = Objects.requireNonNull(optimizer, "optimizer");
+        return this;
+    }
+
+    /** The learning-rate schedule by epoch (default {@link Schedule#constant()}). */
+    public Training schedule(Schedule schedule) {
+        this.schedule = Objects.requireNonNull(schedule, "schedule");
+        return this;
+    }
+
+    /** The mini-batch size (default 32). */
+    public Training batchSize(int batchSize) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batchSize must be at least 1, got " + batchSize);
+        }
+        this.batchSize = batchSize;
+        return this;
+    }
+
+    /** The number of epochs (default 1); a resumed run continues up to this number. */
+    public Training epochs(int epochs) {
+        if (epochs < 1) {
+            throw new IllegalArgumentException("epochs must be at least 1, got " + epochs);
+        }
+        this.epochs = epochs;
+        return this;
+    }
+
+    /** Stops after this many optimizer steps in total (default: no limit); the last epoch may be partial. */
+    public Training maxSteps(long maxSteps) {
+        if (maxSteps < 1) {
+            throw new IllegalArgumentException("maxSteps must be at least 1, got " + maxSteps);
+        }
+        this.maxSteps = maxSteps;
+        return this;
+    }
+
+    /** Ends every epoch after this many steps (default: the whole training set). */
+    public Training maxStepsPerEpoch(int maxStepsPerEpoch) {
+        if (maxStepsPerEpoch < 1) {
+            throw new IllegalArgumentException("maxStepsPerEpoch must be at least 1, got " + maxStepsPerEpoch);
+        }
+        this.maxStepsPerEpoch = maxStepsPerEpoch;
+        return this;
+    }
+
+    /** The seed of shuffling and dropout masks (default 0); weights are initialized when the net is built. */
+    public Training seed(long seed) {
+        this.seed = seed;
+        return this;
+    }
+
+    /** Shuffle the training set every epoch (default true); false takes batches in data-set order. */
+    public Training shuffle(boolean shuffle) {
+        this.shuffle = shuffle;
+        return this;
+    }
+
+    /**
+     * The device to train on (default the CPU): {@link Device#cuda()} needs a CUDA build and fails like
+     * inference does without one; {@link Device#auto()} falls back to the CPU with one log line.
+     */
+    public Training device(Device device) {
+        this.runtime = runtime.toBuilder().device(device).build();
+        return this;
+    }
+
+    /** ONNX Runtime intra-op threads (default 0: one per available processor). */
+    public Training threads(int threads) {
+        this.runtime = runtime.toBuilder().intraOpThreads(threads).build();
+        return this;
+    }
+
+    /**
+     * Device and threads as the runtime's options (the same object {@code Model.load} takes); training
+     * sessions always use the EXTENDED optimization level and no optimized-model cache.
+     */
+    public Training runtimeOptions(ModelOptions options) {
+        this.runtime = Objects.requireNonNull(options, "options");
+        return this;
+    }
+
+    /** Writes a checkpoint here (atomically) after every epoch (default: none). */
+    public Training checkpointTo(Path checkpoint) {
+        this.checkpoint = Objects.requireNonNull(checkpoint, "checkpoint");
+        return this;
+    }
+
+    /** Continues the run saved in this checkpoint (same net, optimizer and seed; more epochs). */
+    public Training resumeFrom(Path checkpoint) {
+        return resumeFrom(Checkpoint.read(checkpoint));
+    }
+
+    /** Continues the run saved in this checkpoint (same net, optimizer and seed; more epochs). */
+    public Training resumeFrom(Checkpoint checkpoint) {
+        this.resume = Objects.requireNonNull(checkpoint, "checkpoint");
+        return this;
+    }
+
+    /**
+     * Freezes these parameters (e.g. {@code "conv1/W"}): they stay constants and are not trained.
+     *
+     * @throws IllegalArgumentException at {@link #fit} if a name is not a trainable parameter
+     */
+    public Training freeze(String... parameters) {
+        for (String p : parameters) {
+            Objects.requireNonNull(p, "parameter");
+            frozen.add(p::equals);
+            frozenDescriptions.add("freeze(\"" + p + "\")");
+        }
+        return this;
+    }
+
+    /** Freezes every parameter whose name starts with {@code prefix}, e.g. {@code "conv"} or {@code "features."}. */
+    public Training freezePrefix(String prefix) {
+        Objects.requireNonNull(prefix, "prefix");
+        frozen.add(name -> name.startsWith(prefix));
+        frozenDescriptions.add("freezePrefix(\"" + prefix + "\")");
+        return this;
+    }
+
+    /** Freezes every parameter whose name matches. */
+    public Training freeze(Predicate<String> parameters) {
+        frozen.add(Objects.requireNonNull(parameters, "parameters"));
+        frozenDescriptions.add("freeze(predicate)");
+        return this;
+    }
+
+    /** Adds a listener (progress, logs, metrics, plots); listeners are called in the order added. */
+    public Training listener(TrainingListener listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+        return this;
+    }
+
+    /** Adds listeners, in order. */
+    public Training listeners(Collection<? extends TrainingListener> more) {
+        more.forEach(this::listener);
+        return this;
+    }
+
+    /**
+     * The graph that will be trained: a copy of the net, prepared for training if it had no parameters
+     * marked, with the frozen parameters turned into constants.
+     */
+    public Graph trainedGraph() {
+        Graph g = net.copy();
+        if (g.parameters().isEmpty()) {
+            Trainable.prepare(g);
+        }
+        Set<String> before = new TreeSet<>(g.parameters());
+        for (int i = 0; i < frozen.size(); i++) {
+            Predicate<String> p = frozen.get(i);
+            List<String> hit = before.stream().filter(p).toList();
+            if (hit.isEmpty()) {
+                throw new IllegalArgumentException(frozenDescriptions.get(i) + " matches no trainable parameter of '" + g.name()
+                        + "'; its parameters are " + before);
+            }
+            for (String name : hit) {
+                if (g.parameters().contains(name)) {
+                    g.unmarkParameter(name);
+                }
+            }
+        }
+        if (g.parameters().isEmpty()) {
+            throw new IllegalArgumentException("every parameter of '" + g.name() + "' is frozen; leave at least one to train");
+        }
+        return g;
+    }
+
+    /**
+     * Trains on {@code train} and evaluates on {@code test} after every epoch.
+     *
+     * @return the history, trained state and final evaluation, ready to export
+     * @throws TrainingDivergedException if the loss becomes NaN or infinite
+     * @throws IllegalArgumentException if a resumed checkpoint does not fit this run
+     * @throws dev.forge.runtime.DeviceUnavailableException if the device cannot be used
+     */
+    public TrainingResult fit(Dataset train, Dataset test) {
+        Objects.requireNonNull(train, "train");
+        Objects.requireNonNull(test, "test");
+        Graph forward = trainedGraph();
+        TrainingGraph tg = TrainingGraph.build(forward, loss, optimizer);
+        List<EpochStats> history = new ArrayList<>();
+        int startEpoch = 0;
+        long step = 0;
+        try (Trainer trainer = new Trainer(tg, runtime, seed);
+                DataLoader trainLoader = DataLoader.builder(train, batchSize).shuffle(shuffle).seed(seed).prefetch(1).build();
+                DataLoader testLoader = DataLoader.builder(test, Math.max(batchSize, 256)).shuffle(false).build()) {
+            if (resume != null) {
+                checkCompatible(resume, tg);
+                trainer.setState(resume.state());
+                startEpoch = resume.epoch();
+                step = resume.step();
+                trainer.setSteps(step);
+                for (String line : resume.info().getOrDefault(Checkpoint.HISTORY, "").split("\n")) {
+                    if (!line.isBlank() && !line.startsWith("epoch")) {
+                        history.add(EpochStats.parse(line));
+                    }
+                }
+            }
+            TrainingListener.Start start = new TrainingListener.Start(epochs, startEpoch, step, resume != null);
+            listeners.forEach(l -> l.onStart(start));
+            return loop(tg, trainer, trainLoader, testLoader, train, test, forward, history, startEpoch, step);
+        } catch (RuntimeException e) {
+            for (TrainingListener l : listeners) {
+                try {
+                    l.onError(e);
+                } catch (RuntimeException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+    }
+
+    private TrainingResult loop(TrainingGraph tg, Trainer trainer, DataLoader trainLoader, DataLoader testLoader, Dataset train,
+            Dataset test, Graph forward, List<EpochStats> history, int startEpoch, long startStep) {
+        long step = startStep;
+        Evaluation last = null;
+        boolean classifier = loss == Loss.CROSS_ENTROPY;
+        for (int epoch = startEpoch; epoch < epochs; epoch++) {
+            double lr = schedule.lr(optimizer.lr(), epoch);
+            trainer.setLearningRate(lr);
+            int batches = trainLoader.batchesPerEpoch();
+            if (maxStepsPerEpoch > 0) {
+                batches = Math.min(batches, maxStepsPerEpoch);
+            }
+            if (maxSteps > 0) {
+                batches = (int) Math.min(batches, Math.max(0, maxSteps - step));
+            }
+            for (TrainingListener l : listeners) {
+                l.onEpochStart(epoch + 1, epochs, batches);
+            }
+            double lossSum = 0;
+            long correct = 0;
+            long seen = 0;
+            int done = 0;
+            long t0 = System.nanoTime();
+            try (DataLoader.Epoch it = trainLoader.epoch(epoch)) {
+                for (Batch b : it) {
+                    if (done == batches) {
+                        break;
+                    }
+                    Trainer.StepResult r = trainer.step(b.inputs(), b.labels());
+                    step = trainer.steps();
+                    if (!Double.isFinite(r.loss())) {
+                        throw new TrainingDivergedException(String.format(Locale.ROOT,
+                                "the loss became %s at epoch %d, step %d (lr %s); stopped. %s", r.loss(), epoch + 1, step, lr,
+                                checkpoint == null ? "No checkpoint was being written."
+                                        : epoch == 0 && resume == null ? "No epoch had completed, so there is no checkpoint."
+                                                : "The last good checkpoint is " + checkpoint + " (after epoch " + epoch
+                                                        + "); lower the learning rate and resume from it."));
+                    }
+                    lossSum += r.loss() * r.size();
+                    correct += Math.max(0, r.correct());
+                    seen += r.size();
+                    done++;
+                    if (!listeners.isEmpty()) {
+                        TrainingListener.Step s = new TrainingListener.Step(epoch + 1, step, done, batches, r.size(), r.loss(),
+                                lossSum / seen);
+                        for (TrainingListener l : listeners) {
+                            l.onStep(s);
+                        }
+                    }
+                }
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            last = evaluate(trainer, testLoader, test);
+            EpochStats stats = new EpochStats(epoch + 1, lr, lossSum / seen, classifier ? (double) correct / seen : Double.NaN,
+                    last.loss(), classifier ? last.accuracy() : Double.NaN, seconds, seen / seconds);
+            history.add(stats);
+            if (checkpoint != null) {
+                Map<String, String> info = new LinkedHashMap<>();
+                info.put(Checkpoint.SEED, Long.toString(seed));
+                info.put(Checkpoint.OPTIMIZER, optimizer.describe());
+                info.put(Checkpoint.LOSS, loss.cliName());
+                info.put(Checkpoint.BATCH, Integer.toString(batchSize));
+                info.put(Checkpoint.HISTORY, EpochStats.csv(history));
+                new Checkpoint(trainer.state(), epoch + 1, step, info).write(checkpoint);
+            }
+            List<EpochStats> view = List.copyOf(history);
+            for (TrainingListener l : listeners) {
+                l.onEpochEnd(stats, view);
+            }
+        }
+        if (last == null) {
+            last = evaluate(trainer, testLoader, test);
+        }
+        TrainingResult result = new TrainingResult(forward, loss, optimizer, batchSize, epochs, seed, train.classNames(),
+                List.copyOf(history), trainer.state(), last, step);
+        listeners.forEach(l -> l.onEnd(result));
+        return result;
+    }
+
+    private void checkCompatible(Checkpoint ckpt, TrainingGraph tg) {
+        for (Map.Entry<String, Tensor> e : tg.initialState().entrySet()) {
+            Tensor t = ckpt.state().get(e.getKey());
+            if (t == null) {
+                throw new IllegalArgumentException("the checkpoint has no tensor '" + e.getKey() + "': it was made for another "
+                        + "model or optimizer (checkpoint optimizer: " + ckpt.info().get(Checkpoint.OPTIMIZER) + ", now: "
+                        + optimizer.describe() + ")");
+            }
+            if (!Arrays.equals(t.shape(), e.getValue().shape())) {
+                throw new IllegalArgumentException("checkpoint tensor '" + e.getKey() + "' has shape "
+                        + Arrays.toString(t.shape()) + ", the model needs " + Arrays.toString(e.getValue().shape()));
+            }
+        }
+        String ckptSeed = ckpt.info().get(Checkpoint.SEED);
+        if (ckptSeed != null && Long.parseLong(ckptSeed) != seed) {
+            throw new IllegalArgumentException("the checkpoint was trained with seed " + ckptSeed + ", this run uses " + seed
+                    + "; resume with --seed " + ckptSeed + " to continue the same run");
+        }
+        if (ckpt.epoch() >= epochs) {
+            throw new IllegalArgumentException("the checkpoint already completed " + ckpt.epoch() + " epochs; ask for more than "
+                    + ckpt.epoch() + " with --epochs");
+        }
+    }
+
+    /**
+     * Evaluates the trainer's current weights on a data set (inference mode): mean loss, and for a
+     * classifier accuracy and the confusion matrix.
+     */
+    public static Evaluation evaluate(Trainer trainer, DataLoader loader, Dataset data) {
+        int classes = data.numClasses();
+        long[][] confusion = classes > 0 ? new long[classes][classes] : null;
+        double lossSum = 0;
+        long n = 0;
+        long correct = 0;
+        try (DataLoader.Epoch it = loader.epoch(0)) {
+            for (Batch b : it) {
+                Trainer.EvalOutput out = trainer.evaluate(b.inputs(), b.labels());
+                lossSum += out.loss() * b.size();
+                n += b.size();
+                if (confusion != null) {
+                    float[] p = out.prediction().toFloatArray();
+                    int k = (int) out.prediction().shape()[1];
+                    for (int r = 0; r < b.size(); r++) {
+                        int best = 0;
+                        for (int c = 1; c < k; c++) {
+                            if (p[r * k + c] > p[r * k + best]) {
+                                best = c;
+                            }
+                        }
+                        int truth = (int) b.labels().getLong(r);
+                        confusion[truth][best]++;
+                        if (truth == best) {
+                            correct++;
+                        }
+                    }
+                }
+            }
+        }
+        return new Evaluation(lossSum / n, confusion == null ? Double.NaN : (double) correct / n, n, confusion,
+                data.classNames());
+    }
+}
