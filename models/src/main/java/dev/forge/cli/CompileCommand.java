@@ -49,13 +49,15 @@ final class CompileCommand implements Callable<Integer> {
             description = "train, gradients or export (default: ${DEFAULT-VALUE}).")
     private String pipeline;
 
-    @Option(names = "--loss", paramLabel = "LOSS", defaultValue = "cross-entropy",
-            description = "cross-entropy, l1, mse or bce-with-logits (default: ${DEFAULT-VALUE}).")
-    private String loss;
+    @Option(names = "--loss", paramLabel = "LOSS", defaultValue = "cross-entropy", converter = TrainArguments.LossConverter.class,
+            completionCandidates = TrainArguments.LossNames.class,
+            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    private Loss loss;
 
-    @Option(names = "--optimizer", paramLabel = "NAME", defaultValue = "adam",
-            description = "sgd, momentum, nesterov, rmsprop, adagrad, adam or adamw (default: ${DEFAULT-VALUE}).")
-    private String optimizer;
+    @Option(names = "--optimizer", paramLabel = "NAME", defaultValue = "adam", converter = TrainArguments.OptimizerConverter.class,
+            completionCandidates = TrainArguments.OptimizerNames.class,
+            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    private TrainArguments.OptimizerName optimizer;
 
     @Option(names = "--lr", paramLabel = "X", defaultValue = "0.01", description = "Learning rate (default: ${DEFAULT-VALUE}).")
     private double lr;
@@ -73,11 +75,10 @@ final class CompileCommand implements Callable<Integer> {
         if (!PIPELINES.contains(pipeline)) {
             throw new ParameterException(spec.commandLine(), "unknown pipeline '" + pipeline + "'; choose one of " + PIPELINES);
         }
-        Loss lossFn = parse(() -> Loss.parse(loss));
-        Optimizer opt = parse(() -> Optimizer.create(optimizer, lr, null, null));
+        Optimizer opt = optimizer.create(lr, null, null);
         Pipeline p = switch (pipeline) {
-            case "train" -> Pipelines.training(lossFn, opt);
-            case "gradients" -> Pipelines.gradients(lossFn, false);
+            case "train" -> Pipelines.training(loss, opt);
+            case "gradients" -> Pipelines.gradients(loss, false);
             default -> Pipelines.export(Map.of(), Map.of());
         };
         Set<String> selected = selected(p);
@@ -139,13 +140,5 @@ final class CompileCommand implements Callable<Integer> {
     private static void row(TextTable table, int index, String name, Graph g, String file) {
         table.row(index, name, g.nodes().size(), g.valueNames().size(), g.initializers().size(), g.inputs().size(),
                 g.outputs().size(), file);
-    }
-
-    private <T> T parse(java.util.function.Supplier<T> parser) {
-        try {
-            return parser.get();
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
     }
 }

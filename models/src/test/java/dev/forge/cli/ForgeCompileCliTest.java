@@ -28,7 +28,7 @@ class ForgeCompileCliTest {
     @TempDir
     Path dir;
 
-    static final List<String> TRAIN = Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.create("adam", 0.01, null, null)).passNames();
+    static final List<String> TRAIN = Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.adam(0.01)).passNames();
     static final List<String> EXPORT = Pipelines.export(Map.of(), Map.of()).passNames();
 
     /** The dump files of a directory, sorted by name. */

@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
@@ -33,7 +32,6 @@ class ReadmeExamplesTest {
     }
 
     @TestFactory
-    @Disabled("enabled when the README examples are complete units")
     Stream<DynamicTest> every_java_block_of_the_readme_compiles_and_runs() throws IOException {
         List<ReadmeExamples.Block> blocks = ReadmeExamples.javaBlocks("README.md", Files.readString(readme()));
         return blocks.stream().map(b -> DynamicTest.dynamicTest("README.md line " + b.line(), () -> {

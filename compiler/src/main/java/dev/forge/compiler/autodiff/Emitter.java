@@ -11,7 +11,6 @@ import dev.forge.runtime.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -53,7 +52,7 @@ public final class Emitter {
     /** Emits a single-output node whose output gets the given value name. */
     public String opNamed(String outputName, String opType, List<String> inputs, Map<String, Attribute> attributes) {
         String name = fresh(opType);
-        Node node = new Node(opType, name, inputs, List.of(outputName), new LinkedHashMap<>(attributes));
+        Node node = new Node(opType, name, inputs, List.of(outputName), attributes);
         List<ValueType> types;
         try {
             Ops.checkAttributes(node);
@@ -72,7 +71,7 @@ public final class Emitter {
         for (int i = 0; i < outputs; i++) {
             outs.add(i == 0 ? name : name + "." + i);
         }
-        Node node = new Node(opType, name, inputs, outs, new LinkedHashMap<>(attributes));
+        Node node = new Node(opType, name, inputs, outs, attributes);
         List<ValueType> types;
         try {
             Ops.checkAttributes(node);

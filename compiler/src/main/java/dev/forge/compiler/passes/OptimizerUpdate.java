@@ -9,9 +9,12 @@ import dev.forge.compiler.train.Optimizer;
 import dev.forge.compiler.train.TrainingGraph;
 import dev.forge.runtime.DType;
 import dev.forge.runtime.Tensor;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Appends the optimizer's update of every parameter: its scalar inputs (learning rate, bias corrections,
@@ -45,9 +48,16 @@ public final class OptimizerUpdate implements Pass {
             }
             emit.prefix(p + "/update");
             Map<String, String> out = optimizer.emit(emit, p, context.gradients().get(p), stateIn);
-            for (Map.Entry<String, String> e : out.entrySet()) {
-                String target = (e.getKey().isEmpty() ? p : p + "." + e.getKey()) + TrainingGraph.NEXT;
-                g.renameValue(e.getValue(), target);
+            // the parameter, then its states in stateNames() order: the update's map may iterate in any order
+            List<String> keys = new ArrayList<>();
+            keys.add("");
+            keys.addAll(optimizer.stateNames());
+            if (!out.keySet().equals(Set.copyOf(keys))) {
+                throw new IllegalStateException(optimizer.name() + " updated " + out.keySet() + ", expected " + keys);
+            }
+            for (String k : keys) {
+                String target = (k.isEmpty() ? p : p + "." + k) + TrainingGraph.NEXT;
+                g.renameValue(out.get(k), target);
                 context.nextOutputs().add(target);
             }
         }

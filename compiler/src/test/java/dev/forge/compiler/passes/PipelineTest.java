@@ -45,7 +45,7 @@ class PipelineTest {
 
     @Test
     void the_training_pipeline_reads_as_one_list() {
-        Pipeline p = Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.create("adam", 0.01, null, null));
+        Pipeline p = Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.adam(0.01));
         assertEquals(List.of("StateAsInputs", "PoolBeforeRelu", "TrainingForms", "DropoutMasks", "AppendLoss",
                 "Differentiate", "OptimizerUpdate", "StepOutputs"), p.passNames());
         assertEquals("train: StateAsInputs -> PoolBeforeRelu -> TrainingForms -> DropoutMasks -> AppendLoss"
@@ -59,7 +59,7 @@ class PipelineTest {
         Graph net = net();
         List<String> seen = new ArrayList<>();
         PassInstrumentation record = (index, pass, graph) -> seen.add(index + ":" + pass.name());
-        for (Pipeline p : List.of(Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.create("momentum", 0.01, null, null)),
+        for (Pipeline p : List.of(Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.momentum(0.01, 0.9)),
                 Pipelines.gradients(Loss.MSE, true), Pipelines.export(Map.of(), Map.of("k", "v")))) {
             seen.clear();
             p.run(net, new PassContext(), GraphVerifier.afterEachPass().andThen(record));
@@ -76,7 +76,7 @@ class PipelineTest {
         Graph net = net();
         Map<String, Graph> after = new java.util.HashMap<>();
         PassContext c = new PassContext();
-        Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.create("adam", 0.01, null, null))
+        Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.adam(0.01))
                 .run(net, c, (index, pass, graph) -> after.put(pass.name(), graph.copy()));
         assertEquals(List.of(), after.get("StateAsInputs").initializers().keySet().stream().filter(net.parameters()::contains).toList());
         assertEquals(List.of("input", "conv1/W", "conv1/B", "bn1/scale", "bn1/B", "fc1/W", "fc1/B", "bn1/mean", "bn1/var"),
@@ -98,7 +98,7 @@ class PipelineTest {
     void a_pipeline_never_changes_its_input() {
         Graph net = net();
         byte[] before = OnnxWriter.toBytes(net);
-        Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.create("sgd", 0.1, null, null)).run(net, new PassContext());
+        Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.sgd(0.1)).run(net, new PassContext());
         Pipelines.export(Map.of(), Map.of("k", "v")).run(net, new PassContext());
         assertArrayEquals(before, OnnxWriter.toBytes(net));
     }
@@ -165,7 +165,7 @@ class PipelineTest {
     @Test
     void training_graph_and_export_are_the_pipelines() {
         Graph net = net();
-        Optimizer adam = Optimizer.create("adam", 0.01, null, null);
+        Optimizer adam = Optimizer.adam(0.01);
         TrainingGraph tg = TrainingGraph.build(net, Loss.CROSS_ENTROPY, adam);
         Graph viaPipeline = Pipelines.training(Loss.CROSS_ENTROPY, adam).run(net, new PassContext());
         assertArrayEquals(OnnxWriter.toBytes(viaPipeline), OnnxWriter.toBytes(tg.graph()));
@@ -177,7 +177,7 @@ class PipelineTest {
     @Test
     void every_dump_loads_in_onnx_runtime() {
         Graph net = net();
-        for (Pipeline p : List.of(Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.create("adam", 0.01, null, null)),
+        for (Pipeline p : List.of(Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.adam(0.01)),
                 Pipelines.export(Map.of(), Map.of()))) {
             PassDumps dumps = new PassDumps(dir.resolve(p.name()), name -> true);
             p.run(net, new PassContext(), dumps);
