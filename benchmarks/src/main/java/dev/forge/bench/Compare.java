@@ -53,8 +53,7 @@ public final class Compare {
     private List<String> only = List.of("infer", "train", "epoch", "export");
     private final List<String[]> rows = new ArrayList<>();
 
-    private Compare() {
-    }
+    private Compare() {}
 
     /** Runs the comparison and prints the table. */
     public static void main(String[] args) throws Exception {
@@ -65,14 +64,20 @@ public final class Compare {
                 case "--seconds" -> c.seconds = Double.parseDouble(args[++i]);
                 case "--torch" -> c.torch = args[++i];
                 case "--only" -> c.only = List.of(args[++i].split(","));
-                default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + "; use --rounds N --seconds S --only infer,train,epoch,export --torch SCRIPT");
+                default ->
+                    throw new IllegalArgumentException("unknown option " + args[i]
+                            + "; use --rounds N --seconds S --only infer,train,epoch,export --torch SCRIPT");
             }
         }
-        System.out.println(torchRun(c.torch, List.of("--env")).stream().findFirst().orElse("{}"));
+        System.out.println(
+                torchRun(c.torch, List.of("--env")).stream().findFirst().orElse("{}"));
         c.ceiling = sgemmCeiling();
-        System.out.printf(Locale.ROOT, "machine: %s, %d cores; ceiling %.0f GFLOP/s fp32 (ONNX Runtime, 2048^3 SGEMM)%n",
-                cpuName(), Runtime.getRuntime().availableProcessors(), c.ceiling);
+        System.out.printf(
+                Locale.ROOT,
+                "machine: %s, %d cores; ceiling %.0f GFLOP/s fp32 (ONNX Runtime, 2048^3 SGEMM)%n",
+                cpuName(),
+                Runtime.getRuntime().availableProcessors(),
+                c.ceiling);
         if (c.only.contains("infer")) {
             c.inference();
         }
@@ -109,11 +114,22 @@ public final class Compare {
                 double[] fp = medianEach(forgeP);
                 double[] tp = medianEach(ptP);
                 double gf = Workloads.forwardFlops(g, 1) / (fp[0] / 1e3) / 1e9;
-                row("inference latency b1 (p50/p90/p99 ms)", net, String.format(Locale.ROOT, "%.3f/%.3f/%.3f", fp[0], fp[1], fp[2]),
-                        String.format(Locale.ROOT, "%.3f/%.3f/%.3f", tp[0], tp[1], tp[2]), tp[0] / fp[0], gf);
+                row(
+                        "inference latency b1 (p50/p90/p99 ms)",
+                        net,
+                        String.format(Locale.ROOT, "%.3f/%.3f/%.3f", fp[0], fp[1], fp[2]),
+                        String.format(Locale.ROOT, "%.3f/%.3f/%.3f", tp[0], tp[1], tp[2]),
+                        tp[0] / fp[0],
+                        gf);
                 double fT = median(f64);
                 double tT = median(t64);
-                row("inference throughput b64 (img/s)", net, fmt(fT), fmt(tT), fT / tT, Workloads.forwardFlops(g, 1) * fT / 1e9);
+                row(
+                        "inference throughput b64 (img/s)",
+                        net,
+                        fmt(fT),
+                        fmt(tT),
+                        fT / tT,
+                        Workloads.forwardFlops(g, 1) * fT / 1e9);
             }
         }
     }
@@ -136,7 +152,12 @@ public final class Compare {
                 }
                 double f = median(forge);
                 double p = median(pt);
-                row("training step " + Workloads.optimizer(net) + " b" + batch + " (img/s)", net, fmt(f), fmt(p), f / p,
+                row(
+                        "training step " + Workloads.optimizer(net) + " b" + batch + " (img/s)",
+                        net,
+                        fmt(f),
+                        fmt(p),
+                        f / p,
                         Workloads.trainingFlops(g, 1) * f / 1e9);
             }
         }
@@ -168,8 +189,13 @@ public final class Compare {
                         f.add(throughput(batch, () -> forge.run(x)));
                         t.add(throughput(batch, () -> theirs.run(Map.of(in, x))));
                     }
-                    row("ORT: Forge export vs PyTorch export b" + batch + " (img/s)", net, fmt(median(f)), fmt(median(t)),
-                            median(f) / median(t), Double.NaN);
+                    row(
+                            "ORT: Forge export vs PyTorch export b" + batch + " (img/s)",
+                            net,
+                            fmt(median(f)),
+                            fmt(median(t)),
+                            median(f) / median(t),
+                            Double.NaN);
                 }
             }
         }
@@ -183,12 +209,22 @@ public final class Compare {
             long t0 = System.nanoTime();
             Dataset train = Mnist.train();
             Dataset test = Mnist.test();
-            Training.of(ModelZoo.build("mnist-cnn", 0)).loss(Loss.CROSS_ENTROPY).optimizer(Optimizer.adam(0.01)).batchSize(64)
-                    .epochs(1).seed(0).fit(train, test);
+            Training.of(ModelZoo.build("mnist-cnn", 0))
+                    .loss(Loss.CROSS_ENTROPY)
+                    .optimizer(Optimizer.adam(0.01))
+                    .batchSize(64)
+                    .epochs(1)
+                    .seed(0)
+                    .fit(train, test);
             forge.add((System.nanoTime() - t0) / 1e9);
             pt.add(torchMedian("mnist_epoch", "mnist-cnn", 64, "adam"));
         }
-        row("one MNIST epoch incl. data + eval (s)", "mnist-cnn", fmt(median(forge)), fmt(median(pt)), median(pt) / median(forge),
+        row(
+                "one MNIST epoch incl. data + eval (s)",
+                "mnist-cnn",
+                fmt(median(forge)),
+                fmt(median(pt)),
+                median(pt) / median(forge),
                 Double.NaN);
     }
 
@@ -231,8 +267,17 @@ public final class Compare {
     }
 
     private double[] torchPercentiles(String workload, String net, int batch) throws Exception {
-        for (String line : torchRun(torch, List.of("--workload", workload, "--model", net, "--batch", Integer.toString(batch),
-                "--seconds", Double.toString(seconds)))) {
+        for (String line : torchRun(
+                torch,
+                List.of(
+                        "--workload",
+                        workload,
+                        "--model",
+                        net,
+                        "--batch",
+                        Integer.toString(batch),
+                        "--seconds",
+                        Double.toString(seconds)))) {
             if (line.contains("\"p50\"")) {
                 return new double[] {num(line, "p50"), num(line, "p90"), num(line, "p99")};
             }
@@ -241,8 +286,15 @@ public final class Compare {
     }
 
     private double torchMedian(String workload, String net, int batch, String optimizer) throws Exception {
-        List<String> args = new ArrayList<>(List.of("--workload", workload, "--model", net, "--batch", Integer.toString(batch),
-                "--seconds", Double.toString(seconds)));
+        List<String> args = new ArrayList<>(List.of(
+                "--workload",
+                workload,
+                "--model",
+                net,
+                "--batch",
+                Integer.toString(batch),
+                "--seconds",
+                Double.toString(seconds)));
         if (optimizer != null && !workload.equals("mnist_epoch")) {
             args.addAll(List.of("--optimizer", optimizer));
         }
@@ -260,7 +312,9 @@ public final class Compare {
     static List<String> torchRun(String script, List<String> args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("bash", script));
         cmd.addAll(args);
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process p = new ProcessBuilder(cmd)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(1800, TimeUnit.SECONDS) || p.exitValue() != 0) {
             throw new IllegalStateException("PyTorch benchmark failed: " + String.join(" ", cmd) + "\n" + out);
@@ -280,21 +334,32 @@ public final class Compare {
 
     private static Path findFile(Path dir, String net, String suffix) throws IOException {
         try (var s = Files.walk(dir)) {
-            return s.filter(p -> p.toString().contains(net) && p.toString().endsWith(suffix)).findFirst()
-                    .orElseThrow(() -> new IllegalStateException("PyTorch wrote no " + suffix + " for " + net + " under " + dir));
+            return s.filter(p -> p.toString().contains(net) && p.toString().endsWith(suffix))
+                    .findFirst()
+                    .orElseThrow(() ->
+                            new IllegalStateException("PyTorch wrote no " + suffix + " for " + net + " under " + dir));
         }
     }
 
     private void row(String what, String net, String forge, String pt, double ratio, double gflops) {
-        String g = Double.isNaN(gflops) ? "" : String.format(Locale.ROOT, "%.1f (%.0f%%)", gflops, 100 * gflops / ceiling);
+        String g =
+                Double.isNaN(gflops) ? "" : String.format(Locale.ROOT, "%.1f (%.0f%%)", gflops, 100 * gflops / ceiling);
         rows.add(new String[] {what, net, forge, pt, String.format(Locale.ROOT, "%.2fx", ratio), g});
-        System.out.printf(Locale.ROOT, "%-44s %-12s forge %-22s pytorch %-22s ratio %s  %s%n", what, net, forge, pt,
-                rows.get(rows.size() - 1)[4], g);
+        System.out.printf(
+                Locale.ROOT,
+                "%-44s %-12s forge %-22s pytorch %-22s ratio %s  %s%n",
+                what,
+                net,
+                forge,
+                pt,
+                rows.get(rows.size() - 1)[4],
+                g);
     }
 
     private void print() {
         System.out.println();
-        System.out.println("| workload | network | Forge | PyTorch | Forge/PyTorch | Forge GFLOP/s (% of SGEMM ceiling) |");
+        System.out.println(
+                "| workload | network | Forge | PyTorch | Forge/PyTorch | Forge GFLOP/s (% of SGEMM ceiling) |");
         System.out.println("| --- | --- | --- | --- | --- | --- |");
         for (String[] r : rows) {
             System.out.println("| " + String.join(" | ", r) + " |");
@@ -351,9 +416,12 @@ public final class Compare {
     private static double sgemmCeiling() {
         int n = 2048;
         GraphBuilder b = new GraphBuilder("sgemm");
-        Graph g = b.output(b.matMul(b.input("a", Shape.fixed(n, n)), b.input("b", Shape.fixed(n, n))), "c").build();
+        Graph g = b.output(b.matMul(b.input("a", Shape.fixed(n, n)), b.input("b", Shape.fixed(n, n))), "c")
+                .build();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        FloatBuffer data = ByteBuffer.allocateDirect(n * n * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        FloatBuffer data = ByteBuffer.allocateDirect(n * n * 4)
+                .order(ByteOrder.nativeOrder())
+                .asFloatBuffer();
         for (int i = 0; i < n * n; i++) {
             data.put(i, (float) Math.sin(i));
         }
@@ -375,5 +443,4 @@ public final class Compare {
             throw new IllegalStateException("could not measure the SGEMM ceiling: " + e.getMessage(), e);
         }
     }
-
 }

@@ -42,15 +42,12 @@ public final class OpAlternatives {
     private static final long[] POOLED = {64, 32, 14, 14};
     private static final long[] FC1_W = {512, 12544};
 
-    private OpAlternatives() {
-    }
+    private OpAlternatives() {}
 
     /** One way of computing a case's result: builds its graph from a fresh builder. */
-    private record Variant(String name, BiFunction<GraphBuilder, Map<String, Value>, Value> body) {
-    }
+    private record Variant(String name, BiFunction<GraphBuilder, Map<String, Value>, Value> body) {}
 
-    private record Case(String title, Map<String, long[]> inputs, List<Variant> variants) {
-    }
+    private record Case(String title, Map<String, long[]> inputs, List<Variant> variants) {}
 
     public static void main(String[] args) throws OrtException {
         int rounds = args.length == 2 && args[0].equals("--rounds") ? Integer.parseInt(args[1]) : 5;
@@ -64,7 +61,10 @@ public final class OpAlternatives {
                 options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
                 options.setIntraOpNumThreads(ModelOptions.resolveIntraOpThreads(0));
                 for (Map.Entry<String, long[]> e : c.inputs().entrySet()) {
-                    inputs.put(e.getKey(), OnnxTensor.createTensor(env, random(e.getValue(), e.getKey().hashCode()), e.getValue()));
+                    inputs.put(
+                            e.getKey(),
+                            OnnxTensor.createTensor(
+                                    env, random(e.getValue(), e.getKey().hashCode()), e.getValue()));
                 }
                 for (Variant v : c.variants()) {
                     sessions.add(env.createSession(OnnxWriter.toBytes(graph(c, v)), options));
@@ -89,51 +89,96 @@ public final class OpAlternatives {
     private static List<Case> cases() {
         List<Case> cases = new ArrayList<>();
         Map<String, Attribute> stats = Map.of("axes", attrInts(0, 2, 3), "keepdims", attrInt(1));
-        cases.add(new Case("BatchNorm statistic E[x^2] per channel, x 64x32x28x28", Map.of("x", ACT), List.of(
-                new Variant("ReduceSumSquare", (b, in) -> b.node("ReduceSumSquare", "r", List.of(in.get("x")), stats)),
-                new Variant("ReduceMean(Mul(x, x))  [chosen]", (b, in) -> {
-                    Value x = in.get("x");
-                    return b.node("ReduceMean", "r", List.of(b.mul(x, x)), stats);
-                }))));
-        Map<String, Attribute> nearest = Map.of("mode", new Attribute.Str("nearest"),
-                "coordinate_transformation_mode", new Attribute.Str("asymmetric"), "nearest_mode", new Attribute.Str("floor"));
-        cases.add(new Case("2x nearest upsampling, 64x32x14x14 -> 64x32x28x28", Map.of("y", POOLED), List.of(
-                new Variant("Resize  [chosen]", (b, in) -> b.node("Resize", "u", List.of(in.get("y"), b.constant("roi", Tensor.of(new float[0], 0)),
-                        b.constant("scales", Tensor.of(new float[] {1, 1, 2, 2}, 4))), nearest)),
-                new Variant("Reshape + Expand (6-D) + Reshape", (b, in) -> {
-                    Value y6 = b.reshape(in.get("y"), 64, 32, 14, 1, 14, 1);
-                    Value e = b.node("Expand", "e", List.of(y6, b.constant("to", Tensor.of(new long[] {64, 32, 14, 2, 14, 2}, 6))), Map.of());
-                    return b.reshape(e, ACT);
-                }))));
-        cases.add(new Case("tiled MaxPool gradient: select dY_up where X == Y_up, 64x32x28x28", Map.of("x", ACT, "u", ACT, "d", ACT), List.of(
-                new Variant("Mul(dY_up, Cast(Equal))  [chosen]", (b, in) -> {
-                    Value eq = b.node("Equal", "eq", List.of(in.get("x"), in.get("u")), Map.of());
-                    return b.mul(in.get("d"), b.node("Cast", "c", List.of(eq), Map.of("to", attrInt(1))));
-                }),
-                new Variant("Where(Equal, dY_up, 0)", (b, in) -> {
-                    Value eq = b.node("Equal", "eq", List.of(in.get("x"), in.get("u")), Map.of());
-                    return b.node("Where", "w", List.of(eq, in.get("d"), b.constant("zero", Tensor.of(new float[] {0f}))), Map.of());
-                }))));
-        cases.add(new Case("forward ReLU and 2x2 MaxPool, 64x32x28x28", Map.of("x", ACT), List.of(
-                new Variant("MaxPool(Relu(x))", (b, in) -> b.maxPool(b.relu(in.get("x")), 2)),
-                new Variant("Relu(MaxPool(x))  [chosen for training]", (b, in) -> b.relu(b.maxPool(in.get("x"), 2))))));
+        cases.add(new Case(
+                "BatchNorm statistic E[x^2] per channel, x 64x32x28x28",
+                Map.of("x", ACT),
+                List.of(
+                        new Variant(
+                                "ReduceSumSquare",
+                                (b, in) -> b.node("ReduceSumSquare", "r", List.of(in.get("x")), stats)),
+                        new Variant("ReduceMean(Mul(x, x))  [chosen]", (b, in) -> {
+                            Value x = in.get("x");
+                            return b.node("ReduceMean", "r", List.of(b.mul(x, x)), stats);
+                        }))));
+        Map<String, Attribute> nearest = Map.of(
+                "mode",
+                new Attribute.Str("nearest"),
+                "coordinate_transformation_mode",
+                new Attribute.Str("asymmetric"),
+                "nearest_mode",
+                new Attribute.Str("floor"));
+        cases.add(new Case(
+                "2x nearest upsampling, 64x32x14x14 -> 64x32x28x28",
+                Map.of("y", POOLED),
+                List.of(
+                        new Variant(
+                                "Resize  [chosen]",
+                                (b, in) -> b.node(
+                                        "Resize",
+                                        "u",
+                                        List.of(
+                                                in.get("y"),
+                                                b.constant("roi", Tensor.of(new float[0], 0)),
+                                                b.constant("scales", Tensor.of(new float[] {1, 1, 2, 2}, 4))),
+                                        nearest)),
+                        new Variant("Reshape + Expand (6-D) + Reshape", (b, in) -> {
+                            Value y6 = b.reshape(in.get("y"), 64, 32, 14, 1, 14, 1);
+                            Value e = b.node(
+                                    "Expand",
+                                    "e",
+                                    List.of(y6, b.constant("to", Tensor.of(new long[] {64, 32, 14, 2, 14, 2}, 6))),
+                                    Map.of());
+                            return b.reshape(e, ACT);
+                        }))));
+        cases.add(new Case(
+                "tiled MaxPool gradient: select dY_up where X == Y_up, 64x32x28x28",
+                Map.of("x", ACT, "u", ACT, "d", ACT),
+                List.of(
+                        new Variant("Mul(dY_up, Cast(Equal))  [chosen]", (b, in) -> {
+                            Value eq = b.node("Equal", "eq", List.of(in.get("x"), in.get("u")), Map.of());
+                            return b.mul(in.get("d"), b.node("Cast", "c", List.of(eq), Map.of("to", attrInt(1))));
+                        }),
+                        new Variant("Where(Equal, dY_up, 0)", (b, in) -> {
+                            Value eq = b.node("Equal", "eq", List.of(in.get("x"), in.get("u")), Map.of());
+                            return b.node(
+                                    "Where",
+                                    "w",
+                                    List.of(eq, in.get("d"), b.constant("zero", Tensor.of(new float[] {0f}))),
+                                    Map.of());
+                        }))));
+        cases.add(new Case(
+                "forward ReLU and 2x2 MaxPool, 64x32x28x28",
+                Map.of("x", ACT),
+                List.of(
+                        new Variant("MaxPool(Relu(x))", (b, in) -> b.maxPool(b.relu(in.get("x")), 2)),
+                        new Variant(
+                                "Relu(MaxPool(x))  [chosen for training]",
+                                (b, in) -> b.relu(b.maxPool(in.get("x"), 2))))));
         convWeightGradient(cases, "MNIST CNN conv1 (1->32, 5x5, pad 2, 28x28), batch 64", 64, 1, 28, 32, 5, 2);
         convWeightGradient(cases, "CIFAR-10 net conv2 (6->16, 3x3, 30x30), batch 64", 64, 6, 30, 16, 3, 0);
         convWeightGradient(cases, "LeNet-5 conv2 (6->16, 5x5, 14x14), batch 64", 64, 6, 14, 16, 5, 0);
         Map<String, Attribute> transA = Map.of("transA", attrInt(1));
-        cases.add(new Case("SGD momentum on fc1 (512x12544, batch 16): b' = 0.9 b + dY^T X", Map.of("dy", new long[] {16, 512},
-                "x", new long[] {16, 12544}, "b", FC1_W), List.of(
-                new Variant("Gemm(dY, X, C=b, beta=0.9)", (b, in) -> b.node("Gemm", "g", List.of(in.get("dy"),
-                        in.get("x"), in.get("b")), Map.of("transA", attrInt(1), "beta", new Attribute.Float(0.9f)))),
-                new Variant("Gemm(dY, X) + Mul(b, 0.9) + Add  [chosen]", (b, in) -> {
-                    Value g = b.node("Gemm", "g", List.of(in.get("dy"), in.get("x")), transA);
-                    return b.add(b.mul(in.get("b"), b.constant("mu", Tensor.of(new float[] {0.9f}))), g);
-                }))));
+        cases.add(new Case(
+                "SGD momentum on fc1 (512x12544, batch 16): b' = 0.9 b + dY^T X",
+                Map.of("dy", new long[] {16, 512}, "x", new long[] {16, 12544}, "b", FC1_W),
+                List.of(
+                        new Variant(
+                                "Gemm(dY, X, C=b, beta=0.9)",
+                                (b, in) -> b.node(
+                                        "Gemm",
+                                        "g",
+                                        List.of(in.get("dy"), in.get("x"), in.get("b")),
+                                        Map.of("transA", attrInt(1), "beta", new Attribute.Float(0.9f)))),
+                        new Variant("Gemm(dY, X) + Mul(b, 0.9) + Add  [chosen]", (b, in) -> {
+                            Value g = b.node("Gemm", "g", List.of(in.get("dy"), in.get("x")), transA);
+                            return b.add(b.mul(in.get("b"), b.constant("mu", Tensor.of(new float[] {0.9f}))), g);
+                        }))));
         return cases;
     }
 
     /** Conv weight gradient: a convolution over the batch axis against im2col (one-hot Conv + batched MatMul). */
-    private static void convWeightGradient(List<Case> cases, String what, long n, long c, long h, long co, long k, long pad) {
+    private static void convWeightGradient(
+            List<Case> cases, String what, long n, long c, long h, long co, long k, long pad) {
         long ho = h + 2 * pad - k + 1;
         long patch = c * k * k;
         long[] x = {n, c, h, h};
@@ -144,22 +189,39 @@ public final class OpAlternatives {
         }
         Map<String, Attribute> conv = Map.of("kernel_shape", attrInts(k, k), "pads", attrInts(pad, pad, pad, pad));
         Map<String, Attribute> swap = Map.of("perm", attrInts(1, 0, 2, 3));
-        cases.add(new Case("conv weight gradient, " + what + ", patch " + patch + (patch <= 64 ? " (im2col)" : " (batch axis)"),
-                Map.of("x", x, "dy", dy), List.of(
-                new Variant("Conv over the batch axis" + (patch > 64 ? "  [chosen]" : ""), (b, in) -> {
-                    Value xt = b.node("Transpose", "xt", List.of(in.get("x")), swap);
-                    Value dyt = b.node("Transpose", "dyt", List.of(in.get("dy")), swap);
-                    Value z = b.node("Conv", "z", List.of(xt, dyt), Map.of("kernel_shape", attrInts(ho, ho), "pads", attrInts(pad, pad, pad, pad)));
-                    return b.node("Transpose", "dw", List.of(z), swap);
-                }),
-                new Variant("one-hot Conv + batched MatMul" + (patch <= 64 ? "  [chosen]" : ""), (b, in) -> {
-                    Value p = b.node("Conv", "p", List.of(in.get("x"), b.constant("onehot", Tensor.of(oneHot, patch, c, k, k))), conv);
-                    Value pt = b.node("Transpose", "pt", List.of(b.reshape(p, n, patch, ho * ho)), Map.of("perm", attrInts(0, 2, 1)));
-                    Value g = b.matMul(b.reshape(in.get("dy"), n, co, ho * ho), pt);
-                    Value sum = b.node("ReduceSum", "s", List.of(g, b.constant("axis0", Tensor.of(new long[] {0}, 1))),
-                            Map.of("keepdims", attrInt(0)));
-                    return b.reshape(sum, co, c, k, k);
-                }))));
+        cases.add(new Case(
+                "conv weight gradient, " + what + ", patch " + patch + (patch <= 64 ? " (im2col)" : " (batch axis)"),
+                Map.of("x", x, "dy", dy),
+                List.of(
+                        new Variant("Conv over the batch axis" + (patch > 64 ? "  [chosen]" : ""), (b, in) -> {
+                            Value xt = b.node("Transpose", "xt", List.of(in.get("x")), swap);
+                            Value dyt = b.node("Transpose", "dyt", List.of(in.get("dy")), swap);
+                            Value z = b.node(
+                                    "Conv",
+                                    "z",
+                                    List.of(xt, dyt),
+                                    Map.of("kernel_shape", attrInts(ho, ho), "pads", attrInts(pad, pad, pad, pad)));
+                            return b.node("Transpose", "dw", List.of(z), swap);
+                        }),
+                        new Variant("one-hot Conv + batched MatMul" + (patch <= 64 ? "  [chosen]" : ""), (b, in) -> {
+                            Value p = b.node(
+                                    "Conv",
+                                    "p",
+                                    List.of(in.get("x"), b.constant("onehot", Tensor.of(oneHot, patch, c, k, k))),
+                                    conv);
+                            Value pt = b.node(
+                                    "Transpose",
+                                    "pt",
+                                    List.of(b.reshape(p, n, patch, ho * ho)),
+                                    Map.of("perm", attrInts(0, 2, 1)));
+                            Value g = b.matMul(b.reshape(in.get("dy"), n, co, ho * ho), pt);
+                            Value sum = b.node(
+                                    "ReduceSum",
+                                    "s",
+                                    List.of(g, b.constant("axis0", Tensor.of(new long[] {0}, 1))),
+                                    Map.of("keepdims", attrInt(0)));
+                            return b.reshape(sum, co, c, k, k);
+                        }))));
     }
 
     private static Graph graph(Case c, Variant v) {
@@ -190,7 +252,9 @@ public final class OpAlternatives {
 
     private static FloatBuffer random(long[] shape, long seed) {
         long n = Arrays.stream(shape).reduce(1, (a, b) -> a * b);
-        FloatBuffer buf = ByteBuffer.allocateDirect((int) (n * 4)).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        FloatBuffer buf = ByteBuffer.allocateDirect((int) (n * 4))
+                .order(ByteOrder.nativeOrder())
+                .asFloatBuffer();
         java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
         for (int i = 0; i < n; i++) {
             buf.put(i, (float) r.nextGaussian());

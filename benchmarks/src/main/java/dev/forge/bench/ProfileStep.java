@@ -2,7 +2,6 @@ package dev.forge.bench;
 
 import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.train.Loss;
-import dev.forge.compiler.train.Optimizer;
 import dev.forge.compiler.train.Trainer;
 import dev.forge.compiler.train.TrainingGraph;
 import dev.forge.models.ModelZoo;
@@ -34,8 +33,7 @@ public final class ProfileStep {
     private static final Pattern EVENT = Pattern.compile(
             "\"cat\"\\s*:\\s*\"Node\".*?\"dur\"\\s*:\\s*(\\d+).*?\"name\"\\s*:\\s*\"([^\"]*)_kernel_time\".*?\"op_name\"\\s*:\\s*\"([^\"]*)\"");
 
-    private ProfileStep() {
-    }
+    private ProfileStep() {}
 
     public static void main(String[] args) throws Exception {
         String model = "mnist-cnn";
@@ -54,8 +52,9 @@ public final class ProfileStep {
                 case "--steps" -> steps = Integer.parseInt(args[++i]);
                 case "--top" -> top = Integer.parseInt(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + "; use --model NET --batch N --optimizer NAME --lr X --steps N --top N --out DIR");
+                default ->
+                    throw new IllegalArgumentException("unknown option " + args[i]
+                            + "; use --model NET --batch N --optimizer NAME --lr X --steps N --top N --out DIR");
             }
         }
         if (optimizer == null) {
@@ -78,8 +77,15 @@ public final class ProfileStep {
             for (int s = 1; s <= steps; s++) {
                 plain.step(x, y, warmup + s, lr);
             }
-            System.out.printf(Locale.ROOT, "%s batch %d, %s lr %g: %.2f ms per step without the profiler (%d steps)%n", model, batch,
-                    optimizer, lr, (System.nanoTime() - t0) / 1e6 / steps, steps);
+            System.out.printf(
+                    Locale.ROOT,
+                    "%s batch %d, %s lr %g: %.2f ms per step without the profiler (%d steps)%n",
+                    model,
+                    batch,
+                    optimizer,
+                    lr,
+                    (System.nanoTime() - t0) / 1e6 / steps,
+                    steps);
         }
         Path trace;
         try (Trainer t = new Trainer(tg, 0, 0, out.resolve(model + "_b" + batch))) {
@@ -109,7 +115,8 @@ public final class ProfileStep {
         if (total == 0) {
             throw new IllegalStateException("no kernel events in " + trace);
         }
-        System.out.printf(Locale.ROOT, "profile %s: %.2f ms of kernel time per step (profiler on)%n", trace, total / 1e3 / runs);
+        System.out.printf(
+                Locale.ROOT, "profile %s: %.2f ms of kernel time per step (profiler on)%n", trace, total / 1e3 / runs);
         table("operator type", byOp, total, runs, top, true);
         table("node", byNode, total, runs, top, false);
     }
@@ -130,8 +137,13 @@ public final class ProfileStep {
             shown.put(e.getKey(), e.getValue());
         }
         for (Map.Entry<String, long[]> e : shown.entrySet()) {
-            System.out.printf(Locale.ROOT, "| %s | %.3f | %.1f%% |%s%n", e.getKey(), e.getValue()[0] / 1e3 / runs,
-                    100.0 * e.getValue()[0] / total, counts ? " " + e.getValue()[1] / runs + " |" : "");
+            System.out.printf(
+                    Locale.ROOT,
+                    "| %s | %.3f | %.1f%% |%s%n",
+                    e.getKey(),
+                    e.getValue()[0] / 1e3 / runs,
+                    100.0 * e.getValue()[0] / total,
+                    counts ? " " + e.getValue()[1] / runs + " |" : "");
         }
     }
 }

@@ -20,8 +20,7 @@ import java.util.SplittableRandom;
 
 /** The measured workloads, shared by the JMH benchmarks and the comparison harness. */
 final class Workloads {
-    private Workloads() {
-    }
+    private Workloads() {}
 
     /** A direct, reusable float32 input of the network's shape at batch {@code batch}, seeded normal values. */
     static Tensor input(Graph g, int batch, long seed) {
@@ -48,7 +47,8 @@ final class Workloads {
     /** The exported inference model of a built-in network (seed 0 weights) loaded in the runtime. */
     static Model inferenceModel(String net, int threads) {
         byte[] bytes = OnnxWriter.toBytes(ModelZoo.build(net, 0));
-        return Model.load(bytes, net, ModelOptions.builder().intraOpThreads(threads).build());
+        return Model.load(
+                bytes, net, ModelOptions.builder().intraOpThreads(threads).build());
     }
 
     /** A trainer for one training-step workload (cross-entropy). */
@@ -67,8 +67,9 @@ final class Workloads {
             case "adagrad" -> Optimizer.adagrad(lr);
             case "adam" -> Optimizer.adam(lr);
             case "adamw" -> Optimizer.adamw(lr);
-            default -> throw new IllegalArgumentException("unknown optimizer '" + name
-                    + "'; choose one of sgd, momentum, nesterov, rmsprop, adagrad, adam, adamw");
+            default ->
+                throw new IllegalArgumentException("unknown optimizer '" + name
+                        + "'; choose one of sgd, momentum, nesterov, rmsprop, adagrad, adam, adamw");
         };
     }
 

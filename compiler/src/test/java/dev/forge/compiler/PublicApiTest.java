@@ -30,7 +30,13 @@ class PublicApiTest {
         List<Class<?>> types = publicTypes();
         assertTrue(types.size() > 50, "expected the compiler's classes under target/classes, found " + types.size());
         for (Class<?> c : types) {
-            check(leaks, c, "extends", c.getGenericSuperclass() == null ? "" : c.getGenericSuperclass().getTypeName());
+            check(
+                    leaks,
+                    c,
+                    "extends",
+                    c.getGenericSuperclass() == null
+                            ? ""
+                            : c.getGenericSuperclass().getTypeName());
             for (var i : c.getGenericInterfaces()) {
                 check(leaks, c, "implements", i.getTypeName());
             }
@@ -50,8 +56,11 @@ class PublicApiTest {
                 }
             }
         }
-        assertEquals(List.of(), leaks, "public signatures that expose protobuf types; make them package-private "
-                + "or take/return Forge types (Graph, Tensor, byte[]) instead");
+        assertEquals(
+                List.of(),
+                leaks,
+                "public signatures that expose protobuf types; make them package-private "
+                        + "or take/return Forge types (Graph, Tensor, byte[]) instead");
     }
 
     @Test
@@ -81,7 +90,8 @@ class PublicApiTest {
                     .filter(s -> s.endsWith(".class") && !s.equals("module-info.class"))
                     .map(s -> s.substring(0, s.length() - ".class".length()).replace('/', '.'))
                     .filter(s -> s.startsWith("dev.forge.compiler.") && !s.startsWith("dev.forge.compiler.onnx.proto."))
-                    .sorted().toList();
+                    .sorted()
+                    .toList();
         }
         for (String name : names) {
             Class<?> c = Class.forName(name, false, PublicApiTest.class.getClassLoader());

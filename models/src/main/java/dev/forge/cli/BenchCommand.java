@@ -32,12 +32,17 @@ import picocli.CommandLine.Spec;
  * {@link Model#run} itself does (its output tensors). Percentiles use the nearest-rank method;
  * throughput is items (batch size times runs) divided by the summed run time.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Measure latency percentiles and throughput per batch size.",
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Measure latency percentiles and throughput per batch size.",
             "",
             "Prints the latency (p50, p90, p99 and mean, in ms) and throughput (items/s) for each batch size.",
             "Inputs are random (floats uniform in [0, 1), integers 0, bools false) and made once per batch size. The"
-                + " first dimension of each input, when dynamic, is the batch; any other dynamic dimension needs --shape."})
+                    + " first dimension of each input, when dynamic, is the batch; any other dynamic dimension needs --shape."
+        })
 final class BenchCommand implements Callable<Integer> {
     /** Batch sizes above this are refused as typos. */
     private static final int MAX_BATCH = 1 << 20;
@@ -48,16 +53,24 @@ final class BenchCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "An .onnx file, or a built-in network.")
     private String model;
 
-    @Option(names = {"-b", "--batch"}, paramLabel = "B1,B2,...", defaultValue = "1",
+    @Option(
+            names = {"-b", "--batch"},
+            paramLabel = "B1,B2,...",
+            defaultValue = "1",
             description = "Batch sizes, comma-separated (default: ${DEFAULT-VALUE}).")
     private String batch;
 
-    @Option(names = "--shape", paramLabel = "[NAME=]D1,D2,...",
+    @Option(
+            names = "--shape",
+            paramLabel = "[NAME=]D1,D2,...",
             description = "The full shape of an input with dynamic dimensions besides the batch, e.g. --shape"
                     + " input=1,3,224,224 (the batch dimension is replaced by each batch size). Repeat per input.")
     private List<String> shapes = new ArrayList<>();
 
-    @Option(names = "--warmup", paramLabel = "N", defaultValue = "10",
+    @Option(
+            names = "--warmup",
+            paramLabel = "N",
+            defaultValue = "10",
             description = "Untimed runs per batch size before measuring (default: ${DEFAULT-VALUE}).")
     private int warmup;
 
@@ -69,7 +82,9 @@ final class BenchCommand implements Callable<Integer> {
 
     /** How long to measure: a number of runs or a time. */
     static final class Duration {
-        @Option(names = {"-n", "--iterations"}, paramLabel = "N",
+        @Option(
+                names = {"-n", "--iterations"},
+                paramLabel = "N",
                 description = "Timed runs per batch size (default: 100).")
         Integer iterations;
 
@@ -85,7 +100,8 @@ final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--iterations must be 1 or more, got " + iterations);
         }
         if (duration.seconds != null && !(duration.seconds > 0 && duration.seconds <= 86_400)) {
-            throw new IllegalArgumentException("--seconds must be more than 0 (and at most a day), got " + duration.seconds);
+            throw new IllegalArgumentException(
+                    "--seconds must be more than 0 (and at most a day), got " + duration.seconds);
         }
         if (warmup < 0) {
             throw new IllegalArgumentException("--warmup must be 0 or more, got " + warmup);
@@ -102,9 +118,16 @@ final class BenchCommand implements Callable<Integer> {
             for (TensorSpec s : m.inputs()) {
                 inputText.add(s.toString());
             }
-            out.printf("%s on %s, %s; warm-up %d run%s, then %s per batch size%n", ref.displayName(), m.device(),
-                    runtime.threadsText(), warmup, warmup == 1 ? "" : "s",
-                    duration.seconds != null ? seconds(duration.seconds) : iterations + " timed run" + (iterations == 1 ? "" : "s"));
+            out.printf(
+                    "%s on %s, %s; warm-up %d run%s, then %s per batch size%n",
+                    ref.displayName(),
+                    m.device(),
+                    runtime.threadsText(),
+                    warmup,
+                    warmup == 1 ? "" : "s",
+                    duration.seconds != null
+                            ? seconds(duration.seconds)
+                            : iterations + " timed run" + (iterations == 1 ? "" : "s"));
             out.printf("inputs: %s%n%n", String.join(", ", inputText));
             out.flush();
 
@@ -112,7 +135,13 @@ final class BenchCommand implements Callable<Integer> {
             for (int b : batches) {
                 Map<String, Tensor> feeds = randomInputs(m.inputs(), inputShapes(m.inputs(), b, given));
                 Stats s = measure(m, feeds, warmup, iterations, duration.seconds);
-                table.row(b, s.runs, ms(s.p50), ms(s.p90), ms(s.p99), ms(s.mean),
+                table.row(
+                        b,
+                        s.runs,
+                        ms(s.p50),
+                        ms(s.p90),
+                        ms(s.p99),
+                        ms(s.mean),
                         String.format(Locale.ROOT, "%,.1f", b * s.runs / (s.totalNanos / 1e9)));
             }
             out.print(table.render(""));
@@ -157,7 +186,8 @@ final class BenchCommand implements Callable<Integer> {
         for (long x : sorted) {
             total += x;
         }
-        return new Stats(n, percentile(sorted, 50), percentile(sorted, 90), percentile(sorted, 99), total / (double) n, total);
+        return new Stats(
+                n, percentile(sorted, 50), percentile(sorted, 90), percentile(sorted, 99), total / (double) n, total);
     }
 
     /** The nearest-rank percentile of sorted values: the smallest value with at least p% of values at or below it. */
@@ -167,8 +197,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Measured run times in nanoseconds. */
-    record Stats(int runs, long p50, long p90, long p99, double mean, long totalNanos) {
-    }
+    record Stats(int runs, long p50, long p90, long p99, double mean, long totalNanos) {}
 
     /**
      * Parses {@code 1,8,64}.
@@ -187,8 +216,8 @@ final class BenchCommand implements Callable<Integer> {
                 v = -1;
             }
             if (v < 1 || v > MAX_BATCH) {
-                throw new IllegalArgumentException("bad --batch list '" + text + "': '" + t + "' is not a batch size from 1 to "
-                        + MAX_BATCH + "; give sizes like --batch 1,8,64");
+                throw new IllegalArgumentException("bad --batch list '" + text + "': '" + t
+                        + "' is not a batch size from 1 to " + MAX_BATCH + "; give sizes like --batch 1,8,64");
             }
             if (out.contains(v)) {
                 throw new IllegalArgumentException("bad --batch list '" + text + "': " + v + " appears twice");
@@ -212,12 +241,15 @@ final class BenchCommand implements Callable<Integer> {
                 name = inputs.get(0).name();
                 dims = arg;
             } else {
-                throw new IllegalArgumentException("--shape " + arg + " does not say which input it is; write --shape NAME=" + arg
-                        + " with NAME one of " + names(inputs));
+                throw new IllegalArgumentException(
+                        "--shape " + arg + " does not say which input it is; write --shape NAME=" + arg
+                                + " with NAME one of " + names(inputs));
             }
-            TensorSpec spec = inputs.stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow(
-                    () -> new IllegalArgumentException("unknown input name '" + name + "' in --shape " + arg + ", expected one of "
-                            + names(inputs)));
+            TensorSpec spec = inputs.stream()
+                    .filter(s -> s.name().equals(name))
+                    .findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("unknown input name '" + name + "' in --shape "
+                            + arg + ", expected one of " + names(inputs)));
             String[] parts = dims.split(",", -1);
             long[] shape = new long[parts.length];
             for (int i = 0; i < parts.length; i++) {
@@ -237,8 +269,8 @@ final class BenchCommand implements Callable<Integer> {
                 ok = declared[i] < 0 || declared[i] == shape[i];
             }
             if (!ok) {
-                throw new IllegalArgumentException("--shape " + arg + " does not fit input " + spec + " (expected shape "
-                        + spec.shapeString() + ")");
+                throw new IllegalArgumentException("--shape " + arg + " does not fit input " + spec
+                        + " (expected shape " + spec.shapeString() + ")");
             }
             if (out.put(name, shape) != null) {
                 throw new IllegalArgumentException("--shape gives input '" + name + "' twice");
@@ -254,7 +286,10 @@ final class BenchCommand implements Callable<Integer> {
      */
     static Map<String, long[]> inputShapes(List<TensorSpec> inputs, int b, Map<String, long[]> given) {
         boolean batched = inputs.stream().anyMatch(s -> s.rank() > 0 && s.shape()[0] < 0);
-        if (!batched && !inputs.isEmpty() && inputs.get(0).rank() > 0 && inputs.get(0).shape()[0] != b) {
+        if (!batched
+                && !inputs.isEmpty()
+                && inputs.get(0).rank() > 0
+                && inputs.get(0).shape()[0] != b) {
             TensorSpec s = inputs.get(0);
             throw new IllegalArgumentException("input " + s + " has a fixed batch size of " + s.shape()[0]
                     + ", so --batch can only be " + s.shape()[0] + ", not " + b);
@@ -279,8 +314,8 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             if (!open.isEmpty()) {
-                throw new IllegalArgumentException("input " + s + " has dynamic dimensions besides the batch (axes " + open
-                        + "); give its shape with --shape " + s.name() + "=" + example(s));
+                throw new IllegalArgumentException("input " + s + " has dynamic dimensions besides the batch (axes "
+                        + open + "); give its shape with --shape " + s.name() + "=" + example(s));
             }
             long count = 1;
             for (long d : dims) {
@@ -314,7 +349,8 @@ final class BenchCommand implements Callable<Integer> {
             for (long d : shape) {
                 count *= d;
             }
-            ByteBuffer buf = ByteBuffer.allocateDirect((int) (count * s.dtype().byteSize())).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer buf = ByteBuffer.allocateDirect((int) (count * s.dtype().byteSize()))
+                    .order(ByteOrder.LITTLE_ENDIAN);
             if (s.dtype() == DType.FLOAT32) {
                 for (int i = 0; i < count; i++) {
                     buf.putFloat(i * 4, (float) random.nextDouble());

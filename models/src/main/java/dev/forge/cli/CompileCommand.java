@@ -28,52 +28,83 @@ import picocli.CommandLine.Spec;
  * of the compiler's pipelines on a model, prints the node, value and initializer counts after every pass,
  * and writes the graph after the selected passes as ONNX (MLIR's {@code -mlir-print-ir-after-all}).
  */
-@Command(name = "compile", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Run a compiler pipeline on a model and show the graph after each pass.",
+@Command(
+        name = "compile",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Run a compiler pipeline on a model and show the graph after each pass.",
             "",
             "Prints a table of node, value and initializer counts after every pass; with --out, writes the graph after"
-                + " the passes named by --dump-after as DIR/NN-<pass>.onnx (open them in Netron, or load them in ONNX"
-                + " Runtime). Imported models are prepared for training as 'forge train' does (float initializers that"
-                + " feed data become parameters)."})
+                    + " the passes named by --dump-after as DIR/NN-<pass>.onnx (open them in Netron, or load them in ONNX"
+                    + " Runtime). Imported models are prepared for training as 'forge train' does (float initializers that"
+                    + " feed data become parameters)."
+        })
 final class CompileCommand implements Callable<Integer> {
     private static final List<String> PIPELINES = List.of("train", "gradients", "export");
 
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "An ONNX file, or a built-in network: ${COMPLETION-CANDIDATES}",
+    @Parameters(
+            index = "0",
+            paramLabel = "MODEL",
+            description = "An ONNX file, or a built-in network: ${COMPLETION-CANDIDATES}",
             completionCandidates = Forge.BuiltInNames.class)
     private String model;
 
-    @Option(names = "--pipeline", paramLabel = "NAME", defaultValue = "train",
+    @Option(
+            names = "--pipeline",
+            paramLabel = "NAME",
+            defaultValue = "train",
             description = "train, gradients or export (default: ${DEFAULT-VALUE}).")
     private String pipeline;
 
-    @Option(names = "--loss", paramLabel = "LOSS", defaultValue = "cross-entropy", converter = TrainArguments.LossConverter.class,
+    @Option(
+            names = "--loss",
+            paramLabel = "LOSS",
+            defaultValue = "cross-entropy",
+            converter = TrainArguments.LossConverter.class,
             completionCandidates = TrainArguments.LossNames.class,
             description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     private Loss loss;
 
-    @Option(names = "--optimizer", paramLabel = "NAME", defaultValue = "adam", converter = TrainArguments.OptimizerConverter.class,
+    @Option(
+            names = "--optimizer",
+            paramLabel = "NAME",
+            defaultValue = "adam",
+            converter = TrainArguments.OptimizerConverter.class,
             completionCandidates = TrainArguments.OptimizerNames.class,
             description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     private TrainArguments.OptimizerName optimizer;
 
-    @Option(names = "--lr", paramLabel = "X", defaultValue = "0.01", description = "Learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--lr",
+            paramLabel = "X",
+            defaultValue = "0.01",
+            description = "Learning rate (default: ${DEFAULT-VALUE}).")
     private double lr;
 
-    @Option(names = "--dump-after", paramLabel = "PASS|all", split = ",",
-            description = "Write the graph after these passes (comma-separated or repeated), or after every pass and the"
-                + " input with 'all' (default: all, when --out is given).")
+    @Option(
+            names = "--dump-after",
+            paramLabel = "PASS|all",
+            split = ",",
+            description =
+                    "Write the graph after these passes (comma-separated or repeated), or after every pass and the"
+                            + " input with 'all' (default: all, when --out is given).")
     private List<String> dumpAfter;
 
-    @Option(names = {"-o", "--out"}, paramLabel = "DIR", description = "Directory for the dumped graphs.")
+    @Option(
+            names = {"-o", "--out"},
+            paramLabel = "DIR",
+            description = "Directory for the dumped graphs.")
     private Path out;
 
     @Override
     public Integer call() {
         if (!PIPELINES.contains(pipeline)) {
-            throw new ParameterException(spec.commandLine(), "unknown pipeline '" + pipeline + "'; choose one of " + PIPELINES);
+            throw new ParameterException(
+                    spec.commandLine(), "unknown pipeline '" + pipeline + "'; choose one of " + PIPELINES);
         }
         Optimizer opt = optimizer.create(lr, null, null);
         Pipeline p = switch (pipeline) {
@@ -91,7 +122,8 @@ final class CompileCommand implements Callable<Integer> {
             Trainable.prepare(input);
         }
 
-        TextTable table = new TextTable(">#", "pass", ">nodes", ">values", ">initializers", ">inputs", ">outputs", "file");
+        TextTable table =
+                new TextTable(">#", "pass", ">nodes", ">values", ">initializers", ">inputs", ">outputs", "file");
         PassDumps dumps = out == null ? null : new PassDumps(out, selected::contains);
         String inputFile = "";
         if (dumps != null && selected.contains("input")) {
@@ -110,7 +142,10 @@ final class CompileCommand implements Callable<Integer> {
         w.printf("%s on %s%n", p, ref.displayName());
         w.print(table.render("  "));
         if (dumps != null) {
-            w.printf("wrote %d graph%s to %s%n", dumps.written().size(), dumps.written().size() == 1 ? "" : "s",
+            w.printf(
+                    "wrote %d graph%s to %s%n",
+                    dumps.written().size(),
+                    dumps.written().size() == 1 ? "" : "s",
                     out.toAbsolutePath().normalize());
         }
         w.flush();
@@ -127,10 +162,15 @@ final class CompileCommand implements Callable<Integer> {
             return out;
         }
         for (String name : dumpAfter) {
-            String match = valid.stream().filter(v -> v.equalsIgnoreCase(name.trim())).findFirst().orElse(null);
+            String match = valid.stream()
+                    .filter(v -> v.equalsIgnoreCase(name.trim()))
+                    .findFirst()
+                    .orElse(null);
             if (match == null) {
-                throw new ParameterException(spec.commandLine(), "--dump-after: unknown pass '" + name + "' in the " + pipeline
-                        + " pipeline; valid passes are " + String.join(", ", valid) + " (or all)");
+                throw new ParameterException(
+                        spec.commandLine(),
+                        "--dump-after: unknown pass '" + name + "' in the " + pipeline + " pipeline; valid passes are "
+                                + String.join(", ", valid) + " (or all)");
             }
             out.add(match);
         }
@@ -138,7 +178,14 @@ final class CompileCommand implements Callable<Integer> {
     }
 
     private static void row(TextTable table, int index, String name, Graph g, String file) {
-        table.row(index, name, g.nodes().size(), g.valueNames().size(), g.initializers().size(), g.inputs().size(),
-                g.outputs().size(), file);
+        table.row(
+                index,
+                name,
+                g.nodes().size(),
+                g.valueNames().size(),
+                g.initializers().size(),
+                g.inputs().size(),
+                g.outputs().size(),
+                file);
     }
 }

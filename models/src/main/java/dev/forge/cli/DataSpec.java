@@ -27,10 +27,12 @@ import java.util.SplittableRandom;
  */
 record DataSpec(String text, Dataset train, Dataset test, Normalize normalize) {
     /** The kinds of data set, the part before any ':'. */
-    static final java.util.Set<String> KINDS = java.util.Set.of("mnist", "fashion-mnist", "cifar10", "folder", "random");
+    static final java.util.Set<String> KINDS =
+            java.util.Set.of("mnist", "fashion-mnist", "cifar10", "folder", "random");
 
-    static final String HELP = "mnist, fashion-mnist[:DIR] (IDX files, gzipped or not), cifar10:DIR (data_batch_*.bin, test_batch.bin), "
-            + "folder:DIR (DIR/train/<class>/*.png|jpg and DIR/test/<class>/...), or random (one random sample)";
+    static final String HELP =
+            "mnist, fashion-mnist[:DIR] (IDX files, gzipped or not), cifar10:DIR (data_batch_*.bin, test_batch.bin), "
+                    + "folder:DIR (DIR/train/<class>/*.png|jpg and DIR/test/<class>/...), or random (one random sample)";
 
     /**
      * Loads a data set for a model input of shape [N, C, H, W].
@@ -78,7 +80,8 @@ record DataSpec(String text, Dataset train, Dataset test, Normalize normalize) {
                 Path trainDir = dir.resolve("train");
                 Path testDir = dir.resolve("test");
                 if (!Files.isDirectory(trainDir) || !Files.isDirectory(testDir)) {
-                    throw new IllegalArgumentException(dir + " must contain train/ and test/ folders, each with one subfolder per class");
+                    throw new IllegalArgumentException(
+                            dir + " must contain train/ and test/ folders, each with one subfolder per class");
                 }
                 int c = (int) sampleShape[0];
                 int h = (int) sampleShape[1];
@@ -93,8 +96,8 @@ record DataSpec(String text, Dataset train, Dataset test, Normalize normalize) {
             default -> throw new IllegalArgumentException("unknown data set '" + text + "'; use " + HELP);
         }
         if (!Arrays.equals(train.sampleShape(), sampleShape)) {
-            throw new IllegalArgumentException("data set '" + text + "' has samples of shape " + Arrays.toString(train.sampleShape())
-                    + " but the model expects " + Arrays.toString(sampleShape));
+            throw new IllegalArgumentException("data set '" + text + "' has samples of shape "
+                    + Arrays.toString(train.sampleShape()) + " but the model expects " + Arrays.toString(sampleShape));
         }
         if (norm != null) {
             train = norm.apply(train);
@@ -132,7 +135,8 @@ record DataSpec(String text, Dataset train, Dataset test, Normalize normalize) {
 
     private static Path requireDir(String arg, String text) {
         if (arg == null || arg.isEmpty()) {
-            throw new IllegalArgumentException("'" + text + "' needs a directory, e.g. " + text + ":/data/cifar-10-batches-bin");
+            throw new IllegalArgumentException(
+                    "'" + text + "' needs a directory, e.g. " + text + ":/data/cifar-10-batches-bin");
         }
         Path dir = Path.of(arg);
         if (!Files.isDirectory(dir)) {

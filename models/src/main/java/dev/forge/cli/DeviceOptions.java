@@ -6,21 +6,31 @@ import picocli.CommandLine.Option;
 
 /** The options of every command that runs ONNX Runtime sessions, training included: the device and the threads. */
 class DeviceOptions {
-    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu",
+    @Option(
+            names = "--device",
+            paramLabel = "DEVICE",
+            defaultValue = "cpu",
             description = "cpu, cuda, cuda:N or auto (CUDA when this build and machine have it, else the CPU)."
                     + " Default: ${DEFAULT-VALUE}.")
     String device;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
+    @Option(
+            names = "--threads",
+            paramLabel = "N",
+            defaultValue = "0",
             description = "Intra-op threads; 0 uses one per available processor. Default: ${DEFAULT-VALUE}.")
     int threads;
 
     /** The session options these flags describe. */
     ModelOptions toModelOptions() {
         if (threads < 0) {
-            throw new IllegalArgumentException("--threads must be 0 (one per available processor) or more, got " + threads);
+            throw new IllegalArgumentException(
+                    "--threads must be 0 (one per available processor) or more, got " + threads);
         }
-        return ModelOptions.builder().device(Device.parse(device)).intraOpThreads(threads).build();
+        return ModelOptions.builder()
+                .device(Device.parse(device))
+                .intraOpThreads(threads)
+                .build();
     }
 
     /** {@code 2 intra-op threads}; for 0, the count that 0 resolves to. */

@@ -15,11 +15,17 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code forge eval MODEL.onnx --data DATASET}: accuracy, loss, per-class accuracy, confusion matrix. */
-@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Evaluate a classifier on a data set's test split through the runtime.",
+@Command(
+        name = "eval",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Evaluate a classifier on a data set's test split through the runtime.",
             "",
             "Prints the mean cross-entropy, the accuracy, the accuracy of each class and the confusion matrix. The input"
-                + " normalization recorded in the model's metadata (" + ModelMetadata.INPUT_MEAN + ", " + ModelMetadata.INPUT_STD + ") is applied."})
+                    + " normalization recorded in the model's metadata (" + ModelMetadata.INPUT_MEAN + ", "
+                    + ModelMetadata.INPUT_STD + ") is applied."
+        })
 final class EvalCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
@@ -27,10 +33,18 @@ final class EvalCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL.onnx", description = "The model to evaluate.")
     private Path model;
 
-    @Option(names = "--data", required = true, paramLabel = "DATASET", description = "The data set: " + DataSpec.HELP + ".")
+    @Option(
+            names = "--data",
+            required = true,
+            paramLabel = "DATASET",
+            description = "The data set: " + DataSpec.HELP + ".")
     private String data;
 
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "256", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--batch",
+            paramLabel = "N",
+            defaultValue = "256",
+            description = "Batch size (default: ${DEFAULT-VALUE}).")
     private int batch;
 
     @Mixin
@@ -46,8 +60,9 @@ final class EvalCommand implements Callable<Integer> {
             DataSpec d = DataSpec.load(data, ModelEvaluator.sampleShape(m), -1, norm);
             Evaluation e = ModelEvaluator.evaluate(m, d.test(), batch);
             PrintWriter out = spec.commandLine().getOut();
-            out.printf("model: %s%ndata: %s (test split)%s%n", model, data,
-                    norm == null ? "" : ", normalized with the model's " + norm);
+            out.printf(
+                    "model: %s%ndata: %s (test split)%s%n",
+                    model, data, norm == null ? "" : ", normalized with the model's " + norm);
             out.print(e.report());
             out.flush();
         }

@@ -16,35 +16,50 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code forge export NET --out FILE.onnx}: writes a built-in network, freshly initialized, as ONNX. */
-@Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Write a built-in network as an ONNX model.",
+@Command(
+        name = "export",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Write a built-in network as an ONNX model.",
             "",
             "Builds the network with weights initialized from a seed and writes it atomically (the file is either the"
-                + " old one or the complete new one)."})
+                    + " old one or the complete new one)."
+        })
 final class ExportCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "NET", description = "A built-in network: ${COMPLETION-CANDIDATES}",
+    @Parameters(
+            index = "0",
+            paramLabel = "NET",
+            description = "A built-in network: ${COMPLETION-CANDIDATES}",
             completionCandidates = Forge.BuiltInNames.class)
     private String net;
 
-    @Option(names = {"-o", "--out"}, required = true, paramLabel = "FILE.onnx",
+    @Option(
+            names = {"-o", "--out"},
+            required = true,
+            paramLabel = "FILE.onnx",
             description = "Where to write the model; missing directories are created.")
     private Path out;
 
-    @Option(names = "--seed", paramLabel = "N", defaultValue = "" + ModelRef.DEFAULT_SEED,
+    @Option(
+            names = "--seed",
+            paramLabel = "N",
+            defaultValue = "" + ModelRef.DEFAULT_SEED,
             description = "Seed of the weight initialization (default: ${DEFAULT-VALUE}).")
     private long seed;
 
     @Override
     public Integer call() throws IOException {
         if (!ModelZoo.has(net)) {
-            throw new IllegalArgumentException("unknown built-in network '" + net + "'; built-in networks are " + ModelZoo.names());
+            throw new IllegalArgumentException(
+                    "unknown built-in network '" + net + "'; built-in networks are " + ModelZoo.names());
         }
         if (Files.isDirectory(out)) {
-            throw new IllegalArgumentException("--out " + out + " is a directory; give a file name such as "
-                    + out.resolve(net + ".onnx"));
+            throw new IllegalArgumentException(
+                    "--out " + out + " is a directory; give a file name such as " + out.resolve(net + ".onnx"));
         }
         Graph g = ModelZoo.build(net, seed);
         OnnxWriter.write(g, out);
@@ -55,8 +70,12 @@ final class ExportCommand implements Callable<Integer> {
             throw new UncheckedIOException(e);
         }
         PrintWriter w = spec.commandLine().getOut();
-        w.printf("Wrote %s (seed %d, %s trainable parameters) to %s: %s bytes%n", net, seed,
-                InspectCommand.number(ParameterCount.of(g).trainableTotal()), out.toAbsolutePath().normalize(),
+        w.printf(
+                "Wrote %s (seed %d, %s trainable parameters) to %s: %s bytes%n",
+                net,
+                seed,
+                InspectCommand.number(ParameterCount.of(g).trainableTotal()),
+                out.toAbsolutePath().normalize(),
                 InspectCommand.number(size));
         w.flush();
         return 0;

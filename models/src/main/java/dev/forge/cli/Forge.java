@@ -44,12 +44,30 @@ import picocli.CommandLine.UnmatchedArgumentException;
  * error: <message>} on stderr; 2 a usage error found by the option parser (picocli's message and a hint);
  * 3 an internal error ({@code forge: internal error: ...}). Stack traces only with {@code --debug}.
  */
-@Command(name = "forge", mixinStandardHelpOptions = true, versionProvider = Forge.Version.class,
+@Command(
+        name = "forge",
+        mixinStandardHelpOptions = true,
+        versionProvider = Forge.Version.class,
         synopsisSubcommandLabel = "COMMAND",
-        description = {"Forge: build, train, inspect, export, run and benchmark convolutional networks as ONNX models.", ""},
-        subcommands = {InspectCommand.class, ExportCommand.class, RunCommand.class, BenchCommand.class, TrainCommand.class,
-            EvalCommand.class, PredictCommand.class, CompileCommand.class, HelpCommand.class},
-        footer = {"", "Exit codes: 0 success, 1 error (one line 'forge: error: ...' on stderr), 2 usage error, 3 internal error."})
+        description = {
+            "Forge: build, train, inspect, export, run and benchmark convolutional networks as ONNX models.",
+            ""
+        },
+        subcommands = {
+            InspectCommand.class,
+            ExportCommand.class,
+            RunCommand.class,
+            BenchCommand.class,
+            TrainCommand.class,
+            EvalCommand.class,
+            PredictCommand.class,
+            CompileCommand.class,
+            HelpCommand.class
+        },
+        footer = {
+            "",
+            "Exit codes: 0 success, 1 error (one line 'forge: error: ...' on stderr), 2 usage error, 3 internal error."
+        })
 public final class Forge implements Runnable {
     /** Exit code of a user error. */
     public static final int EXIT_ERROR = 1;
@@ -64,8 +82,7 @@ public final class Forge implements Runnable {
     @Option(names = "--debug", scope = ScopeType.INHERIT, description = "Print the stack trace of errors.")
     private boolean debug;
 
-    private Forge() {
-    }
+    private Forge() {}
 
     /** Without a command: print the usage. */
     @Override
@@ -99,9 +116,12 @@ public final class Forge implements Runnable {
         CommandLine cl = new CommandLine(new Forge());
         cl.setOut(out);
         cl.setErr(err);
-        cl.getCommandSpec().usageMessage().footer(
-                cl.getCommandSpec().usageMessage().footer()[0], cl.getCommandSpec().usageMessage().footer()[1],
-                "Built-in networks: " + String.join(", ", ModelZoo.names()));
+        cl.getCommandSpec()
+                .usageMessage()
+                .footer(
+                        cl.getCommandSpec().usageMessage().footer()[0],
+                        cl.getCommandSpec().usageMessage().footer()[1],
+                        "Built-in networks: " + String.join(", ", ModelZoo.names()));
         cl.setParameterExceptionHandler(Forge::usageError);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> report(e, cmd.getErr(), debug));
         int code;
@@ -119,7 +139,8 @@ public final class Forge implements Runnable {
     /** Prints an exception as one line and returns its exit code: 1 for user errors, 3 otherwise. */
     static int report(Throwable e, PrintWriter err, boolean debug) {
         boolean user = isUserError(e);
-        err.println((user ? "forge: error: " : "forge: internal error: ") + oneLine(user ? message(e) : e.toString())
+        err.println((user ? "forge: error: " : "forge: internal error: ")
+                + oneLine(user ? message(e) : e.toString())
                 + (user || debug ? "" : " (run with --debug for the stack trace)"));
         if (debug) {
             e.printStackTrace(err);
@@ -130,8 +151,12 @@ public final class Forge implements Runnable {
 
     /** The errors a user can cause and fix: bad files, names, shapes, devices and option values. */
     static boolean isUserError(Throwable e) {
-        return e instanceof ForgeRuntimeException || e instanceof OnnxFormatException || e instanceof ShapeException
-                || e instanceof IllegalArgumentException || e instanceof UncheckedIOException || e instanceof IOException
+        return e instanceof ForgeRuntimeException
+                || e instanceof OnnxFormatException
+                || e instanceof ShapeException
+                || e instanceof IllegalArgumentException
+                || e instanceof UncheckedIOException
+                || e instanceof IOException
                 || e instanceof dev.forge.compiler.data.DatasetException
                 || e instanceof dev.forge.compiler.train.TrainingDivergedException;
     }
@@ -233,8 +258,14 @@ public final class Forge implements Runnable {
         h.setFormatter(new Formatter() {
             @Override
             public String format(LogRecord r) {
-                String lvl = r.getLevel() == Level.SEVERE ? "error" : r.getLevel().getName().toLowerCase(Locale.ROOT);
-                StringBuilder sb = new StringBuilder("forge: ").append(lvl).append(": ").append(oneLine(formatMessage(r))).append('\n');
+                String lvl = r.getLevel() == Level.SEVERE
+                        ? "error"
+                        : r.getLevel().getName().toLowerCase(Locale.ROOT);
+                StringBuilder sb = new StringBuilder("forge: ")
+                        .append(lvl)
+                        .append(": ")
+                        .append(oneLine(formatMessage(r)))
+                        .append('\n');
                 if (debug && r.getThrown() != null) {
                     java.io.StringWriter sw = new java.io.StringWriter();
                     r.getThrown().printStackTrace(new PrintWriter(sw));
@@ -264,7 +295,8 @@ public final class Forge implements Runnable {
                 "forge " + forgeVersion(),
                 "ONNX Runtime " + onnxRuntimeVersion(),
                 "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ", "
-                        + System.getProperty("os.name") + " " + System.getProperty("os.arch") + ")"};
+                        + System.getProperty("os.name") + " " + System.getProperty("os.arch") + ")"
+            };
         }
 
         static String forgeVersion() {
@@ -272,7 +304,8 @@ public final class Forge implements Runnable {
             if (v != null) {
                 return v;
             }
-            try (InputStream in = Forge.class.getResourceAsStream("/META-INF/maven/dev.forge/forge-models/pom.properties")) {
+            try (InputStream in =
+                    Forge.class.getResourceAsStream("/META-INF/maven/dev.forge/forge-models/pom.properties")) {
                 if (in != null) {
                     Properties p = new Properties();
                     p.load(in);

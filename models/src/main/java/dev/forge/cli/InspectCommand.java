@@ -17,21 +17,29 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code forge inspect MODEL}: the network as PyTorch prints it, a layer table, parameter totals and model facts. */
-@Command(name = "inspect", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Show a network's layers, shapes and parameter counts.",
+@Command(
+        name = "inspect",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Show a network's layers, shapes and parameter counts.",
             "",
             "Prints the network the way PyTorch's print(net) does, then one row per node (name, op, output shape,"
-                + " parameters), the parameter totals, and the model's opsets, IR version, producer, inputs, outputs"
-                + " and metadata.",
+                    + " parameters), the parameter totals, and the model's opsets, IR version, producer, inputs, outputs"
+                    + " and metadata.",
             "",
             "Trainable parameters are the weights and biases (for an .onnx file: the floating-point initializers read"
-                + " as weights or biases by Conv, Gemm, MatMul, normalization and PRelu nodes); the total adds"
-                + " buffers such as BatchNorm running statistics."})
+                    + " as weights or biases by Conv, Gemm, MatMul, normalization and PRelu nodes); the total adds"
+                    + " buffers such as BatchNorm running statistics."
+        })
 final class InspectCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "An .onnx file, or a built-in network: ${COMPLETION-CANDIDATES}",
+    @Parameters(
+            index = "0",
+            paramLabel = "MODEL",
+            description = "An .onnx file, or a built-in network: ${COMPLETION-CANDIDATES}",
             completionCandidates = Forge.BuiltInNames.class)
     private String model;
 
@@ -76,14 +84,23 @@ final class InspectCommand implements Callable<Integer> {
         long buffers = params.total() - trainable;
         TextTable facts = new TextTable("", "");
         facts.row("Trainable parameters:", number(trainable));
-        facts.row("Total parameters:", number(params.total())
-                + (buffers > 0 ? " (with " + number(buffers) + " non-trainable: BatchNorm running statistics, constants)" : ""));
-        facts.row("Model size:", number(sizeBytes) + " bytes as ONNX (" + humanBytes(sizeBytes) + "), of which weights "
-                + number(params.weightBytes()) + " bytes");
+        facts.row(
+                "Total parameters:",
+                number(params.total())
+                        + (buffers > 0
+                                ? " (with " + number(buffers)
+                                        + " non-trainable: BatchNorm running statistics, constants)"
+                                : ""));
+        facts.row(
+                "Model size:",
+                number(sizeBytes) + " bytes as ONNX (" + humanBytes(sizeBytes) + "), of which weights "
+                        + number(params.weightBytes()) + " bytes");
         facts.row("Opsets:", opsets(g.opsets()));
         facts.row("IR version:", g.irVersion());
-        facts.row("Producer:", (g.producerName().isEmpty() ? "(none)" : g.producerName())
-                + (g.producerVersion().isEmpty() ? "" : " " + g.producerVersion()));
+        facts.row(
+                "Producer:",
+                (g.producerName().isEmpty() ? "(none)" : g.producerName())
+                        + (g.producerVersion().isEmpty() ? "" : " " + g.producerVersion()));
         facts.row("Graph:", g.name());
         facts.row("Inputs:", valueInfos(g.inputs()));
         facts.row("Outputs:", valueInfos(g.outputs()));
@@ -96,7 +113,11 @@ final class InspectCommand implements Callable<Integer> {
         if (!g.metadata().isEmpty()) {
             sb.append("Metadata:\n");
             for (Map.Entry<String, String> e : g.metadata().entrySet()) {
-                sb.append("  ").append(e.getKey()).append(" = ").append(oneLine(e.getValue())).append('\n');
+                sb.append("  ")
+                        .append(e.getKey())
+                        .append(" = ")
+                        .append(oneLine(e.getValue()))
+                        .append('\n');
             }
         }
         return sb.toString();
@@ -104,8 +125,12 @@ final class InspectCommand implements Callable<Integer> {
 
     private static String className(Graph g, String fileName) {
         String name = g.name();
-        boolean generic = name == null || name.isBlank() || name.equals("graph") || name.equals("main_graph")
-                || name.startsWith("torch_jit") || name.startsWith("torch-jit");
+        boolean generic = name == null
+                || name.isBlank()
+                || name.equals("graph")
+                || name.equals("main_graph")
+                || name.startsWith("torch_jit")
+                || name.startsWith("torch-jit");
         if (generic && fileName != null) {
             name = fileName.endsWith(".onnx") ? fileName.substring(0, fileName.length() - 5) : fileName;
         }

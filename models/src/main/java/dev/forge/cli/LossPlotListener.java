@@ -27,8 +27,13 @@ final class LossPlotListener implements TrainingListener {
 
     static void write(List<EpochStats> history, Path png) {
         System.setProperty("java.awt.headless", "true");
-        XYChart chart = new XYChartBuilder().width(800).height(500).title("Train/Test Loss").xAxisTitle("epoch")
-                .yAxisTitle("loss").build();
+        XYChart chart = new XYChartBuilder()
+                .width(800)
+                .height(500)
+                .title("Train/Test Loss")
+                .xAxisTitle("epoch")
+                .yAxisTitle("loss")
+                .build();
         chart.getStyler().setYAxisDecimalPattern("0.0000");
         chart.getStyler().setXAxisDecimalPattern("0");
         double[] x = new double[history.size()];

@@ -14,20 +14,20 @@ import java.util.Map;
 
 /** Evaluates a classifier loaded in the runtime on a data set: cross-entropy, accuracy, confusion. */
 final class ModelEvaluator {
-    private ModelEvaluator() {
-    }
+    private ModelEvaluator() {}
 
     /** [C, H, W] of the model's single input (the batch dimension dropped). */
     static long[] sampleShape(Model model) {
         if (model.inputs().size() != 1) {
-            throw new IllegalArgumentException(model.sourceName() + " has " + model.inputs().size()
-                    + " inputs; evaluation needs a model with one input");
+            throw new IllegalArgumentException(model.sourceName() + " has "
+                    + model.inputs().size() + " inputs; evaluation needs a model with one input");
         }
         TensorSpec in = model.inputs().get(0);
         long[] s = Arrays.copyOfRange(in.shape(), 1, in.shape().length);
         for (long d : s) {
             if (d < 0) {
-                throw new IllegalArgumentException(model.sourceName() + ": input " + in + " must have fixed sizes after the batch");
+                throw new IllegalArgumentException(
+                        model.sourceName() + ": input " + in + " must have fixed sizes after the batch");
             }
         }
         return s;
@@ -35,7 +35,9 @@ final class ModelEvaluator {
 
     /** The normalization recorded in the model's metadata ({@link ModelMetadata#INPUT_MEAN}, {@link ModelMetadata#INPUT_STD}), or null. */
     static Normalize normalization(Map<String, String> metadata) {
-        return ModelMetadata.normalization(metadata).map(ms -> Normalize.of(ms[0], ms[1])).orElse(null);
+        return ModelMetadata.normalization(metadata)
+                .map(ms -> Normalize.of(ms[0], ms[1]))
+                .orElse(null);
     }
 
     /** Runs the model over the data set in batches and scores its first output as class logits. */
@@ -49,9 +51,11 @@ final class ModelEvaluator {
         long n = 0;
         long correct = 0;
         String input = model.inputs().get(0).name();
-        try (DataLoader loader = DataLoader.builder(data, batchSize).build(); DataLoader.Epoch epoch = loader.epoch(0)) {
+        try (DataLoader loader = DataLoader.builder(data, batchSize).build();
+                DataLoader.Epoch epoch = loader.epoch(0)) {
             for (Batch b : epoch) {
-                Tensor out = model.run(Map.of(input, b.inputs())).values().iterator().next();
+                Tensor out =
+                        model.run(Map.of(input, b.inputs())).values().iterator().next();
                 if (out.rank() != 2 || out.shape()[1] != classes) {
                     throw new IllegalArgumentException(model.sourceName() + ": output " + Arrays.toString(out.shape())
                             + " is not [batch, " + classes + "] class scores for this data set");

@@ -47,8 +47,8 @@ record ModelRef(String text, Path file, String builtIn) {
         if (looksLikePath) {
             throw new IllegalArgumentException(text + ": no such file (built-in models are " + ModelZoo.names() + ")");
         }
-        throw new IllegalArgumentException("unknown model '" + text + "': not a file and not a built-in model; built-in models are "
-                + ModelZoo.names());
+        throw new IllegalArgumentException("unknown model '" + text
+                + "': not a file and not a built-in model; built-in models are " + ModelZoo.names());
     }
 
     /** True for a built-in network. */

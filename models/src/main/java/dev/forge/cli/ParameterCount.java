@@ -43,7 +43,8 @@ final class ParameterCount {
     private final long weightBytes;
 
     private ParameterCount(Graph g) {
-        this.trainable = Collections.unmodifiableSet(g.parameters().isEmpty() ? inferred(g) : new LinkedHashSet<>(g.parameters()));
+        this.trainable = Collections.unmodifiableSet(
+                g.parameters().isEmpty() ? inferred(g) : new LinkedHashSet<>(g.parameters()));
         Set<String> counted = new HashSet<>();
         long sum = 0;
         for (Node n : g.nodes()) {

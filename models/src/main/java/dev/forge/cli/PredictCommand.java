@@ -19,12 +19,17 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code forge predict MODEL.onnx IMAGE...}: the top-k classes of each image, with labels. */
-@Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Classify PNG or JPEG images with a model and print the top-k classes.",
+@Command(
+        name = "predict",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Classify PNG or JPEG images with a model and print the top-k classes.",
             "",
             "Each image is converted to the model's input (gray or RGB, resized to its height and width), scaled to [0, 1]"
-                + " and normalized with the model's " + ModelMetadata.INPUT_MEAN + "/" + ModelMetadata.INPUT_STD
-                + " metadata. Labels come from " + ModelMetadata.CLASS_LABELS + "."})
+                    + " and normalized with the model's " + ModelMetadata.INPUT_MEAN + "/" + ModelMetadata.INPUT_STD
+                    + " metadata. Labels come from " + ModelMetadata.CLASS_LABELS + "."
+        })
 final class PredictCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
@@ -35,14 +40,25 @@ final class PredictCommand implements Callable<Integer> {
     @Parameters(index = "1..*", arity = "0..*", paramLabel = "IMAGE", description = "PNG or JPEG files.")
     private List<Path> images = List.of();
 
-    @Option(names = "--data", paramLabel = "DATASET",
-            description = "Instead of files: the first --count test images of a data set (" + DataSpec.HELP + "), shown with their true labels.")
+    @Option(
+            names = "--data",
+            paramLabel = "DATASET",
+            description = "Instead of files: the first --count test images of a data set (" + DataSpec.HELP
+                    + "), shown with their true labels.")
     private String data;
 
-    @Option(names = "--count", paramLabel = "N", defaultValue = "10", description = "Images to take with --data (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--count",
+            paramLabel = "N",
+            defaultValue = "10",
+            description = "Images to take with --data (default: ${DEFAULT-VALUE}).")
     private int count;
 
-    @Option(names = "--top", paramLabel = "K", defaultValue = "3", description = "Classes to show per image (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--top",
+            paramLabel = "K",
+            defaultValue = "3",
+            description = "Classes to show per image (default: ${DEFAULT-VALUE}).")
     private int top;
 
     @Mixin

@@ -38,8 +38,14 @@ final class ProgressListener implements TrainingListener {
         images = 0;
         nextLine = Math.max(1, total / 10);
         if (System.console() != null) {
-            bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(total).setStyle(ProgressBarStyle.ASCII)
-                    .setUpdateIntervalMillis(250).showSpeed().setConsumer(new ConsoleProgressBarConsumer(err)).build();
+            bar = new ProgressBarBuilder()
+                    .setTaskName(task)
+                    .setInitialMax(total)
+                    .setStyle(ProgressBarStyle.ASCII)
+                    .setUpdateIntervalMillis(250)
+                    .showSpeed()
+                    .setConsumer(new ConsoleProgressBarConsumer(err))
+                    .build();
         }
     }
 
@@ -54,7 +60,15 @@ final class ProgressListener implements TrainingListener {
             bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f %.0f img/s", step.meanLoss(), rate));
         } else if (done >= nextLine || done == total) {
             double eta = (total - done) * seconds / done;
-            err.printf(Locale.ROOT, "%s step %d/%d loss %.4f %.0f img/s ETA %.0fs%n", task, done, total, step.meanLoss(), rate, eta);
+            err.printf(
+                    Locale.ROOT,
+                    "%s step %d/%d loss %.4f %.0f img/s ETA %.0fs%n",
+                    task,
+                    done,
+                    total,
+                    step.meanLoss(),
+                    rate,
+                    eta);
             nextLine += Math.max(1, total / 10);
         }
     }

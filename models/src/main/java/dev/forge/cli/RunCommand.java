@@ -25,26 +25,40 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code forge run MODEL --input NAME=FILE.npy --output-dir DIR}: one inference, outputs saved as {@code .npy}. */
-@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Run a model on .npy inputs and save its outputs as .npy files.",
+@Command(
+        name = "run",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Run a model on .npy inputs and save its outputs as .npy files.",
             "",
             "Writes each output to DIR/<output>.npy"
-                + " (characters other than letters, digits, '.', '-' and '_' in output names become '_').",
+                    + " (characters other than letters, digits, '.', '-' and '_' in output names become '_').",
             "Prints each output's name, element type and shape, and with --top the k most likely classes of"
-                + " every row of the first output (softmax applied to logits; labels from the metadata key"
-                + " " + ModelMetadata.CLASS_LABELS + ")."})
+                    + " every row of the first output (softmax applied to logits; labels from the metadata key"
+                    + " " + ModelMetadata.CLASS_LABELS + ")."
+        })
 final class RunCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "An .onnx file, or a built-in network (random weights).")
+    @Parameters(
+            index = "0",
+            paramLabel = "MODEL",
+            description = "An .onnx file, or a built-in network (random weights).")
     private String model;
 
-    @Option(names = {"-i", "--input"}, required = true, paramLabel = "[NAME=]FILE.npy",
+    @Option(
+            names = {"-i", "--input"},
+            required = true,
+            paramLabel = "[NAME=]FILE.npy",
             description = "An input tensor; repeat for each input. NAME= may be left out when the model has one input.")
     private List<String> inputs;
 
-    @Option(names = {"-o", "--output-dir"}, required = true, paramLabel = "DIR",
+    @Option(
+            names = {"-o", "--output-dir"},
+            required = true,
+            paramLabel = "DIR",
             description = "Directory for the outputs; created if missing.")
     private Path outputDir;
 
@@ -107,14 +121,16 @@ final class RunCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("unknown input name '" + arg.substring(0, eq) + "' in --input " + arg
                         + ", expected one of " + names);
             } else if (names.size() != 1) {
-                throw new IllegalArgumentException("--input " + arg + " does not say which input it is, and the model has "
-                        + names.size() + " inputs " + names + "; write --input NAME=" + arg);
+                throw new IllegalArgumentException(
+                        "--input " + arg + " does not say which input it is, and the model has " + names.size()
+                                + " inputs " + names + "; write --input NAME=" + arg);
             } else {
                 name = names.get(0);
                 file = arg;
             }
             if (file.isEmpty()) {
-                throw new IllegalArgumentException("--input " + arg + " names no file; write --input " + name + "=FILE.npy");
+                throw new IllegalArgumentException(
+                        "--input " + arg + " names no file; write --input " + name + "=FILE.npy");
             }
             if (feeds.containsKey(name)) {
                 throw new IllegalArgumentException("input '" + name + "' is given twice by --input");
@@ -132,8 +148,8 @@ final class RunCommand implements Callable<Integer> {
             String file = sanitize(s.name()) + ".npy";
             String other = taken.putIfAbsent(file, s.name());
             if (other != null) {
-                throw new IllegalArgumentException("outputs '" + other + "' and '" + s.name() + "' would both be written to "
-                        + dir.resolve(file) + " (after replacing unsafe characters)");
+                throw new IllegalArgumentException("outputs '" + other + "' and '" + s.name()
+                        + "' would both be written to " + dir.resolve(file) + " (after replacing unsafe characters)");
             }
             files.put(s.name(), dir.resolve(file));
         }
@@ -145,7 +161,12 @@ final class RunCommand implements Callable<Integer> {
         StringBuilder sb = new StringBuilder(name.length());
         for (int i = 0; i < name.length(); i++) {
             char c = name.charAt(i);
-            boolean safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+            boolean safe = (c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9')
+                    || c == '.'
+                    || c == '-'
+                    || c == '_';
             sb.append(safe ? c : '_');
         }
         String s = sb.toString();
@@ -156,17 +177,17 @@ final class RunCommand implements Callable<Integer> {
     /** Refuses {@code --top} before anything runs when the model cannot give k classes per row. */
     private static void checkTop(Model m, int k) {
         if (m.inputs().size() != 1) {
-            throw new IllegalArgumentException("--top needs a model with one input, this one has " + m.inputs().size() + " "
-                    + m.inputs());
+            throw new IllegalArgumentException("--top needs a model with one input, this one has "
+                    + m.inputs().size() + " " + m.inputs());
         }
         TensorSpec first = m.outputs().get(0);
         if (first.rank() != 2 || !first.dtype().isFloatingPoint()) {
-            throw new IllegalArgumentException("--top needs a first output of shape [batch, classes] and float type, but it is "
-                    + first);
+            throw new IllegalArgumentException(
+                    "--top needs a first output of shape [batch, classes] and float type, but it is " + first);
         }
         if (first.shape()[1] > 0 && k > first.shape()[1]) {
-            throw new IllegalArgumentException("--top " + k + " is more than the " + first.shape()[1] + " classes of output '"
-                    + first.name() + "' " + first.shapeString());
+            throw new IllegalArgumentException("--top " + k + " is more than the " + first.shape()[1]
+                    + " classes of output '" + first.name() + "' " + first.shapeString());
         }
     }
 

@@ -28,7 +28,8 @@ final class TextTable {
     /** Adds a row; it must have one cell per column. */
     TextTable row(Object... cells) {
         if (cells.length != headers.length) {
-            throw new IllegalArgumentException("row has " + cells.length + " cells, the table has " + headers.length + " columns");
+            throw new IllegalArgumentException(
+                    "row has " + cells.length + " cells, the table has " + headers.length + " columns");
         }
         String[] r = new String[cells.length];
         for (int i = 0; i < cells.length; i++) {

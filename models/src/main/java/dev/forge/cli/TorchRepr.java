@@ -42,8 +42,7 @@ import java.util.Map;
  * PyTorch's {@code 1e-05}.
  */
 final class TorchRepr {
-    private TorchRepr() {
-    }
+    private TorchRepr() {}
 
     /** The whole {@code print(net)} text, ending with a newline. */
     static String of(Graph graph, String className) {
@@ -166,15 +165,24 @@ final class TorchRepr {
         long[] strides = n.attrInts("strides", filled(spatial, 1));
         long[] dilations = n.attrInts("dilations", filled(spatial, 1));
         long[] pads = n.attrInts("pads", filled(2 * spatial, 0));
-        if (kernel.length != spatial || strides.length != spatial || dilations.length != spatial || pads.length != 2 * spatial) {
+        if (kernel.length != spatial
+                || strides.length != spatial
+                || dilations.length != spatial
+                || pads.length != 2 * spatial) {
             return null;
         }
         long in = transpose ? w[0] : w[1] * group;
         long out = transpose ? w[1] * group : w[0];
-        StringBuilder sb = new StringBuilder(transpose ? "ConvTranspose" : "Conv").append(spatial).append("d(")
-                .append(in).append(", ").append(out)
-                .append(", kernel_size=").append(pyTuple(kernel))
-                .append(", stride=").append(pyTuple(strides));
+        StringBuilder sb = new StringBuilder(transpose ? "ConvTranspose" : "Conv")
+                .append(spatial)
+                .append("d(")
+                .append(in)
+                .append(", ")
+                .append(out)
+                .append(", kernel_size=")
+                .append(pyTuple(kernel))
+                .append(", stride=")
+                .append(pyTuple(strides));
         appendPadding(sb, n, pads, spatial, true);
         if (transpose) {
             long[] outputPadding = n.attrInts("output_padding", filled(spatial, 0));
@@ -242,8 +250,12 @@ final class TorchRepr {
 
     private static String linear(Graph g, Node n) {
         long[] w = fixedShape(g, n.input(1));
-        if (w == null || w.length != 2 || n.attrInt("transB", 0) != 1 || n.attrInt("transA", 0) != 0
-                || n.attrFloat("alpha", 1f) != 1f || n.attrFloat("beta", 1f) != 1f) {
+        if (w == null
+                || w.length != 2
+                || n.attrInt("transB", 0) != 1
+                || n.attrInt("transA", 0) != 0
+                || n.attrFloat("alpha", 1f) != 1f
+                || n.attrFloat("beta", 1f) != 1f) {
             return null;
         }
         return "Linear(in_features=" + w[1] + ", out_features=" + w[0] + ", bias=" + pyBool(n.hasInput(2)) + ")";
@@ -262,11 +274,18 @@ final class TorchRepr {
             return null;
         }
         boolean ceil = n.attrInt("ceil_mode", 0) != 0;
-        StringBuilder sb = new StringBuilder(kind).append(spatial).append("d(kernel_size=").append(pyIntOrTuple(kernel))
-                .append(", stride=").append(pyIntOrTuple(strides));
+        StringBuilder sb = new StringBuilder(kind)
+                .append(spatial)
+                .append("d(kernel_size=")
+                .append(pyIntOrTuple(kernel))
+                .append(", stride=")
+                .append(pyIntOrTuple(strides));
         appendPadding(sb, n, pads, spatial, false);
         if (kind.equals("MaxPool")) {
-            sb.append(", dilation=").append(pyIntOrTuple(dilations)).append(", ceil_mode=").append(pyBool(ceil));
+            sb.append(", dilation=")
+                    .append(pyIntOrTuple(dilations))
+                    .append(", ceil_mode=")
+                    .append(pyBool(ceil));
         } else {
             // PyTorch's AvgPool2d prints only these three; say so when the ONNX node differs from its defaults
             if (ceil) {
@@ -328,7 +347,8 @@ final class TorchRepr {
             }
             return "[" + String.join(", ", parts) + "]";
         } else if (a instanceof Attribute.TensorValue t) {
-            return "tensor(" + t.value().dtype().typeName() + Shape.format(t.value().shape()) + ")";
+            return "tensor(" + t.value().dtype().typeName()
+                    + Shape.format(t.value().shape()) + ")";
         }
         return "<" + a.getClass().getSimpleName().toLowerCase(Locale.ROOT) + ">";
     }
@@ -427,7 +447,9 @@ final class TorchRepr {
             return null;
         }
         ValueType t = g.type(value);
-        return t == null || t.shape() == null || !t.shape().isFixed() ? null : t.shape().toArray();
+        return t == null || t.shape() == null || !t.shape().isFixed()
+                ? null
+                : t.shape().toArray();
     }
 
     /** The rank of a value, or -1 when unknown. */

@@ -17,12 +17,17 @@ import picocli.CommandLine.TypeConversionException;
  * {@code Schedule.cosine(10)}).
  */
 final class TrainArguments {
-    private TrainArguments() {
-    }
+    private TrainArguments() {}
 
     /** An optimizer by name, with PyTorch's defaults for what the command line does not give. */
     enum OptimizerName {
-        SGD, MOMENTUM, NESTEROV, RMSPROP, ADAGRAD, ADAM, ADAMW;
+        SGD,
+        MOMENTUM,
+        NESTEROV,
+        RMSPROP,
+        ADAGRAD,
+        ADAM,
+        ADAMW;
 
         /** The spelling on the command line, e.g. {@code adamw}. */
         String cliName() {
@@ -79,7 +84,8 @@ final class TrainArguments {
                     return o;
                 }
             }
-            throw new TypeConversionException("unknown optimizer '" + value + "'; choose one of " + OptimizerName.choices());
+            throw new TypeConversionException(
+                    "unknown optimizer '" + value + "'; choose one of " + OptimizerName.choices());
         }
     }
 
@@ -100,7 +106,8 @@ final class TrainArguments {
                     return l;
                 }
             }
-            throw new TypeConversionException("unknown loss '" + value + "'; choose one of " + String.join(", ", lossNames()));
+            throw new TypeConversionException(
+                    "unknown loss '" + value + "'; choose one of " + String.join(", ", lossNames()));
         }
     }
 
@@ -123,7 +130,8 @@ final class TrainArguments {
                 return switch (p[0]) {
                     case "constant", "none" -> Schedule.constant();
                     case "step" -> Schedule.step(Integer.parseInt(p[1]), p.length > 2 ? Double.parseDouble(p[2]) : 0.1);
-                    case "cosine" -> Schedule.cosine(Integer.parseInt(p[1]), p.length > 2 ? Double.parseDouble(p[2]) : 0);
+                    case "cosine" ->
+                        Schedule.cosine(Integer.parseInt(p[1]), p.length > 2 ? Double.parseDouble(p[2]) : 0);
                     default -> throw new IllegalArgumentException("unknown kind");
                 };
             } catch (RuntimeException e) {
@@ -156,7 +164,8 @@ final class TrainArguments {
     static final class DataKinds implements Iterable<String> {
         @Override
         public Iterator<String> iterator() {
-            return List.of("mnist", "fashion-mnist", "fashion-mnist:", "cifar10:", "folder:", "random").iterator();
+            return List.of("mnist", "fashion-mnist", "fashion-mnist:", "cifar10:", "folder:", "random")
+                    .iterator();
         }
     }
 }

@@ -38,41 +38,64 @@ import picocli.CommandLine.Spec;
  * imported ONNX model on tensors from {@code .npy} files; exports the inference model and evaluates the
  * exported file through the runtime.
  */
-@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Train a network and export it as an ONNX model.",
+@Command(
+        name = "train",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Train a network and export it as an ONNX model.",
             "",
             "  forge train NET --data DATASET [options]          a built-in network (defaults: the seed's settings)",
             "  forge train --model FILE.onnx --inputs X.npy --labels Y.npy --loss LOSS [options]",
             "",
             "Seed defaults: mnist-cnn and lenet5 on mnist with Adam (lr 0.01 / 0.001), batch 64, 10 epochs; cifar10-net"
-                + " with SGD lr 0.0001 momentum 0.9, batch 16, 20 epochs, inputs normalized with mean 0.5 and std 0.5;"
-                + " simple-net one SGD step (lr 0.01) with L1 loss on one random input (--data random).",
+                    + " with SGD lr 0.0001 momentum 0.9, batch 16, 20 epochs, inputs normalized with mean 0.5 and std 0.5;"
+                    + " simple-net one SGD step (lr 0.01) with L1 loss on one random input (--data random).",
             "A checkpoint is written after every epoch (--checkpoint, default OUT with .ckpt); --resume continues a run"
-                + " exactly. The history goes to a CSV and the Train/Test Loss plot to a PNG next to the model.",
-            "--device cuda trains on the GPU (a -Pcuda build); auto uses it when present, else the CPU."})
+                    + " exactly. The history goes to a CSV and the Train/Test Loss plot to a PNG next to the model.",
+            "--device cuda trains on the GPU (a -Pcuda build); auto uses it when present, else the CPU."
+        })
 final class TrainCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", arity = "0..1", paramLabel = "NET", description = "A built-in network: ${COMPLETION-CANDIDATES}",
+    @Parameters(
+            index = "0",
+            arity = "0..1",
+            paramLabel = "NET",
+            description = "A built-in network: ${COMPLETION-CANDIDATES}",
             completionCandidates = Forge.BuiltInNames.class)
     private String net;
 
-    @Option(names = "--model", paramLabel = "FILE.onnx", description = "Train an ONNX model instead (e.g. a PyTorch export).")
+    @Option(
+            names = "--model",
+            paramLabel = "FILE.onnx",
+            description = "Train an ONNX model instead (e.g. a PyTorch export).")
     private Path model;
 
-    @Option(names = "--data", paramLabel = "DATASET", converter = TrainArguments.DataConverter.class,
-            completionCandidates = TrainArguments.DataKinds.class, description = "Data set: " + DataSpec.HELP + ".")
+    @Option(
+            names = "--data",
+            paramLabel = "DATASET",
+            converter = TrainArguments.DataConverter.class,
+            completionCandidates = TrainArguments.DataKinds.class,
+            description = "Data set: " + DataSpec.HELP + ".")
     private String data;
 
     @Option(names = "--inputs", paramLabel = "X.npy", description = "Training inputs [samples, ...] (with --model).")
     private Path inputs;
 
-    @Option(names = "--labels", paramLabel = "Y.npy", description = "Targets: int64 class indices, or floats for regression.")
+    @Option(
+            names = "--labels",
+            paramLabel = "Y.npy",
+            description = "Targets: int64 class indices, or floats for regression.")
     private Path labels;
 
-    @Option(names = "--loss", paramLabel = "LOSS", converter = TrainArguments.LossConverter.class,
-            completionCandidates = TrainArguments.LossNames.class, description = "${COMPLETION-CANDIDATES}.")
+    @Option(
+            names = "--loss",
+            paramLabel = "LOSS",
+            converter = TrainArguments.LossConverter.class,
+            completionCandidates = TrainArguments.LossNames.class,
+            description = "${COMPLETION-CANDIDATES}.")
     private Loss loss;
 
     @Option(names = "--epochs", paramLabel = "N", description = "Epochs to train.")
@@ -84,8 +107,12 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch", paramLabel = "N", description = "Mini-batch size.")
     private Integer batch;
 
-    @Option(names = "--optimizer", paramLabel = "NAME", converter = TrainArguments.OptimizerConverter.class,
-            completionCandidates = TrainArguments.OptimizerNames.class, description = "${COMPLETION-CANDIDATES}.")
+    @Option(
+            names = "--optimizer",
+            paramLabel = "NAME",
+            converter = TrainArguments.OptimizerConverter.class,
+            completionCandidates = TrainArguments.OptimizerNames.class,
+            description = "${COMPLETION-CANDIDATES}.")
     private OptimizerName optimizer;
 
     @Option(names = "--lr", paramLabel = "X", description = "Learning rate.")
@@ -97,21 +124,36 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--weight-decay", paramLabel = "X", description = "Weight decay (decoupled for adamw).")
     private Double weightDecay;
 
-    @Option(names = "--schedule", paramLabel = "S", defaultValue = "constant", converter = TrainArguments.ScheduleConverter.class,
+    @Option(
+            names = "--schedule",
+            paramLabel = "S",
+            defaultValue = "constant",
+            converter = TrainArguments.ScheduleConverter.class,
             completionCandidates = TrainArguments.ScheduleForms.class,
-            description = "Learning-rate schedule: " + TrainArguments.ScheduleConverter.FORMS + " (default: ${DEFAULT-VALUE}).")
+            description = "Learning-rate schedule: " + TrainArguments.ScheduleConverter.FORMS
+                    + " (default: ${DEFAULT-VALUE}).")
     private Schedule schedule;
 
-    @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "Seed of initialization, shuffling and dropout.")
+    @Option(
+            names = "--seed",
+            paramLabel = "N",
+            defaultValue = "0",
+            description = "Seed of initialization, shuffling and dropout.")
     private long seed;
 
     @Option(names = "--no-shuffle", description = "Take batches in file order (exactly reproducible input order).")
     private boolean noShuffle;
 
-    @Option(names = {"-o", "--out"}, paramLabel = "FILE.onnx", description = "Where to export the trained model (default: NET.onnx).")
+    @Option(
+            names = {"-o", "--out"},
+            paramLabel = "FILE.onnx",
+            description = "Where to export the trained model (default: NET.onnx).")
     private Path out;
 
-    @Option(names = "--checkpoint", paramLabel = "FILE", description = "Checkpoint written after every epoch (default: OUT.ckpt).")
+    @Option(
+            names = "--checkpoint",
+            paramLabel = "FILE",
+            description = "Checkpoint written after every epoch (default: OUT.ckpt).")
     private Path checkpoint;
 
     @Option(names = "--resume", paramLabel = "CKPT", description = "Continue from a checkpoint.")
@@ -124,14 +166,31 @@ final class TrainCommand implements Callable<Integer> {
     private boolean noProgress;
 
     /** The seed's settings for one built-in network. */
-    private record Defaults(String data, OptimizerName optimizer, double lr, Double momentum, int batch, int epochs, Loss loss,
+    private record Defaults(
+            String data,
+            OptimizerName optimizer,
+            double lr,
+            Double momentum,
+            int batch,
+            int epochs,
+            Loss loss,
             Normalize normalize) {
         static Defaults of(String net) {
             return switch (net) {
-                case "mnist-cnn" -> new Defaults("mnist", OptimizerName.ADAM, 0.01, null, 64, 10, Loss.CROSS_ENTROPY, null);
-                case "lenet5" -> new Defaults("mnist", OptimizerName.ADAM, 0.001, null, 64, 10, Loss.CROSS_ENTROPY, null);
-                case "cifar10-net" -> new Defaults(null, OptimizerName.MOMENTUM, 0.0001, 0.9, 16, 20, Loss.CROSS_ENTROPY,
-                        Normalize.of(0.5f, 0.5f));
+                case "mnist-cnn" ->
+                    new Defaults("mnist", OptimizerName.ADAM, 0.01, null, 64, 10, Loss.CROSS_ENTROPY, null);
+                case "lenet5" ->
+                    new Defaults("mnist", OptimizerName.ADAM, 0.001, null, 64, 10, Loss.CROSS_ENTROPY, null);
+                case "cifar10-net" ->
+                    new Defaults(
+                            null,
+                            OptimizerName.MOMENTUM,
+                            0.0001,
+                            0.9,
+                            16,
+                            20,
+                            Loss.CROSS_ENTROPY,
+                            Normalize.of(0.5f, 0.5f));
                 case "simple-net" -> new Defaults("random", OptimizerName.SGD, 0.01, null, 1, 1, Loss.L1, null);
                 default -> new Defaults(null, OptimizerName.ADAM, 0.001, null, 32, 1, Loss.CROSS_ENTROPY, null);
             };
@@ -145,7 +204,8 @@ final class TrainCommand implements Callable<Integer> {
                     + ") or --model FILE.onnx");
         }
         if (net != null && !ModelZoo.has(net)) {
-            throw new IllegalArgumentException("unknown built-in network '" + net + "'; built-in networks are " + ModelZoo.names());
+            throw new IllegalArgumentException(
+                    "unknown built-in network '" + net + "'; built-in networks are " + ModelZoo.names());
         }
         ModelOptions device = runtime.toModelOptions();
         Defaults d = Defaults.of(net == null ? "" : net);
@@ -154,7 +214,8 @@ final class TrainCommand implements Callable<Integer> {
         long[] sampleShape = Arrays.copyOfRange(inShape, 1, inShape.length);
         for (long s : sampleShape) {
             if (s < 0) {
-                throw new IllegalArgumentException("the model input " + forward.inputs().get(0) + " must have fixed sizes after the batch");
+                throw new IllegalArgumentException(
+                        "the model input " + forward.inputs().get(0) + " must have fixed sizes after the batch");
             }
         }
         int outputs = (int) forward.outputs().get(0).type().shape().toArrayWithWildcards()[1];
@@ -173,7 +234,8 @@ final class TrainCommand implements Callable<Integer> {
         } else {
             String dataText = data != null ? data : d.data();
             if (dataText == null) {
-                throw new IllegalArgumentException("--data is required for " + (net != null ? net : model) + "; use " + DataSpec.HELP);
+                throw new IllegalArgumentException(
+                        "--data is required for " + (net != null ? net : model) + "; use " + DataSpec.HELP);
             }
             DataSpec spec = DataSpec.load(dataText, sampleShape, outputs, d.normalize());
             train = spec.train();
@@ -181,8 +243,8 @@ final class TrainCommand implements Callable<Integer> {
             norm = spec.normalize();
             dataName = dataText;
         }
-        Optimizer opt = (optimizer != null ? optimizer : d.optimizer()).create(lr != null ? lr : d.lr(),
-                momentum != null ? momentum : d.momentum(), weightDecay);
+        Optimizer opt = (optimizer != null ? optimizer : d.optimizer())
+                .create(lr != null ? lr : d.lr(), momentum != null ? momentum : d.momentum(), weightDecay);
         int batchSize = batch != null ? batch : d.batch();
         int epochCount = epochs != null ? epochs : d.epochs();
         if (batchSize < 1 || epochCount < 1) {
@@ -208,23 +270,43 @@ final class TrainCommand implements Callable<Integer> {
         Path plot = Path.of(base + ".loss.png");
 
         PrintWriter w = spec.commandLine().getOut();
-        w.printf(Locale.ROOT, "training %s on %s: %s, loss %s, batch %d, %d epoch%s%s, seed %d%n", net != null ? net : model, dataName,
-                opt.describe(), lossFn.cliName(), batchSize, epochCount, epochCount == 1 ? "" : "s",
-                steps != null ? " (at most " + steps + " steps)" : "", seed);
+        w.printf(
+                Locale.ROOT,
+                "training %s on %s: %s, loss %s, batch %d, %d epoch%s%s, seed %d%n",
+                net != null ? net : model,
+                dataName,
+                opt.describe(),
+                lossFn.cliName(),
+                batchSize,
+                epochCount,
+                epochCount == 1 ? "" : "s",
+                steps != null ? " (at most " + steps + " steps)" : "",
+                seed);
         w.flush();
-        PrintStream log = new PrintStream(new java.io.OutputStream() {
-            @Override
-            public void write(int b) {
-                w.write(b);
-            }
+        PrintStream log = new PrintStream(
+                new java.io.OutputStream() {
+                    @Override
+                    public void write(int b) {
+                        w.write(b);
+                    }
 
-            @Override
-            public void flush() {
-                w.flush();
-            }
-        }, true, java.nio.charset.StandardCharsets.UTF_8);
-        Training run = Training.of(forward).loss(lossFn).optimizer(opt).schedule(schedule).batchSize(batchSize).epochs(epochCount)
-                .seed(seed).shuffle(!noShuffle).runtimeOptions(device).checkpointTo(ckpt);
+                    @Override
+                    public void flush() {
+                        w.flush();
+                    }
+                },
+                true,
+                java.nio.charset.StandardCharsets.UTF_8);
+        Training run = Training.of(forward)
+                .loss(lossFn)
+                .optimizer(opt)
+                .schedule(schedule)
+                .batchSize(batchSize)
+                .epochs(epochCount)
+                .seed(seed)
+                .shuffle(!noShuffle)
+                .runtimeOptions(device)
+                .checkpointTo(ckpt);
         if (steps != null) {
             run.maxSteps(steps);
         }
@@ -234,7 +316,9 @@ final class TrainCommand implements Callable<Integer> {
         if (!noProgress) {
             run.listener(new ProgressListener(System.err));
         }
-        run.listener(TrainingListener.epochLog(log)).listener(new HistoryCsvListener(history)).listener(new LossPlotListener(plot));
+        run.listener(TrainingListener.epochLog(log))
+                .listener(new HistoryCsvListener(history))
+                .listener(new LossPlotListener(plot));
         TrainingResult r = run.fit(train, test);
         log.flush();
 
@@ -242,22 +326,43 @@ final class TrainCommand implements Callable<Integer> {
         if (norm != null) {
             export.normalization(norm);
         }
-        EpochStats last = r.history().isEmpty() ? null : r.history().get(r.history().size() - 1);
-        export.trainingSummary(String.format(Locale.ROOT, "%s on %s, %s, loss %s, batch %d, %d epochs, %d steps, seed %d%s",
-                net != null ? net : model.getFileName(), dataName, opt.describe(), lossFn.cliName(), batchSize, epochCount,
-                r.steps(), seed, last == null ? "" : String.format(Locale.ROOT, ", final test loss %.4f", last.testLoss())));
+        EpochStats last =
+                r.history().isEmpty() ? null : r.history().get(r.history().size() - 1);
+        export.trainingSummary(String.format(
+                Locale.ROOT,
+                "%s on %s, %s, loss %s, batch %d, %d epochs, %d steps, seed %d%s",
+                net != null ? net : model.getFileName(),
+                dataName,
+                opt.describe(),
+                lossFn.cliName(),
+                batchSize,
+                epochCount,
+                r.steps(),
+                seed,
+                last == null ? "" : String.format(Locale.ROOT, ", final test loss %.4f", last.testLoss())));
         r.export(outPath, export.build());
 
-        w.printf("model: %s%ncheckpoint: %s%nhistory: %s%nplot: %s%n", outPath.toAbsolutePath().normalize(),
-                ckpt.toAbsolutePath().normalize(), history.toAbsolutePath().normalize(), plot.toAbsolutePath().normalize());
+        w.printf(
+                "model: %s%ncheckpoint: %s%nhistory: %s%nplot: %s%n",
+                outPath.toAbsolutePath().normalize(),
+                ckpt.toAbsolutePath().normalize(),
+                history.toAbsolutePath().normalize(),
+                plot.toAbsolutePath().normalize());
         if (lossFn == Loss.CROSS_ENTROPY) {
             try (Model m = Model.load(outPath, device)) {
                 Evaluation e = ModelEvaluator.evaluate(m, test, 256);
-                w.printf(Locale.ROOT, "exported model, evaluated through the runtime on %d test images: accuracy %.4f, loss %.4f%n",
-                        e.samples(), e.accuracy(), e.loss());
+                w.printf(
+                        Locale.ROOT,
+                        "exported model, evaluated through the runtime on %d test images: accuracy %.4f, loss %.4f%n",
+                        e.samples(),
+                        e.accuracy(),
+                        e.loss());
             }
         } else {
-            w.printf(Locale.ROOT, "final loss: train %.6f, test %.6f%n", last == null ? Double.NaN : last.trainLoss(),
+            w.printf(
+                    Locale.ROOT,
+                    "final loss: train %.6f, test %.6f%n",
+                    last == null ? Double.NaN : last.trainLoss(),
                     r.evaluation().loss());
         }
         w.flush();

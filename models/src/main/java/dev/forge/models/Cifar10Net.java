@@ -7,8 +7,7 @@ import dev.forge.compiler.ir.Graph;
  * (32x32 RGB) and 10 outputs.
  */
 public final class Cifar10Net {
-    private Cifar10Net() {
-    }
+    private Cifar10Net() {}
 
     /** Builds the network with parameters initialized from {@code seed}. */
     public static Graph build(long seed) {

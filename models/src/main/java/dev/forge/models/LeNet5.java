@@ -14,8 +14,7 @@ import dev.forge.compiler.ir.Value;
  * trainable subsampling; padding 2 on 28x28 gives the same 28x28 first feature maps.)
  */
 public final class LeNet5 {
-    private LeNet5() {
-    }
+    private LeNet5() {}
 
     /** Builds the network with parameters initialized from {@code seed}. */
     public static Graph build(long seed) {

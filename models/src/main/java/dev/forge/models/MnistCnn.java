@@ -12,8 +12,7 @@ import dev.forge.compiler.ir.Value;
  * -> ReLU -> MaxPool(2) -> flatten 32x14x14 = 6272 -> Linear(6272 -> 10).
  */
 public final class MnistCnn {
-    private MnistCnn() {
-    }
+    private MnistCnn() {}
 
     /** Builds the network with parameters initialized from {@code seed}. */
     public static Graph build(long seed) {

@@ -17,8 +17,7 @@ public final class ModelZoo {
         MODELS.put("lenet5", LeNet5::build);
     }
 
-    private ModelZoo() {
-    }
+    private ModelZoo() {}
 
     /** The names of the built-in networks. */
     public static Set<String> names() {

@@ -9,8 +9,7 @@ import dev.forge.compiler.ir.Graph;
  * bn1/mean}, {@code bn1.running_var -> bn1/var}.
  */
 public final class PyTorchNames {
-    private PyTorchNames() {
-    }
+    private PyTorchNames() {}
 
     /**
      * The Forge initializer name for a PyTorch key in {@code graph}.
@@ -25,12 +24,13 @@ public final class PyTorchNames {
         String layer = key.substring(0, dot);
         String field = key.substring(dot + 1);
         boolean bn = graph.node(layer) != null && graph.node(layer).opType().equals("BatchNormalization");
-        return layer + "/" + switch (field) {
-            case "weight" -> bn ? "scale" : "W";
-            case "bias" -> "B";
-            case "running_mean" -> "mean";
-            case "running_var" -> "var";
-            default -> throw new IllegalArgumentException("unexpected PyTorch key " + key);
-        };
+        return layer + "/"
+                + switch (field) {
+                    case "weight" -> bn ? "scale" : "W";
+                    case "bias" -> "B";
+                    case "running_mean" -> "mean";
+                    case "running_var" -> "var";
+                    default -> throw new IllegalArgumentException("unexpected PyTorch key " + key);
+                };
     }
 }

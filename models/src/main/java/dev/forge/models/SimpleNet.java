@@ -11,8 +11,7 @@ import dev.forge.compiler.ir.Value;
  * flatten 16x28x28 = 12544; Linear 12544->512 ReLU; Linear 512->64 ReLU; Linear 64->2.
  */
 public final class SimpleNet {
-    private SimpleNet() {
-    }
+    private SimpleNet() {}
 
     /** The seed's network with 1 input channel and 2 outputs. */
     public static Graph build(long seed) {

@@ -1,9 +1,9 @@
 package dev.forge.cli;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.forge.compiler.builder.GraphBuilder;
@@ -83,10 +83,16 @@ class ForgeCliTest {
     void inspectMnistCnnPrintsPyTorchStyleModules() {
         String out = forge("inspect", "mnist-cnn").ok().out;
         assertTrue(out.startsWith("MnistCnn(\n"), out);
-        assertTrue(out.contains("\n  (conv1): Conv2d(1, 32, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))\n"), out);
-        assertTrue(out.contains(
-                "\n  (bn1): BatchNorm2d(32, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"), out);
-        assertTrue(out.contains("\n  (pool): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)\n"), out);
+        assertTrue(
+                out.contains("\n  (conv1): Conv2d(1, 32, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))\n"), out);
+        assertTrue(
+                out.contains(
+                        "\n  (bn1): BatchNorm2d(32, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"),
+                out);
+        assertTrue(
+                out.contains(
+                        "\n  (pool): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)\n"),
+                out);
         assertTrue(out.contains("\n  (fc): Linear(in_features=6272, out_features=10, bias=True)\n"), out);
         assertTrue(out.contains("ReLU()"), out);
         assertEquals("63,626", field(out, "Trainable parameters"));
@@ -106,8 +112,8 @@ class ForgeCliTest {
 
     @Test
     void inspectEveryBuiltInNetwork() {
-        Map<String, String> expected = Map.of("simple-net", "6,456,942", "mnist-cnn", "63,626",
-                "cifar10-net", "6,457,570", "lenet5", "61,706");
+        Map<String, String> expected = Map.of(
+                "simple-net", "6,456,942", "mnist-cnn", "63,626", "cifar10-net", "6,457,570", "lenet5", "61,706");
         assertEquals(expected.keySet(), ModelZoo.names());
         for (String name : ModelZoo.names()) {
             String out = forge("inspect", name).ok().out;
@@ -127,8 +133,11 @@ class ForgeCliTest {
             }
             // the module listing and the layer table are the same too
             String until = "\nTrainable parameters:";
-            assertEquals(builtIn.substring(0, builtIn.indexOf(until)), exported.substring(0, exported.indexOf(until)), name);
-            assertEquals(Files.size(file) + "", field(exported, "Model size").replaceAll(" bytes.*", "").replace(",", ""));
+            assertEquals(
+                    builtIn.substring(0, builtIn.indexOf(until)), exported.substring(0, exported.indexOf(until)), name);
+            assertEquals(
+                    Files.size(file) + "",
+                    field(exported, "Model size").replaceAll(" bytes.*", "").replace(",", ""));
         }
     }
 
@@ -141,7 +150,9 @@ class ForgeCliTest {
         String out = forge("inspect", torch.toString()).ok().out;
         assertEquals("63,626", field(out, "Trainable parameters"));
         assertTrue(out.contains("(conv1): Conv2d(1, 32, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))"), out);
-        assertTrue(out.contains("(bn1): BatchNorm2d(32, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"), out);
+        assertTrue(
+                out.contains("(bn1): BatchNorm2d(32, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"),
+                out);
         assertTrue(field(out, "Producer").startsWith("pytorch"), out);
     }
 
@@ -153,7 +164,8 @@ class ForgeCliTest {
         Path in = dir.resolve("x.npy");
         Npy.write(in, x);
         Path outDir = dir.resolve("run-out");
-        Result r = forge("run", mnist.toString(), "--input", "input=" + in, "--output-dir", outDir.toString()).ok();
+        Result r = forge("run", mnist.toString(), "--input", "input=" + in, "--output-dir", outDir.toString())
+                .ok();
         assertTrue(r.out.contains("logits: float32[3,10]"), r.out);
         assertEquals("", r.err);
         Tensor got = Npy.read(outDir.resolve("logits.npy"));
@@ -166,7 +178,8 @@ class ForgeCliTest {
 
         // NAME= may be left out for a one-input model
         Path outDir2 = dir.resolve("run-out2");
-        forge("run", mnist.toString(), "-i", in.toString(), "-o", outDir2.toString()).ok();
+        forge("run", mnist.toString(), "-i", in.toString(), "-o", outDir2.toString())
+                .ok();
         assertClose(want.toFloatArray(), Npy.read(outDir2.resolve("logits.npy")).toFloatArray(), 1e-5);
     }
 
@@ -175,7 +188,16 @@ class ForgeCliTest {
         Tensor x = randomInput(2, 2);
         Path in = dir.resolve("top.npy");
         Npy.write(in, x);
-        Result r = forge("run", mnist.toString(), "-i", in.toString(), "-o", dir.resolve("top-out").toString(), "--top", "3").ok();
+        Result r = forge(
+                        "run",
+                        mnist.toString(),
+                        "-i",
+                        in.toString(),
+                        "-o",
+                        dir.resolve("top-out").toString(),
+                        "--top",
+                        "3")
+                .ok();
         float[] logits = Npy.read(dir.resolve("top-out/logits.npy")).toFloatArray();
         List<String> rows = new ArrayList<>();
         for (String line : r.out.split("\n")) {
@@ -215,11 +237,14 @@ class ForgeCliTest {
         Path in = dir.resolve("x4.npy");
         Npy.write(in, Tensor.of(new float[] {1, 2, 3, 4, -1, 0, 1, 2}, 2, 4));
         Path out = dir.resolve("labels-out");
-        Result r = forge("run", model.toString(), "-i", "x=" + in, "-o", out.toString(), "--top", "2").ok();
+        Result r = forge("run", model.toString(), "-i", "x=" + in, "-o", out.toString(), "--top", "2")
+                .ok();
         assertTrue(Files.isRegularFile(out.resolve("scores_fc_0.npy")), r.out);
         assertTrue(Files.isRegularFile(out.resolve("probs.npy")), r.out);
         assertTrue(r.out.contains("scores/fc:0: float32[2,3]"), r.out);
-        assertTrue(r.out.matches("(?s).*\\[0]  (cat|dog|bird) \\(\\d\\): \\d\\.\\d{4}  (cat|dog|bird) \\(\\d\\).*"), r.out);
+        assertTrue(
+                r.out.matches("(?s).*\\[0]  (cat|dog|bird) \\(\\d\\): \\d\\.\\d{4}  (cat|dog|bird) \\(\\d\\).*"),
+                r.out);
         assertEquals("scores_fc_0", RunCommand.sanitize("scores/fc:0"));
         assertEquals("_..", RunCommand.sanitize(".."));
         assertEquals("_", RunCommand.sanitize(""));
@@ -229,7 +254,14 @@ class ForgeCliTest {
     void runAcceptsABuiltInName() throws Exception {
         Path in = dir.resolve("b.npy");
         Npy.write(in, randomInput(1, 3));
-        Result r = forge("run", "lenet5", "-i", in.toString(), "-o", dir.resolve("lenet-out").toString()).ok();
+        Result r = forge(
+                        "run",
+                        "lenet5",
+                        "-i",
+                        in.toString(),
+                        "-o",
+                        dir.resolve("lenet-out").toString())
+                .ok();
         assertTrue(r.out.contains("logits: float32[1,10]"), r.out);
     }
 
@@ -237,7 +269,8 @@ class ForgeCliTest {
 
     @Test
     void benchPrintsPercentilesAndThroughputPerBatchSize() {
-        Result r = forge("bench", mnist.toString(), "--batch", "1,4", "--iterations", "5", "--warmup", "1").ok();
+        Result r = forge("bench", mnist.toString(), "--batch", "1,4", "--iterations", "5", "--warmup", "1")
+                .ok();
         String[] lines = r.out.split("\n");
         int header = -1;
         for (int i = 0; i < lines.length; i++) {
@@ -246,8 +279,11 @@ class ForgeCliTest {
             }
         }
         assertTrue(header >= 0, r.out);
-        assertTrue(lines[header].matches("\\s*batch\\s+runs\\s+p50 ms\\s+p90 ms\\s+p99 ms\\s+mean ms\\s+items/s"), lines[header]);
-        Pattern row = Pattern.compile("\\s*(\\d+)\\s+5\\s+(\\d+\\.\\d{3})\\s+(\\d+\\.\\d{3})\\s+(\\d+\\.\\d{3})\\s+(\\d+\\.\\d{3})\\s+([\\d,]+\\.\\d)");
+        assertTrue(
+                lines[header].matches("\\s*batch\\s+runs\\s+p50 ms\\s+p90 ms\\s+p99 ms\\s+mean ms\\s+items/s"),
+                lines[header]);
+        Pattern row = Pattern.compile(
+                "\\s*(\\d+)\\s+5\\s+(\\d+\\.\\d{3})\\s+(\\d+\\.\\d{3})\\s+(\\d+\\.\\d{3})\\s+(\\d+\\.\\d{3})\\s+([\\d,]+\\.\\d)");
         for (int i = 0; i < 2; i++) {
             Matcher m = row.matcher(lines[header + 1 + i]);
             assertTrue(m.matches(), lines[header + 1 + i]);
@@ -273,9 +309,11 @@ class ForgeCliTest {
         Result bad = forge("bench", model.toString(), "--iterations", "2");
         assertEquals(1, bad.code, bad.err);
         assertTrue(bad.err.startsWith("forge: error: ") && bad.err.contains("--shape x=1,3,D2,D3"), bad.err);
-        Result r = forge("bench", model.toString(), "--shape", "x=1,3,8,8", "--batch", "2", "--iterations", "2").ok();
+        Result r = forge("bench", model.toString(), "--shape", "x=1,3,8,8", "--batch", "2", "--iterations", "2")
+                .ok();
         assertTrue(r.out.contains("p99 ms"), r.out);
-        Result seconds = forge("bench", model.toString(), "--shape", "1,3,4,4", "--seconds", "0.05", "--warmup", "0").ok();
+        Result seconds = forge("bench", model.toString(), "--shape", "1,3,4,4", "--seconds", "0.05", "--warmup", "0")
+                .ok();
         assertTrue(seconds.out.contains("0.05 s per batch size"), seconds.out);
     }
 
@@ -335,7 +373,8 @@ class ForgeCliTest {
 
     /** The value after {@code "<name>:"} at the start of a line. */
     static String field(String out, String name) {
-        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + ":\\s+(.*)$").matcher(out);
+        Matcher m =
+                Pattern.compile("(?m)^" + Pattern.quote(name) + ":\\s+(.*)$").matcher(out);
         if (!m.find()) {
             fail("no line '" + name + ":' in\n" + out);
         }
@@ -343,7 +382,8 @@ class ForgeCliTest {
     }
 
     static void assertLayerParams(String out, String layer, String op, String params) {
-        Pattern p = Pattern.compile("(?m)^" + Pattern.quote(layer) + "\\s+" + Pattern.quote(op) + "\\s+\\S+\\s+" + Pattern.quote(params) + "$");
+        Pattern p = Pattern.compile("(?m)^" + Pattern.quote(layer) + "\\s+" + Pattern.quote(op) + "\\s+\\S+\\s+"
+                + Pattern.quote(params) + "$");
         assertTrue(p.matcher(out).find(), "row " + layer + " " + op + " ... " + params + " in\n" + out);
     }
 

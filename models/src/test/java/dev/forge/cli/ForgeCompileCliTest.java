@@ -28,7 +28,8 @@ class ForgeCompileCliTest {
     @TempDir
     Path dir;
 
-    static final List<String> TRAIN = Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.adam(0.01)).passNames();
+    static final List<String> TRAIN =
+            Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.adam(0.01)).passNames();
     static final List<String> EXPORT = Pipelines.export(Map.of(), Map.of()).passNames();
 
     /** The dump files of a directory, sorted by name. */
@@ -41,7 +42,8 @@ class ForgeCompileCliTest {
     /** Every file loads in ONNX Runtime and declares at least one output. */
     static void assertLoadable(List<Path> files) {
         for (Path f : files) {
-            try (Model m = Model.load(f, ModelOptions.builder().intraOpThreads(1).build())) {
+            try (Model m =
+                    Model.load(f, ModelOptions.builder().intraOpThreads(1).build())) {
                 assertFalse(m.outputs().isEmpty(), f.toString());
             }
         }
@@ -59,19 +61,34 @@ class ForgeCompileCliTest {
     }
 
     @Test
-    void compile_dump_after_all_writes_every_pass_of_both_pipelines_and_each_file_loads_in_onnx_runtime() throws IOException {
+    void compile_dump_after_all_writes_every_pass_of_both_pipelines_and_each_file_loads_in_onnx_runtime()
+            throws IOException {
         for (String pipeline : List.of("train", "export")) {
             List<String> passes = pipeline.equals("train") ? TRAIN : EXPORT;
             Path out = dir.resolve(pipeline);
-            String text = forge("compile", "mnist-cnn", "--pipeline", pipeline, "--dump-after", "all", "--out", out.toString()).ok().out();
+            String text = forge(
+                            "compile",
+                            "mnist-cnn",
+                            "--pipeline",
+                            pipeline,
+                            "--dump-after",
+                            "all",
+                            "--out",
+                            out.toString())
+                    .ok()
+                    .out();
             List<Path> files = dumps(out);
             assertEquals(passes.size() + 1, files.size(), files.toString());
             assertEquals("00-input.onnx", files.get(0).getFileName().toString());
             for (int i = 0; i < passes.size(); i++) {
-                assertEquals(String.format("%02d-%s.onnx", i + 1, passes.get(i)), files.get(i + 1).getFileName().toString());
+                assertEquals(
+                        String.format("%02d-%s.onnx", i + 1, passes.get(i)),
+                        files.get(i + 1).getFileName().toString());
                 assertTrue(text.contains(files.get(i + 1).getFileName().toString()), text);
             }
-            assertTrue(text.startsWith(pipeline + ": " + String.join(" -> ", passes) + " on mnist-cnn (built-in)\n"), text);
+            assertTrue(
+                    text.startsWith(pipeline + ": " + String.join(" -> ", passes) + " on mnist-cnn (built-in)\n"),
+                    text);
             assertTrue(text.contains("wrote " + files.size() + " graphs to "), text);
             assertLoadable(files);
         }
@@ -84,7 +101,9 @@ class ForgeCompileCliTest {
             assertEquals(nodes(train, "StateAsInputs"), nodes(train, "(input)"), net);
             assertTrue(nodes(train, "Differentiate") > nodes(train, "AppendLoss"), train);
             assertTrue(nodes(train, "OptimizerUpdate") > nodes(train, "Differentiate"), train);
-            String export = forge("compile", net, "--pipeline", "export", "--optimizer", "sgd").ok().out();
+            String export = forge("compile", net, "--pipeline", "export", "--optimizer", "sgd")
+                    .ok()
+                    .out();
             assertTrue(nodes(export, "AttachMetadata") <= nodes(export, "(input)"), export);
             assertFalse(export.contains("wrote"), export);
         }
@@ -96,14 +115,27 @@ class ForgeCompileCliTest {
             fail("missing golden file " + TORCH.toAbsolutePath() + " (the testdata module commits it)");
         }
         Path out = dir.resolve("torch");
-        String train = forge("compile", TORCH.toString(), "--loss", "cross-entropy", "--optimizer", "momentum",
-                "--dump-after", "TrainingForms,StepOutputs", "--out", out.toString()).ok().out();
+        String train = forge(
+                        "compile",
+                        TORCH.toString(),
+                        "--loss",
+                        "cross-entropy",
+                        "--optimizer",
+                        "momentum",
+                        "--dump-after",
+                        "TrainingForms,StepOutputs",
+                        "--out",
+                        out.toString())
+                .ok()
+                .out();
         List<Path> files = dumps(out);
-        assertEquals(List.of("03-TrainingForms.onnx", "08-StepOutputs.onnx"),
+        assertEquals(
+                List.of("03-TrainingForms.onnx", "08-StepOutputs.onnx"),
                 files.stream().map(f -> f.getFileName().toString()).toList());
         assertTrue(nodes(train, "TrainingForms") > nodes(train, "PoolBeforeRelu"), train);
         assertLoadable(files);
-        String export = forge("compile", TORCH.toString(), "--pipeline", "export").ok().out();
+        String export =
+                forge("compile", TORCH.toString(), "--pipeline", "export").ok().out();
         assertTrue(nodes(export, "FoldBatchNorm") < nodes(export, "RemoveTrainingNodes"), export);
     }
 
@@ -111,10 +143,13 @@ class ForgeCompileCliTest {
     void an_unknown_pass_name_is_a_usage_error_listing_the_valid_ones() {
         ForgeCliTest.Result r = forge("compile", "lenet5", "--dump-after", "FoldBN", "--out", dir.toString());
         assertEquals(Forge.EXIT_USAGE, r.code(), r.err());
-        assertTrue(r.err().contains("unknown pass 'FoldBN' in the train pipeline; valid passes are " + String.join(", ", TRAIN)),
+        assertTrue(
+                r.err()
+                        .contains("unknown pass 'FoldBN' in the train pipeline; valid passes are "
+                                + String.join(", ", TRAIN)),
                 r.err());
-        ForgeCliTest.Result export = forge("compile", "lenet5", "--pipeline", "export", "--dump-after", "Differentiate", "--out",
-                dir.toString());
+        ForgeCliTest.Result export = forge(
+                "compile", "lenet5", "--pipeline", "export", "--dump-after", "Differentiate", "--out", dir.toString());
         assertEquals(Forge.EXIT_USAGE, export.code(), export.err());
         assertTrue(export.err().contains("FoldBatchNorm"), export.err());
     }

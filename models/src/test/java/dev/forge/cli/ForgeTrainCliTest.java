@@ -35,7 +35,9 @@ class ForgeTrainCliTest {
     @Test
     void train_simple_net_runs_the_seeds_sgd_step_and_lowers_the_loss() throws Exception {
         Path out = dir.resolve("simple.onnx");
-        String text = forge("train", "simple-net", "--no-progress", "--out", out.toString()).ok().out();
+        String text = forge("train", "simple-net", "--no-progress", "--out", out.toString())
+                .ok()
+                .out();
         assertTrue(text.contains("loss l1") && text.contains("sgd(lr=0.01"), text);
         String[] finalLine = text.substring(text.indexOf("final loss: train ")).split("[ ,\n]+");
         double before = Double.parseDouble(finalLine[3]);
@@ -76,15 +78,37 @@ class ForgeTrainCliTest {
         Path a = dir.resolve("a.onnx");
         Path b = dir.resolve("b.onnx");
         for (Path out : new Path[] {a, b}) {
-            String text = forge("train", "--model", model.toString(), "--inputs", xs.toString(), "--labels", ys.toString(),
-                    "--loss", "cross-entropy", "--steps", "12", "--batch", "8", "--no-shuffle", "--no-progress",
-                    "--optimizer", "adam", "--lr", "0.01", "--out", out.toString()).ok().out();
+            String text = forge(
+                            "train",
+                            "--model",
+                            model.toString(),
+                            "--inputs",
+                            xs.toString(),
+                            "--labels",
+                            ys.toString(),
+                            "--loss",
+                            "cross-entropy",
+                            "--steps",
+                            "12",
+                            "--batch",
+                            "8",
+                            "--no-shuffle",
+                            "--no-progress",
+                            "--optimizer",
+                            "adam",
+                            "--lr",
+                            "0.01",
+                            "--out",
+                            out.toString())
+                    .ok()
+                    .out();
             assertTrue(text.contains("12 steps"), text);
         }
         assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b), "two runs in file order give the same model");
         Checkpoint c = Checkpoint.read(dir.resolve("a.ckpt"));
         assertEquals(12, c.step());
-        try (Model trained = Model.load(a); Model initial = Model.load(model)) {
+        try (Model trained = Model.load(a);
+                Model initial = Model.load(model)) {
             Tensor input = Tensor.of(java.util.Arrays.copyOf(x, 64 * 8), 8, 1, 8, 8);
             assertTrue(!trained.run(input).equals(initial.run(input)), "training changed the model");
             assertEquals("0,1,2", trained.metadata().get("class_labels"));
@@ -97,7 +121,8 @@ class ForgeTrainCliTest {
         // images: 8x8 gray PNGs in folder layout, for predict and a folder data set
         for (String split : new String[] {"train", "test"}) {
             for (int c = 0; c < 3; c++) {
-                Path cls = Files.createDirectories(dir.resolve("imgs").resolve(split).resolve("class" + c));
+                Path cls = Files.createDirectories(
+                        dir.resolve("imgs").resolve(split).resolve("class" + c));
                 for (int i = 0; i < 4; i++) {
                     BufferedImage img = new BufferedImage(8, 8, BufferedImage.TYPE_BYTE_GRAY);
                     for (int p = 0; p < 64; p++) {
@@ -107,13 +132,19 @@ class ForgeTrainCliTest {
                 }
             }
         }
-        String eval = forge("eval", model.toString(), "--data", "folder:" + dir.resolve("imgs")).ok().out();
+        String eval = forge("eval", model.toString(), "--data", "folder:" + dir.resolve("imgs"))
+                .ok()
+                .out();
         assertTrue(eval.contains("samples: 12") && eval.contains("confusion matrix"), eval);
         Path png = dir.resolve("imgs/test/class1/0.png");
-        String predict = forge("predict", model.toString(), png.toString(), "--top", "2").ok().out();
+        String predict = forge("predict", model.toString(), png.toString(), "--top", "2")
+                .ok()
+                .out();
         assertTrue(predict.startsWith(png + ":"), predict);
         assertEquals(2, predict.trim().split("\\s+").length / 2, predict);
-        String fromData = forge("predict", model.toString(), "--data", "folder:" + dir.resolve("imgs"), "--count", "3").ok().out();
+        String fromData = forge("predict", model.toString(), "--data", "folder:" + dir.resolve("imgs"), "--count", "3")
+                .ok()
+                .out();
         assertTrue(fromData.startsWith("test image 0 (true class0):") && fromData.contains(" of 3 correct"), fromData);
     }
 
@@ -122,7 +153,9 @@ class ForgeTrainCliTest {
         // a bad value of a typed option is a usage error (exit 2) that lists the valid choices
         ForgeCliTest.Result r = forge("train", "mnist-cnn", "--data", "nonsense");
         assertEquals(2, r.code());
-        assertTrue(r.err().startsWith("forge: error: ") && r.err().contains("unknown data set 'nonsense'; use mnist, "), r.err());
+        assertTrue(
+                r.err().startsWith("forge: error: ") && r.err().contains("unknown data set 'nonsense'; use mnist, "),
+                r.err());
         r = forge("train", "cifar10-net");
         assertEquals(1, r.code());
         assertTrue(r.err().contains("--data is required"), r.err());
@@ -131,17 +164,30 @@ class ForgeTrainCliTest {
         assertTrue(r.err().contains("checkpoint not found"), r.err());
         r = forge("train", "mnist-cnn", "--optimizer", "lion");
         assertEquals(2, r.code());
-        assertTrue(r.err().contains("unknown optimizer 'lion'; choose one of sgd, momentum, nesterov, rmsprop, adagrad, adam, adamw"),
+        assertTrue(
+                r.err()
+                        .contains(
+                                "unknown optimizer 'lion'; choose one of sgd, momentum, nesterov, rmsprop, adagrad, adam, adamw"),
                 r.err());
         r = forge("train", "mnist-cnn", "--loss", "hinge");
         assertEquals(2, r.code());
-        assertTrue(r.err().contains("unknown loss 'hinge'; choose one of cross-entropy, l1, mse, bce-with-logits"), r.err());
+        assertTrue(
+                r.err().contains("unknown loss 'hinge'; choose one of cross-entropy, l1, mse, bce-with-logits"),
+                r.err());
         r = forge("train", "mnist-cnn", "--schedule", "cosine:x");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("bad schedule 'cosine:x'"), r.err());
-        r = forge("train", "simple-net", "--device", "cuda", "--no-progress", "--out",
+        r = forge(
+                "train",
+                "simple-net",
+                "--device",
+                "cuda",
+                "--no-progress",
+                "--out",
                 dir.resolve("cuda.onnx").toString());
         assertEquals(1, r.code());
-        assertTrue(r.err().startsWith("forge: error: CUDA requested (cuda:0) but this ONNX Runtime build has no CUDA"), r.err());
+        assertTrue(
+                r.err().startsWith("forge: error: CUDA requested (cuda:0) but this ONNX Runtime build has no CUDA"),
+                r.err());
     }
 }

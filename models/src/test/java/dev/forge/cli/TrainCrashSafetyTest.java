@@ -20,7 +20,6 @@ import dev.forge.runtime.Tensor;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -74,9 +73,29 @@ class TrainCrashSafetyTest {
     }
 
     private List<String> train(String name, int epochs, String... extra) {
-        List<String> args = new ArrayList<>(List.of("train", "--model", "tiny.onnx", "--inputs", "x.npy", "--labels", "y.npy",
-                "--loss", "cross-entropy", "--batch", "8", "--epochs", Integer.toString(epochs), "--seed", "3", "--no-progress",
-                "--threads", "1", "--out", name + ".onnx", "--checkpoint", name + ".ckpt"));
+        List<String> args = new ArrayList<>(List.of(
+                "train",
+                "--model",
+                "tiny.onnx",
+                "--inputs",
+                "x.npy",
+                "--labels",
+                "y.npy",
+                "--loss",
+                "cross-entropy",
+                "--batch",
+                "8",
+                "--epochs",
+                Integer.toString(epochs),
+                "--seed",
+                "3",
+                "--no-progress",
+                "--threads",
+                "1",
+                "--out",
+                name + ".onnx",
+                "--checkpoint",
+                name + ".ckpt"));
         args.addAll(List.of(extra));
         return args;
     }
@@ -104,7 +123,9 @@ class TrainCrashSafetyTest {
         assertNoTemporaryIsAFinalName();
 
         // C. SIGKILL while the next checkpoint's temporary file is written and synced but not yet renamed
-        Child c = Child.start(dir, List.of("-Dforge.test.atomicWritePauseMillis=120000", "-Dforge.test.atomicWritePauseSuffix=.ckpt"),
+        Child c = Child.start(
+                dir,
+                List.of("-Dforge.test.atomicWritePauseMillis=120000", "-Dforge.test.atomicWritePauseSuffix=.ckpt"),
                 train("run", EPOCHS, "--resume", "run.ckpt"));
         String paused = c.waitForStderr("forge: test: paused before renaming");
         assertTrue(paused.contains(ckpt.toString()), paused);
@@ -132,7 +153,9 @@ class TrainCrashSafetyTest {
         assertArrayEquals(Files.readAllBytes(dir.resolve("ref.onnx")), export, "resumed export = uninterrupted export");
 
         // E. SIGKILL inside the export's write window: the previous export stays complete under its name
-        Child e = Child.start(dir, List.of("-Dforge.test.atomicWritePauseMillis=120000", "-Dforge.test.atomicWritePauseSuffix=.onnx"),
+        Child e = Child.start(
+                dir,
+                List.of("-Dforge.test.atomicWritePauseMillis=120000", "-Dforge.test.atomicWritePauseSuffix=.onnx"),
                 train("run", EPOCHS + 1, "--resume", "run.ckpt"));
         String pausedExport = e.waitForStderr("forge: test: paused before renaming");
         assertTrue(pausedExport.contains(dir.resolve("run.onnx").toString()), pausedExport);
@@ -141,11 +164,18 @@ class TrainCrashSafetyTest {
         try (Model m = Model.load(dir.resolve("run.onnx"))) {
             assertEquals(3, m.outputs().get(0).shape()[1]);
         }
-        assertEquals(EPOCHS + 1, Checkpoint.read(ckpt).epoch(), "the checkpoint of the last epoch was complete before the export");
+        assertEquals(
+                EPOCHS + 1,
+                Checkpoint.read(ckpt).epoch(),
+                "the checkpoint of the last epoch was complete before the export");
         assertEquals(1, temporaries(".run.onnx.").size());
         assertNoTemporaryIsAFinalName();
         try (Stream<Path> files = Files.list(dir)) {
-            assertEquals(List.of(), files.filter(p -> p.getFileName().toString().startsWith("hs_err")).toList(), "no JVM crash");
+            assertEquals(
+                    List.of(),
+                    files.filter(p -> p.getFileName().toString().startsWith("hs_err"))
+                            .toList(),
+                    "no JVM crash");
         }
     }
 
@@ -154,7 +184,9 @@ class TrainCrashSafetyTest {
         long deadline = System.currentTimeMillis() + TIMEOUT_MS;
         int reads = 0;
         while (System.currentTimeMillis() < deadline) {
-            assertTrue(child.process.isAlive(), "the run ended before its checkpoint reached epoch " + epochs + ": " + child.err());
+            assertTrue(
+                    child.process.isAlive(),
+                    "the run ended before its checkpoint reached epoch " + epochs + ": " + child.err());
             try {
                 int e = Checkpoint.read(ckpt).epoch();
                 reads++;
@@ -162,8 +194,9 @@ class TrainCrashSafetyTest {
                     return e;
                 }
             } catch (IllegalArgumentException notYet) {
-                assertTrue(notYet.getMessage().contains("not found"), "a checkpoint read failed after " + reads + " good reads: "
-                        + notYet.getMessage());
+                assertTrue(
+                        notYet.getMessage().contains("not found"),
+                        "a checkpoint read failed after " + reads + " good reads: " + notYet.getMessage());
             }
             Thread.sleep(2);
         }
@@ -187,7 +220,8 @@ class TrainCrashSafetyTest {
 
     private List<Path> temporaries(String prefix) throws Exception {
         try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(p -> p.getFileName().toString().startsWith(prefix) && p.getFileName().toString().endsWith(".tmp"))
+            return files.filter(p -> p.getFileName().toString().startsWith(prefix)
+                            && p.getFileName().toString().endsWith(".tmp"))
                     .toList();
         }
     }
@@ -215,14 +249,22 @@ class TrainCrashSafetyTest {
         }
 
         static Child start(Path dir, List<String> jvmArgs, List<String> args) throws Exception {
-            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:ErrorFile=" + dir.resolve("hs_err_pid%p.log")));
+            List<String> cmd = new ArrayList<>(List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Xmx512m",
+                    "-XX:+UseSerialGC",
+                    "-XX:TieredStopAtLevel=1",
+                    "-XX:ErrorFile=" + dir.resolve("hs_err_pid%p.log")));
             cmd.addAll(jvmArgs);
             cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.forge.cli.Forge"));
             cmd.addAll(args);
             File o = Files.createTempFile(dir, ".child", ".out").toFile();
             File e = Files.createTempFile(dir, ".child", ".err").toFile();
-            Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectOutput(o).redirectError(e).start();
+            Process p = new ProcessBuilder(cmd)
+                    .directory(dir.toFile())
+                    .redirectOutput(o)
+                    .redirectError(e)
+                    .start();
             return new Child(p, o.toPath(), e.toPath());
         }
 

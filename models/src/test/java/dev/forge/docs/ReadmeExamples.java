@@ -37,12 +37,13 @@ final class ReadmeExamples {
     private static final Pattern OPEN = Pattern.compile("^\\s*```java\\s*$");
     private static final Pattern CLOSE = Pattern.compile("^\\s*```\\s*$");
     private static final Pattern PACKAGE = Pattern.compile("(?m)^\\s*package\\s+([\\w.]+)\\s*;");
-    private static final Pattern PUBLIC_TYPE = Pattern.compile("(?m)^public\\s+(?:final\\s+|abstract\\s+)*(?:class|record|interface|enum)\\s+(\\w+)");
-    private static final Pattern ANY_TYPE = Pattern.compile("(?m)^(?:final\\s+|abstract\\s+)*(?:class|record|interface|enum)\\s+(\\w+)");
+    private static final Pattern PUBLIC_TYPE =
+            Pattern.compile("(?m)^public\\s+(?:final\\s+|abstract\\s+)*(?:class|record|interface|enum)\\s+(\\w+)");
+    private static final Pattern ANY_TYPE =
+            Pattern.compile("(?m)^(?:final\\s+|abstract\\s+)*(?:class|record|interface|enum)\\s+(\\w+)");
     private static final Pattern MAIN = Pattern.compile("static\\s+void\\s+main\\s*\\(");
 
-    private ReadmeExamples() {
-    }
+    private ReadmeExamples() {}
 
     /** Every {@code ```java} block of {@code markdown}, in order; {@code file} names it in messages. */
     static List<Block> javaBlocks(String file, String markdown) {
@@ -89,12 +90,14 @@ final class ReadmeExamples {
         if (!type.find()) {
             type = ANY_TYPE.matcher(block.code());
             if (!type.find()) {
-                throw new AssertionError(block.where() + ": the ```java block is not a complete compilation unit (no top-level "
-                        + "class); write it as a class with imports and a main method so that it compiles as written");
+                throw new AssertionError(
+                        block.where() + ": the ```java block is not a complete compilation unit (no top-level "
+                                + "class); write it as a class with imports and a main method so that it compiles as written");
             }
         }
         if (!MAIN.matcher(block.code()).find()) {
-            throw new AssertionError(block.where() + ": class " + type.group(1) + " has no main method; a README example must run");
+            throw new AssertionError(
+                    block.where() + ": class " + type.group(1) + " has no main method; a README example must run");
         }
         Matcher pkg = PACKAGE.matcher(block.code());
         return pkg.find() ? pkg.group(1) + "." + type.group(1) : type.group(1);
@@ -112,17 +115,24 @@ final class ReadmeExamples {
             Files.createDirectories(classes);
             Files.writeString(src, block.code(), StandardCharsets.UTF_8);
             DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
-            try (StandardJavaFileManager files = javac.getStandardFileManager(diagnostics, Locale.ROOT, StandardCharsets.UTF_8)) {
-                List<String> options = List.of("--release", "17", "-proc:none", "-classpath", testClassPath(), "-d", classes.toString());
+            try (StandardJavaFileManager files =
+                    javac.getStandardFileManager(diagnostics, Locale.ROOT, StandardCharsets.UTF_8)) {
+                List<String> options = List.of(
+                        "--release", "17", "-proc:none", "-classpath", testClassPath(), "-d", classes.toString());
                 StringWriter out = new StringWriter();
-                boolean ok = javac.getTask(out, files, diagnostics, options, null, files.getJavaFileObjects(src)).call();
+                boolean ok = javac.getTask(out, files, diagnostics, options, null, files.getJavaFileObjects(src))
+                        .call();
                 if (!ok) {
                     StringBuilder msg = new StringBuilder(block.where() + ": the ```java block does not compile:");
                     for (Diagnostic<? extends JavaFileObject> d : diagnostics.getDiagnostics()) {
                         if (d.getKind() == Diagnostic.Kind.ERROR) {
                             // the block's first code line is the line after the fence
-                            msg.append("\n  ").append(block.file()).append(':').append(block.line() + d.getLineNumber())
-                                    .append(": ").append(d.getMessage(Locale.ROOT).replace("\n", "\n    "));
+                            msg.append("\n  ")
+                                    .append(block.file())
+                                    .append(':')
+                                    .append(block.line() + d.getLineNumber())
+                                    .append(": ")
+                                    .append(d.getMessage(Locale.ROOT).replace("\n", "\n    "));
                         }
                     }
                     throw new AssertionError(msg.append(out).toString());
@@ -139,17 +149,22 @@ final class ReadmeExamples {
         String cp = classes + System.getProperty("path.separator") + testClassPath();
         Path log = work.resolve("output.txt");
         try {
-            Process p = new ProcessBuilder(java, "-cp", cp, main).directory(work.toFile()).redirectErrorStream(true)
-                    .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(nullFile())).start();
+            Process p = new ProcessBuilder(java, "-cp", cp, main)
+                    .directory(work.toFile())
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(nullFile()))
+                    .start();
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.descendants().forEach(ProcessHandle::destroyForcibly);
                 p.destroyForcibly().waitFor();
-                throw new AssertionError(block.where() + ": " + main + " still ran after " + timeout.toSeconds() + " s; output:\n"
-                        + tail(log));
+                throw new AssertionError(block.where() + ": " + main + " still ran after " + timeout.toSeconds()
+                        + " s; output:\n" + tail(log));
             }
             String output = Files.readString(log, StandardCharsets.UTF_8);
             if (p.exitValue() != 0) {
-                throw new AssertionError(block.where() + ": " + main + " exited with status " + p.exitValue() + "; output:\n" + tail(log));
+                throw new AssertionError(block.where() + ": " + main + " exited with status " + p.exitValue()
+                        + "; output:\n" + tail(log));
             }
             return output;
         } catch (IOException e) {

@@ -34,15 +34,18 @@ class ReadmeExamplesTest {
     @TestFactory
     Stream<DynamicTest> every_java_block_of_the_readme_compiles_and_runs() throws IOException {
         List<ReadmeExamples.Block> blocks = ReadmeExamples.javaBlocks("README.md", Files.readString(readme()));
-        return blocks.stream().map(b -> DynamicTest.dynamicTest("README.md line " + b.line(), () -> {
-            Path work = Files.createTempDirectory(tmp, "readme-" + b.line() + "-");
-            ReadmeExamples.compileAndRun(b, work, TIMEOUT);
-        }));
+        return blocks.stream()
+                .map(b -> DynamicTest.dynamicTest("README.md line " + b.line(), () -> {
+                    Path work = Files.createTempDirectory(tmp, "readme-" + b.line() + "-");
+                    ReadmeExamples.compileAndRun(b, work, TIMEOUT);
+                }));
     }
 
     @Test
     void the_readme_has_java_blocks_to_check() throws IOException {
-        assertFalse(ReadmeExamples.javaBlocks("README.md", Files.readString(readme())).isEmpty(),
+        assertFalse(
+                ReadmeExamples.javaBlocks("README.md", Files.readString(readme()))
+                        .isEmpty(),
                 "README.md has no ```java block: the library section should show one");
     }
 
@@ -124,12 +127,15 @@ class ReadmeExamplesTest {
     void a_complete_block_compiles_and_runs_in_its_own_working_directory() {
         String out = ReadmeExamples.compileAndRun(fixtureBlock(0), tmp, TIMEOUT);
         assertEquals("outputs 1", out.strip());
-        assertTrue(Files.isRegularFile(tmp.resolve("tiny.onnx")), "the example's relative path should land in its working directory");
+        assertTrue(
+                Files.isRegularFile(tmp.resolve("tiny.onnx")),
+                "the example's relative path should land in its working directory");
     }
 
     @Test
     void a_block_that_does_not_compile_fails_with_its_line_and_javacs_diagnostics() {
-        AssertionError e = assertThrows(AssertionError.class, () -> ReadmeExamples.compileAndRun(fixtureBlock(1), tmp, TIMEOUT));
+        AssertionError e =
+                assertThrows(AssertionError.class, () -> ReadmeExamples.compileAndRun(fixtureBlock(1), tmp, TIMEOUT));
         // fence on line 31, so the block's third line (the call) is line 34 of the file
         assertTrue(e.getMessage().startsWith("fixture.md:31: the ```java block does not compile:"), e.getMessage());
         assertTrue(e.getMessage().contains("fixture.md:34: cannot find symbol"), e.getMessage());
@@ -138,21 +144,25 @@ class ReadmeExamplesTest {
 
     @Test
     void a_block_whose_main_throws_fails_with_its_status_and_output() {
-        AssertionError e = assertThrows(AssertionError.class, () -> ReadmeExamples.compileAndRun(fixtureBlock(2), tmp, TIMEOUT));
+        AssertionError e =
+                assertThrows(AssertionError.class, () -> ReadmeExamples.compileAndRun(fixtureBlock(2), tmp, TIMEOUT));
         assertTrue(e.getMessage().startsWith("fixture.md:39: Throws exited with status 1"), e.getMessage());
         assertTrue(e.getMessage().contains("IllegalStateException: the example broke"), e.getMessage());
     }
 
     @Test
     void a_fragment_is_refused_as_not_a_complete_unit() {
-        AssertionError e = assertThrows(AssertionError.class, () -> ReadmeExamples.compileAndRun(fixtureBlock(3), tmp, TIMEOUT));
-        assertTrue(e.getMessage().startsWith("fixture.md:47: the ```java block is not a complete compilation unit"), e.getMessage());
+        AssertionError e =
+                assertThrows(AssertionError.class, () -> ReadmeExamples.compileAndRun(fixtureBlock(3), tmp, TIMEOUT));
+        assertTrue(
+                e.getMessage().startsWith("fixture.md:47: the ```java block is not a complete compilation unit"),
+                e.getMessage());
     }
 
     @Test
     void a_block_that_runs_too_long_is_stopped_and_fails() {
-        AssertionError e = assertThrows(AssertionError.class,
-                () -> ReadmeExamples.compileAndRun(fixtureBlock(4), tmp, Duration.ofSeconds(3)));
+        AssertionError e = assertThrows(
+                AssertionError.class, () -> ReadmeExamples.compileAndRun(fixtureBlock(4), tmp, Duration.ofSeconds(3)));
         assertTrue(e.getMessage().startsWith("fixture.md:51: Sleeps still ran after 3 s"), e.getMessage());
     }
 }

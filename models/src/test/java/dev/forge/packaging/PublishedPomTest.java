@@ -37,7 +37,8 @@ class PublishedPomTest {
 
     private static Document published(String module) throws Exception {
         Path p = ROOT.resolve(module).resolve("target").resolve(".flattened-pom.xml");
-        assumeTrue(Files.isRegularFile(p), p + " is written by the reactor build of " + module + " (process-resources)");
+        assumeTrue(
+                Files.isRegularFile(p), p + " is written by the reactor build of " + module + " (process-resources)");
         String text = Files.readString(p);
         assertFalse(text.contains("${"), module + ": the published pom has an unresolved placeholder:\n" + text);
         DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
@@ -70,15 +71,21 @@ class PublishedPomTest {
         }
         for (Node n = list.getFirstChild(); n != null; n = n.getNextSibling()) {
             if (n instanceof Element e && e.getTagName().equals("dependency")) {
-                out.add(new Dep(text(e, "groupId"), text(e, "artifactId"), text(e, "version"),
-                        text(e, "type") == null ? "jar" : text(e, "type"), text(e, "scope") == null ? "compile" : text(e, "scope")));
+                out.add(new Dep(
+                        text(e, "groupId"),
+                        text(e, "artifactId"),
+                        text(e, "version"),
+                        text(e, "type") == null ? "jar" : text(e, "type"),
+                        text(e, "scope") == null ? "compile" : text(e, "scope")));
             }
         }
         return out;
     }
 
     private static List<Dep> consumed(Document d) {
-        return deps(d, null).stream().filter(x -> Set.of("compile", "runtime").contains(x.scope())).toList();
+        return deps(d, null).stream()
+                .filter(x -> Set.of("compile", "runtime").contains(x.scope()))
+                .toList();
     }
 
     /** What Maven Central requires of every published pom, and nothing that points back into this build. */
@@ -89,7 +96,9 @@ class PublishedPomTest {
             assertTrue(text(p, e) != null && !text(p, e).isEmpty(), module + ": no <" + e + ">");
         }
         assertEquals("Apache-2.0", text(child(child(p, "licenses"), "license"), "name"), module + ": license");
-        assertTrue(text(child(p, "scm"), "url") != null && text(child(p, "scm"), "connection") != null, module + ": <scm>");
+        assertTrue(
+                text(child(p, "scm"), "url") != null && text(child(p, "scm"), "connection") != null,
+                module + ": <scm>");
         assertTrue(child(child(p, "developers"), "developer") != null, module + ": <developers>");
         assertEquals(null, child(p, "build"), module + ": the published pom carries no build section");
     }
@@ -106,7 +115,9 @@ class PublishedPomTest {
         assertEquals(1, deps.size(), "forge-runtime must depend on ONNX Runtime only: " + deps);
         Dep ort = deps.get(0);
         // the -Pcuda build publishes the GPU artifact under the same version
-        assertTrue(Set.of("com.microsoft.onnxruntime:onnxruntime", "com.microsoft.onnxruntime:onnxruntime_gpu").contains(ort.ga()),
+        assertTrue(
+                Set.of("com.microsoft.onnxruntime:onnxruntime", "com.microsoft.onnxruntime:onnxruntime_gpu")
+                        .contains(ort.ga()),
                 ort.toString());
         assertTrue(ort.version().matches("\\d+\\.\\d+\\.\\d+"), ort.toString());
     }
@@ -117,19 +128,27 @@ class PublishedPomTest {
             Document d = published(module);
             assertCentralReady(module, d);
             for (Dep dep : deps(d, null)) {
-                assertFalse(dep.groupId().startsWith("org.junit") || dep.groupId().equals("com.code-intelligence")
-                        || dep.type().equals("test-jar"), module + " publishes a test dependency: " + dep);
-                assertTrue(Set.of("compile", "runtime").contains(dep.scope()), module + " publishes a " + dep.scope() + " dependency: " + dep);
+                assertFalse(
+                        dep.groupId().startsWith("org.junit")
+                                || dep.groupId().equals("com.code-intelligence")
+                                || dep.type().equals("test-jar"),
+                        module + " publishes a test dependency: " + dep);
+                assertTrue(
+                        Set.of("compile", "runtime").contains(dep.scope()),
+                        module + " publishes a " + dep.scope() + " dependency: " + dep);
             }
             // xchart's pdfbox declares junit-jupiter at compile scope: the exclusion must survive flattening
             for (Dep dep : deps(d, null)) {
                 if (dep.ga().equals("org.knowm.xchart:xchart")) {
                     String text = Files.readString(ROOT.resolve(module).resolve("target/.flattened-pom.xml"));
-                    assertTrue(text.contains("<artifactId>junit-jupiter</artifactId>"), module + ": xchart without its junit-jupiter exclusion");
+                    assertTrue(
+                            text.contains("<artifactId>junit-jupiter</artifactId>"),
+                            module + ": xchart without its junit-jupiter exclusion");
                 }
             }
         }
-        List<String> compilerDeps = consumed(published("compiler")).stream().map(Dep::ga).toList();
+        List<String> compilerDeps =
+                consumed(published("compiler")).stream().map(Dep::ga).toList();
         assertTrue(compilerDeps.contains("dev.forge:forge-runtime"), compilerDeps.toString());
         assertTrue(compilerDeps.contains("com.google.protobuf:protobuf-java"), compilerDeps.toString());
     }
@@ -142,12 +161,14 @@ class PublishedPomTest {
         List<Dep> managed = deps(bom, "dependencyManagement");
         String forge = version(published("runtime"));
         String ort = consumed(published("runtime")).get(0).version();
-        assertEquals(List.of(
-                new Dep("dev.forge", "forge-runtime", forge, "jar", "compile"),
-                new Dep("dev.forge", "forge-compiler", forge, "jar", "compile"),
-                new Dep("dev.forge", "forge-models", forge, "jar", "compile"),
-                new Dep("com.microsoft.onnxruntime", "onnxruntime", ort, "jar", "compile"),
-                new Dep("com.microsoft.onnxruntime", "onnxruntime_gpu", ort, "jar", "compile")), managed,
+        assertEquals(
+                List.of(
+                        new Dep("dev.forge", "forge-runtime", forge, "jar", "compile"),
+                        new Dep("dev.forge", "forge-compiler", forge, "jar", "compile"),
+                        new Dep("dev.forge", "forge-models", forge, "jar", "compile"),
+                        new Dep("com.microsoft.onnxruntime", "onnxruntime", ort, "jar", "compile"),
+                        new Dep("com.microsoft.onnxruntime", "onnxruntime_gpu", ort, "jar", "compile")),
+                managed,
                 "bom/pom.xml repeats the project version and onnxruntime.version of the parent; keep them equal");
         assertEquals(forge, version(bom));
     }
@@ -155,7 +176,9 @@ class PublishedPomTest {
     @Test
     void testdata_and_benchmarks_are_never_installed_or_deployed() throws Exception {
         for (String module : List.of("testdata", "benchmarks")) {
-            Document d = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(ROOT.resolve(module).resolve("pom.xml").toFile());
+            Document d = DocumentBuilderFactory.newInstance()
+                    .newDocumentBuilder()
+                    .parse(ROOT.resolve(module).resolve("pom.xml").toFile());
             Element props = child(d.getDocumentElement(), "properties");
             assertTrue(props != null, module + ": no <properties>");
             assertEquals("true", text(props, "maven.install.skip"), module);

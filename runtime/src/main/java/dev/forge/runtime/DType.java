@@ -15,169 +15,169 @@ import java.util.stream.Collectors;
  * listing these.
  */
 public enum DType {
-  /** IEEE 754 single precision; ONNX {@code FLOAT} (1), NumPy {@code <f4}. */
-  FLOAT32(4, "<f4", 1, OnnxJavaType.FLOAT, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT),
-  /** IEEE 754 double precision; ONNX {@code DOUBLE} (11), NumPy {@code <f8}. */
-  FLOAT64(8, "<f8", 11, OnnxJavaType.DOUBLE, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE),
-  /** Signed 64-bit integer; ONNX {@code INT64} (7), NumPy {@code <i8}. */
-  INT64(8, "<i8", 7, OnnxJavaType.INT64, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64),
-  /** Signed 32-bit integer; ONNX {@code INT32} (6), NumPy {@code <i4}. */
-  INT32(4, "<i4", 6, OnnxJavaType.INT32, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32),
-  /** Unsigned 8-bit integer; ONNX {@code UINT8} (2), NumPy {@code |u1}. */
-  UINT8(1, "|u1", 2, OnnxJavaType.UINT8, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8),
-  /** Signed 8-bit integer; ONNX {@code INT8} (3), NumPy {@code |i1}. */
-  INT8(1, "|i1", 3, OnnxJavaType.INT8, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8),
-  /** Boolean stored as one byte, 0 or 1; ONNX {@code BOOL} (9), NumPy {@code |b1}. */
-  BOOL(1, "|b1", 9, OnnxJavaType.BOOL, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL);
+    /** IEEE 754 single precision; ONNX {@code FLOAT} (1), NumPy {@code <f4}. */
+    FLOAT32(4, "<f4", 1, OnnxJavaType.FLOAT, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT),
+    /** IEEE 754 double precision; ONNX {@code DOUBLE} (11), NumPy {@code <f8}. */
+    FLOAT64(8, "<f8", 11, OnnxJavaType.DOUBLE, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE),
+    /** Signed 64-bit integer; ONNX {@code INT64} (7), NumPy {@code <i8}. */
+    INT64(8, "<i8", 7, OnnxJavaType.INT64, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64),
+    /** Signed 32-bit integer; ONNX {@code INT32} (6), NumPy {@code <i4}. */
+    INT32(4, "<i4", 6, OnnxJavaType.INT32, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32),
+    /** Unsigned 8-bit integer; ONNX {@code UINT8} (2), NumPy {@code |u1}. */
+    UINT8(1, "|u1", 2, OnnxJavaType.UINT8, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8),
+    /** Signed 8-bit integer; ONNX {@code INT8} (3), NumPy {@code |i1}. */
+    INT8(1, "|i1", 3, OnnxJavaType.INT8, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8),
+    /** Boolean stored as one byte, 0 or 1; ONNX {@code BOOL} (9), NumPy {@code |b1}. */
+    BOOL(1, "|b1", 9, OnnxJavaType.BOOL, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL);
 
-  private final int byteSize;
-  private final String npyDescr;
-  private final int onnxElemType;
-  private final OnnxJavaType javaType;
-  private final OnnxTensorType tensorType;
+    private final int byteSize;
+    private final String npyDescr;
+    private final int onnxElemType;
+    private final OnnxJavaType javaType;
+    private final OnnxTensorType tensorType;
 
-  DType(int byteSize, String npyDescr, int onnxElemType, OnnxJavaType javaType, OnnxTensorType tensorType) {
-    this.byteSize = byteSize;
-    this.npyDescr = npyDescr;
-    this.onnxElemType = onnxElemType;
-    this.javaType = javaType;
-    this.tensorType = tensorType;
-  }
-
-  /**
-   * Size of one element in bytes.
-   *
-   * @return 1, 4 or 8
-   */
-  public int byteSize() {
-    return byteSize;
-  }
-
-  /**
-   * The NumPy dtype descriptor that {@link Npy#write} puts in a {@code .npy} header, e.g. {@code
-   * "<f4"} for float32 and {@code "|u1"} for uint8.
-   *
-   * @return the little-endian (or byte-order-free) descriptor
-   */
-  public String npyDescr() {
-    return npyDescr;
-  }
-
-  /**
-   * The lower-case name used in messages and in {@link TensorSpec#toString()}: {@code float32},
-   * {@code int64}, {@code bool}, ...
-   *
-   * @return the type name
-   */
-  public String typeName() {
-    return name().toLowerCase(Locale.ROOT);
-  }
-
-  /**
-   * The ONNX {@code TensorProto.DataType} number of this type (FLOAT = 1, UINT8 = 2, INT8 = 3, INT32 =
-   * 6, INT64 = 7, BOOL = 9, DOUBLE = 11).
-   *
-   * @return the ONNX element type
-   */
-  public int onnxElementType() {
-    return onnxElemType;
-  }
-
-  /**
-   * The ONNX Runtime Java type used to build an {@code OnnxTensor} of this type.
-   *
-   * @return the ORT Java type
-   */
-  public OnnxJavaType toOnnxJavaType() {
-    return javaType;
-  }
-
-  /**
-   * The ONNX Runtime tensor element type of this type.
-   *
-   * @return the ORT tensor type
-   */
-  public OnnxTensorType toOnnxTensorType() {
-    return tensorType;
-  }
-
-  /**
-   * True for FLOAT32 and FLOAT64.
-   *
-   * @return whether this is a floating-point type
-   */
-  public boolean isFloatingPoint() {
-    return this == FLOAT32 || this == FLOAT64;
-  }
-
-  /**
-   * The DType of an ONNX Runtime tensor element type.
-   *
-   * @param type the ORT element type
-   * @return the matching DType
-   * @throws IllegalArgumentException if the type has no DType (float16, string, ...), listing the
-   *     supported ones
-   */
-  public static DType fromOnnxTensorType(OnnxTensorType type) {
-    for (DType d : values()) {
-      if (d.tensorType == type) {
-        return d;
-      }
+    DType(int byteSize, String npyDescr, int onnxElemType, OnnxJavaType javaType, OnnxTensorType tensorType) {
+        this.byteSize = byteSize;
+        this.npyDescr = npyDescr;
+        this.onnxElemType = onnxElemType;
+        this.javaType = javaType;
+        this.tensorType = tensorType;
     }
-    throw new IllegalArgumentException(
-        "Unsupported tensor element type " + ortTypeName(type) + ", expected one of " + supportedNames());
-  }
 
-  /**
-   * The DType of an ONNX Runtime Java type.
-   *
-   * @param type the ORT Java type
-   * @return the matching DType
-   * @throws IllegalArgumentException if the type has no DType, listing the supported ones
-   */
-  public static DType fromOnnxJavaType(OnnxJavaType type) {
-    for (DType d : values()) {
-      if (d.javaType == type) {
-        return d;
-      }
+    /**
+     * Size of one element in bytes.
+     *
+     * @return 1, 4 or 8
+     */
+    public int byteSize() {
+        return byteSize;
     }
-    throw new IllegalArgumentException(
-        "Unsupported ONNX Runtime Java type " + type + ", expected one of " + supportedNames());
-  }
 
-  /**
-   * The DType of an ONNX {@code TensorProto.DataType} number.
-   *
-   * @param elemType the ONNX element type number
-   * @return the matching DType
-   * @throws IllegalArgumentException if the number has no DType, listing the supported ones
-   */
-  public static DType fromOnnxElementType(int elemType) {
-    for (DType d : values()) {
-      if (d.onnxElemType == elemType) {
-        return d;
-      }
+    /**
+     * The NumPy dtype descriptor that {@link Npy#write} puts in a {@code .npy} header, e.g. {@code
+     * "<f4"} for float32 and {@code "|u1"} for uint8.
+     *
+     * @return the little-endian (or byte-order-free) descriptor
+     */
+    public String npyDescr() {
+        return npyDescr;
     }
-    throw new IllegalArgumentException(
-        "Unsupported ONNX element type " + elemType + ", expected one of " + supportedNames());
-  }
 
-  /**
-   * The lower-case names of every DType, for messages: {@code [float32, float64, int64, ...]}.
-   *
-   * @return the names in declaration order
-   */
-  public static List<String> supportedNames() {
-    return Arrays.stream(values()).map(DType::typeName).collect(Collectors.toList());
-  }
-
-  /** "ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16" reads better as "float16". */
-  static String ortTypeName(OnnxTensorType type) {
-    if (type == null) {
-      return "null";
+    /**
+     * The lower-case name used in messages and in {@link TensorSpec#toString()}: {@code float32},
+     * {@code int64}, {@code bool}, ...
+     *
+     * @return the type name
+     */
+    public String typeName() {
+        return name().toLowerCase(Locale.ROOT);
     }
-    String n = type.name();
-    String prefix = "ONNX_TENSOR_ELEMENT_DATA_TYPE_";
-    return (n.startsWith(prefix) ? n.substring(prefix.length()) : n).toLowerCase(Locale.ROOT);
-  }
+
+    /**
+     * The ONNX {@code TensorProto.DataType} number of this type (FLOAT = 1, UINT8 = 2, INT8 = 3, INT32 =
+     * 6, INT64 = 7, BOOL = 9, DOUBLE = 11).
+     *
+     * @return the ONNX element type
+     */
+    public int onnxElementType() {
+        return onnxElemType;
+    }
+
+    /**
+     * The ONNX Runtime Java type used to build an {@code OnnxTensor} of this type.
+     *
+     * @return the ORT Java type
+     */
+    public OnnxJavaType toOnnxJavaType() {
+        return javaType;
+    }
+
+    /**
+     * The ONNX Runtime tensor element type of this type.
+     *
+     * @return the ORT tensor type
+     */
+    public OnnxTensorType toOnnxTensorType() {
+        return tensorType;
+    }
+
+    /**
+     * True for FLOAT32 and FLOAT64.
+     *
+     * @return whether this is a floating-point type
+     */
+    public boolean isFloatingPoint() {
+        return this == FLOAT32 || this == FLOAT64;
+    }
+
+    /**
+     * The DType of an ONNX Runtime tensor element type.
+     *
+     * @param type the ORT element type
+     * @return the matching DType
+     * @throws IllegalArgumentException if the type has no DType (float16, string, ...), listing the
+     *     supported ones
+     */
+    public static DType fromOnnxTensorType(OnnxTensorType type) {
+        for (DType d : values()) {
+            if (d.tensorType == type) {
+                return d;
+            }
+        }
+        throw new IllegalArgumentException(
+                "Unsupported tensor element type " + ortTypeName(type) + ", expected one of " + supportedNames());
+    }
+
+    /**
+     * The DType of an ONNX Runtime Java type.
+     *
+     * @param type the ORT Java type
+     * @return the matching DType
+     * @throws IllegalArgumentException if the type has no DType, listing the supported ones
+     */
+    public static DType fromOnnxJavaType(OnnxJavaType type) {
+        for (DType d : values()) {
+            if (d.javaType == type) {
+                return d;
+            }
+        }
+        throw new IllegalArgumentException(
+                "Unsupported ONNX Runtime Java type " + type + ", expected one of " + supportedNames());
+    }
+
+    /**
+     * The DType of an ONNX {@code TensorProto.DataType} number.
+     *
+     * @param elemType the ONNX element type number
+     * @return the matching DType
+     * @throws IllegalArgumentException if the number has no DType, listing the supported ones
+     */
+    public static DType fromOnnxElementType(int elemType) {
+        for (DType d : values()) {
+            if (d.onnxElemType == elemType) {
+                return d;
+            }
+        }
+        throw new IllegalArgumentException(
+                "Unsupported ONNX element type " + elemType + ", expected one of " + supportedNames());
+    }
+
+    /**
+     * The lower-case names of every DType, for messages: {@code [float32, float64, int64, ...]}.
+     *
+     * @return the names in declaration order
+     */
+    public static List<String> supportedNames() {
+        return Arrays.stream(values()).map(DType::typeName).collect(Collectors.toList());
+    }
+
+    /** "ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16" reads better as "float16". */
+    static String ortTypeName(OnnxTensorType type) {
+        if (type == null) {
+            return "null";
+        }
+        String n = type.name();
+        String prefix = "ONNX_TENSOR_ELEMENT_DATA_TYPE_";
+        return (n.startsWith(prefix) ? n.substring(prefix.length()) : n).toLowerCase(Locale.ROOT);
+    }
 }

@@ -6,24 +6,24 @@ package dev.forge.runtime;
  * wrong CUDA or cuDNN version). The message says which, and how to fix it.
  */
 public class DeviceUnavailableException extends ForgeRuntimeException {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  /**
-   * Creates the exception.
-   *
-   * @param message what went wrong and how to fix it
-   */
-  public DeviceUnavailableException(String message) {
-    super(message);
-  }
+    /**
+     * Creates the exception.
+     *
+     * @param message what went wrong and how to fix it
+     */
+    public DeviceUnavailableException(String message) {
+        super(message);
+    }
 
-  /**
-   * Creates the exception with a cause.
-   *
-   * @param message what went wrong and how to fix it
-   * @param cause the underlying exception
-   */
-  public DeviceUnavailableException(String message, Throwable cause) {
-    super(message, cause);
-  }
+    /**
+     * Creates the exception with a cause.
+     *
+     * @param message what went wrong and how to fix it
+     * @param cause the underlying exception
+     */
+    public DeviceUnavailableException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

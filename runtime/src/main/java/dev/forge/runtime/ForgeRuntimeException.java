@@ -10,24 +10,24 @@ package dev.forge.runtime;
  * IllegalStateException}.
  */
 public class ForgeRuntimeException extends RuntimeException {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  /**
-   * Creates an exception with a message.
-   *
-   * @param message what went wrong, naming the bad value and what would be valid
-   */
-  public ForgeRuntimeException(String message) {
-    super(message);
-  }
+    /**
+     * Creates an exception with a message.
+     *
+     * @param message what went wrong, naming the bad value and what would be valid
+     */
+    public ForgeRuntimeException(String message) {
+        super(message);
+    }
 
-  /**
-   * Creates an exception with a message and a cause.
-   *
-   * @param message what went wrong, naming the bad value and what would be valid
-   * @param cause the underlying exception (often an {@code OrtException} or {@code IOException})
-   */
-  public ForgeRuntimeException(String message, Throwable cause) {
-    super(message, cause);
-  }
+    /**
+     * Creates an exception with a message and a cause.
+     *
+     * @param message what went wrong, naming the bad value and what would be valid
+     * @param cause the underlying exception (often an {@code OrtException} or {@code IOException})
+     */
+    public ForgeRuntimeException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

@@ -6,24 +6,24 @@ package dev.forge.runtime;
  * the expected and actual values.
  */
 public class InvalidInputException extends ForgeRuntimeException {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  /**
-   * Creates the exception.
-   *
-   * @param message what went wrong and how to fix it
-   */
-  public InvalidInputException(String message) {
-    super(message);
-  }
+    /**
+     * Creates the exception.
+     *
+     * @param message what went wrong and how to fix it
+     */
+    public InvalidInputException(String message) {
+        super(message);
+    }
 
-  /**
-   * Creates the exception with a cause.
-   *
-   * @param message what went wrong and how to fix it
-   * @param cause the underlying exception
-   */
-  public InvalidInputException(String message, Throwable cause) {
-    super(message, cause);
-  }
+    /**
+     * Creates the exception with a cause.
+     *
+     * @param message what went wrong and how to fix it
+     * @param cause the underlying exception
+     */
+    public InvalidInputException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

@@ -5,24 +5,24 @@ package dev.forge.runtime;
  * (ONNX Runtime's reason is in the message), or it uses a type this runtime does not support.
  */
 public class ModelLoadException extends ForgeRuntimeException {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  /**
-   * Creates the exception.
-   *
-   * @param message what went wrong and how to fix it
-   */
-  public ModelLoadException(String message) {
-    super(message);
-  }
+    /**
+     * Creates the exception.
+     *
+     * @param message what went wrong and how to fix it
+     */
+    public ModelLoadException(String message) {
+        super(message);
+    }
 
-  /**
-   * Creates the exception with a cause.
-   *
-   * @param message what went wrong and how to fix it
-   * @param cause the underlying exception
-   */
-  public ModelLoadException(String message, Throwable cause) {
-    super(message, cause);
-  }
+    /**
+     * Creates the exception with a cause.
+     *
+     * @param message what went wrong and how to fix it
+     * @param cause the underlying exception
+     */
+    public ModelLoadException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

@@ -12,89 +12,91 @@ import java.util.Optional;
  * line and {@link Model}.
  */
 public final class ModelMetadata {
-  /** Comma-separated class names, one per output class ({@link Model#topK}). */
-  public static final String CLASS_LABELS = "class_labels";
-  /** Comma-separated per-channel mean the model's inputs were normalized with: {@code (x - mean) / std}. */
-  public static final String INPUT_MEAN = "input_mean";
-  /** Comma-separated per-channel standard deviation of the input normalization. */
-  public static final String INPUT_STD = "input_std";
-  /** A one-line summary of the training run (network, data, optimizer, loss, steps, final loss). */
-  public static final String TRAINING = "training";
-  /** The {@code producer_name} of models Forge writes. */
-  public static final String PRODUCER_NAME = "forge";
+    /** Comma-separated class names, one per output class ({@link Model#topK}). */
+    public static final String CLASS_LABELS = "class_labels";
+    /** Comma-separated per-channel mean the model's inputs were normalized with: {@code (x - mean) / std}. */
+    public static final String INPUT_MEAN = "input_mean";
+    /** Comma-separated per-channel standard deviation of the input normalization. */
+    public static final String INPUT_STD = "input_std";
+    /** A one-line summary of the training run (network, data, optimizer, loss, steps, final loss). */
+    public static final String TRAINING = "training";
+    /** The {@code producer_name} of models Forge writes. */
+    public static final String PRODUCER_NAME = "forge";
 
-  private ModelMetadata() {}
+    private ModelMetadata() {}
 
-  /**
-   * The class labels of {@link #CLASS_LABELS}, trimmed.
-   *
-   * @param metadata a model's metadata
-   * @return the labels, empty when the key is absent
-   */
-  public static List<String> classLabels(Map<String, String> metadata) {
-    String text = metadata.get(CLASS_LABELS);
-    if (text == null || text.isEmpty()) {
-      return List.of();
+    /**
+     * The class labels of {@link #CLASS_LABELS}, trimmed.
+     *
+     * @param metadata a model's metadata
+     * @return the labels, empty when the key is absent
+     */
+    public static List<String> classLabels(Map<String, String> metadata) {
+        String text = metadata.get(CLASS_LABELS);
+        if (text == null || text.isEmpty()) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (String s : text.split(",", -1)) {
+            out.add(s.trim());
+        }
+        return Collections.unmodifiableList(out);
     }
-    List<String> out = new ArrayList<>();
-    for (String s : text.split(",", -1)) {
-      out.add(s.trim());
-    }
-    return Collections.unmodifiableList(out);
-  }
 
-  /**
-   * The input normalization of {@link #INPUT_MEAN} and {@link #INPUT_STD}.
-   *
-   * @param metadata a model's metadata
-   * @return {mean, std}, or empty when either key is absent
-   * @throws IllegalArgumentException if a value is not a list of numbers, the two lengths differ, or a
-   *     standard deviation is not positive
-   */
-  public static Optional<float[][]> normalization(Map<String, String> metadata) {
-    String mean = metadata.get(INPUT_MEAN);
-    String std = metadata.get(INPUT_STD);
-    if (mean == null || std == null) {
-      return Optional.empty();
+    /**
+     * The input normalization of {@link #INPUT_MEAN} and {@link #INPUT_STD}.
+     *
+     * @param metadata a model's metadata
+     * @return {mean, std}, or empty when either key is absent
+     * @throws IllegalArgumentException if a value is not a list of numbers, the two lengths differ, or a
+     *     standard deviation is not positive
+     */
+    public static Optional<float[][]> normalization(Map<String, String> metadata) {
+        String mean = metadata.get(INPUT_MEAN);
+        String std = metadata.get(INPUT_STD);
+        if (mean == null || std == null) {
+            return Optional.empty();
+        }
+        float[] m = floats(INPUT_MEAN, mean);
+        float[] s = floats(INPUT_STD, std);
+        if (m.length != s.length) {
+            throw new IllegalArgumentException("metadata " + INPUT_MEAN + " has " + m.length + " values but "
+                    + INPUT_STD + " has " + s.length + "; give one per channel in both");
+        }
+        for (float v : s) {
+            if (!(v > 0) || Float.isInfinite(v)) {
+                throw new IllegalArgumentException(
+                        "metadata " + INPUT_STD + " = '" + std + "' must hold positive finite values");
+            }
+        }
+        return Optional.of(new float[][] {m, s});
     }
-    float[] m = floats(INPUT_MEAN, mean);
-    float[] s = floats(INPUT_STD, std);
-    if (m.length != s.length) {
-      throw new IllegalArgumentException("metadata " + INPUT_MEAN + " has " + m.length + " values but " + INPUT_STD
-          + " has " + s.length + "; give one per channel in both");
-    }
-    for (float v : s) {
-      if (!(v > 0) || Float.isInfinite(v)) {
-        throw new IllegalArgumentException("metadata " + INPUT_STD + " = '" + std + "' must hold positive finite values");
-      }
-    }
-    return Optional.of(new float[][] {m, s});
-  }
 
-  /**
-   * Formats values as this metadata stores them: comma-separated, Java's shortest float text.
-   *
-   * @param values the values
-   * @return e.g. {@code 0.5,0.5,0.5}
-   */
-  public static String join(float[] values) {
-    StringBuilder sb = new StringBuilder();
-    for (int i = 0; i < values.length; i++) {
-      sb.append(i == 0 ? "" : ",").append(values[i]);
+    /**
+     * Formats values as this metadata stores them: comma-separated, Java's shortest float text.
+     *
+     * @param values the values
+     * @return e.g. {@code 0.5,0.5,0.5}
+     */
+    public static String join(float[] values) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < values.length; i++) {
+            sb.append(i == 0 ? "" : ",").append(values[i]);
+        }
+        return sb.toString();
     }
-    return sb.toString();
-  }
 
-  private static float[] floats(String key, String csv) {
-    String[] p = csv.split(",", -1);
-    float[] out = new float[p.length];
-    for (int i = 0; i < p.length; i++) {
-      try {
-        out[i] = Float.parseFloat(p[i].trim());
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("metadata " + key + " = '" + csv + "' is not a comma-separated list of numbers", e);
-      }
+    private static float[] floats(String key, String csv) {
+        String[] p = csv.split(",", -1);
+        float[] out = new float[p.length];
+        for (int i = 0; i < p.length; i++) {
+            try {
+                out[i] = Float.parseFloat(p[i].trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(
+                        "metadata " + key + " = '" + csv + "' is not a comma-separated list of numbers", e);
+            }
+        }
+        return out;
     }
-    return out;
-  }
 }

@@ -6,24 +6,24 @@ package dev.forge.runtime;
  * what is wrong and how to fix it.
  */
 public class NpyFormatException extends ForgeRuntimeException {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  /**
-   * Creates the exception.
-   *
-   * @param message what went wrong and how to fix it
-   */
-  public NpyFormatException(String message) {
-    super(message);
-  }
+    /**
+     * Creates the exception.
+     *
+     * @param message what went wrong and how to fix it
+     */
+    public NpyFormatException(String message) {
+        super(message);
+    }
 
-  /**
-   * Creates the exception with a cause.
-   *
-   * @param message what went wrong and how to fix it
-   * @param cause the underlying exception
-   */
-  public NpyFormatException(String message, Throwable cause) {
-    super(message, cause);
-  }
+    /**
+     * Creates the exception with a cause.
+     *
+     * @param message what went wrong and how to fix it
+     * @param cause the underlying exception
+     */
+    public NpyFormatException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

@@ -17,27 +17,27 @@ import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
  * </ul>
  */
 public enum OptimizationLevel {
-  /** No graph optimizations. */
-  NONE(OptLevel.NO_OPT),
-  /** Provider-independent rewrites. */
-  BASIC(OptLevel.BASIC_OPT),
-  /** Basic plus fusions into ONNX Runtime contrib ops. */
-  EXTENDED(OptLevel.EXTENDED_OPT),
-  /** Everything, including hardware-specific layout optimizations; the default. */
-  ALL(OptLevel.ALL_OPT);
+    /** No graph optimizations. */
+    NONE(OptLevel.NO_OPT),
+    /** Provider-independent rewrites. */
+    BASIC(OptLevel.BASIC_OPT),
+    /** Basic plus fusions into ONNX Runtime contrib ops. */
+    EXTENDED(OptLevel.EXTENDED_OPT),
+    /** Everything, including hardware-specific layout optimizations; the default. */
+    ALL(OptLevel.ALL_OPT);
 
-  private final OptLevel ortLevel;
+    private final OptLevel ortLevel;
 
-  OptimizationLevel(OptLevel ortLevel) {
-    this.ortLevel = ortLevel;
-  }
+    OptimizationLevel(OptLevel ortLevel) {
+        this.ortLevel = ortLevel;
+    }
 
-  /**
-   * The ONNX Runtime level this maps to.
-   *
-   * @return the ORT {@code OptLevel}
-   */
-  public OptLevel toOrt() {
-    return ortLevel;
-  }
+    /**
+     * The ONNX Runtime level this maps to.
+     *
+     * @return the ORT {@code OptLevel}
+     */
+    public OptLevel toOrt() {
+        return ortLevel;
+    }
 }

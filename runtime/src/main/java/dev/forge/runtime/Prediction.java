@@ -8,9 +8,9 @@ package dev.forge.runtime;
  * @param probability the class probability in [0, 1] (after softmax when the model outputs logits)
  */
 public record Prediction(int index, String label, float probability) {
-  /** {@code cat (2): 0.9132}. */
-  @Override
-  public String toString() {
-    return label + " (" + index + "): " + String.format(java.util.Locale.ROOT, "%.4f", probability);
-  }
+    /** {@code cat (2): 0.9132}. */
+    @Override
+    public String toString() {
+        return label + " (" + index + "): " + String.format(java.util.Locale.ROOT, "%.4f", probability);
+    }
 }

@@ -21,706 +21,708 @@ import java.util.Objects;
  * <p>Instances are safe to share between threads: nothing reads the buffer's position or limit.
  */
 public final class Tensor {
-  /** The largest data size a tensor can hold, in bytes (the largest Java buffer). */
-  public static final int MAX_BYTES = Integer.MAX_VALUE - 8;
+    /** The largest data size a tensor can hold, in bytes (the largest Java buffer). */
+    public static final int MAX_BYTES = Integer.MAX_VALUE - 8;
 
-  private static final int TO_STRING_VALUES = 6;
+    private static final int TO_STRING_VALUES = 6;
 
-  private final DType dtype;
-  private final long[] shape;
-  private final int size;
-  /** Little-endian, position 0, limit = size * byteSize; never handed out writable. */
-  private final ByteBuffer data;
+    private final DType dtype;
+    private final long[] shape;
+    private final int size;
+    /** Little-endian, position 0, limit = size * byteSize; never handed out writable. */
+    private final ByteBuffer data;
 
-  private Tensor(DType dtype, long[] shape, ByteBuffer data) {
-    this.dtype = dtype;
-    this.shape = shape;
-    this.size = (int) elementCount(shape, dtype);
-    this.data = data;
-  }
-
-  // ---------------------------------------------------------------- factories
-
-  /**
-   * A float32 tensor holding a copy of {@code data}.
-   *
-   * @param data the values in row-major order
-   * @param shape the dimensions; empty for a scalar
-   * @return the tensor
-   * @throws IllegalArgumentException if the shape is invalid or its element count differs from {@code
-   *     data.length}
-   */
-  public static Tensor of(float[] data, long... shape) {
-    Objects.requireNonNull(data, "data");
-    long[] s = checkedShape(DType.FLOAT32, shape, data.length);
-    ByteBuffer b = allocate(DType.FLOAT32, data.length);
-    b.asFloatBuffer().put(data);
-    return new Tensor(DType.FLOAT32, s, b);
-  }
-
-  /**
-   * A float64 tensor holding a copy of {@code data}.
-   *
-   * @param data the values in row-major order
-   * @param shape the dimensions; empty for a scalar
-   * @return the tensor
-   * @throws IllegalArgumentException if the shape is invalid or does not match {@code data.length}
-   */
-  public static Tensor of(double[] data, long... shape) {
-    Objects.requireNonNull(data, "data");
-    long[] s = checkedShape(DType.FLOAT64, shape, data.length);
-    ByteBuffer b = allocate(DType.FLOAT64, data.length);
-    b.asDoubleBuffer().put(data);
-    return new Tensor(DType.FLOAT64, s, b);
-  }
-
-  /**
-   * An int64 tensor holding a copy of {@code data}.
-   *
-   * @param data the values in row-major order
-   * @param shape the dimensions; empty for a scalar
-   * @return the tensor
-   * @throws IllegalArgumentException if the shape is invalid or does not match {@code data.length}
-   */
-  public static Tensor of(long[] data, long... shape) {
-    Objects.requireNonNull(data, "data");
-    long[] s = checkedShape(DType.INT64, shape, data.length);
-    ByteBuffer b = allocate(DType.INT64, data.length);
-    b.asLongBuffer().put(data);
-    return new Tensor(DType.INT64, s, b);
-  }
-
-  /**
-   * An int32 tensor holding a copy of {@code data}.
-   *
-   * @param data the values in row-major order
-   * @param shape the dimensions; empty for a scalar
-   * @return the tensor
-   * @throws IllegalArgumentException if the shape is invalid or does not match {@code data.length}
-   */
-  public static Tensor of(int[] data, long... shape) {
-    Objects.requireNonNull(data, "data");
-    long[] s = checkedShape(DType.INT32, shape, data.length);
-    ByteBuffer b = allocate(DType.INT32, data.length);
-    b.asIntBuffer().put(data);
-    return new Tensor(DType.INT32, s, b);
-  }
-
-  /**
-   * A uint8 tensor holding a copy of {@code data}; each byte is read as unsigned (0..255).
-   *
-   * @param data the values in row-major order
-   * @param shape the dimensions; empty for a scalar
-   * @return the tensor
-   * @throws IllegalArgumentException if the shape is invalid or does not match {@code data.length}
-   */
-  public static Tensor ofUint8(byte[] data, long... shape) {
-    return ofBytes(DType.UINT8, data, shape);
-  }
-
-  /**
-   * An int8 tensor holding a copy of {@code data} (signed, -128..127).
-   *
-   * @param data the values in row-major order
-   * @param shape the dimensions; empty for a scalar
-   * @return the tensor
-   * @throws IllegalArgumentException if the shape is invalid or does not match {@code data.length}
-   */
-  public static Tensor ofInt8(byte[] data, long... shape) {
-    return ofBytes(DType.INT8, data, shape);
-  }
-
-  /**
-   * A bool tensor holding a copy of {@code data}, one byte per element (0 or 1).
-   *
-   * @param data the values in row-major order
-   * @param shape the dimensions; empty for a scalar
-   * @return the tensor
-   * @throws IllegalArgumentException if the shape is invalid or does not match {@code data.length}
-   */
-  public static Tensor ofBool(boolean[] data, long... shape) {
-    Objects.requireNonNull(data, "data");
-    long[] s = checkedShape(DType.BOOL, shape, data.length);
-    ByteBuffer b = allocate(DType.BOOL, data.length);
-    for (int i = 0; i < data.length; i++) {
-      b.put(i, data[i] ? (byte) 1 : (byte) 0);
+    private Tensor(DType dtype, long[] shape, ByteBuffer data) {
+        this.dtype = dtype;
+        this.shape = shape;
+        this.size = (int) elementCount(shape, dtype);
+        this.data = data;
     }
-    return new Tensor(DType.BOOL, s, b);
-  }
 
-  private static Tensor ofBytes(DType dtype, byte[] data, long[] shape) {
-    Objects.requireNonNull(data, "data");
-    long[] s = checkedShape(dtype, shape, data.length);
-    ByteBuffer b = allocate(dtype, data.length);
-    b.put(0, data);
-    return new Tensor(dtype, s, b);
-  }
+    // ---------------------------------------------------------------- factories
 
-  /**
-   * A tensor over the bytes between {@code buffer}'s position and limit, which must hold exactly
-   * {@code product(shape) * dtype.byteSize()} bytes of little-endian data in row-major order.
-   *
-   * <p>A <em>direct</em> buffer is shared, not copied, and later passed to ONNX Runtime without a copy;
-   * do not modify it while the tensor is in use. A heap buffer is copied. The buffer's position and
-   * limit are not changed.
-   *
-   * @param dtype the element type
-   * @param buffer the data; for multi-byte types its {@link ByteBuffer#order()} must be {@link
-   *     ByteOrder#LITTLE_ENDIAN} (a fresh {@code ByteBuffer} is big-endian: call {@code
-   *     order(ByteOrder.LITTLE_ENDIAN)} before writing to it)
-   * @param shape the dimensions; empty for a scalar
-   * @return the tensor
-   * @throws IllegalArgumentException if the shape is invalid, the byte count does not match, the byte
-   *     order is big-endian, or a bool buffer holds a byte other than 0 or 1
-   */
-  public static Tensor wrap(DType dtype, ByteBuffer buffer, long... shape) {
-    Objects.requireNonNull(dtype, "dtype");
-    Objects.requireNonNull(buffer, "buffer");
-    Objects.requireNonNull(shape, "shape");
-    long[] s = shape.clone();
-    long count = elementCount(s, dtype);
-    long needed = count * dtype.byteSize();
-    if (buffer.remaining() != needed) {
-      throw new IllegalArgumentException(
-          "Tensor.wrap: a "
-              + dtype.typeName()
-              + shapeString(s)
-              + " tensor needs "
-              + needed
-              + " bytes ("
-              + count
-              + " elements x "
-              + dtype.byteSize()
-              + " bytes), but the buffer has "
-              + buffer.remaining()
-              + " bytes between position "
-              + buffer.position()
-              + " and limit "
-              + buffer.limit()
-              + " (capacity "
-              + buffer.capacity()
-              + ")");
+    /**
+     * A float32 tensor holding a copy of {@code data}.
+     *
+     * @param data the values in row-major order
+     * @param shape the dimensions; empty for a scalar
+     * @return the tensor
+     * @throws IllegalArgumentException if the shape is invalid or its element count differs from {@code
+     *     data.length}
+     */
+    public static Tensor of(float[] data, long... shape) {
+        Objects.requireNonNull(data, "data");
+        long[] s = checkedShape(DType.FLOAT32, shape, data.length);
+        ByteBuffer b = allocate(DType.FLOAT32, data.length);
+        b.asFloatBuffer().put(data);
+        return new Tensor(DType.FLOAT32, s, b);
     }
-    if (dtype.byteSize() > 1 && buffer.order() != ByteOrder.LITTLE_ENDIAN) {
-      throw new IllegalArgumentException(
-          "Tensor.wrap: the buffer's byte order is BIG_ENDIAN but "
-              + dtype.typeName()
-              + " data must be little-endian; call buffer.order(ByteOrder.LITTLE_ENDIAN) before"
-              + " writing the values");
+
+    /**
+     * A float64 tensor holding a copy of {@code data}.
+     *
+     * @param data the values in row-major order
+     * @param shape the dimensions; empty for a scalar
+     * @return the tensor
+     * @throws IllegalArgumentException if the shape is invalid or does not match {@code data.length}
+     */
+    public static Tensor of(double[] data, long... shape) {
+        Objects.requireNonNull(data, "data");
+        long[] s = checkedShape(DType.FLOAT64, shape, data.length);
+        ByteBuffer b = allocate(DType.FLOAT64, data.length);
+        b.asDoubleBuffer().put(data);
+        return new Tensor(DType.FLOAT64, s, b);
     }
-    ByteBuffer view;
-    if (buffer.isDirect()) {
-      view = buffer.slice().order(ByteOrder.LITTLE_ENDIAN);
-    } else {
-      view = ByteBuffer.allocate((int) needed).order(ByteOrder.LITTLE_ENDIAN);
-      view.put(0, buffer, buffer.position(), (int) needed);
+
+    /**
+     * An int64 tensor holding a copy of {@code data}.
+     *
+     * @param data the values in row-major order
+     * @param shape the dimensions; empty for a scalar
+     * @return the tensor
+     * @throws IllegalArgumentException if the shape is invalid or does not match {@code data.length}
+     */
+    public static Tensor of(long[] data, long... shape) {
+        Objects.requireNonNull(data, "data");
+        long[] s = checkedShape(DType.INT64, shape, data.length);
+        ByteBuffer b = allocate(DType.INT64, data.length);
+        b.asLongBuffer().put(data);
+        return new Tensor(DType.INT64, s, b);
     }
-    if (dtype == DType.BOOL) {
-      checkBoolBytes(view, (int) count, "Tensor.wrap");
+
+    /**
+     * An int32 tensor holding a copy of {@code data}.
+     *
+     * @param data the values in row-major order
+     * @param shape the dimensions; empty for a scalar
+     * @return the tensor
+     * @throws IllegalArgumentException if the shape is invalid or does not match {@code data.length}
+     */
+    public static Tensor of(int[] data, long... shape) {
+        Objects.requireNonNull(data, "data");
+        long[] s = checkedShape(DType.INT32, shape, data.length);
+        ByteBuffer b = allocate(DType.INT32, data.length);
+        b.asIntBuffer().put(data);
+        return new Tensor(DType.INT32, s, b);
     }
-    return new Tensor(dtype, s, view);
-  }
 
-  /**
-   * A tensor of zeros (false for bool).
-   *
-   * @param dtype the element type
-   * @param shape the dimensions; empty for a scalar
-   * @return the tensor, on the heap
-   * @throws IllegalArgumentException if the shape is invalid
-   */
-  public static Tensor zeros(DType dtype, long... shape) {
-    Objects.requireNonNull(dtype, "dtype");
-    Objects.requireNonNull(shape, "shape");
-    long[] s = shape.clone();
-    long count = elementCount(s, dtype);
-    return new Tensor(dtype, s, allocate(dtype, (int) count));
-  }
-
-  /**
-   * Builds a tensor from bytes in the platform's native order (as ONNX Runtime hands them out),
-   * taking ownership of {@code bytes}.
-   */
-  static Tensor fromNativeOrder(DType dtype, long[] shape, ByteBuffer bytes) {
-    long count = elementCount(shape, dtype);
-    ByteBuffer b = bytes.duplicate();
-    b.position(0);
-    if (b.capacity() != count * dtype.byteSize()) {
-      throw new ForgeRuntimeException(
-          "ONNX Runtime returned "
-              + b.capacity()
-              + " bytes for a "
-              + dtype.typeName()
-              + shapeString(shape)
-              + " tensor, expected "
-              + count * dtype.byteSize());
+    /**
+     * A uint8 tensor holding a copy of {@code data}; each byte is read as unsigned (0..255).
+     *
+     * @param data the values in row-major order
+     * @param shape the dimensions; empty for a scalar
+     * @return the tensor
+     * @throws IllegalArgumentException if the shape is invalid or does not match {@code data.length}
+     */
+    public static Tensor ofUint8(byte[] data, long... shape) {
+        return ofBytes(DType.UINT8, data, shape);
     }
-    if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN || dtype.byteSize() == 1) {
-      return new Tensor(dtype, shape.clone(), b.order(ByteOrder.LITTLE_ENDIAN));
+
+    /**
+     * An int8 tensor holding a copy of {@code data} (signed, -128..127).
+     *
+     * @param data the values in row-major order
+     * @param shape the dimensions; empty for a scalar
+     * @return the tensor
+     * @throws IllegalArgumentException if the shape is invalid or does not match {@code data.length}
+     */
+    public static Tensor ofInt8(byte[] data, long... shape) {
+        return ofBytes(DType.INT8, data, shape);
     }
-    ByteBuffer le = allocate(dtype, (int) count);
-    copySwapped(b.order(ByteOrder.nativeOrder()), le, dtype, (int) count);
-    return new Tensor(dtype, shape.clone(), le);
-  }
 
-  /**
-   * Takes ownership of a heap or direct buffer of little-endian data (no copy, no checks beyond the
-   * size); for readers such as {@link Npy} that already validated the bytes.
-   */
-  static Tensor adoptLittleEndian(DType dtype, long[] shape, ByteBuffer littleEndian) {
-    long count = elementCount(shape, dtype);
-    if (littleEndian.capacity() != count * dtype.byteSize()) {
-      throw new IllegalArgumentException("buffer size does not match shape " + shapeString(shape));
+    /**
+     * A bool tensor holding a copy of {@code data}, one byte per element (0 or 1).
+     *
+     * @param data the values in row-major order
+     * @param shape the dimensions; empty for a scalar
+     * @return the tensor
+     * @throws IllegalArgumentException if the shape is invalid or does not match {@code data.length}
+     */
+    public static Tensor ofBool(boolean[] data, long... shape) {
+        Objects.requireNonNull(data, "data");
+        long[] s = checkedShape(DType.BOOL, shape, data.length);
+        ByteBuffer b = allocate(DType.BOOL, data.length);
+        for (int i = 0; i < data.length; i++) {
+            b.put(i, data[i] ? (byte) 1 : (byte) 0);
+        }
+        return new Tensor(DType.BOOL, s, b);
     }
-    ByteBuffer b = littleEndian.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-    b.clear();
-    return new Tensor(dtype, shape.clone(), b);
-  }
 
-  // ---------------------------------------------------------------- accessors
-
-  /**
-   * The element type.
-   *
-   * @return the dtype
-   */
-  public DType dtype() {
-    return dtype;
-  }
-
-  /**
-   * The dimensions, as a copy.
-   *
-   * @return the shape; empty for a scalar
-   */
-  public long[] shape() {
-    return shape.clone();
-  }
-
-  /**
-   * One dimension.
-   *
-   * @param axis 0 ≤ axis &lt; rank
-   * @return the size of that axis
-   * @throws IndexOutOfBoundsException if the axis is out of range
-   */
-  public long dim(int axis) {
-    Objects.checkIndex(axis, shape.length);
-    return shape[axis];
-  }
-
-  /**
-   * The number of dimensions.
-   *
-   * @return 0 for a scalar
-   */
-  public int rank() {
-    return shape.length;
-  }
-
-  /**
-   * The number of elements (the product of the shape; 1 for a scalar).
-   *
-   * @return the element count
-   */
-  public long size() {
-    return size;
-  }
-
-  /**
-   * The data size in bytes ({@code size() * dtype().byteSize()}).
-   *
-   * @return the byte count
-   */
-  public long byteSize() {
-    return (long) size * dtype.byteSize();
-  }
-
-  /**
-   * Whether the data lives in a direct (off-heap) buffer, which {@link Model#run} passes to ONNX
-   * Runtime without copying.
-   *
-   * @return true if direct
-   */
-  public boolean isDirect() {
-    return data.isDirect();
-  }
-
-  /**
-   * A read-only, little-endian view of the data: position 0, limit {@link #byteSize()}. No copy.
-   *
-   * @return the view
-   */
-  public ByteBuffer buffer() {
-    return data.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
-  }
-
-  /**
-   * The values as floats, converted from any dtype (int64, int32 and float64 may lose precision;
-   * uint8 is unsigned; bool is 0 or 1).
-   *
-   * @return a new array of {@link #size()} values
-   */
-  public float[] toFloatArray() {
-    float[] out = new float[size];
-    if (dtype == DType.FLOAT32) {
-      view().asFloatBuffer().get(out);
-    } else {
-      for (int i = 0; i < size; i++) {
-        out[i] = (float) doubleAt(i);
-      }
+    private static Tensor ofBytes(DType dtype, byte[] data, long[] shape) {
+        Objects.requireNonNull(data, "data");
+        long[] s = checkedShape(dtype, shape, data.length);
+        ByteBuffer b = allocate(dtype, data.length);
+        b.put(0, data);
+        return new Tensor(dtype, s, b);
     }
-    return out;
-  }
 
-  /**
-   * The values as doubles, converted from any dtype (int64 beyond 2^53 loses precision; uint8 is
-   * unsigned; bool is 0 or 1).
-   *
-   * @return a new array of {@link #size()} values
-   */
-  public double[] toDoubleArray() {
-    double[] out = new double[size];
-    if (dtype == DType.FLOAT64) {
-      view().asDoubleBuffer().get(out);
-    } else {
-      for (int i = 0; i < size; i++) {
-        out[i] = doubleAt(i);
-      }
+    /**
+     * A tensor over the bytes between {@code buffer}'s position and limit, which must hold exactly
+     * {@code product(shape) * dtype.byteSize()} bytes of little-endian data in row-major order.
+     *
+     * <p>A <em>direct</em> buffer is shared, not copied, and later passed to ONNX Runtime without a copy;
+     * do not modify it while the tensor is in use. A heap buffer is copied. The buffer's position and
+     * limit are not changed.
+     *
+     * @param dtype the element type
+     * @param buffer the data; for multi-byte types its {@link ByteBuffer#order()} must be {@link
+     *     ByteOrder#LITTLE_ENDIAN} (a fresh {@code ByteBuffer} is big-endian: call {@code
+     *     order(ByteOrder.LITTLE_ENDIAN)} before writing to it)
+     * @param shape the dimensions; empty for a scalar
+     * @return the tensor
+     * @throws IllegalArgumentException if the shape is invalid, the byte count does not match, the byte
+     *     order is big-endian, or a bool buffer holds a byte other than 0 or 1
+     */
+    public static Tensor wrap(DType dtype, ByteBuffer buffer, long... shape) {
+        Objects.requireNonNull(dtype, "dtype");
+        Objects.requireNonNull(buffer, "buffer");
+        Objects.requireNonNull(shape, "shape");
+        long[] s = shape.clone();
+        long count = elementCount(s, dtype);
+        long needed = count * dtype.byteSize();
+        if (buffer.remaining() != needed) {
+            throw new IllegalArgumentException("Tensor.wrap: a "
+                    + dtype.typeName()
+                    + shapeString(s)
+                    + " tensor needs "
+                    + needed
+                    + " bytes ("
+                    + count
+                    + " elements x "
+                    + dtype.byteSize()
+                    + " bytes), but the buffer has "
+                    + buffer.remaining()
+                    + " bytes between position "
+                    + buffer.position()
+                    + " and limit "
+                    + buffer.limit()
+                    + " (capacity "
+                    + buffer.capacity()
+                    + ")");
+        }
+        if (dtype.byteSize() > 1 && buffer.order() != ByteOrder.LITTLE_ENDIAN) {
+            throw new IllegalArgumentException("Tensor.wrap: the buffer's byte order is BIG_ENDIAN but "
+                    + dtype.typeName()
+                    + " data must be little-endian; call buffer.order(ByteOrder.LITTLE_ENDIAN) before"
+                    + " writing the values");
+        }
+        ByteBuffer view;
+        if (buffer.isDirect()) {
+            view = buffer.slice().order(ByteOrder.LITTLE_ENDIAN);
+        } else {
+            view = ByteBuffer.allocate((int) needed).order(ByteOrder.LITTLE_ENDIAN);
+            view.put(0, buffer, buffer.position(), (int) needed);
+        }
+        if (dtype == DType.BOOL) {
+            checkBoolBytes(view, (int) count, "Tensor.wrap");
+        }
+        return new Tensor(dtype, s, view);
     }
-    return out;
-  }
 
-  /**
-   * The values as longs, from an integer or bool tensor (uint8 is unsigned; bool is 0 or 1).
-   *
-   * @return a new array of {@link #size()} values
-   * @throws IllegalStateException for float32 or float64 tensors (use {@link #toDoubleArray()})
-   */
-  public long[] toLongArray() {
-    requireInteger("toLongArray", "toDoubleArray()");
-    long[] out = new long[size];
-    if (dtype == DType.INT64) {
-      view().asLongBuffer().get(out);
-    } else {
-      for (int i = 0; i < size; i++) {
-        out[i] = longAt(i);
-      }
+    /**
+     * A tensor of zeros (false for bool).
+     *
+     * @param dtype the element type
+     * @param shape the dimensions; empty for a scalar
+     * @return the tensor, on the heap
+     * @throws IllegalArgumentException if the shape is invalid
+     */
+    public static Tensor zeros(DType dtype, long... shape) {
+        Objects.requireNonNull(dtype, "dtype");
+        Objects.requireNonNull(shape, "shape");
+        long[] s = shape.clone();
+        long count = elementCount(s, dtype);
+        return new Tensor(dtype, s, allocate(dtype, (int) count));
     }
-    return out;
-  }
 
-  /**
-   * The values as ints, from an integer or bool tensor (uint8 is unsigned; bool is 0 or 1; int64 values
-   * must fit in an int).
-   *
-   * @return a new array of {@link #size()} values
-   * @throws IllegalStateException for float tensors, or if an int64 value does not fit in an int
-   */
-  public int[] toIntArray() {
-    requireInteger("toIntArray", "toFloatArray()");
-    int[] out = new int[size];
-    if (dtype == DType.INT32) {
-      view().asIntBuffer().get(out);
-      return out;
+    /**
+     * Builds a tensor from bytes in the platform's native order (as ONNX Runtime hands them out),
+     * taking ownership of {@code bytes}.
+     */
+    static Tensor fromNativeOrder(DType dtype, long[] shape, ByteBuffer bytes) {
+        long count = elementCount(shape, dtype);
+        ByteBuffer b = bytes.duplicate();
+        b.position(0);
+        if (b.capacity() != count * dtype.byteSize()) {
+            throw new ForgeRuntimeException("ONNX Runtime returned "
+                    + b.capacity()
+                    + " bytes for a "
+                    + dtype.typeName()
+                    + shapeString(shape)
+                    + " tensor, expected "
+                    + count * dtype.byteSize());
+        }
+        if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN || dtype.byteSize() == 1) {
+            return new Tensor(dtype, shape.clone(), b.order(ByteOrder.LITTLE_ENDIAN));
+        }
+        ByteBuffer le = allocate(dtype, (int) count);
+        copySwapped(b.order(ByteOrder.nativeOrder()), le, dtype, (int) count);
+        return new Tensor(dtype, shape.clone(), le);
     }
-    for (int i = 0; i < size; i++) {
-      long v = longAt(i);
-      if (v != (int) v) {
-        throw new IllegalStateException(
-            "toIntArray: element " + i + " of this int64 tensor is " + v + ", outside the int range; use toLongArray()");
-      }
-      out[i] = (int) v;
+
+    /**
+     * Takes ownership of a heap or direct buffer of little-endian data (no copy, no checks beyond the
+     * size); for readers such as {@link Npy} that already validated the bytes.
+     */
+    static Tensor adoptLittleEndian(DType dtype, long[] shape, ByteBuffer littleEndian) {
+        long count = elementCount(shape, dtype);
+        if (littleEndian.capacity() != count * dtype.byteSize()) {
+            throw new IllegalArgumentException("buffer size does not match shape " + shapeString(shape));
+        }
+        ByteBuffer b = littleEndian.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        b.clear();
+        return new Tensor(dtype, shape.clone(), b);
     }
-    return out;
-  }
 
-  /**
-   * The values of a one-byte tensor (uint8, int8 or bool) as raw bytes: uint8 255 comes back as
-   * {@code (byte) -1}. For the bytes of a wider type use {@link #buffer()}.
-   *
-   * @return a new array of {@link #size()} bytes
-   * @throws IllegalStateException for types wider than one byte
-   */
-  public byte[] toByteArray() {
-    if (dtype.byteSize() != 1) {
-      throw new IllegalStateException(
-          "toByteArray needs a uint8, int8 or bool tensor, this one is "
-              + dtype.typeName()
-              + "; use buffer() for its raw little-endian bytes");
+    // ---------------------------------------------------------------- accessors
+
+    /**
+     * The element type.
+     *
+     * @return the dtype
+     */
+    public DType dtype() {
+        return dtype;
     }
-    byte[] out = new byte[size];
-    data.get(0, out);
-    return out;
-  }
 
-  /**
-   * One value as a float, by row-major (flat) index, converted like {@link #toFloatArray()}.
-   *
-   * @param flatIndex 0 ≤ index &lt; {@link #size()}
-   * @return the value
-   * @throws IndexOutOfBoundsException if the index is out of range
-   */
-  public float getFloat(long flatIndex) {
-    int i = checkIndex(flatIndex);
-    return dtype == DType.FLOAT32 ? data.getFloat(i * 4) : (float) doubleAt(i);
-  }
-
-  /**
-   * One value as a double, by row-major (flat) index, converted like {@link #toDoubleArray()}.
-   *
-   * @param flatIndex 0 ≤ index &lt; {@link #size()}
-   * @return the value
-   * @throws IndexOutOfBoundsException if the index is out of range
-   */
-  public double getDouble(long flatIndex) {
-    return doubleAt(checkIndex(flatIndex));
-  }
-
-  /**
-   * One value as a long, by row-major (flat) index, from an integer or bool tensor.
-   *
-   * @param flatIndex 0 ≤ index &lt; {@link #size()}
-   * @return the value
-   * @throws IndexOutOfBoundsException if the index is out of range
-   * @throws IllegalStateException for float tensors
-   */
-  public long getLong(long flatIndex) {
-    requireInteger("getLong", "getDouble(index)");
-    return longAt(checkIndex(flatIndex));
-  }
-
-  /**
-   * A tensor with the same data and a new shape of the same element count. Shares the data (no copy).
-   *
-   * @param newShape the new dimensions
-   * @return the reshaped tensor
-   * @throws IllegalArgumentException if the element counts differ or the shape is invalid
-   */
-  public Tensor reshape(long... newShape) {
-    Objects.requireNonNull(newShape, "newShape");
-    long[] s = newShape.clone();
-    long count = elementCount(s, dtype);
-    if (count != size) {
-      throw new IllegalArgumentException(
-          "reshape: cannot view " + size + " elements " + shapeString(shape) + " as " + shapeString(s) + " (" + count + " elements)");
+    /**
+     * The dimensions, as a copy.
+     *
+     * @return the shape; empty for a scalar
+     */
+    public long[] shape() {
+        return shape.clone();
     }
-    return new Tensor(dtype, s, data);
-  }
 
-  /**
-   * Equal when dtype, shape and the data bytes are equal (so floats compare bitwise: NaN equals the
-   * same NaN, 0.0 differs from -0.0).
-   */
-  @Override
-  public boolean equals(Object o) {
-    if (this == o) {
-      return true;
+    /**
+     * One dimension.
+     *
+     * @param axis 0 ≤ axis &lt; rank
+     * @return the size of that axis
+     * @throws IndexOutOfBoundsException if the axis is out of range
+     */
+    public long dim(int axis) {
+        Objects.checkIndex(axis, shape.length);
+        return shape[axis];
     }
-    if (!(o instanceof Tensor)) {
-      return false;
-    }
-    Tensor t = (Tensor) o;
-    return dtype == t.dtype && Arrays.equals(shape, t.shape) && data.duplicate().equals(t.data.duplicate());
-  }
 
-  @Override
-  public int hashCode() {
-    return Objects.hash(dtype, Arrays.hashCode(shape), data.duplicate().hashCode());
-  }
-
-  /** A short description: dtype, shape and the first few values, e.g. {@code Tensor(float32[2,3]: 1.0, 2.0, ...)}. */
-  @Override
-  public String toString() {
-    StringBuilder sb = new StringBuilder("Tensor(").append(dtype.typeName()).append(shapeString(shape)).append(':');
-    int n = Math.min(size, TO_STRING_VALUES);
-    for (int i = 0; i < n; i++) {
-      sb.append(i == 0 ? " " : ", ").append(valueString(i));
+    /**
+     * The number of dimensions.
+     *
+     * @return 0 for a scalar
+     */
+    public int rank() {
+        return shape.length;
     }
-    if (size > n) {
-      sb.append(", ... (").append(size).append(" values)");
-    }
-    return sb.append(')').toString();
-  }
 
-  // ---------------------------------------------------------------- package-private helpers
-
-  /**
-   * A direct buffer in native byte order holding the data, for ONNX Runtime: the tensor's own buffer
-   * when it is direct (zero copy), else a one-time copy.
-   */
-  ByteBuffer directNativeBuffer() {
-    boolean nativeLe = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
-    if (data.isDirect() && (nativeLe || dtype.byteSize() == 1)) {
-      return data.duplicate().order(ByteOrder.nativeOrder());
+    /**
+     * The number of elements (the product of the shape; 1 for a scalar).
+     *
+     * @return the element count
+     */
+    public long size() {
+        return size;
     }
-    ByteBuffer out = ByteBuffer.allocateDirect((int) byteSize()).order(ByteOrder.nativeOrder());
-    if (nativeLe || dtype.byteSize() == 1) {
-      out.put(0, data, 0, (int) byteSize());
-    } else {
-      copySwapped(view(), out, dtype, size);
-    }
-    return out;
-  }
 
-  /** "[2,3]" or "[]" for a scalar. */
-  static String shapeString(long[] shape) {
-    StringBuilder sb = new StringBuilder("[");
-    for (int i = 0; i < shape.length; i++) {
-      if (i > 0) {
-        sb.append(',');
-      }
-      sb.append(shape[i]);
+    /**
+     * The data size in bytes ({@code size() * dtype().byteSize()}).
+     *
+     * @return the byte count
+     */
+    public long byteSize() {
+        return (long) size * dtype.byteSize();
     }
-    return sb.append(']').toString();
-  }
 
-  /**
-   * Checks a shape and returns its element count.
-   *
-   * @throws IllegalArgumentException for negative dimensions, overflow, or more than {@link #MAX_BYTES}
-   */
-  static long elementCount(long[] shape, DType dtype) {
-    long count = 1;
-    for (int i = 0; i < shape.length; i++) {
-      if (shape[i] < 0) {
-        throw new IllegalArgumentException(
-            "Shape " + shapeString(shape) + " has a negative dimension " + shape[i] + " at axis " + i + "; dimensions must be >= 0");
-      }
+    /**
+     * Whether the data lives in a direct (off-heap) buffer, which {@link Model#run} passes to ONNX
+     * Runtime without copying.
+     *
+     * @return true if direct
+     */
+    public boolean isDirect() {
+        return data.isDirect();
     }
-    for (long d : shape) {
-      try {
-        count = Math.multiplyExact(count, d);
-      } catch (ArithmeticException e) {
-        throw new IllegalArgumentException(
-            "Shape " + shapeString(shape) + " has more elements than fit in a long (the product overflows)");
-      }
+
+    /**
+     * A read-only, little-endian view of the data: position 0, limit {@link #byteSize()}. No copy.
+     *
+     * @return the view
+     */
+    public ByteBuffer buffer() {
+        return data.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
-    if (count > MAX_BYTES / dtype.byteSize()) {
-      throw new IllegalArgumentException(
-          "Shape "
-              + shapeString(shape)
-              + " has "
-              + count
-              + " "
-              + dtype.typeName()
-              + " elements, more than one tensor can hold ("
-              + MAX_BYTES / dtype.byteSize()
-              + " elements, "
-              + MAX_BYTES
-              + " bytes); split the data into batches");
+
+    /**
+     * The values as floats, converted from any dtype (int64, int32 and float64 may lose precision;
+     * uint8 is unsigned; bool is 0 or 1).
+     *
+     * @return a new array of {@link #size()} values
+     */
+    public float[] toFloatArray() {
+        float[] out = new float[size];
+        if (dtype == DType.FLOAT32) {
+            view().asFloatBuffer().get(out);
+        } else {
+            for (int i = 0; i < size; i++) {
+                out[i] = (float) doubleAt(i);
+            }
+        }
+        return out;
     }
-    return count;
-  }
 
-  // ---------------------------------------------------------------- private helpers
-
-  private static long[] checkedShape(DType dtype, long[] shape, int dataLength) {
-    Objects.requireNonNull(shape, "shape");
-    long[] s = shape.clone();
-    long count = elementCount(s, dtype);
-    if (count != dataLength) {
-      throw new IllegalArgumentException(
-          "Data has "
-              + dataLength
-              + " elements but shape "
-              + shapeString(s)
-              + " needs "
-              + count
-              + (s.length == 0 ? " (an empty shape is a scalar; pass the dimensions, e.g. Tensor.of(data, " + dataLength + "))" : ""));
+    /**
+     * The values as doubles, converted from any dtype (int64 beyond 2^53 loses precision; uint8 is
+     * unsigned; bool is 0 or 1).
+     *
+     * @return a new array of {@link #size()} values
+     */
+    public double[] toDoubleArray() {
+        double[] out = new double[size];
+        if (dtype == DType.FLOAT64) {
+            view().asDoubleBuffer().get(out);
+        } else {
+            for (int i = 0; i < size; i++) {
+                out[i] = doubleAt(i);
+            }
+        }
+        return out;
     }
-    return s;
-  }
 
-  private static ByteBuffer allocate(DType dtype, int count) {
-    return ByteBuffer.allocate(count * dtype.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
-  }
-
-  static void checkBoolBytes(ByteBuffer b, int count, String where) {
-    for (int i = 0; i < count; i++) {
-      byte v = b.get(i);
-      if (v != 0 && v != 1) {
-        throw new IllegalArgumentException(
-            where + ": bool element " + i + " is the byte " + (v & 0xff) + "; bool data must be 0 or 1");
-      }
+    /**
+     * The values as longs, from an integer or bool tensor (uint8 is unsigned; bool is 0 or 1).
+     *
+     * @return a new array of {@link #size()} values
+     * @throws IllegalStateException for float32 or float64 tensors (use {@link #toDoubleArray()})
+     */
+    public long[] toLongArray() {
+        requireInteger("toLongArray", "toDoubleArray()");
+        long[] out = new long[size];
+        if (dtype == DType.INT64) {
+            view().asLongBuffer().get(out);
+        } else {
+            for (int i = 0; i < size; i++) {
+                out[i] = longAt(i);
+            }
+        }
+        return out;
     }
-  }
 
-  private static void copySwapped(ByteBuffer from, ByteBuffer to, DType dtype, int count) {
-    for (int i = 0; i < count; i++) {
-      switch (dtype.byteSize()) {
-        case 4:
-          to.putInt(i * 4, from.getInt(i * 4));
-          break;
-        case 8:
-          to.putLong(i * 8, from.getLong(i * 8));
-          break;
-        default:
-          to.put(i, from.get(i));
-      }
+    /**
+     * The values as ints, from an integer or bool tensor (uint8 is unsigned; bool is 0 or 1; int64 values
+     * must fit in an int).
+     *
+     * @return a new array of {@link #size()} values
+     * @throws IllegalStateException for float tensors, or if an int64 value does not fit in an int
+     */
+    public int[] toIntArray() {
+        requireInteger("toIntArray", "toFloatArray()");
+        int[] out = new int[size];
+        if (dtype == DType.INT32) {
+            view().asIntBuffer().get(out);
+            return out;
+        }
+        for (int i = 0; i < size; i++) {
+            long v = longAt(i);
+            if (v != (int) v) {
+                throw new IllegalStateException("toIntArray: element " + i + " of this int64 tensor is " + v
+                        + ", outside the int range; use toLongArray()");
+            }
+            out[i] = (int) v;
+        }
+        return out;
     }
-  }
 
-  private ByteBuffer view() {
-    return data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-  }
-
-  private int checkIndex(long flatIndex) {
-    if (flatIndex < 0 || flatIndex >= size) {
-      throw new IndexOutOfBoundsException(
-          "Flat index " + flatIndex + " out of range for " + dtype.typeName() + shapeString(shape) + " (size " + size + ")");
+    /**
+     * The values of a one-byte tensor (uint8, int8 or bool) as raw bytes: uint8 255 comes back as
+     * {@code (byte) -1}. For the bytes of a wider type use {@link #buffer()}.
+     *
+     * @return a new array of {@link #size()} bytes
+     * @throws IllegalStateException for types wider than one byte
+     */
+    public byte[] toByteArray() {
+        if (dtype.byteSize() != 1) {
+            throw new IllegalStateException("toByteArray needs a uint8, int8 or bool tensor, this one is "
+                    + dtype.typeName()
+                    + "; use buffer() for its raw little-endian bytes");
+        }
+        byte[] out = new byte[size];
+        data.get(0, out);
+        return out;
     }
-    return (int) flatIndex;
-  }
 
-  private void requireInteger(String method, String alternative) {
-    if (dtype.isFloatingPoint()) {
-      throw new IllegalStateException(
-          method + " needs an integer or bool tensor, this one is " + dtype.typeName() + "; use " + alternative);
+    /**
+     * One value as a float, by row-major (flat) index, converted like {@link #toFloatArray()}.
+     *
+     * @param flatIndex 0 ≤ index &lt; {@link #size()}
+     * @return the value
+     * @throws IndexOutOfBoundsException if the index is out of range
+     */
+    public float getFloat(long flatIndex) {
+        int i = checkIndex(flatIndex);
+        return dtype == DType.FLOAT32 ? data.getFloat(i * 4) : (float) doubleAt(i);
     }
-  }
 
-  private double doubleAt(int i) {
-    switch (dtype) {
-      case FLOAT32:
-        return data.getFloat(i * 4);
-      case FLOAT64:
-        return data.getDouble(i * 8);
-      default:
-        return longAt(i);
+    /**
+     * One value as a double, by row-major (flat) index, converted like {@link #toDoubleArray()}.
+     *
+     * @param flatIndex 0 ≤ index &lt; {@link #size()}
+     * @return the value
+     * @throws IndexOutOfBoundsException if the index is out of range
+     */
+    public double getDouble(long flatIndex) {
+        return doubleAt(checkIndex(flatIndex));
     }
-  }
 
-  private long longAt(int i) {
-    switch (dtype) {
-      case INT64:
-        return data.getLong(i * 8);
-      case INT32:
-        return data.getInt(i * 4);
-      case UINT8:
-        return data.get(i) & 0xff;
-      case INT8:
-      case BOOL:
-        return data.get(i);
-      case FLOAT32:
-        return (long) data.getFloat(i * 4);
-      case FLOAT64:
-        return (long) data.getDouble(i * 8);
-      default:
-        throw new AssertionError(dtype);
+    /**
+     * One value as a long, by row-major (flat) index, from an integer or bool tensor.
+     *
+     * @param flatIndex 0 ≤ index &lt; {@link #size()}
+     * @return the value
+     * @throws IndexOutOfBoundsException if the index is out of range
+     * @throws IllegalStateException for float tensors
+     */
+    public long getLong(long flatIndex) {
+        requireInteger("getLong", "getDouble(index)");
+        return longAt(checkIndex(flatIndex));
     }
-  }
 
-  private String valueString(int i) {
-    switch (dtype) {
-      case FLOAT32:
-        return Float.toString(data.getFloat(i * 4));
-      case FLOAT64:
-        return Double.toString(data.getDouble(i * 8));
-      case BOOL:
-        return data.get(i) != 0 ? "true" : "false";
-      default:
-        return Long.toString(longAt(i));
+    /**
+     * A tensor with the same data and a new shape of the same element count. Shares the data (no copy).
+     *
+     * @param newShape the new dimensions
+     * @return the reshaped tensor
+     * @throws IllegalArgumentException if the element counts differ or the shape is invalid
+     */
+    public Tensor reshape(long... newShape) {
+        Objects.requireNonNull(newShape, "newShape");
+        long[] s = newShape.clone();
+        long count = elementCount(s, dtype);
+        if (count != size) {
+            throw new IllegalArgumentException("reshape: cannot view " + size + " elements " + shapeString(shape)
+                    + " as " + shapeString(s) + " (" + count + " elements)");
+        }
+        return new Tensor(dtype, s, data);
     }
-  }
+
+    /**
+     * Equal when dtype, shape and the data bytes are equal (so floats compare bitwise: NaN equals the
+     * same NaN, 0.0 differs from -0.0).
+     */
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) {
+            return true;
+        }
+        if (!(o instanceof Tensor)) {
+            return false;
+        }
+        Tensor t = (Tensor) o;
+        return dtype == t.dtype
+                && Arrays.equals(shape, t.shape)
+                && data.duplicate().equals(t.data.duplicate());
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(dtype, Arrays.hashCode(shape), data.duplicate().hashCode());
+    }
+
+    /** A short description: dtype, shape and the first few values, e.g. {@code Tensor(float32[2,3]: 1.0, 2.0, ...)}. */
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("Tensor(")
+                .append(dtype.typeName())
+                .append(shapeString(shape))
+                .append(':');
+        int n = Math.min(size, TO_STRING_VALUES);
+        for (int i = 0; i < n; i++) {
+            sb.append(i == 0 ? " " : ", ").append(valueString(i));
+        }
+        if (size > n) {
+            sb.append(", ... (").append(size).append(" values)");
+        }
+        return sb.append(')').toString();
+    }
+
+    // ---------------------------------------------------------------- package-private helpers
+
+    /**
+     * A direct buffer in native byte order holding the data, for ONNX Runtime: the tensor's own buffer
+     * when it is direct (zero copy), else a one-time copy.
+     */
+    ByteBuffer directNativeBuffer() {
+        boolean nativeLe = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
+        if (data.isDirect() && (nativeLe || dtype.byteSize() == 1)) {
+            return data.duplicate().order(ByteOrder.nativeOrder());
+        }
+        ByteBuffer out = ByteBuffer.allocateDirect((int) byteSize()).order(ByteOrder.nativeOrder());
+        if (nativeLe || dtype.byteSize() == 1) {
+            out.put(0, data, 0, (int) byteSize());
+        } else {
+            copySwapped(view(), out, dtype, size);
+        }
+        return out;
+    }
+
+    /** "[2,3]" or "[]" for a scalar. */
+    static String shapeString(long[] shape) {
+        StringBuilder sb = new StringBuilder("[");
+        for (int i = 0; i < shape.length; i++) {
+            if (i > 0) {
+                sb.append(',');
+            }
+            sb.append(shape[i]);
+        }
+        return sb.append(']').toString();
+    }
+
+    /**
+     * Checks a shape and returns its element count.
+     *
+     * @throws IllegalArgumentException for negative dimensions, overflow, or more than {@link #MAX_BYTES}
+     */
+    static long elementCount(long[] shape, DType dtype) {
+        long count = 1;
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] < 0) {
+                throw new IllegalArgumentException("Shape " + shapeString(shape) + " has a negative dimension "
+                        + shape[i] + " at axis " + i + "; dimensions must be >= 0");
+            }
+        }
+        for (long d : shape) {
+            try {
+                count = Math.multiplyExact(count, d);
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("Shape " + shapeString(shape)
+                        + " has more elements than fit in a long (the product overflows)");
+            }
+        }
+        if (count > MAX_BYTES / dtype.byteSize()) {
+            throw new IllegalArgumentException("Shape "
+                    + shapeString(shape)
+                    + " has "
+                    + count
+                    + " "
+                    + dtype.typeName()
+                    + " elements, more than one tensor can hold ("
+                    + MAX_BYTES / dtype.byteSize()
+                    + " elements, "
+                    + MAX_BYTES
+                    + " bytes); split the data into batches");
+        }
+        return count;
+    }
+
+    // ---------------------------------------------------------------- private helpers
+
+    private static long[] checkedShape(DType dtype, long[] shape, int dataLength) {
+        Objects.requireNonNull(shape, "shape");
+        long[] s = shape.clone();
+        long count = elementCount(s, dtype);
+        if (count != dataLength) {
+            throw new IllegalArgumentException("Data has "
+                    + dataLength
+                    + " elements but shape "
+                    + shapeString(s)
+                    + " needs "
+                    + count
+                    + (s.length == 0
+                            ? " (an empty shape is a scalar; pass the dimensions, e.g. Tensor.of(data, " + dataLength
+                                    + "))"
+                            : ""));
+        }
+        return s;
+    }
+
+    private static ByteBuffer allocate(DType dtype, int count) {
+        return ByteBuffer.allocate(count * dtype.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    static void checkBoolBytes(ByteBuffer b, int count, String where) {
+        for (int i = 0; i < count; i++) {
+            byte v = b.get(i);
+            if (v != 0 && v != 1) {
+                throw new IllegalArgumentException(
+                        where + ": bool element " + i + " is the byte " + (v & 0xff) + "; bool data must be 0 or 1");
+            }
+        }
+    }
+
+    private static void copySwapped(ByteBuffer from, ByteBuffer to, DType dtype, int count) {
+        for (int i = 0; i < count; i++) {
+            switch (dtype.byteSize()) {
+                case 4:
+                    to.putInt(i * 4, from.getInt(i * 4));
+                    break;
+                case 8:
+                    to.putLong(i * 8, from.getLong(i * 8));
+                    break;
+                default:
+                    to.put(i, from.get(i));
+            }
+        }
+    }
+
+    private ByteBuffer view() {
+        return data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private int checkIndex(long flatIndex) {
+        if (flatIndex < 0 || flatIndex >= size) {
+            throw new IndexOutOfBoundsException("Flat index " + flatIndex + " out of range for " + dtype.typeName()
+                    + shapeString(shape) + " (size " + size + ")");
+        }
+        return (int) flatIndex;
+    }
+
+    private void requireInteger(String method, String alternative) {
+        if (dtype.isFloatingPoint()) {
+            throw new IllegalStateException(method + " needs an integer or bool tensor, this one is " + dtype.typeName()
+                    + "; use " + alternative);
+        }
+    }
+
+    private double doubleAt(int i) {
+        switch (dtype) {
+            case FLOAT32:
+                return data.getFloat(i * 4);
+            case FLOAT64:
+                return data.getDouble(i * 8);
+            default:
+                return longAt(i);
+        }
+    }
+
+    private long longAt(int i) {
+        switch (dtype) {
+            case INT64:
+                return data.getLong(i * 8);
+            case INT32:
+                return data.getInt(i * 4);
+            case UINT8:
+                return data.get(i) & 0xff;
+            case INT8:
+            case BOOL:
+                return data.get(i);
+            case FLOAT32:
+                return (long) data.getFloat(i * 4);
+            case FLOAT64:
+                return (long) data.getDouble(i * 8);
+            default:
+                throw new AssertionError(dtype);
+        }
+    }
+
+    private String valueString(int i) {
+        switch (dtype) {
+            case FLOAT32:
+                return Float.toString(data.getFloat(i * 4));
+            case FLOAT64:
+                return Double.toString(data.getDouble(i * 8));
+            case BOOL:
+                return data.get(i) != 0 ? "true" : "false";
+            default:
+                return Long.toString(longAt(i));
+        }
+    }
 }

@@ -23,12 +23,12 @@ final class Golden {
     static final Path COMMITTED = Path.of("golden");
     /** The two large models, generated at test time by the same script. */
     static final Path GENERATED = Path.of("target", "golden-generated");
+
     static final List<String> COMMITTED_MODELS = List.of("mnist-cnn", "lenet5", "ops-zoo");
     static final List<String> GENERATED_MODELS = List.of("simple-net", "cifar10-net");
     static final List<Integer> OPSETS = List.of(13, 17);
 
-    private Golden() {
-    }
+    private Golden() {}
 
     /** The directory of one model's goldens, generating the large ones on first use. */
     static synchronized Path dir(String model) {
@@ -45,17 +45,27 @@ final class Golden {
     /** Runs {@code scripts/make_golden.py} for the large models (PyTorch from Debian, /usr/bin/python3). */
     private static void generate() {
         try {
-            Process p = new ProcessBuilder("/usr/bin/python3", "scripts/make_golden.py", "--out", GENERATED.toString(),
-                    "--models", String.join(",", GENERATED_MODELS)).redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(
+                            "/usr/bin/python3",
+                            "scripts/make_golden.py",
+                            "--out",
+                            GENERATED.toString(),
+                            "--models",
+                            String.join(",", GENERATED_MODELS))
+                    .redirectErrorStream(true)
+                    .start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!p.waitFor(300, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 throw new AssertionError("make_golden.py timed out");
             }
-            assertEquals(0, p.exitValue(), "make_golden.py failed (install PyTorch with "
-                    + "testdata/scripts/install_deps.sh):\n" + out);
+            assertEquals(
+                    0,
+                    p.exitValue(),
+                    "make_golden.py failed (install PyTorch with " + "testdata/scripts/install_deps.sh):\n" + out);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot run /usr/bin/python3 (install it with testdata/scripts/install_deps.sh)", e);
+            throw new UncheckedIOException(
+                    "cannot run /usr/bin/python3 (install it with testdata/scripts/install_deps.sh)", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);
@@ -97,7 +107,10 @@ final class Golden {
             }
         }
         double rel = worst / Math.max(scale, 1e-30);
-        assertTrue(rel <= tolerance, String.format("%s: relative error %.3g > %.1g at element %d (expected %.9g, got %.9g, scale %.4g)",
-                what, rel, tolerance, at, at < 0 ? 0 : e[at], at < 0 ? 0 : a[at], scale));
+        assertTrue(
+                rel <= tolerance,
+                String.format(
+                        "%s: relative error %.3g > %.1g at element %d (expected %.9g, got %.9g, scale %.4g)",
+                        what, rel, tolerance, at, at < 0 ? 0 : e[at], at < 0 ? 0 : a[at], scale));
     }
 }

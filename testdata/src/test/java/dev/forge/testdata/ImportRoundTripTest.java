@@ -37,7 +37,8 @@ class ImportRoundTripTest {
         // every value has an inferred type, and the output keeps the symbolic batch
         for (var n : g.nodes()) {
             for (String out : n.outputs()) {
-                assertTrue(g.type(out) != null && g.type(out).shape() != null, "no shape for " + out + " of " + n.label());
+                assertTrue(
+                        g.type(out) != null && g.type(out).shape() != null, "no shape for " + out + " of " + n.label());
             }
         }
         Shape logits = g.type("logits").shape();
@@ -45,7 +46,8 @@ class ImportRoundTripTest {
         assertTrue(logits.dim(1).isFixed());
         Tensor input = Golden.input(model);
         byte[] rewritten = OnnxWriter.toBytes(g);
-        try (Model original = Model.load(path); Model copy = Model.load(rewritten, ModelOptions.defaults())) {
+        try (Model original = Model.load(path);
+                Model copy = Model.load(rewritten, ModelOptions.defaults())) {
             Tensor a = original.run(input);
             Tensor b = copy.run(input);
             assertEquals(a, b, "outputs of the rewritten model differ from the original");

@@ -21,9 +21,9 @@ import dev.forge.compiler.train.TrainingResult;
 import dev.forge.runtime.Tensor;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /** Models exported by PyTorch are imported and trained: initializers become parameters, BN trains. */
 class ImportTrainTest {
@@ -32,13 +32,24 @@ class ImportTrainTest {
     @ValueSource(ints = {13, 17})
     void pytorch_mnist_cnn_with_batchnorm_trains_on_mnist(int opset) {
         Graph g = Trainable.prepare(OnnxReader.read(Golden.onnx("mnist-cnn", opset, "model_bn.onnx")));
-        assertTrue(g.parameters().containsAll(List.of("conv1.weight", "conv1.bias", "bn1.weight", "bn1.bias", "fc.weight",
-                "fc.bias")), "parameters " + g.parameters());
-        assertFalse(g.parameters().contains("bn1.running_mean") || g.parameters().contains("bn1.running_var"));
+        assertTrue(
+                g.parameters()
+                        .containsAll(List.of(
+                                "conv1.weight", "conv1.bias", "bn1.weight", "bn1.bias", "fc.weight", "fc.bias")),
+                "parameters " + g.parameters());
+        assertFalse(
+                g.parameters().contains("bn1.running_mean") || g.parameters().contains("bn1.running_var"));
         Tensor meanBefore = g.initializers().get("bn1.running_mean");
-        TrainingResult r = Training.of(g).loss(Loss.CROSS_ENTROPY).optimizer(Optimizer.adam(0.01)).batchSize(64).seed(3)
-                .maxStepsPerEpoch(60).fit(Mnist.train().subset(0, 3840), Mnist.test().subset(0, 1000));
-        assertTrue(r.evaluation().accuracy() > 0.85, "accuracy after 60 steps: " + r.evaluation().accuracy());
+        TrainingResult r = Training.of(g)
+                .loss(Loss.CROSS_ENTROPY)
+                .optimizer(Optimizer.adam(0.01))
+                .batchSize(64)
+                .seed(3)
+                .maxStepsPerEpoch(60)
+                .fit(Mnist.train().subset(0, 3840), Mnist.test().subset(0, 1000));
+        assertTrue(
+                r.evaluation().accuracy() > 0.85,
+                "accuracy after 60 steps: " + r.evaluation().accuracy());
         assertNotEquals(meanBefore, r.state().get("bn1.running_mean"), "running statistics are updated in training");
     }
 

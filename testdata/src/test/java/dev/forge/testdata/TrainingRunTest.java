@@ -11,10 +11,10 @@ import dev.forge.compiler.data.Mnist;
 import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.onnx.OnnxWriter;
 import dev.forge.compiler.train.Checkpoint;
+import dev.forge.compiler.train.EpochStats;
 import dev.forge.compiler.train.Export;
 import dev.forge.compiler.train.Loss;
 import dev.forge.compiler.train.Optimizer;
-import dev.forge.compiler.train.EpochStats;
 import dev.forge.compiler.train.Trainer;
 import dev.forge.compiler.train.Training;
 import dev.forge.compiler.train.TrainingDivergedException;
@@ -50,7 +50,12 @@ class TrainingRunTest {
     }
 
     private static Training run(Graph net, Optimizer optimizer, int epochs, Path dir, boolean checkpoint) {
-        Training t = Training.of(net).loss(Loss.CROSS_ENTROPY).optimizer(optimizer).batchSize(64).epochs(epochs).seed(7);
+        Training t = Training.of(net)
+                .loss(Loss.CROSS_ENTROPY)
+                .optimizer(optimizer)
+                .batchSize(64)
+                .epochs(epochs)
+                .seed(7);
         return checkpoint ? t.checkpointTo(dir.resolve("ckpt.onnx")) : t;
     }
 
@@ -59,20 +64,27 @@ class TrainingRunTest {
         Graph forward = MnistCnn.build(0);
         Optimizer adam = Optimizer.adam(0.01);
         List<EpochStats> seen = new ArrayList<>();
-        TrainingResult r = run(forward, adam, 1, tmp, false).listener(new TrainingListener() {
-            @Override
-            public void onEpochEnd(EpochStats stats, List<EpochStats> history) {
-                seen.add(stats);
-            }
-        }).fit(train, test);
-        assertTrue(r.evaluation().accuracy() >= 0.97, "test accuracy " + r.evaluation().accuracy());
+        TrainingResult r = run(forward, adam, 1, tmp, false)
+                .listener(new TrainingListener() {
+                    @Override
+                    public void onEpochEnd(EpochStats stats, List<EpochStats> history) {
+                        seen.add(stats);
+                    }
+                })
+                .fit(train, test);
+        assertTrue(
+                r.evaluation().accuracy() >= 0.97,
+                "test accuracy " + r.evaluation().accuracy());
         assertEquals(10000, r.evaluation().samples());
         assertEquals(r.history(), seen, "the listener saw every epoch");
         assertTrue(EpochStats.csv(r.history()).startsWith("epoch,lr,train_loss"));
 
         // golden parity between the stages: trainer eval-mode outputs == runtime outputs of the export
-        Graph exported = Export.inferenceModel(forward, r.state(), Map.of(ModelMetadata.CLASS_LABELS, "0,1,2,3,4,5,6,7,8,9"));
-        assertTrue(exported.nodes().stream().noneMatch(n -> n.opType().equals("BatchNormalization")), "BN folded into Conv");
+        Graph exported =
+                Export.inferenceModel(forward, r.state(), Map.of(ModelMetadata.CLASS_LABELS, "0,1,2,3,4,5,6,7,8,9"));
+        assertTrue(
+                exported.nodes().stream().noneMatch(n -> n.opType().equals("BatchNormalization")),
+                "BN folded into Conv");
         try (DataLoader loader = DataLoader.builder(test, 256).build();
                 Trainer trainer = new Trainer(TrainingGraph.build(forward, Loss.CROSS_ENTROPY, adam), 0, 0);
                 Model model = Model.load(OnnxWriter.toBytes(exported), "export", ModelOptions.defaults())) {
@@ -98,7 +110,8 @@ class TrainingRunTest {
         Checkpoint ckpt = Checkpoint.read(b.resolve("ckpt.onnx"));
         assertEquals(1, ckpt.epoch());
         assertEquals(20, ckpt.step());
-        TrainingResult resumed = run(MnistCnn.build(1), adam, 3, b, true).resumeFrom(ckpt).fit(small, smallTest);
+        TrainingResult resumed =
+                run(MnistCnn.build(1), adam, 3, b, true).resumeFrom(ckpt).fit(small, smallTest);
         assertEquals(full.steps(), resumed.steps());
         assertEquals(full.state().keySet(), resumed.state().keySet());
         for (String name : full.state().keySet()) {
@@ -117,9 +130,14 @@ class TrainingRunTest {
         Checkpoint good = Checkpoint.read(dir.resolve("ckpt.onnx"));
         // an absurd learning rate makes the loss overflow in the second epoch
         Optimizer exploding = Optimizer.sgd(1e30);
-        TrainingDivergedException e = assertThrows(TrainingDivergedException.class,
-                () -> run(MnistCnn.build(2), exploding, 3, dir, true).resumeFrom(good).fit(small, smallTest));
-        assertTrue(e.getMessage().contains("the loss became") && e.getMessage().contains("last good checkpoint"), e.getMessage());
+        TrainingDivergedException e = assertThrows(
+                TrainingDivergedException.class,
+                () -> run(MnistCnn.build(2), exploding, 3, dir, true)
+                        .resumeFrom(good)
+                        .fit(small, smallTest));
+        assertTrue(
+                e.getMessage().contains("the loss became") && e.getMessage().contains("last good checkpoint"),
+                e.getMessage());
         Checkpoint after = Checkpoint.read(dir.resolve("ckpt.onnx"));
         assertEquals(1, after.epoch());
         assertEquals(good.state(), after.state());

@@ -84,7 +84,8 @@ class TrainingVsPyTorchTest {
             assertTrue(Math.abs(v) < 1e-5, "conv1/B.grad should be ~0, got " + v);
         }
         Golden.assertClose(npy(d.resolve("grad/input.npy")), out.get("input.grad"), 2e-5, "input.grad");
-        Golden.assertClose(npy(d.resolve("after/bn1.running_mean.npy")), out.get("bn1/mean.next"), 1e-5, "running mean");
+        Golden.assertClose(
+                npy(d.resolve("after/bn1.running_mean.npy")), out.get("bn1/mean.next"), 1e-5, "running mean");
         Golden.assertClose(npy(d.resolve("after/bn1.running_var.npy")), out.get("bn1/var.next"), 1e-5, "running var");
     }
 
@@ -107,7 +108,9 @@ class TrainingVsPyTorchTest {
 
     static Graph simpleNetWithHashWeights() {
         Graph g = SimpleNet.build(0);
-        String[] names = {"conv1/W", "conv1/B", "conv2/W", "conv2/B", "fc1/W", "fc1/B", "fc2/W", "fc2/B", "fc3/W", "fc3/B"};
+        String[] names = {
+            "conv1/W", "conv1/B", "conv2/W", "conv2/B", "fc1/W", "fc1/B", "fc2/W", "fc2/B", "fc3/W", "fc3/B"
+        };
         int[] fanIn = {9, 9, 54, 54, 12544, 12544, 512, 512, 64, 64};
         for (int k = 0; k < names.length; k++) {
             Tensor old = g.initializers().get(names[k]);
@@ -125,8 +128,17 @@ class TrainingVsPyTorchTest {
         TrainingGraph tg = TrainingGraph.gradients(g, Loss.L1, false);
         Map<String, Tensor> out = runGradients(tg, x, y);
         Golden.assertClose(npy(d.resolve("loss.npy")), out.get("loss"), 2e-6, "loss");
-        for (String key : new String[] {"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.bias",
-            "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"}) {
+        for (String key : new String[] {
+            "conv1.weight",
+            "conv1.bias",
+            "conv2.weight",
+            "conv2.bias",
+            "fc1.bias",
+            "fc2.weight",
+            "fc2.bias",
+            "fc3.weight",
+            "fc3.bias"
+        }) {
             String name = BuilderVsPyTorchTest.forgeName(key, g) + ".grad";
             Golden.assertClose(npy(d.resolve("grad/" + key + ".npy")), out.get(name), 2e-5, name);
         }
@@ -137,7 +149,8 @@ class TrainingVsPyTorchTest {
         for (int i = 0; i < idx.length; i++) {
             sample[i] = fc1[(int) idx[i]];
         }
-        Golden.assertClose(npy(d.resolve("grad/fc1.weight.sample.npy")), Tensor.of(sample, idx.length), 2e-5, "fc1 sample");
+        Golden.assertClose(
+                npy(d.resolve("grad/fc1.weight.sample.npy")), Tensor.of(sample, idx.length), 2e-5, "fc1 sample");
         double[] rows = new double[512];
         double[] cols = new double[12544];
         for (int r = 0; r < 512; r++) {
@@ -147,7 +160,8 @@ class TrainingVsPyTorchTest {
             }
         }
         Golden.assertClose(npy(d.resolve("grad/fc1.weight.rowsum.npy")), Tensor.of(rows, 512), 1e-4, "fc1 row sums");
-        Golden.assertClose(npy(d.resolve("grad/fc1.weight.colsum.npy")), Tensor.of(cols, 12544), 1e-4, "fc1 column sums");
+        Golden.assertClose(
+                npy(d.resolve("grad/fc1.weight.colsum.npy")), Tensor.of(cols, 12544), 1e-4, "fc1 column sums");
 
         // the seed's experiment: one SGD step (lr 0.01) with L1 loss lowers the loss on the same input
         TrainingGraph step = TrainingGraph.build(g, Loss.L1, Optimizer.sgd(0.01));
@@ -200,7 +214,10 @@ class TrainingVsPyTorchTest {
                 Map<String, Tensor> state = t.state();
                 for (String key : new String[] {"conv1.weight", "conv1.bias", "fc.weight", "fc.bias"}) {
                     String name = BuilderVsPyTorchTest.forgeName(key, g);
-                    Golden.assertClose(npy(d.resolve(config + "/step" + step + "/" + key + ".npy")), state.get(name), 1e-5,
+                    Golden.assertClose(
+                            npy(d.resolve(config + "/step" + step + "/" + key + ".npy")),
+                            state.get(name),
+                            1e-5,
                             config + " " + name + " after step " + step);
                 }
             }
@@ -224,7 +241,8 @@ class TrainingVsPyTorchTest {
         Value x = b.input("input", Shape.fixed(s));
         Value p = b.parameter("zero", Tensor.of(new float[(int) s[1]], s[1]));
         Graph g = b.output(b.add(x, p), "prediction").build();
-        Map<String, Tensor> out = runGradients(TrainingGraph.gradients(g, loss, true), input, npy(d.resolve("target.npy")));
+        Map<String, Tensor> out =
+                runGradients(TrainingGraph.gradients(g, loss, true), input, npy(d.resolve("target.npy")));
         Golden.assertClose(npy(d.resolve("loss.npy")), out.get("loss"), 2e-6, name + " loss");
         Golden.assertClose(npy(d.resolve("grad.npy")), out.get("input.grad"), 2e-6, name + " gradient");
     }

@@ -25,8 +25,7 @@ import java.util.Set;
  * Indices output) is given the chance to.
  */
 public final class Autodiff {
-    private Autodiff() {
-    }
+    private Autodiff() {}
 
     /**
      * Appends the backward pass of {@code loss} (a scalar) with respect to {@code wrt} to {@code graph}.
@@ -61,7 +60,8 @@ public final class Autodiff {
      * Like {@link #gradients(Graph, String, Collection)}, with block rules keyed by the name of the node
      * that ends each block.
      */
-    public static Map<String, String> gradients(Graph graph, String loss, Collection<String> wrt, Map<String, BlockRule> blocks) {
+    public static Map<String, String> gradients(
+            Graph graph, String loss, Collection<String> wrt, Map<String, BlockRule> blocks) {
         ValueType lossType = graph.type(loss);
         if (lossType == null || lossType.shape() == null || lossType.shape().rank() != 0) {
             throw new IllegalArgumentException("the loss '" + loss + "' must be a scalar, got " + lossType);
@@ -71,7 +71,8 @@ public final class Autodiff {
         Set<String> needs = valuesOnPaths(forward, loss, wrt);
         for (String w : wrt) {
             if (!needs.contains(w)) {
-                throw new IllegalArgumentException("'" + w + "' does not influence the loss '" + loss + "', so it has no gradient");
+                throw new IllegalArgumentException(
+                        "'" + w + "' does not influence the loss '" + loss + "', so it has no gradient");
             }
         }
         Emitter emit = new Emitter(graph, "grad");
@@ -101,9 +102,12 @@ public final class Autodiff {
             }
             BlockRule block = blocks.get(node.name());
             if (block != null) {
-                for (Map.Entry<String, String> g : block.apply(emit, dys.get(0), needs::contains).entrySet()) {
+                for (Map.Entry<String, String> g :
+                        block.apply(emit, dys.get(0), needs::contains).entrySet()) {
                     if (needs.contains(g.getKey()) && g.getValue() != null) {
-                        contributions.computeIfAbsent(g.getKey(), k -> new ArrayList<>()).add(g.getValue());
+                        contributions
+                                .computeIfAbsent(g.getKey(), k -> new ArrayList<>())
+                                .add(g.getValue());
                     }
                 }
                 continue;
@@ -116,12 +120,14 @@ public final class Autodiff {
             }
             List<String> dxs = rule.apply(new GradContext(node, dys, need, emit));
             if (dxs.size() != node.inputs().size()) {
-                throw new IllegalStateException(node.label() + ": gradient rule returned " + dxs.size() + " gradients for "
-                        + node.inputs().size() + " inputs");
+                throw new IllegalStateException(node.label() + ": gradient rule returned " + dxs.size()
+                        + " gradients for " + node.inputs().size() + " inputs");
             }
             for (int j = 0; j < dxs.size(); j++) {
                 if (need[j] && dxs.get(j) != null) {
-                    contributions.computeIfAbsent(node.input(j), k -> new ArrayList<>()).add(dxs.get(j));
+                    contributions
+                            .computeIfAbsent(node.input(j), k -> new ArrayList<>())
+                            .add(dxs.get(j));
                 }
             }
         }

@@ -70,7 +70,8 @@ public final class GradContext {
     public Shape shape(String value) {
         ValueType t = emit.type(value);
         if (t == null || t.shape() == null) {
-            throw new IllegalStateException(node.label() + ": the shape of '" + value + "' is unknown, so its gradient cannot be emitted");
+            throw new IllegalStateException(
+                    node.label() + ": the shape of '" + value + "' is unknown, so its gradient cannot be emitted");
         }
         return t.shape();
     }
@@ -166,7 +167,9 @@ public final class GradContext {
                 }
             }
         }
-        String reduced = axes.isEmpty() ? grad : reduceSum(grad, axes.stream().mapToLong(Long::longValue).toArray(), true);
+        String reduced = axes.isEmpty()
+                ? grad
+                : reduceSum(grad, axes.stream().mapToLong(Long::longValue).toArray(), true);
         if (lead == 0 && shape(reduced).equals(t)) {
             return reduced;
         }

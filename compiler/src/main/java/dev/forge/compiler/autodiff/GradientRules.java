@@ -9,8 +9,7 @@ import java.util.Set;
  * definition in {@link Ops} (one file per operator family); this class only reads them.
  */
 public final class GradientRules {
-    private GradientRules() {
-    }
+    private GradientRules() {}
 
     /** The rule of an op, or null when the op is unknown or has none. */
     public static GradientRule rule(String opType) {

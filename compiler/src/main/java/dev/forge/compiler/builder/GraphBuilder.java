@@ -139,8 +139,8 @@ public final class GraphBuilder {
      *     message names the valid ones), of the wrong type, or a required one is missing
      * @throws ShapeException when the shapes or attributes are inconsistent
      */
-    public List<Value> node(String opType, String name, List<Value> inputs, Map<String, Attribute> attributes,
-            int outputs) {
+    public List<Value> node(
+            String opType, String name, List<Value> inputs, Map<String, Attribute> attributes, int outputs) {
         String nodeName = name == null ? fresh(opType) : name;
         List<String> inNames = new ArrayList<>();
         for (Value v : inputs) {
@@ -158,8 +158,11 @@ public final class GraphBuilder {
         Node node = new Node(opType, nodeName, inNames, outNames, attributes);
         Ops.checkAttributes(node);
         List<ValueType> types = ShapeInference.inferNode(graph, node, strict);
-        if (types == null || types.size() < outputs || types.subList(0, outputs).stream().anyMatch(java.util.Objects::isNull)) {
-            throw new ShapeException(node.label() + ": cannot infer output shapes (unknown op or unknown input shapes)");
+        if (types == null
+                || types.size() < outputs
+                || types.subList(0, outputs).stream().anyMatch(java.util.Objects::isNull)) {
+            throw new ShapeException(
+                    node.label() + ": cannot infer output shapes (unknown op or unknown input shapes)");
         }
         graph.addNode(node, types);
         List<Value> out = new ArrayList<>();
@@ -200,18 +203,26 @@ public final class GraphBuilder {
             throw new ShapeException("Conv(" + name + "): the channel count of input " + s + " must be fixed");
         }
         if (c.value() % spec.groups != 0 || spec.filters % spec.groups != 0) {
-            throw new ShapeException("Conv(" + name + "): groups " + spec.groups + " must divide both the input channels "
-                    + c.value() + " and the filters " + spec.filters + "; choose groups that divide both");
+            throw new ShapeException(
+                    "Conv(" + name + "): groups " + spec.groups + " must divide both the input channels " + c.value()
+                            + " and the filters " + spec.filters + "; choose groups that divide both");
         }
         long cPerGroup = c.value() / spec.groups;
         long fanIn = cPerGroup * spec.kernelH * spec.kernelW;
-        Value w = parameter(name + "/W", uniform(1.0 / Math.sqrt(fanIn), spec.filters, cPerGroup, spec.kernelH, spec.kernelW));
+        Value w = parameter(
+                name + "/W", uniform(1.0 / Math.sqrt(fanIn), spec.filters, cPerGroup, spec.kernelH, spec.kernelW));
         List<Value> inputs = new ArrayList<>(List.of(x, w));
         if (spec.bias) {
             inputs.add(parameter(name + "/B", uniform(1.0 / Math.sqrt(fanIn), spec.filters)));
         }
-        long[] pads = resolvePads("Conv", name, s, spec.padding, new long[] {spec.kernelH, spec.kernelW},
-                new long[] {spec.strideH, spec.strideW}, new long[] {spec.dilationH, spec.dilationW});
+        long[] pads = resolvePads(
+                "Conv",
+                name,
+                s,
+                spec.padding,
+                new long[] {spec.kernelH, spec.kernelW},
+                new long[] {spec.strideH, spec.strideW},
+                new long[] {spec.dilationH, spec.dilationW});
         Map<String, Attribute> a = new LinkedHashMap<>();
         a.put("kernel_shape", ints(spec.kernelH, spec.kernelW));
         a.put("strides", ints(spec.strideH, spec.strideW));
@@ -237,8 +248,8 @@ public final class GraphBuilder {
     public Value batchNorm(String name, Value x, float epsilon, float momentum) {
         own(x);
         if (x.shape().rank() < 2 || !x.shape().dim(1).isFixed()) {
-            throw new ShapeException("BatchNormalization(" + name + "): input must be [N, C, ...] with a fixed C, got "
-                    + x.shape());
+            throw new ShapeException(
+                    "BatchNormalization(" + name + "): input must be [N, C, ...] with a fixed C, got " + x.shape());
         }
         int c = (int) x.shape().dim(1).value();
         float[] ones = new float[c];
@@ -299,8 +310,14 @@ public final class GraphBuilder {
         if (x.shape().rank() != 4) {
             throw new ShapeException(op + "(" + nodeName + "): input must be [N, C, H, W], got " + x.shape());
         }
-        long[] pads = resolvePads(op, nodeName, x.shape(), spec.padding, new long[] {spec.kernelH, spec.kernelW},
-                new long[] {spec.strideH, spec.strideW}, new long[] {1, 1});
+        long[] pads = resolvePads(
+                op,
+                nodeName,
+                x.shape(),
+                spec.padding,
+                new long[] {spec.kernelH, spec.kernelW},
+                new long[] {spec.strideH, spec.strideW},
+                new long[] {1, 1});
         Map<String, Attribute> a = new LinkedHashMap<>();
         a.put("kernel_shape", ints(spec.kernelH, spec.kernelW));
         a.put("strides", ints(spec.strideH, spec.strideW));
@@ -337,8 +354,8 @@ public final class GraphBuilder {
         own(x);
         Shape s = x.shape();
         if (s.rank() != 2) {
-            throw new ShapeException("Gemm(" + name + "): a linear layer takes [N, features], got " + s
-                    + "; flatten(x) first");
+            throw new ShapeException(
+                    "Gemm(" + name + "): a linear layer takes [N, features], got " + s + "; flatten(x) first");
         }
         if (!s.dim(1).isFixed()) {
             throw new ShapeException("Gemm(" + name + "): the feature count of input " + s + " must be fixed");
@@ -405,8 +422,8 @@ public final class GraphBuilder {
 
     // ---- helpers -------------------------------------------------------------------------------
 
-    private long[] resolvePads(String op, String name, Shape s, Padding padding, long[] kernel, long[] strides,
-            long[] dilations) {
+    private long[] resolvePads(
+            String op, String name, Shape s, Padding padding, long[] kernel, long[] strides, long[] dilations) {
         long[] explicit = padding.explicit();
         if (explicit != null) {
             return explicit;
@@ -455,7 +472,8 @@ public final class GraphBuilder {
 
     private void own(Value v) {
         if (v.owner() != this) {
-            throw new IllegalArgumentException("value '" + v.name() + "' belongs to another builder; values cannot be shared between graphs");
+            throw new IllegalArgumentException(
+                    "value '" + v.name() + "' belongs to another builder; values cannot be shared between graphs");
         }
     }
 }

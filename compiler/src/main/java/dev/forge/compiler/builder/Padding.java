@@ -8,7 +8,11 @@ import java.util.Arrays;
  * explicit pads when the layer is added, so the emitted ONNX never depends on {@code auto_pad}.
  */
 public final class Padding {
-    private enum Mode { EXPLICIT, SAME, VALID }
+    private enum Mode {
+        EXPLICIT,
+        SAME,
+        VALID
+    }
 
     private final Mode mode;
     private final long[] pads;

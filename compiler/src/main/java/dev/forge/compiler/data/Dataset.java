@@ -16,128 +16,128 @@ import java.util.List;
  */
 public interface Dataset {
 
-  /**
-   * The number of samples.
-   *
-   * @return the sample count, at least 0
-   */
-  int size();
+    /**
+     * The number of samples.
+     *
+     * @return the sample count, at least 0
+     */
+    int size();
 
-  /**
-   * The shape of one sample's inputs, without the batch axis: {@code [1, 28, 28]} for MNIST, {@code
-   * [3, 32, 32]} for CIFAR-10 (channels first).
-   *
-   * @return a copy of the shape
-   */
-  long[] sampleShape();
+    /**
+     * The shape of one sample's inputs, without the batch axis: {@code [1, 28, 28]} for MNIST, {@code
+     * [3, 32, 32]} for CIFAR-10 (channels first).
+     *
+     * @return a copy of the shape
+     */
+    long[] sampleShape();
 
-  /**
-   * The number of floats one sample's inputs occupy: the product of {@link #sampleShape()}.
-   *
-   * @return the element count of one sample
-   */
-  default int sampleSize() {
-    long n = 1;
-    for (long d : sampleShape()) {
-      n *= d;
+    /**
+     * The number of floats one sample's inputs occupy: the product of {@link #sampleShape()}.
+     *
+     * @return the element count of one sample
+     */
+    default int sampleSize() {
+        long n = 1;
+        for (long d : sampleShape()) {
+            n *= d;
+        }
+        return Math.toIntExact(n);
     }
-    return Math.toIntExact(n);
-  }
 
-  /**
-   * The number of classes of a classification dataset, or -1 for a regression dataset (float targets).
-   *
-   * @return the class count, or -1
-   */
-  int numClasses();
+    /**
+     * The number of classes of a classification dataset, or -1 for a regression dataset (float targets).
+     *
+     * @return the class count, or -1
+     */
+    int numClasses();
 
-  /**
-   * The class names, index {@code k} naming class {@code k} (digits "0".."9" for MNIST); empty for a
-   * regression dataset.
-   *
-   * @return an unmodifiable list of {@link #numClasses()} names
-   */
-  List<String> classNames();
+    /**
+     * The class names, index {@code k} naming class {@code k} (digits "0".."9" for MNIST); empty for a
+     * regression dataset.
+     *
+     * @return an unmodifiable list of {@link #numClasses()} names
+     */
+    List<String> classNames();
 
-  /**
-   * Whether samples carry class indices ({@link #label}) rather than float targets ({@link
-   * #copyTargets}).
-   *
-   * @return true when {@link #numClasses()} &gt; 0
-   */
-  default boolean isClassification() {
-    return numClasses() > 0;
-  }
-
-  /**
-   * Copies sample {@code index}'s inputs, as float32 in row-major order, into {@code dst} starting at
-   * {@code offset}; writes exactly {@link #sampleSize()} floats.
-   *
-   * @param index 0 ≤ index &lt; {@link #size()}
-   * @param dst the destination
-   * @param offset where the first value goes
-   * @throws IndexOutOfBoundsException if the index or the destination range is out of bounds
-   */
-  void copySample(int index, float[] dst, int offset);
-
-  /**
-   * The class index of sample {@code index}, in 0 ≤ label &lt; {@link #numClasses()}.
-   *
-   * @param index 0 ≤ index &lt; {@link #size()}
-   * @return the label
-   * @throws IndexOutOfBoundsException if the index is out of range
-   * @throws IllegalStateException for a regression dataset (use {@link #copyTargets})
-   */
-  long label(int index);
-
-  /**
-   * The shape of one sample's float targets, without the batch axis: {@code []} (one scalar) for a
-   * classification dataset and for scalar regression targets.
-   *
-   * @return a copy of the shape
-   */
-  default long[] targetShape() {
-    return new long[0];
-  }
-
-  /**
-   * The number of floats one sample's targets occupy: the product of {@link #targetShape()}.
-   *
-   * @return the element count of one target
-   */
-  default int targetSize() {
-    long n = 1;
-    for (long d : targetShape()) {
-      n *= d;
+    /**
+     * Whether samples carry class indices ({@link #label}) rather than float targets ({@link
+     * #copyTargets}).
+     *
+     * @return true when {@link #numClasses()} &gt; 0
+     */
+    default boolean isClassification() {
+        return numClasses() > 0;
     }
-    return Math.toIntExact(n);
-  }
 
-  /**
-   * Copies the float targets of sample {@code index} of a regression dataset into {@code dst} starting
-   * at {@code offset}; writes exactly {@link #targetSize()} floats.
-   *
-   * @param index 0 ≤ index &lt; {@link #size()}
-   * @param dst the destination
-   * @param offset where the first value goes
-   * @throws IndexOutOfBoundsException if the index or the destination range is out of bounds
-   * @throws IllegalStateException for a classification dataset (use {@link #label})
-   */
-  default void copyTargets(int index, float[] dst, int offset) {
-    throw new IllegalStateException(
-        "copyTargets: this is a classification dataset with " + numClasses() + " classes; use label(index)");
-  }
+    /**
+     * Copies sample {@code index}'s inputs, as float32 in row-major order, into {@code dst} starting at
+     * {@code offset}; writes exactly {@link #sampleSize()} floats.
+     *
+     * @param index 0 ≤ index &lt; {@link #size()}
+     * @param dst the destination
+     * @param offset where the first value goes
+     * @throws IndexOutOfBoundsException if the index or the destination range is out of bounds
+     */
+    void copySample(int index, float[] dst, int offset);
 
-  /**
-   * A view of the samples {@code from} (inclusive) to {@code to} (exclusive), sharing the data; for a
-   * quick run on part of a dataset or a train/validation split.
-   *
-   * @param from the first sample
-   * @param to one past the last sample
-   * @return the view, of {@code to - from} samples
-   * @throws IndexOutOfBoundsException unless 0 ≤ from ≤ to ≤ {@link #size()}
-   */
-  default Dataset subset(int from, int to) {
-    return new Subset(this, from, to);
-  }
+    /**
+     * The class index of sample {@code index}, in 0 ≤ label &lt; {@link #numClasses()}.
+     *
+     * @param index 0 ≤ index &lt; {@link #size()}
+     * @return the label
+     * @throws IndexOutOfBoundsException if the index is out of range
+     * @throws IllegalStateException for a regression dataset (use {@link #copyTargets})
+     */
+    long label(int index);
+
+    /**
+     * The shape of one sample's float targets, without the batch axis: {@code []} (one scalar) for a
+     * classification dataset and for scalar regression targets.
+     *
+     * @return a copy of the shape
+     */
+    default long[] targetShape() {
+        return new long[0];
+    }
+
+    /**
+     * The number of floats one sample's targets occupy: the product of {@link #targetShape()}.
+     *
+     * @return the element count of one target
+     */
+    default int targetSize() {
+        long n = 1;
+        for (long d : targetShape()) {
+            n *= d;
+        }
+        return Math.toIntExact(n);
+    }
+
+    /**
+     * Copies the float targets of sample {@code index} of a regression dataset into {@code dst} starting
+     * at {@code offset}; writes exactly {@link #targetSize()} floats.
+     *
+     * @param index 0 ≤ index &lt; {@link #size()}
+     * @param dst the destination
+     * @param offset where the first value goes
+     * @throws IndexOutOfBoundsException if the index or the destination range is out of bounds
+     * @throws IllegalStateException for a classification dataset (use {@link #label})
+     */
+    default void copyTargets(int index, float[] dst, int offset) {
+        throw new IllegalStateException(
+                "copyTargets: this is a classification dataset with " + numClasses() + " classes; use label(index)");
+    }
+
+    /**
+     * A view of the samples {@code from} (inclusive) to {@code to} (exclusive), sharing the data; for a
+     * quick run on part of a dataset or a train/validation split.
+     *
+     * @param from the first sample
+     * @param to one past the last sample
+     * @return the view, of {@code to - from} samples
+     * @throws IndexOutOfBoundsException unless 0 ≤ from ≤ to ≤ {@link #size()}
+     */
+    default Dataset subset(int from, int to) {
+        return new Subset(this, from, to);
+    }
 }

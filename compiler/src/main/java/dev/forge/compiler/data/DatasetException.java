@@ -9,24 +9,24 @@ package dev.forge.compiler.data;
  * what to do about it.
  */
 public class DatasetException extends RuntimeException {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  /**
-   * An exception with a message.
-   *
-   * @param message what is wrong, naming the file
-   */
-  public DatasetException(String message) {
-    super(message);
-  }
+    /**
+     * An exception with a message.
+     *
+     * @param message what is wrong, naming the file
+     */
+    public DatasetException(String message) {
+        super(message);
+    }
 
-  /**
-   * An exception with a message and the underlying cause.
-   *
-   * @param message what is wrong, naming the file
-   * @param cause the I/O or decoding error behind it
-   */
-  public DatasetException(String message, Throwable cause) {
-    super(message, cause);
-  }
+    /**
+     * An exception with a message and the underlying cause.
+     *
+     * @param message what is wrong, naming the file
+     * @param cause the I/O or decoding error behind it
+     */
+    public DatasetException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

@@ -92,8 +92,7 @@ public sealed interface Attribute {
     }
 
     /** A constant tensor (used by {@code Constant} and {@code ConstantOfShape}). */
-    record TensorValue(Tensor value) implements Attribute {
-    }
+    record TensorValue(Tensor value) implements Attribute {}
 
     /**
      * An attribute Forge does not interpret (a graph, sparse tensor or type), kept as the serialized

@@ -158,8 +158,9 @@ public final class Graph {
             throw new IllegalArgumentException("no initializer named '" + valueName + "'");
         }
         if (old.dtype() != value.dtype() || !java.util.Arrays.equals(old.shape(), value.shape())) {
-            throw new IllegalArgumentException("initializer '" + valueName + "' is " + old.dtype() + Shape.format(old.shape())
-                    + "; the replacement is " + value.dtype() + Shape.format(value.shape()));
+            throw new IllegalArgumentException(
+                    "initializer '" + valueName + "' is " + old.dtype() + Shape.format(old.shape())
+                            + "; the replacement is " + value.dtype() + Shape.format(value.shape()));
         }
         initializers.put(valueName, value);
     }
@@ -178,7 +179,8 @@ public final class Graph {
     /** Makes a parameter a constant again: it stays an initializer but is no longer trained (fine-tuning freezes). */
     public void unmarkParameter(String valueName) {
         if (!parameters.remove(valueName)) {
-            throw new IllegalArgumentException("'" + valueName + "' is not a trainable parameter of graph '" + name + "'");
+            throw new IllegalArgumentException(
+                    "'" + valueName + "' is not a trainable parameter of graph '" + name + "'");
         }
     }
 
@@ -199,8 +201,15 @@ public final class Graph {
         for (int i = 0; i < nodes.size(); i++) {
             Node n = nodes.get(i);
             if (n.inputs().contains(from) || n.outputs().contains(from)) {
-                nodes.set(i, new Node(n.opType(), n.name(), n.domain(), replace(n.inputs(), from, to),
-                        replace(n.outputs(), from, to), n.attributes()));
+                nodes.set(
+                        i,
+                        new Node(
+                                n.opType(),
+                                n.name(),
+                                n.domain(),
+                                replace(n.inputs(), from, to),
+                                replace(n.outputs(), from, to),
+                                n.attributes()));
             }
         }
         for (int i = 0; i < inputs.size(); i++) {
@@ -247,7 +256,8 @@ public final class Graph {
     public void addNode(Node node, List<ValueType> outputTypes) {
         for (String in : node.inputs()) {
             if (!in.isEmpty() && !types.containsKey(in) && !hasValue(in)) {
-                throw new IllegalArgumentException(node.label() + ": input '" + in + "' is not defined before this node");
+                throw new IllegalArgumentException(
+                        node.label() + ": input '" + in + "' is not defined before this node");
             }
         }
         for (int i = 0; i < node.outputs().size(); i++) {
@@ -363,9 +373,11 @@ public final class Graph {
         if (valueName == null || valueName.isEmpty()) {
             throw new IllegalArgumentException(what + " needs a non-empty name");
         }
-        if (initializers.containsKey(valueName) || inputs.stream().anyMatch(i -> i.name().equals(valueName))
+        if (initializers.containsKey(valueName)
+                || inputs.stream().anyMatch(i -> i.name().equals(valueName))
                 || nodes.stream().anyMatch(n -> n.outputs().contains(valueName))) {
-            throw new IllegalArgumentException("value name '" + valueName + "' (" + what + ") is already used in graph '" + name + "'");
+            throw new IllegalArgumentException(
+                    "value name '" + valueName + "' (" + what + ") is already used in graph '" + name + "'");
         }
     }
 

@@ -30,7 +30,12 @@ public final class Node {
      * @param outputs output value names
      * @param attributes attributes by name
      */
-    public Node(String opType, String name, String domain, List<String> inputs, List<String> outputs,
+    public Node(
+            String opType,
+            String name,
+            String domain,
+            List<String> inputs,
+            List<String> outputs,
             Map<String, Attribute> attributes) {
         this.opType = Objects.requireNonNull(opType, "opType");
         this.name = Objects.requireNonNull(name, "name");
@@ -53,8 +58,8 @@ public final class Node {
     }
 
     /** Creates a node in the default ONNX domain. */
-    public Node(String opType, String name, List<String> inputs, List<String> outputs,
-            Map<String, Attribute> attributes) {
+    public Node(
+            String opType, String name, List<String> inputs, List<String> outputs, Map<String, Attribute> attributes) {
         this(opType, name, "", inputs, outputs, attributes);
     }
 
@@ -155,8 +160,8 @@ public final class Node {
     }
 
     private IllegalArgumentException wrongType(String key, String expected, Attribute actual) {
-        return new IllegalArgumentException(label() + ": attribute '" + key + "' should be " + expected
-                + " but is " + actual.getClass().getSimpleName() + " " + actual);
+        return new IllegalArgumentException(label() + ": attribute '" + key + "' should be " + expected + " but is "
+                + actual.getClass().getSimpleName() + " " + actual);
     }
 
     @Override

@@ -48,8 +48,7 @@ public final class OnnxReader {
     /** Models larger than this are refused (protobuf's own limit is 2 GiB). */
     public static final int MAX_MODEL_BYTES = Integer.MAX_VALUE - 8;
 
-    private OnnxReader() {
-    }
+    private OnnxReader() {}
 
     /** Reads an ONNX file with the default limits; external tensor data is resolved relative to its directory. */
     public static Graph read(Path path) {
@@ -62,8 +61,8 @@ public final class OnnxReader {
         try {
             long size = Files.size(path);
             if (size > limits.maxModelBytes()) {
-                throw new OnnxFormatException(path + ": refused: the file is " + size + " bytes, more than ModelLimits.maxModelBytes ("
-                        + limits.maxModelBytes() + ")");
+                throw new OnnxFormatException(path + ": refused: the file is " + size
+                        + " bytes, more than ModelLimits.maxModelBytes (" + limits.maxModelBytes() + ")");
             }
             bytes = Files.readAllBytes(path);
         } catch (NoSuchFileException e) {
@@ -188,7 +187,8 @@ public final class OnnxReader {
         }
         for (Onnx.ValueInfoProto vi : gp.getOutputList()) {
             if (!g.hasValue(vi.getName())) {
-                throw new OnnxFormatException(source + ": graph output '" + vi.getName() + "' is not produced by any node");
+                throw new OnnxFormatException(
+                        source + ": graph output '" + vi.getName() + "' is not produced by any node");
             }
             ValueType declaredType = vi.getType().hasTensorType() ? valueType(vi, source) : g.type(vi.getName());
             ValueType inferred = g.type(vi.getName());
@@ -232,10 +232,11 @@ public final class OnnxReader {
                 if (out.isEmpty()) {
                     continue;
                 }
-                if (producerOf.put(out, i) != null || g.initializers().containsKey(out)
+                if (producerOf.put(out, i) != null
+                        || g.initializers().containsKey(out)
                         || g.inputs().stream().anyMatch(in -> in.name().equals(out))) {
-                    throw new OnnxFormatException(source + ": value '" + out + "' is defined more than once (again by node "
-                            + n.label() + ")");
+                    throw new OnnxFormatException(source + ": value '" + out
+                            + "' is defined more than once (again by node " + n.label() + ")");
                 }
             }
         }
@@ -251,8 +252,9 @@ public final class OnnxReader {
                     continue;
                 }
                 if (!producerOf.containsKey(in)) {
-                    throw new OnnxFormatException(source + ": node " + nodes.get(i).label() + " reads '" + in
-                            + "', which is not a graph input, an initializer or any node's output");
+                    throw new OnnxFormatException(
+                            source + ": node " + nodes.get(i).label() + " reads '" + in
+                                    + "', which is not a graph input, an initializer or any node's output");
                 }
                 missing[i]++;
                 waiting.computeIfAbsent(in, k -> new ArrayList<>()).add(i);
@@ -287,14 +289,15 @@ public final class OnnxReader {
 
     private static ValueType valueType(Onnx.ValueInfoProto vi, String source) {
         if (!vi.getType().hasTensorType()) {
-            throw new OnnxFormatException(source + ": value '" + vi.getName() + "' is not a tensor (" + vi.getType().getValueCase()
-                    + "); only tensor inputs and outputs are supported");
+            throw new OnnxFormatException(source + ": value '" + vi.getName() + "' is not a tensor ("
+                    + vi.getType().getValueCase() + "); only tensor inputs and outputs are supported");
         }
         Onnx.TypeProto.Tensor tt = vi.getType().getTensorType();
         DType dtype = OnnxTypes.fromOnnx(tt.getElemType());
         if (dtype == null) {
-            throw new OnnxFormatException(source + ": value '" + vi.getName() + "' has element type "
-                    + OnnxTypes.name(tt.getElemType()) + ", which Forge does not support (supported: float, double, int64, int32, uint8, int8, bool)");
+            throw new OnnxFormatException(
+                    source + ": value '" + vi.getName() + "' has element type " + OnnxTypes.name(tt.getElemType())
+                            + ", which Forge does not support (supported: float, double, int64, int32, uint8, int8, bool)");
         }
         if (!tt.hasShape()) {
             return new ValueType(dtype, null);
@@ -303,7 +306,8 @@ public final class OnnxReader {
         for (Onnx.TensorShapeProto.Dimension d : tt.getShape().getDimList()) {
             if (d.hasDimValue()) {
                 if (d.getDimValue() < 0) {
-                    throw new OnnxFormatException(source + ": value '" + vi.getName() + "' has a negative dimension " + d.getDimValue());
+                    throw new OnnxFormatException(
+                            source + ": value '" + vi.getName() + "' has a negative dimension " + d.getDimValue());
                 }
                 dims.add(Dim.of(d.getDimValue()));
             } else if (d.hasDimParam() && !d.getDimParam().isEmpty()) {
@@ -333,12 +337,14 @@ public final class OnnxReader {
             try {
                 count = Math.multiplyExact(count, dims[i]);
             } catch (ArithmeticException e) {
-                throw new OnnxFormatException(what + " declares an element count that overflows: " + Shape.format(dims));
+                throw new OnnxFormatException(
+                        what + " declares an element count that overflows: " + Shape.format(dims));
             }
         }
         long expectedBytes = count * dtype.byteSize();
         if (expectedBytes > Integer.MAX_VALUE - 8) {
-            throw new OnnxFormatException(what + " declares " + count + " elements (" + expectedBytes + " bytes), more than a Java array holds");
+            throw new OnnxFormatException(what + " declares " + count + " elements (" + expectedBytes
+                    + " bytes), more than a Java array holds");
         }
         // the data must be there before anything is allocated for it
         boolean external = t.getDataLocation() == Onnx.TensorProto.DataLocation.EXTERNAL;
@@ -424,7 +430,8 @@ public final class OnnxReader {
      */
     private static void readExternal(Onnx.TensorProto t, String what, Path baseDir, ByteBuffer buf) {
         if (baseDir == null) {
-            throw new OnnxFormatException(what + " keeps its data in an external file, which is only allowed when the model is read from a file");
+            throw new OnnxFormatException(what
+                    + " keeps its data in an external file, which is only allowed when the model is read from a file");
         }
         String location = null;
         long offset = 0;
@@ -434,8 +441,7 @@ public final class OnnxReader {
                 case "location" -> location = e.getValue();
                 case "offset" -> offset = parseLong(e.getValue(), what, "offset");
                 case "length" -> length = parseLong(e.getValue(), what, "length");
-                default -> {
-                }
+                default -> {}
             }
         }
         if (location == null || location.isEmpty()) {
@@ -447,8 +453,8 @@ public final class OnnxReader {
             base = baseDir.toRealPath();
             Path candidate = base.resolve(location).normalize();
             if (Path.of(location).isAbsolute() || !candidate.startsWith(base)) {
-                throw new OnnxFormatException(what + " points at external data '" + location
-                        + "' outside the model's directory; refused");
+                throw new OnnxFormatException(
+                        what + " points at external data '" + location + "' outside the model's directory; refused");
             }
             file = candidate.toRealPath();
             if (!file.startsWith(base)) {
@@ -456,11 +462,13 @@ public final class OnnxReader {
                         + "' that resolves (through a link) outside the model's directory; refused");
             }
         } catch (IOException e) {
-            throw new OnnxFormatException(what + ": external data file '" + location + "' cannot be opened: " + e.getMessage(), e);
+            throw new OnnxFormatException(
+                    what + ": external data file '" + location + "' cannot be opened: " + e.getMessage(), e);
         }
         long need = buf.capacity();
         if (length >= 0 && length != need) {
-            throw new OnnxFormatException(what + ": external data length " + length + " does not match its shape (" + need + " bytes)");
+            throw new OnnxFormatException(
+                    what + ": external data length " + length + " does not match its shape (" + need + " bytes)");
         }
         try (var ch = java.nio.channels.FileChannel.open(file)) {
             if (offset < 0 || offset + need > ch.size()) {
@@ -474,7 +482,8 @@ public final class OnnxReader {
                 }
             }
         } catch (IOException e) {
-            throw new OnnxFormatException(what + ": cannot read external data '" + location + "': " + e.getMessage(), e);
+            throw new OnnxFormatException(
+                    what + ": cannot read external data '" + location + "': " + e.getMessage(), e);
         }
     }
 
@@ -491,7 +500,9 @@ public final class OnnxReader {
             case INT -> new Attribute.Int(ap.getI());
             case FLOAT -> new Attribute.Float(ap.getF());
             case STRING -> new Attribute.Str(ap.getS().toString(StandardCharsets.UTF_8));
-            case INTS -> new Attribute.Ints(ap.getIntsList().stream().mapToLong(Long::longValue).toArray());
+            case INTS ->
+                new Attribute.Ints(
+                        ap.getIntsList().stream().mapToLong(Long::longValue).toArray());
             case FLOATS -> {
                 float[] f = new float[ap.getFloatsCount()];
                 for (int i = 0; i < f.length; i++) {
@@ -499,7 +510,10 @@ public final class OnnxReader {
                 }
                 yield new Attribute.Floats(f);
             }
-            case STRINGS -> new Attribute.Strs(ap.getStringsList().stream().map(b -> b.toString(StandardCharsets.UTF_8)).toList());
+            case STRINGS ->
+                new Attribute.Strs(ap.getStringsList().stream()
+                        .map(b -> b.toString(StandardCharsets.UTF_8))
+                        .toList());
             case TENSOR -> {
                 if (OnnxTypes.fromOnnx(ap.getT().getDataType()) == null) {
                     yield new Attribute.Opaque(ap.toByteArray());

@@ -31,16 +31,22 @@ public final class OnnxTensorFile {
      * @param tensors tensors by name, stored in this order as little-endian {@code raw_data}
      * @param metadata text entries, stored in this order
      */
-    public static byte[] toBytes(String graphName, String docString, Map<String, Tensor> tensors, Map<String, String> metadata) {
+    public static byte[] toBytes(
+            String graphName, String docString, Map<String, Tensor> tensors, Map<String, String> metadata) {
         Onnx.GraphProto.Builder g = Onnx.GraphProto.newBuilder().setName(graphName);
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             g.addInitializer(OnnxWriter.tensor(e.getKey(), e.getValue()));
         }
-        Onnx.ModelProto.Builder m = Onnx.ModelProto.newBuilder().setIrVersion(8).setProducerName("forge")
-                .setDocString(docString).setGraph(g)
-                .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17));
+        Onnx.ModelProto.Builder m = Onnx.ModelProto.newBuilder()
+                .setIrVersion(8)
+                .setProducerName("forge")
+                .setDocString(docString)
+                .setGraph(g)
+                .addOpsetImport(
+                        Onnx.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17));
         for (Map.Entry<String, String> e : metadata.entrySet()) {
-            m.addMetadataProps(Onnx.StringStringEntryProto.newBuilder().setKey(e.getKey()).setValue(e.getValue()));
+            m.addMetadataProps(
+                    Onnx.StringStringEntryProto.newBuilder().setKey(e.getKey()).setValue(e.getValue()));
         }
         return m.build().toByteArray();
     }

@@ -4,8 +4,7 @@ import dev.forge.runtime.DType;
 
 /** Maps between ONNX {@code TensorProto.DataType} codes and Forge element types. */
 public final class OnnxTypes {
-    private OnnxTypes() {
-    }
+    private OnnxTypes() {}
 
     /** The ONNX data type code of an element type. */
     public static int toOnnx(DType t) {
@@ -36,8 +35,25 @@ public final class OnnxTypes {
 
     /** A readable name of an ONNX data type code, for error messages. */
     public static String name(int code) {
-        String[] names = {"UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64", "STRING", "BOOL",
-            "FLOAT16", "DOUBLE", "UINT32", "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16"};
+        String[] names = {
+            "UNDEFINED",
+            "FLOAT",
+            "UINT8",
+            "INT8",
+            "UINT16",
+            "INT16",
+            "INT32",
+            "INT64",
+            "STRING",
+            "BOOL",
+            "FLOAT16",
+            "DOUBLE",
+            "UINT32",
+            "UINT64",
+            "COMPLEX64",
+            "COMPLEX128",
+            "BFLOAT16"
+        };
         return code >= 0 && code < names.length ? names[code] : "type " + code;
     }
 }

@@ -22,8 +22,7 @@ import java.util.Map;
 
 /** Writes a Forge {@link Graph} as a standard ONNX {@code ModelProto}. */
 public final class OnnxWriter {
-    private OnnxWriter() {
-    }
+    private OnnxWriter() {}
 
     /** The ONNX model for a graph. */
     static Onnx.ModelProto toProto(Graph graph) {
@@ -36,10 +35,12 @@ public final class OnnxWriter {
             model.setDocString(graph.docString());
         }
         for (Map.Entry<String, Long> e : graph.opsets().entrySet()) {
-            model.addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain(e.getKey()).setVersion(e.getValue()));
+            model.addOpsetImport(
+                    Onnx.OperatorSetIdProto.newBuilder().setDomain(e.getKey()).setVersion(e.getValue()));
         }
         for (Map.Entry<String, String> e : graph.metadata().entrySet()) {
-            model.addMetadataProps(Onnx.StringStringEntryProto.newBuilder().setKey(e.getKey()).setValue(e.getValue()));
+            model.addMetadataProps(
+                    Onnx.StringStringEntryProto.newBuilder().setKey(e.getKey()).setValue(e.getValue()));
         }
         Onnx.GraphProto.Builder g = Onnx.GraphProto.newBuilder().setName(graph.name() == null ? "graph" : graph.name());
         for (ValueInfo in : graph.inputs()) {
@@ -77,6 +78,7 @@ public final class OnnxWriter {
      * that a crash test can kill the process deterministically inside that window.
      */
     static final String PAUSE_PROPERTY = "forge.test.atomicWritePauseMillis";
+
     static final String PAUSE_SUFFIX_PROPERTY = "forge.test.atomicWritePauseSuffix";
 
     /**
@@ -94,10 +96,12 @@ public final class OnnxWriter {
         try {
             Files.createDirectories(dir);
             removeStaleTemporaries(dir, prefix);
-            Path tmp = Files.createTempFile(dir, prefix + ProcessHandle.current().pid() + ".", ".tmp");
+            Path tmp =
+                    Files.createTempFile(dir, prefix + ProcessHandle.current().pid() + ".", ".tmp");
             // createTempFile makes the file private (0600); a model or array is an ordinary file: rw-r--r--
             if (tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+                Files.setPosixFilePermissions(
+                        tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
             }
             try {
                 try (OutputStream out = Files.newOutputStream(tmp)) {
@@ -136,7 +140,8 @@ public final class OnnxWriter {
                 } catch (NumberFormatException e) {
                     continue; // not one of ours
                 }
-                if (pid != ProcessHandle.current().pid() && ProcessHandle.of(pid).isEmpty()) {
+                if (pid != ProcessHandle.current().pid()
+                        && ProcessHandle.of(pid).isEmpty()) {
                     Files.deleteIfExists(p);
                 }
             }
@@ -169,7 +174,8 @@ public final class OnnxWriter {
     }
 
     static Onnx.ValueInfoProto valueInfo(String name, ValueType type) {
-        Onnx.TypeProto.Tensor.Builder tt = Onnx.TypeProto.Tensor.newBuilder().setElemType(OnnxTypes.toOnnx(type.dtype()));
+        Onnx.TypeProto.Tensor.Builder tt =
+                Onnx.TypeProto.Tensor.newBuilder().setElemType(OnnxTypes.toOnnx(type.dtype()));
         if (type.shape() != null) {
             Onnx.TensorShapeProto.Builder shape = Onnx.TensorShapeProto.newBuilder();
             for (Dim d : type.shape().dims()) {
@@ -183,8 +189,10 @@ public final class OnnxWriter {
             }
             tt.setShape(shape);
         }
-        return Onnx.ValueInfoProto.newBuilder().setName(name)
-                .setType(Onnx.TypeProto.newBuilder().setTensorType(tt)).build();
+        return Onnx.ValueInfoProto.newBuilder()
+                .setName(name)
+                .setType(Onnx.TypeProto.newBuilder().setTensorType(tt))
+                .build();
     }
 
     /** A tensor as a {@code TensorProto} with little-endian {@code raw_data}. */
@@ -200,8 +208,11 @@ public final class OnnxWriter {
     }
 
     static Onnx.NodeProto node(Node n) {
-        Onnx.NodeProto.Builder b = Onnx.NodeProto.newBuilder().setOpType(n.opType()).setName(n.name())
-                .addAllInput(n.inputs()).addAllOutput(n.outputs());
+        Onnx.NodeProto.Builder b = Onnx.NodeProto.newBuilder()
+                .setOpType(n.opType())
+                .setName(n.name())
+                .addAllInput(n.inputs())
+                .addAllOutput(n.outputs());
         if (!n.domain().isEmpty()) {
             b.setDomain(n.domain());
         }
@@ -218,7 +229,8 @@ public final class OnnxWriter {
         } else if (a instanceof Attribute.Float f) {
             b.setType(Onnx.AttributeProto.AttributeType.FLOAT).setF(f.value());
         } else if (a instanceof Attribute.Str s) {
-            b.setType(Onnx.AttributeProto.AttributeType.STRING).setS(ByteString.copyFrom(s.value(), StandardCharsets.UTF_8));
+            b.setType(Onnx.AttributeProto.AttributeType.STRING)
+                    .setS(ByteString.copyFrom(s.value(), StandardCharsets.UTF_8));
         } else if (a instanceof Attribute.Ints is) {
             b.setType(Onnx.AttributeProto.AttributeType.INTS);
             for (long v : is.values()) {
@@ -238,7 +250,9 @@ public final class OnnxWriter {
             b.setType(Onnx.AttributeProto.AttributeType.TENSOR).setT(tensor(null, tv.value()));
         } else if (a instanceof Attribute.Opaque op) {
             try {
-                return Onnx.AttributeProto.parseFrom(op.proto()).toBuilder().setName(name).build();
+                return Onnx.AttributeProto.parseFrom(op.proto()).toBuilder()
+                        .setName(name)
+                        .build();
             } catch (InvalidProtocolBufferException e) {
                 throw new IllegalStateException("attribute " + name + " holds an invalid AttributeProto", e);
             }

@@ -19,38 +19,44 @@ import java.util.Map;
  * cheaper.
  */
 final class ActivationOps {
-    private ActivationOps() {
-    }
+    private ActivationOps() {}
 
     static void register(Ops.Registry r) {
         // Y > 0 exactly where X > 0; reading Y leaves X to the Relu alone, so ONNX Runtime can fuse Conv+Relu
-        r.add(op("Relu").shape(ElementwiseOps.SAME)
-                .gradient(c -> c.grads(c.mul(c.dy(), positive(c, c.y(0))))));
+        r.add(op("Relu").shape(ElementwiseOps.SAME).gradient(c -> c.grads(c.mul(c.dy(), positive(c, c.y(0))))));
         // f' = 1 where x > 0, alpha elsewhere: [x > 0] * (1 - alpha) + alpha
-        r.add(op("LeakyRelu").attrFloat("alpha", 0.01f).shape(ElementwiseOps.SAME).gradient(c -> {
-            float alpha = c.node().attrFloat("alpha", 0.01f);
-            String slope = c.add(c.mul(positive(c, c.x(0)), c.scalar(1f - alpha)), c.scalar(alpha));
-            return c.grads(c.mul(c.dy(), slope));
-        }));
+        r.add(op("LeakyRelu")
+                .attrFloat("alpha", 0.01f)
+                .shape(ElementwiseOps.SAME)
+                .gradient(c -> {
+                    float alpha = c.node().attrFloat("alpha", 0.01f);
+                    String slope = c.add(c.mul(positive(c, c.x(0)), c.scalar(1f - alpha)), c.scalar(alpha));
+                    return c.grads(c.mul(c.dy(), slope));
+                }));
         // sigma' = sigma (1 - sigma) = Y (1 - Y)
-        r.add(op("Sigmoid").shape(ElementwiseOps.SAME)
+        r.add(op("Sigmoid")
+                .shape(ElementwiseOps.SAME)
                 .gradient(c -> c.grads(c.mul(c.dy(), c.mul(c.y(0), c.sub(c.scalar(1f), c.y(0)))))));
         // tanh' = 1 - tanh^2 = 1 - Y^2
-        r.add(op("Tanh").shape(ElementwiseOps.SAME)
+        r.add(op("Tanh")
+                .shape(ElementwiseOps.SAME)
                 .gradient(c -> c.grads(c.mul(c.dy(), c.sub(c.scalar(1f), c.mul(c.y(0), c.y(0)))))));
         // d ln(1 + e^x) = e^x / (1 + e^x) = sigmoid(x)
-        r.add(op("Softplus").shape(ElementwiseOps.SAME)
-                .gradient(c -> c.grads(c.mul(c.dy(), c.op("Sigmoid", c.x(0))))));
+        r.add(op("Softplus").shape(ElementwiseOps.SAME).gradient(c -> c.grads(c.mul(c.dy(), c.op("Sigmoid", c.x(0))))));
         /*
          * HardSigmoid: y = max(0, min(1, alpha x + beta)) is linear with slope alpha where it does not
          * saturate and flat where it does; 0 < Y < 1 exactly where it does not, so
          * dX = dY * alpha * [0 < Y < 1].
          */
-        r.add(op("HardSigmoid").attrFloat("alpha", 0.2f).attrFloat("beta", 0.5f).shape(ElementwiseOps.SAME).gradient(c -> {
-            float alpha = c.node().attrFloat("alpha", 0.2f);
-            String inside = between(c, c.y(0), c.scalar(0f), c.scalar(1f));
-            return c.grads(c.mul(c.dy(), c.mul(inside, c.scalar(alpha))));
-        }));
+        r.add(op("HardSigmoid")
+                .attrFloat("alpha", 0.2f)
+                .attrFloat("beta", 0.5f)
+                .shape(ElementwiseOps.SAME)
+                .gradient(c -> {
+                    float alpha = c.node().attrFloat("alpha", 0.2f);
+                    String inside = between(c, c.y(0), c.scalar(0f), c.scalar(1f));
+                    return c.grads(c.mul(c.dy(), c.mul(inside, c.scalar(alpha))));
+                }));
         /*
          * HardSwish: y = x * h(x) with h(x) = max(0, min(1, x/6 + 1/2)). For x <= -3, y = 0; for x >= 3,
          * y = x; between, y = x^2/6 + x/2, so y' = x/3 + 1/2. Hence
@@ -64,10 +70,15 @@ final class ActivationOps {
             return c.grads(c.mul(c.dy(), c.add(ramp, above)));
         }));
         // Clip's bounds are inputs from opset 11 and attributes before
-        r.add(op("Clip").attrFloat("min", -Float.MAX_VALUE).attrFloat("max", Float.MAX_VALUE).shape(ElementwiseOps.SAME)
+        r.add(op("Clip")
+                .attrFloat("min", -Float.MAX_VALUE)
+                .attrFloat("max", Float.MAX_VALUE)
+                .shape(ElementwiseOps.SAME)
                 .gradient(ActivationOps::clip));
         r.add(op("Elu").attrFloat("alpha", 1f).shape(ElementwiseOps.SAME));
-        r.add(op("Selu").attrFloat("alpha", 1.67326319217681884765625f).attrFloat("gamma", 1.05070102214813232421875f)
+        r.add(op("Selu")
+                .attrFloat("alpha", 1.67326319217681884765625f)
+                .attrFloat("gamma", 1.05070102214813232421875f)
                 .shape(ElementwiseOps.SAME));
         r.add(op("Softsign").shape(ElementwiseOps.SAME));
         r.add(op("Gelu").attrString("approximate", "none").shape(ElementwiseOps.SAME));
@@ -76,24 +87,32 @@ final class ActivationOps {
 
         // the default axis is 1 before opset 13 and -1 from opset 13
         // softmax: dX = Y * (dY - sum(dY * Y)) along the axis
-        r.add(op("Softmax").attr("axis", AttributeSpec.Kind.INT).shape(ActivationOps::softmax).gradient(c -> {
-            long axis = c.node().attrInt("axis", -1);
-            String dot = c.reduceSum(c.mul(c.dy(), c.y(0)), new long[] {axis}, true);
-            return c.grads(c.mul(c.y(0), c.sub(c.dy(), dot)));
-        }));
+        r.add(op("Softmax")
+                .attr("axis", AttributeSpec.Kind.INT)
+                .shape(ActivationOps::softmax)
+                .gradient(c -> {
+                    long axis = c.node().attrInt("axis", -1);
+                    String dot = c.reduceSum(c.mul(c.dy(), c.y(0)), new long[] {axis}, true);
+                    return c.grads(c.mul(c.y(0), c.sub(c.dy(), dot)));
+                }));
         // log-softmax: dX = dY - exp(Y) * sum(dY) along the axis
-        r.add(op("LogSoftmax").attr("axis", AttributeSpec.Kind.INT).shape(ActivationOps::softmax).gradient(c -> {
-            long axis = c.node().attrInt("axis", -1);
-            String total = c.reduceSum(c.dy(), new long[] {axis}, true);
-            return c.grads(c.sub(c.dy(), c.mul(c.op("Exp", c.y(0)), total)));
-        }));
+        r.add(op("LogSoftmax")
+                .attr("axis", AttributeSpec.Kind.INT)
+                .shape(ActivationOps::softmax)
+                .gradient(c -> {
+                    long axis = c.node().attrInt("axis", -1);
+                    String total = c.reduceSum(c.dy(), new long[] {axis}, true);
+                    return c.grads(c.sub(c.dy(), c.mul(c.op("Exp", c.y(0)), total)));
+                }));
     }
 
     static List<ValueType> softmax(InferenceContext ctx) {
         Shape x = ctx.shape(0);
         long axis = ctx.node().attrInt("axis", ctx.opset() >= 13 ? -1 : 1);
         if (axis < -x.rank() || axis >= x.rank()) {
-            throw ctx.error("axis " + axis + " is out of range for input " + x, "use an axis in [" + -x.rank() + ", " + (x.rank() - 1) + "]");
+            throw ctx.error(
+                    "axis " + axis + " is out of range for input " + x,
+                    "use an axis in [" + -x.rank() + ", " + (x.rank() - 1) + "]");
         }
         return List.of(ctx.input(0));
     }
@@ -121,7 +140,8 @@ final class ActivationOps {
             return null;
         }
         if (c.type(c.x(0)).dtype() != DType.FLOAT32) {
-            throw new UnsupportedOperationException(c.node().label() + ": the Clip gradient with attribute bounds needs float32 input");
+            throw new UnsupportedOperationException(
+                    c.node().label() + ": the Clip gradient with attribute bounds needs float32 input");
         }
         return c.scalar(((Attribute.Float) a).value());
     }

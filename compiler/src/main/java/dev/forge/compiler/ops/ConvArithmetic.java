@@ -5,8 +5,7 @@ package dev.forge.compiler.ops;
  * {@code H2 = (H1 - F + 2P)/S + 1}, and the padding that keeps the size (SAME).
  */
 public final class ConvArithmetic {
-    private ConvArithmetic() {
-    }
+    private ConvArithmetic() {}
 
     /**
      * The output size {@code (in - F + 2P)/S + 1} with dilation {@code D} (effective window

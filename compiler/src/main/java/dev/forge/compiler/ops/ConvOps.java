@@ -26,16 +26,28 @@ import java.util.Map;
  * rule; it appears in backward graphs as Conv's input gradient).
  */
 final class ConvOps {
-    private ConvOps() {
-    }
+    private ConvOps() {}
 
     static void register(Ops.Registry r) {
-        r.add(op("Conv").attrString("auto_pad", "NOTSET").attr("dilations", INTS).attrInt("group", 1)
-                .attr("kernel_shape", INTS).attr("pads", INTS).attr("strides", INTS)
-                .shape(ConvOps::conv).gradient(ConvOps::convGrad));
-        r.add(op("ConvTranspose").attrString("auto_pad", "NOTSET").attr("dilations", INTS).attrInt("group", 1)
-                .attr("kernel_shape", INTS).attr("output_padding", INTS).attr("output_shape", INTS).attr("pads", INTS)
-                .attr("strides", INTS).shape(ConvOps::convTranspose));
+        r.add(op("Conv")
+                .attrString("auto_pad", "NOTSET")
+                .attr("dilations", INTS)
+                .attrInt("group", 1)
+                .attr("kernel_shape", INTS)
+                .attr("pads", INTS)
+                .attr("strides", INTS)
+                .shape(ConvOps::conv)
+                .gradient(ConvOps::convGrad));
+        r.add(op("ConvTranspose")
+                .attrString("auto_pad", "NOTSET")
+                .attr("dilations", INTS)
+                .attrInt("group", 1)
+                .attr("kernel_shape", INTS)
+                .attr("output_padding", INTS)
+                .attr("output_shape", INTS)
+                .attr("pads", INTS)
+                .attr("strides", INTS)
+                .shape(ConvOps::convTranspose));
     }
 
     /** Conv: X [N, C, spatial...], W [M, C/group, k...], optional B [M]; Y [N, M, out...]. */
@@ -48,13 +60,16 @@ final class ConvOps {
         }
         int n = x.rank() - 2;
         if (w.rank() != x.rank()) {
-            throw ctx.error("weight W must have rank " + x.rank() + " like X " + x + ", got " + w,
+            throw ctx.error(
+                    "weight W must have rank " + x.rank() + " like X " + x + ", got " + w,
                     "give W as [filters, channels/group, kernel...]");
         }
         long group = node.attrInt("group", 1);
         long filters = ctx.fixed(w.dim(0), "the filter count W[0]");
         if (group < 1 || filters % group != 0) {
-            throw ctx.error("filters " + filters + " is not divisible by group " + group, "make the filter count a multiple of group");
+            throw ctx.error(
+                    "filters " + filters + " is not divisible by group " + group,
+                    "make the filter count a multiple of group");
         }
         // W[1] may be symbolic when it equals X's channel dimension (the weight gradient convolves over the batch)
         if (!w.dim(1).isFixed() && !(group == 1 && w.dim(1).equals(x.dim(1)))) {
@@ -62,8 +77,10 @@ final class ConvOps {
         }
         long wChannels = w.dim(1).isFixed() ? w.dim(1).value() : -1;
         if (wChannels >= 0 && x.dim(1).isFixed() && x.dim(1).value() != wChannels * group) {
-            throw ctx.error("input has " + x.dim(1).value() + " channels but W " + w + " with group " + group
-                    + " expects " + wChannels * group, "set the layer's input channels to " + x.dim(1).value());
+            throw ctx.error(
+                    "input has " + x.dim(1).value() + " channels but W " + w + " with group " + group + " expects "
+                            + wChannels * group,
+                    "set the layer's input channels to " + x.dim(1).value());
         }
         if (ctx.hasInput(2)) {
             Shape b = ctx.shape(2);
@@ -79,7 +96,8 @@ final class ConvOps {
         if (kernel == null) {
             kernel = wKernel;
         } else if (!Arrays.equals(kernel, wKernel)) {
-            throw ctx.error("kernel_shape " + Arrays.toString(kernel) + " does not match W " + w, "drop kernel_shape or fix W");
+            throw ctx.error(
+                    "kernel_shape " + Arrays.toString(kernel) + " does not match W " + w, "drop kernel_shape or fix W");
         }
         long[] strides = ints(ctx, "strides", n, 1);
         long[] dilations = ints(ctx, "dilations", n, 1);
@@ -89,8 +107,20 @@ final class ConvOps {
         out.add(x.dim(0));
         out.add(Dim.of(filters));
         for (int i = 0; i < n; i++) {
-            out.add(pads == null ? Dim.unknown()
-                    : Spatial.outSize(ctx, i, n, in[i], kernel[i], strides[i], pads[i], pads[i + n], dilations[i], false));
+            out.add(
+                    pads == null
+                            ? Dim.unknown()
+                            : Spatial.outSize(
+                                    ctx,
+                                    i,
+                                    n,
+                                    in[i],
+                                    kernel[i],
+                                    strides[i],
+                                    pads[i],
+                                    pads[i + n],
+                                    dilations[i],
+                                    false));
         }
         return InferenceContext.one(ctx.dtype(0), Shape.of(out));
     }
@@ -105,12 +135,17 @@ final class ConvOps {
         Shape w = ctx.shape(1);
         int n = x.rank() - 2;
         if (n < 1 || w.rank() != x.rank()) {
-            throw ctx.error("X " + x + " and W " + w + " must both be [N, C, spatial...] of equal rank", "fix the input ranks");
+            throw ctx.error(
+                    "X " + x + " and W " + w + " must both be [N, C, spatial...] of equal rank", "fix the input ranks");
         }
         long group = node.attrInt("group", 1);
         long outChannels = ctx.fixed(w.dim(1), "W[1]") * group;
-        if (x.dim(1).isFixed() && w.dim(0).isFixed() && x.dim(1).value() != w.dim(0).value()) {
-            throw ctx.error("input has " + x.dim(1) + " channels but W " + w + " expects " + w.dim(0), "match W[0] to the input channels");
+        if (x.dim(1).isFixed()
+                && w.dim(0).isFixed()
+                && x.dim(1).value() != w.dim(0).value()) {
+            throw ctx.error(
+                    "input has " + x.dim(1) + " channels but W " + w + " expects " + w.dim(0),
+                    "match W[0] to the input channels");
         }
         long[] kernel = new long[n];
         for (int i = 0; i < n; i++) {
@@ -127,7 +162,9 @@ final class ConvOps {
         if (outputShape != null) {
             long[] spatialOut = outputShape.length == n + 2 ? Arrays.copyOfRange(outputShape, 2, n + 2) : outputShape;
             if (spatialOut.length != n) {
-                throw ctx.error("output_shape " + Arrays.toString(outputShape) + " must have " + n + " spatial sizes", "fix output_shape");
+                throw ctx.error(
+                        "output_shape " + Arrays.toString(outputShape) + " must have " + n + " spatial sizes",
+                        "fix output_shape");
             }
             for (long s : spatialOut) {
                 out.add(Dim.of(s));
@@ -159,12 +196,15 @@ final class ConvOps {
             return v;
         }
         if (v.length != n) {
-            throw ctx.error(key + " " + Arrays.toString(v) + " has " + v.length + " values, expected " + n
-                    + " (one per spatial axis)", "give " + n + " values");
+            throw ctx.error(
+                    key + " " + Arrays.toString(v) + " has " + v.length + " values, expected " + n
+                            + " (one per spatial axis)",
+                    "give " + n + " values");
         }
         for (long e : v) {
             if (e < (defaultValue == 0 ? 0 : 1)) {
-                throw ctx.error(key + " " + Arrays.toString(v) + " must be >= " + (defaultValue == 0 ? 0 : 1), "fix " + key);
+                throw ctx.error(
+                        key + " " + Arrays.toString(v) + " must be >= " + (defaultValue == 0 ? 0 : 1), "fix " + key);
             }
         }
         return v;
@@ -206,7 +246,8 @@ final class ConvOps {
         for (int i = 0; i < n; i++) {
             kernel[i] = w.dim(i + 2).value();
             if (!x.dim(i + 2).isFixed() || !y.dim(i + 2).isFixed()) {
-                throw new IllegalStateException(c.node().label() + ": the Conv gradient needs fixed spatial sizes, got " + x);
+                throw new IllegalStateException(
+                        c.node().label() + ": the Conv gradient needs fixed spatial sizes, got " + x);
             }
             inSize[i] = x.dim(i + 2).value();
             outSize[i] = y.dim(i + 2).value();
@@ -215,7 +256,8 @@ final class ConvOps {
         long[] dilations = c.attrInts("dilations", ones(n));
         long[] pads = c.attrInts("pads", new long[2 * n]);
         if (!c.node().attrString("auto_pad", "NOTSET").equals("NOTSET")) {
-            throw new IllegalStateException(c.node().label() + ": auto_pad must be resolved to explicit pads before differentiation");
+            throw new IllegalStateException(
+                    c.node().label() + ": auto_pad must be resolved to explicit pads before differentiation");
         }
         String dx = null;
         if (c.needs(0)) {
@@ -250,8 +292,17 @@ final class ConvOps {
     /** Largest patch length (input channels x kernel taps) for which the weight gradient goes through im2col. */
     static final long IM2COL_MAX_PATCH = 64;
 
-    private static String convWeightGrad(GradContext c, String x, String dy, int n, long[] kernel, long[] inSize,
-            long[] outSize, long[] strides, long[] dilations, long[] pads) {
+    private static String convWeightGrad(
+            GradContext c,
+            String x,
+            String dy,
+            int n,
+            long[] kernel,
+            long[] inSize,
+            long[] outSize,
+            long[] strides,
+            long[] dilations,
+            long[] pads) {
         long taps = product(kernel);
         long channels = c.shape(x).dim(1).value();
         if (channels * taps <= IM2COL_MAX_PATCH) {
@@ -269,8 +320,16 @@ final class ConvOps {
      * Measured (OpAlternatives): MNIST CNN conv1 at batch 64 (K = 25) 2.86 -> 1.02 ms, CIFAR-10 conv2 at
      * batch 64 (K = 54) 9.1 -> 2.3 ms; LeNet-5 conv2 (K = 150) would go 0.72 -> 3.2 ms, hence the bound.
      */
-    private static String im2colWeightGrad(GradContext c, String x, String dy, long channels, long[] kernel, long taps,
-            long[] strides, long[] dilations, long[] pads) {
+    private static String im2colWeightGrad(
+            GradContext c,
+            String x,
+            String dy,
+            long channels,
+            long[] kernel,
+            long taps,
+            long[] strides,
+            long[] dilations,
+            long[] pads) {
         int k = (int) (channels * taps);
         float[] oneHot = new float[(int) (k * channels * taps)];
         for (int ch = 0; ch < channels; ch++) {
@@ -279,7 +338,8 @@ final class ConvOps {
                 oneHot[(int) ((row * channels + ch) * taps + t)] = 1f;
             }
         }
-        String filters = c.emit().tensor(c.node().name() + "/grad/im2col", Tensor.of(oneHot, weightShape(k, channels, kernel)));
+        String filters =
+                c.emit().tensor(c.node().name() + "/grad/im2col", Tensor.of(oneHot, weightShape(k, channels, kernel)));
         String patches = c.op("Conv", List.of(x, filters), convAttributes(kernel, strides, pads, dilations));
         long outChannels = c.shape(dy).dim(1).value();
         String p = c.op("Reshape", patches, c.emit().ints(0, k, -1));
@@ -299,8 +359,17 @@ final class ConvOps {
     }
 
     /* Weight gradient as a convolution over the batch axis: X^T (channels as batch) with dY^T as filters. */
-    private static String batchAxisWeightGrad(GradContext c, String x, String dy, int n, long[] kernel, long[] inSize,
-            long[] outSize, long[] strides, long[] dilations, long[] pads) {
+    private static String batchAxisWeightGrad(
+            GradContext c,
+            String x,
+            String dy,
+            int n,
+            long[] kernel,
+            long[] inSize,
+            long[] outSize,
+            long[] strides,
+            long[] dilations,
+            long[] pads) {
         long[] swap = new long[n + 2];
         for (int i = 0; i < n + 2; i++) {
             swap[i] = i;
@@ -324,7 +393,12 @@ final class ConvOps {
             for (int i = 0; i < n; i++) {
                 axes[i] = i + 2;
             }
-            z = c.op("Slice", z, c.emit().ints(starts), c.emit().ints(kernel), c.emit().ints(axes));
+            z = c.op(
+                    "Slice",
+                    z,
+                    c.emit().ints(starts),
+                    c.emit().ints(kernel),
+                    c.emit().ints(axes));
         }
         return c.op("Transpose", List.of(z), Map.of("perm", attrInts(swap)));
     }
@@ -337,5 +411,4 @@ final class ConvOps {
         }
         return axes;
     }
-
 }

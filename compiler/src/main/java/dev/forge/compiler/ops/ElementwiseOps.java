@@ -22,8 +22,7 @@ final class ElementwiseOps {
     /** The output is like input 0 (unary elementwise operators). */
     static final ShapeRule SAME = ctx -> List.of(ctx.input(0));
 
-    private ElementwiseOps() {
-    }
+    private ElementwiseOps() {}
 
     static void register(Ops.Registry r) {
         // ---- unary math: dX = dY * f'(X) ----
@@ -40,11 +39,18 @@ final class ElementwiseOps {
         r.add(op("Reciprocal").shape(SAME).gradient(c -> c.grads(c.op("Neg", c.mul(c.dy(), c.mul(c.y(0), c.y(0)))))));
         r.add(op("Identity").shape(SAME).gradient(c -> c.grads(c.dy())));
         // the inference form is the identity; training graphs replace Dropout with a mask Mul
-        r.add(op("Dropout").attrFloat("ratio", 0.5f).attr("seed", AttributeSpec.Kind.INT).shape(ElementwiseOps::dropout)
+        r.add(op("Dropout")
+                .attrFloat("ratio", 0.5f)
+                .attr("seed", AttributeSpec.Kind.INT)
+                .shape(ElementwiseOps::dropout)
                 .gradient(c -> c.grads(c.dy())));
         // a float-to-float cast passes the gradient back cast to the input's type; other casts stop it
-        r.add(op("Cast").required("to", AttributeSpec.Kind.INT).attrInt("saturate", 1).attrString("round_mode", "up")
-                .shape(ElementwiseOps::cast).gradient(ElementwiseOps::castGrad));
+        r.add(op("Cast")
+                .required("to", AttributeSpec.Kind.INT)
+                .attrInt("saturate", 1)
+                .attrString("round_mode", "up")
+                .shape(ElementwiseOps::cast)
+                .gradient(ElementwiseOps::castGrad));
         r.add(op("Erf").shape(SAME));
         // piecewise constant: the gradient is zero almost everywhere
         for (String op : List.of("Sign", "Floor", "Ceil", "Round")) {
@@ -53,19 +59,26 @@ final class ElementwiseOps {
 
         // ---- broadcasting arithmetic ----
         r.add(op("Add").shape(ElementwiseOps::arithmetic).gradient(c -> c.grads(unb(c, c.dy(), 0), unb(c, c.dy(), 1))));
-        r.add(op("Sub").shape(ElementwiseOps::arithmetic)
-                .gradient(c -> c.grads(unb(c, c.dy(), 0), c.needs(1) ? c.unbroadcast(c.op("Neg", c.dy()), c.x(1)) : null)));
+        r.add(op("Sub")
+                .shape(ElementwiseOps::arithmetic)
+                .gradient(c ->
+                        c.grads(unb(c, c.dy(), 0), c.needs(1) ? c.unbroadcast(c.op("Neg", c.dy()), c.x(1)) : null)));
         // d(ab)/da = b, d(ab)/db = a
-        r.add(op("Mul").shape(ElementwiseOps::arithmetic)
-                .gradient(c -> c.grads(c.needs(0) ? c.unbroadcast(c.mul(c.dy(), c.x(1)), c.x(0)) : null,
+        r.add(op("Mul")
+                .shape(ElementwiseOps::arithmetic)
+                .gradient(c -> c.grads(
+                        c.needs(0) ? c.unbroadcast(c.mul(c.dy(), c.x(1)), c.x(0)) : null,
                         c.needs(1) ? c.unbroadcast(c.mul(c.dy(), c.x(0)), c.x(1)) : null)));
         // d(a/b)/da = 1/b; d(a/b)/db = -a/b^2 = -Y/b
-        r.add(op("Div").shape(ElementwiseOps::arithmetic)
-                .gradient(c -> c.grads(c.needs(0) ? c.unbroadcast(c.div(c.dy(), c.x(1)), c.x(0)) : null,
+        r.add(op("Div")
+                .shape(ElementwiseOps::arithmetic)
+                .gradient(c -> c.grads(
+                        c.needs(0) ? c.unbroadcast(c.div(c.dy(), c.x(1)), c.x(0)) : null,
                         c.needs(1) ? c.unbroadcast(c.op("Neg", c.div(c.mul(c.dy(), c.y(0)), c.x(1))), c.x(1)) : null)));
         r.add(op("Mod").attrInt("fmod", 0).shape(ElementwiseOps::arithmetic));
         // Pow allows an exponent of another element type
-        r.add(op("Pow").shape(ctx -> InferenceContext.one(ctx.dtype(0), broadcastShapes(ctx, ctx.shape(0), ctx.shape(1)))));
+        r.add(op("Pow")
+                .shape(ctx -> InferenceContext.one(ctx.dtype(0), broadcastShapes(ctx, ctx.shape(0), ctx.shape(1)))));
         // d sum(x_i) / dx_i = 1 for every operand
         r.add(op("Sum").shape(ElementwiseOps::variadic).gradient(c -> {
             List<String> out = c.none();
@@ -78,19 +91,23 @@ final class ElementwiseOps {
             r.add(op(op).shape(ElementwiseOps::variadic));
         }
         // Where(cond, a, b): dY flows to a where cond holds and to b elsewhere; cond is boolean
-        r.add(op("Where").shape(ctx -> {
-            Shape s = broadcastShapes(ctx, broadcastShapes(ctx, ctx.shape(0), ctx.shape(1)), ctx.shape(2));
-            return InferenceContext.one(ctx.dtype(1), s);
-        }).gradient(c -> {
-            String zero = c.scalar(0f);
-            return c.grads(null,
-                    c.needs(1) ? c.unbroadcast(c.op("Where", c.x(0), c.dy(), zero), c.x(1)) : null,
-                    c.needs(2) ? c.unbroadcast(c.op("Where", c.x(0), zero, c.dy()), c.x(2)) : null);
-        }));
+        r.add(op("Where")
+                .shape(ctx -> {
+                    Shape s = broadcastShapes(ctx, broadcastShapes(ctx, ctx.shape(0), ctx.shape(1)), ctx.shape(2));
+                    return InferenceContext.one(ctx.dtype(1), s);
+                })
+                .gradient(c -> {
+                    String zero = c.scalar(0f);
+                    return c.grads(
+                            null,
+                            c.needs(1) ? c.unbroadcast(c.op("Where", c.x(0), c.dy(), zero), c.x(1)) : null,
+                            c.needs(2) ? c.unbroadcast(c.op("Where", c.x(0), zero, c.dy()), c.x(2)) : null);
+                }));
 
         // ---- comparisons and logic: boolean results carry no gradient ----
         for (String op : List.of("Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Xor")) {
-            r.add(op(op).shape(ctx -> InferenceContext.one(DType.BOOL, broadcast(ctx, 0, 1))).notDifferentiable());
+            r.add(op(op).shape(ctx -> InferenceContext.one(DType.BOOL, broadcast(ctx, 0, 1)))
+                    .notDifferentiable());
         }
         r.add(op("Not").shape(SAME).notDifferentiable());
     }
@@ -112,7 +129,9 @@ final class ElementwiseOps {
         long to = ctx.node().attrInt("to", -1);
         DType t = dev.forge.compiler.onnx.OnnxTypes.fromOnnx((int) to);
         if (t == null) {
-            throw ctx.error("cast to ONNX element type " + to + " is not supported", "cast to float, double, int32, int64, uint8, int8 or bool");
+            throw ctx.error(
+                    "cast to ONNX element type " + to + " is not supported",
+                    "cast to float, double, int32, int64, uint8, int8 or bool");
         }
         return InferenceContext.one(t, ctx.shape(0));
     }
@@ -135,8 +154,8 @@ final class ElementwiseOps {
 
     static Shape broadcast(InferenceContext ctx, int a, int b) {
         if (ctx.dtype(a) != ctx.dtype(b)) {
-            throw ctx.error("inputs have different element types " + ctx.input(a) + " and " + ctx.input(b),
-                    "Cast one of them");
+            throw ctx.error(
+                    "inputs have different element types " + ctx.input(a) + " and " + ctx.input(b), "Cast one of them");
         }
         return broadcastShapes(ctx, ctx.shape(a), ctx.shape(b));
     }
@@ -166,7 +185,8 @@ final class ElementwiseOps {
             return da;
         }
         if (da.isFixed() && db.isFixed()) {
-            throw ctx.error("shapes " + a + " and " + b + " cannot be broadcast (" + da + " vs " + db + ")",
+            throw ctx.error(
+                    "shapes " + a + " and " + b + " cannot be broadcast (" + da + " vs " + db + ")",
                     "make the sizes equal or 1 on each axis");
         }
         if (da.isFixed()) {

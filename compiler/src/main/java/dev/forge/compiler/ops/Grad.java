@@ -13,8 +13,7 @@ import java.util.Map;
 
 /** Small helpers the gradient rules of several operator families share. */
 final class Grad {
-    private Grad() {
-    }
+    private Grad() {}
 
     /** Input {@code input}'s share of a broadcast gradient, or null when that input needs none. */
     static String unb(GradContext c, String grad, int input) {
@@ -78,6 +77,7 @@ final class Grad {
 
     /** {@code v[start:end]} along one axis. */
     static String slice(GradContext c, String v, long axis, long start, long end) {
-        return c.op("Slice", v, c.emit().ints(start), c.emit().ints(end), c.emit().ints(axis));
+        return c.op(
+                "Slice", v, c.emit().ints(start), c.emit().ints(end), c.emit().ints(axis));
     }
 }

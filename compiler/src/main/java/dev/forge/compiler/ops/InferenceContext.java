@@ -31,8 +31,8 @@ public final class InferenceContext {
      * @param opset the default-domain opset version
      * @param strict reject convolution/pooling configurations whose output size is not a whole number
      */
-    public InferenceContext(Node node, List<ValueType> inputTypes, Function<String, Tensor> constants, int opset,
-            boolean strict) {
+    public InferenceContext(
+            Node node, List<ValueType> inputTypes, Function<String, Tensor> constants, int opset, boolean strict) {
         this(node, inputTypes, constants, name -> null, opset, strict);
     }
 
@@ -41,8 +41,13 @@ public final class InferenceContext {
      * int64 vector value describes (e.g. the output of {@code Shape(x)} is x's shape, symbolic batch
      * included), or null.
      */
-    public InferenceContext(Node node, List<ValueType> inputTypes, Function<String, Tensor> constants,
-            Function<String, Shape> shapeTensors, int opset, boolean strict) {
+    public InferenceContext(
+            Node node,
+            List<ValueType> inputTypes,
+            Function<String, Tensor> constants,
+            Function<String, Shape> shapeTensors,
+            int opset,
+            boolean strict) {
         this.shapeTensors = shapeTensors;
         this.node = node;
         this.inputTypes = inputTypes;
@@ -98,7 +103,8 @@ public final class InferenceContext {
     public Shape shape(int i, int rank, String what) {
         Shape s = shape(i);
         if (s.rank() != rank) {
-            throw error(what + " must have rank " + rank + ", got shape " + s + " (rank " + s.rank() + ")",
+            throw error(
+                    what + " must have rank " + rank + ", got shape " + s + " (rank " + s.rank() + ")",
                     rank == 4 ? "feed NCHW tensors (batch, channels, height, width)" : "reshape the input");
         }
         return s;

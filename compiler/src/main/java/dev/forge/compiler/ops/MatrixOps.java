@@ -17,12 +17,16 @@ import java.util.Map;
 
 /** Matrix products: {@code Gemm} (the linear layer) and {@code MatMul}. */
 final class MatrixOps {
-    private MatrixOps() {
-    }
+    private MatrixOps() {}
 
     static void register(Ops.Registry r) {
-        r.add(op("Gemm").attrFloat("alpha", 1f).attrFloat("beta", 1f).attrInt("transA", 0).attrInt("transB", 0)
-                .shape(MatrixOps::gemm).gradient(MatrixOps::gemmGrad));
+        r.add(op("Gemm")
+                .attrFloat("alpha", 1f)
+                .attrFloat("beta", 1f)
+                .attrInt("transA", 0)
+                .attrInt("transB", 0)
+                .shape(MatrixOps::gemm)
+                .gradient(MatrixOps::gemmGrad));
         r.add(op("MatMul").shape(MatrixOps::matMul).gradient(MatrixOps::matMulGrad));
     }
 
@@ -41,8 +45,9 @@ final class MatrixOps {
         Dim kb = tb ? b.dim(1) : b.dim(0);
         Dim n = tb ? b.dim(0) : b.dim(1);
         if (ka.isFixed() && kb.isFixed() && ka.value() != kb.value()) {
-            throw ctx.error("inner dimensions differ: A" + (ta ? "^T" : "") + " is [" + m + "," + ka + "] and B"
-                    + (tb ? "^T" : "") + " is [" + kb + "," + n + "]",
+            throw ctx.error(
+                    "inner dimensions differ: A" + (ta ? "^T" : "") + " is [" + m + "," + ka + "] and B"
+                            + (tb ? "^T" : "") + " is [" + kb + "," + n + "]",
                     "the layer expects " + kb + " input features; the input has " + ka);
         }
         Shape y = Shape.of(m, n);
@@ -51,7 +56,9 @@ final class MatrixOps {
             Shape c = ctx.shape(2);
             Shape b2 = ElementwiseOps.broadcastShapes(ctx, y, c);
             if (c.rank() > 2 || !b2.equals(y) && b2.isFixed() && y.isFixed()) {
-                throw ctx.error("C " + c + " does not broadcast to the output " + y, "give C as [" + n + "] or [" + m + ", " + n + "]");
+                throw ctx.error(
+                        "C " + c + " does not broadcast to the output " + y,
+                        "give C as [" + n + "] or [" + m + ", " + n + "]");
             }
         }
         return InferenceContext.one(ctx.dtype(0), y);
@@ -69,12 +76,14 @@ final class MatrixOps {
         Dim k1 = a2.dim(-1);
         Dim k2 = b2.dim(-2);
         if (k1.isFixed() && k2.isFixed() && k1.value() != k2.value()) {
-            throw ctx.error("inner dimensions differ: " + a + " x " + b + " (" + k1 + " vs " + k2 + ")",
+            throw ctx.error(
+                    "inner dimensions differ: " + a + " x " + b + " (" + k1 + " vs " + k2 + ")",
                     "the second operand must have " + k1 + " rows");
         }
         Shape batchA = Shape.of(a2.dims().subList(0, a2.rank() - 2));
         Shape batchB = Shape.of(b2.dims().subList(0, b2.rank() - 2));
-        List<Dim> out = new ArrayList<>(ElementwiseOps.broadcastShapes(ctx, batchA, batchB).dims());
+        List<Dim> out = new ArrayList<>(
+                ElementwiseOps.broadcastShapes(ctx, batchA, batchB).dims());
         if (a.rank() != 1) {
             out.add(a2.dim(-2));
         }
@@ -89,8 +98,9 @@ final class MatrixOps {
         int ra = c.shape(c.x(0)).rank();
         int rb = c.shape(c.x(1)).rank();
         if (ra < 2 || rb < 2) {
-            throw new UnsupportedOperationException(c.node().label() + ": the MatMul gradient needs operands of rank >= 2, got "
-                    + c.shape(c.x(0)) + " and " + c.shape(c.x(1)) + "; use Gemm or Unsqueeze to a matrix");
+            throw new UnsupportedOperationException(
+                    c.node().label() + ": the MatMul gradient needs operands of rank >= 2, got " + c.shape(c.x(0))
+                            + " and " + c.shape(c.x(1)) + "; use Gemm or Unsqueeze to a matrix");
         }
         String da = c.needs(0) ? c.unbroadcast(c.op("MatMul", c.dy(), swapLast(c, c.x(1))), c.x(0)) : null;
         String db = c.needs(1) ? c.unbroadcast(c.op("MatMul", swapLast(c, c.x(0)), c.dy()), c.x(1)) : null;

@@ -26,13 +26,17 @@ import java.util.function.UnaryOperator;
  * running ones, and brings a closed-form backward rule for the whole block.
  */
 final class NormalizationOps {
-    private NormalizationOps() {
-    }
+    private NormalizationOps() {}
 
     static void register(Ops.Registry r) {
         // spatial: opsets 7 and 8 only; training_mode: opset 14 on
-        r.add(op("BatchNormalization").attrFloat("epsilon", 1e-5f).attrFloat("momentum", 0.9f).attrInt("spatial", 1)
-                .attrInt("training_mode", 0).shape(NormalizationOps::batchNorm).gradient(NormalizationOps::batchNormInference)
+        r.add(op("BatchNormalization")
+                .attrFloat("epsilon", 1e-5f)
+                .attrFloat("momentum", 0.9f)
+                .attrInt("spatial", 1)
+                .attrInt("training_mode", 0)
+                .shape(NormalizationOps::batchNorm)
+                .gradient(NormalizationOps::batchNormInference)
                 .trainingForm(NormalizationOps::batchNormTraining));
     }
 
@@ -47,7 +51,8 @@ final class NormalizationOps {
         for (int i = 1; i <= 4; i++) {
             Shape s = ctx.shape(i);
             if (s.rank() != 1 || (c.isFixed() && s.dim(0).isFixed() && s.dim(0).value() != c.value())) {
-                throw ctx.error(names[i - 1] + " must be [" + c + "] (one value per channel), got " + s,
+                throw ctx.error(
+                        names[i - 1] + " must be [" + c + "] (one value per channel), got " + s,
                         "create the layer with " + c + " channels");
             }
         }
@@ -67,8 +72,9 @@ final class NormalizationOps {
      */
     private static List<String> batchNormInference(GradContext c) {
         if (c.node().attrInt("training_mode", 0) != 0) {
-            throw new IllegalStateException(c.node().label() + ": training-mode BatchNormalization has no gradient rule here; "
-                    + "training graphs use its training form (OpDef.trainingForm), which has a block rule of its own");
+            throw new IllegalStateException(
+                    c.node().label() + ": training-mode BatchNormalization has no gradient rule here; "
+                            + "training graphs use its training form (OpDef.trainingForm), which has a block rule of its own");
         }
         int rank = c.shape(c.x(0)).rank();
         long channels = c.shape(c.x(0)).dim(1).value();
@@ -100,9 +106,11 @@ final class NormalizationOps {
      *   running_mean' = (1 - m) running_mean + m mean
      *   running_var'  = (1 - m) running_var + m var * n/(n-1)      (m = PyTorch momentum = 1 - ONNX momentum)
      */
-    private static List<String> batchNormTraining(Emitter e, Node n, UnaryOperator<String> next, Map<String, Autodiff.BlockRule> blocks) {
+    private static List<String> batchNormTraining(
+            Emitter e, Node n, UnaryOperator<String> next, Map<String, Autodiff.BlockRule> blocks) {
         if (n.outputs().size() > 1) {
-            throw new IllegalArgumentException(n.label() + ": a BatchNormalization with training outputs cannot be trained again");
+            throw new IllegalArgumentException(
+                    n.label() + ": a BatchNormalization with training outputs cannot be trained again");
         }
         e.prefix(n.name() + "/train");
         Shape xs = e.graph().type(n.input(0)).shape();
@@ -137,7 +145,7 @@ final class NormalizationOps {
         e.opNamed(n.output(0), "BatchNormalization", List.of(x, n.input(1), n.input(2), meanC, varC), bnAttrs);
         String bs = e.ints(bshape);
         String inv = e.op("Reciprocal", e.op("Sqrt", e.op("Add", var, e.scalar(eps))));
-        String a = e.op("Mul", inv, e.op("Reshape", n.input(1), bs));      // per-channel factor scale * inv
+        String a = e.op("Mul", inv, e.op("Reshape", n.input(1), bs)); // per-channel factor scale * inv
         String x0 = n.input(0);
         String scale = n.input(1);
         String shift = n.input(2);
@@ -172,9 +180,14 @@ final class NormalizationOps {
                 String k2 = em.op("Mul", em.op("Mul", em.op("Mul", inv, inv), sumDyXc), invM);
                 String p = em.op("Neg", em.op("Mul", a, k2));
                 String q = em.op("Mul", a, em.op("Sub", em.op("Mul", k2, mean), k1));
-                String affine = em.op("BatchNormalization", List.of(x0, em.op("Reshape", p, cs), em.op("Reshape", q, cs),
-                        em.tensor(n.name() + "/grad/zeros", Tensor.of(zeros, c0)),
-                        em.tensor(n.name() + "/grad/ones", Tensor.of(ones, c0))),
+                String affine = em.op(
+                        "BatchNormalization",
+                        List.of(
+                                x0,
+                                em.op("Reshape", p, cs),
+                                em.op("Reshape", q, cs),
+                                em.tensor(n.name() + "/grad/zeros", Tensor.of(zeros, c0)),
+                                em.tensor(n.name() + "/grad/ones", Tensor.of(ones, c0))),
                         Map.of("epsilon", new Attribute.Float(0f)));
                 out.put(x0, em.op("Add", em.op("Mul", dy, a), affine));
             }

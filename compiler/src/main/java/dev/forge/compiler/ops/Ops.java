@@ -41,8 +41,7 @@ public final class Ops {
         DIFFERENTIABLE = Collections.unmodifiableSet(differentiable);
     }
 
-    private Ops() {
-    }
+    private Ops() {}
 
     /** True if Forge has a definition for this operator type (default ONNX domain). */
     public static boolean isKnown(String opType) {
@@ -81,20 +80,26 @@ public final class Ops {
      *     is unknown
      * @throws ShapeException on inconsistent inputs or attributes
      */
-    public static List<ValueType> infer(Node node, List<ValueType> inputTypes, Function<String, Tensor> constants,
-            int opset, boolean strict) {
+    public static List<ValueType> infer(
+            Node node, List<ValueType> inputTypes, Function<String, Tensor> constants, int opset, boolean strict) {
         return infer(node, inputTypes, constants, name -> null, opset, strict);
     }
 
     /** Infers a node's output types, seeing through shape tensors (see {@link InferenceContext#shapeTensor}). */
-    public static List<ValueType> infer(Node node, List<ValueType> inputTypes, Function<String, Tensor> constants,
-            Function<String, Shape> shapeTensors, int opset, boolean strict) {
+    public static List<ValueType> infer(
+            Node node,
+            List<ValueType> inputTypes,
+            Function<String, Tensor> constants,
+            Function<String, Shape> shapeTensors,
+            int opset,
+            boolean strict) {
         OpDef def = definition(node);
         if (def == null) {
             return null;
         }
         try {
-            return def.shapeRule().infer(new InferenceContext(node, inputTypes, constants, shapeTensors, opset, strict));
+            return def.shapeRule()
+                    .infer(new InferenceContext(node, inputTypes, constants, shapeTensors, opset, strict));
         } catch (InferenceContext.UnknownShape e) {
             return null;
         } catch (IllegalArgumentException e) {
@@ -133,14 +138,15 @@ public final class Ops {
         }
         for (AttributeSpec spec : schema.values()) {
             if (spec.required() && !node.attributes().containsKey(spec.name())) {
-                throw new AttributeException(node.label() + ": attribute '" + spec.name() + "' (" + spec.kind().description()
-                        + ") is required; " + takes(def));
+                throw new AttributeException(node.label() + ": attribute '" + spec.name() + "' ("
+                        + spec.kind().description() + ") is required; " + takes(def));
             }
         }
     }
 
     private static String takes(OpDef def) {
-        return def.attributes().isEmpty() ? def.name() + " takes no attributes"
+        return def.attributes().isEmpty()
+                ? def.name() + " takes no attributes"
                 : def.name() + " takes " + String.join(", ", def.attributes().keySet());
     }
 

@@ -28,21 +28,42 @@ import java.util.Map;
  * are derived above their rules.
  */
 final class PoolOps {
-    private PoolOps() {
-    }
+    private PoolOps() {}
 
     static void register(Ops.Registry r) {
         // ceil_mode and dilations from opset 10, storage_order from opset 8
-        r.add(op("MaxPool").attrString("auto_pad", "NOTSET").attrInt("ceil_mode", 0).attr("dilations", INTS)
-                .required("kernel_shape", INTS).attr("pads", INTS).attrInt("storage_order", 0).attr("strides", INTS)
-                .shape(PoolOps::pool).gradient(PoolOps::maxPoolGrad).prepareForGradient(PoolOps::addIndices));
+        r.add(op("MaxPool")
+                .attrString("auto_pad", "NOTSET")
+                .attrInt("ceil_mode", 0)
+                .attr("dilations", INTS)
+                .required("kernel_shape", INTS)
+                .attr("pads", INTS)
+                .attrInt("storage_order", 0)
+                .attr("strides", INTS)
+                .shape(PoolOps::pool)
+                .gradient(PoolOps::maxPoolGrad)
+                .prepareForGradient(PoolOps::addIndices));
         // dilations from opset 19
-        r.add(op("AveragePool").attrString("auto_pad", "NOTSET").attrInt("ceil_mode", 0).attrInt("count_include_pad", 0)
-                .attr("dilations", INTS).required("kernel_shape", INTS).attr("pads", INTS).attr("strides", INTS)
-                .shape(PoolOps::pool).gradient(PoolOps::averagePoolGrad));
+        r.add(op("AveragePool")
+                .attrString("auto_pad", "NOTSET")
+                .attrInt("ceil_mode", 0)
+                .attrInt("count_include_pad", 0)
+                .attr("dilations", INTS)
+                .required("kernel_shape", INTS)
+                .attr("pads", INTS)
+                .attr("strides", INTS)
+                .shape(PoolOps::pool)
+                .gradient(PoolOps::averagePoolGrad));
         // ceil_mode and dilations from opset 18
-        r.add(op("LpPool").attrString("auto_pad", "NOTSET").attrInt("ceil_mode", 0).attr("dilations", INTS)
-                .required("kernel_shape", INTS).attrInt("p", 2).attr("pads", INTS).attr("strides", INTS).shape(PoolOps::pool));
+        r.add(op("LpPool")
+                .attrString("auto_pad", "NOTSET")
+                .attrInt("ceil_mode", 0)
+                .attr("dilations", INTS)
+                .required("kernel_shape", INTS)
+                .attrInt("p", 2)
+                .attr("pads", INTS)
+                .attr("strides", INTS)
+                .shape(PoolOps::pool));
         // the mean of each channel's H x W values: every element receives dY / (H W)
         r.add(op("GlobalAveragePool").shape(PoolOps::global).gradient(c -> {
             Shape x = c.shape(c.x(0));
@@ -55,7 +76,11 @@ final class PoolOps {
             String isMax = c.op("Cast", List.of(c.op("Equal", c.x(0), c.y(0))), Map.of("to", attrInt(1)));
             return c.grads(c.mul(c.op("Expand", c.dy(), c.shapeOf(c.x(0))), isMax));
         }));
-        r.add(op("MaxUnpool").required("kernel_shape", INTS).attr("pads", INTS).attr("strides", INTS).shape(PoolOps::maxUnpool));
+        r.add(op("MaxUnpool")
+                .required("kernel_shape", INTS)
+                .attr("pads", INTS)
+                .attr("strides", INTS)
+                .shape(PoolOps::maxUnpool));
     }
 
     static List<ValueType> pool(InferenceContext ctx) {
@@ -67,8 +92,10 @@ final class PoolOps {
         int n = x.rank() - 2;
         long[] kernel = node.attrInts("kernel_shape", null);
         if (kernel == null || kernel.length != n) {
-            throw ctx.error("kernel_shape must have " + n + " values, got "
-                    + (kernel == null ? "none" : java.util.Arrays.toString(kernel)), "set kernel_shape");
+            throw ctx.error(
+                    "kernel_shape must have " + n + " values, got "
+                            + (kernel == null ? "none" : java.util.Arrays.toString(kernel)),
+                    "set kernel_shape");
         }
         long[] strides = ConvOps.ints(ctx, "strides", n, 1);
         long[] dilations = ConvOps.ints(ctx, "dilations", n, 1);
@@ -80,11 +107,15 @@ final class PoolOps {
         out.add(x.dim(1));
         for (int i = 0; i < n; i++) {
             if (pads != null && (pads[i] >= kernel[i] || pads[i + n] >= kernel[i])) {
-                throw ctx.error("padding " + pads[i] + "/" + pads[i + n] + " must be smaller than the window " + kernel[i],
+                throw ctx.error(
+                        "padding " + pads[i] + "/" + pads[i + n] + " must be smaller than the window " + kernel[i],
                         "use padding < kernel size");
             }
-            out.add(pads == null ? Dim.unknown()
-                    : Spatial.outSize(ctx, i, n, in[i], kernel[i], strides[i], pads[i], pads[i + n], dilations[i], ceil));
+            out.add(
+                    pads == null
+                            ? Dim.unknown()
+                            : Spatial.outSize(
+                                    ctx, i, n, in[i], kernel[i], strides[i], pads[i], pads[i + n], dilations[i], ceil));
         }
         Shape y = Shape.of(out);
         List<ValueType> types = new ArrayList<>();
@@ -119,15 +150,20 @@ final class PoolOps {
         int n = x.rank() - 2;
         long[] kernel = ctx.node().attrInts("kernel_shape", null);
         if (kernel == null || kernel.length != n) {
-            throw ctx.error("kernel_shape must have " + n + " values, got "
-                    + (kernel == null ? "none" : java.util.Arrays.toString(kernel)), "set kernel_shape");
+            throw ctx.error(
+                    "kernel_shape must have " + n + " values, got "
+                            + (kernel == null ? "none" : java.util.Arrays.toString(kernel)),
+                    "set kernel_shape");
         }
         long[] strides = ConvOps.ints(ctx, "strides", n, 1);
         long[] pads = ctx.node().attrInts("pads", new long[2 * n]);
         List<Dim> out = new ArrayList<>(x.dims().subList(0, 2));
         for (int i = 0; i < n; i++) {
             Dim d = x.dim(i + 2);
-            out.add(d.isFixed() ? Dim.of((d.value() - 1) * strides[i] + kernel[i] - pads[i] - pads[i + n]) : Dim.unknown());
+            out.add(
+                    d.isFixed()
+                            ? Dim.of((d.value() - 1) * strides[i] + kernel[i] - pads[i] - pads[i + n])
+                            : Dim.unknown());
         }
         return InferenceContext.one(ctx.dtype(0), Shape.of(out));
     }
@@ -158,8 +194,12 @@ final class PoolOps {
      */
     static boolean isTiled(Node n, Shape x) {
         long[] kernel = n.attrInts("kernel_shape", null);
-        if (kernel == null || x == null || x.rank() != kernel.length + 2 || n.attrInt("ceil_mode", 0) != 0
-                || !n.attrString("auto_pad", "NOTSET").equals("NOTSET") || n.attrInt("storage_order", 0) != 0) {
+        if (kernel == null
+                || x == null
+                || x.rank() != kernel.length + 2
+                || n.attrInt("ceil_mode", 0) != 0
+                || !n.attrString("auto_pad", "NOTSET").equals("NOTSET")
+                || n.attrInt("storage_order", 0) != 0) {
             return false;
         }
         long[] strides = n.attrInts("strides", ones(kernel.length));
@@ -169,7 +209,10 @@ final class PoolOps {
             return false;
         }
         for (int i = 0; i < kernel.length; i++) {
-            if (strides[i] != kernel[i] || dilations[i] != 1 || !x.dim(i + 2).isFixed() || x.dim(i + 2).value() % kernel[i] != 0) {
+            if (strides[i] != kernel[i]
+                    || dilations[i] != 1
+                    || !x.dim(i + 2).isFixed()
+                    || x.dim(i + 2).value() % kernel[i] != 0) {
                 return false;
             }
         }
@@ -198,13 +241,22 @@ final class PoolOps {
             scales[i + 2] = kernel[i];
         }
         String sc = c.emit().tensor(c.node().name() + "/grad/scales", Tensor.of(scales, scales.length));
-        Map<String, Attribute> nearest = Map.of("mode", new Attribute.Str("nearest"),
-                "coordinate_transformation_mode", new Attribute.Str("asymmetric"), "nearest_mode", new Attribute.Str("floor"));
+        Map<String, Attribute> nearest = Map.of(
+                "mode",
+                new Attribute.Str("nearest"),
+                "coordinate_transformation_mode",
+                new Attribute.Str("asymmetric"),
+                "nearest_mode",
+                new Attribute.Str("floor"));
         String yUp = c.op("Resize", List.of(c.y(0), "", sc), nearest);
         String mask = c.op("Cast", List.of(c.op("Equal", c.x(0), yUp)), Map.of("to", attrInt(1)));
         long window = product(kernel);
-        String ties = c.mul(c.op("AveragePool", List.of(mask), Map.of("kernel_shape", new Attribute.Ints(kernel),
-                "strides", new Attribute.Ints(kernel))), c.scalar((float) window));
+        String ties = c.mul(
+                c.op(
+                        "AveragePool",
+                        List.of(mask),
+                        Map.of("kernel_shape", new Attribute.Ints(kernel), "strides", new Attribute.Ints(kernel))),
+                c.scalar((float) window));
         String dyUp = c.op("Resize", List.of(c.div(c.dy(), ties), "", sc), nearest);
         return c.mul(dyUp, mask);
     }
@@ -220,8 +272,9 @@ final class PoolOps {
             return c.grads(tiledMaxPoolGrad(c));
         }
         if (c.node().outputs().size() < 2 || c.node().output(1).isEmpty()) {
-            throw new IllegalStateException(c.node().label() + ": the MaxPool gradient needs the forward Indices output; "
-                    + "its preparation for differentiation adds it");
+            throw new IllegalStateException(
+                    c.node().label() + ": the MaxPool gradient needs the forward Indices output; "
+                            + "its preparation for differentiation adds it");
         }
         String indices = c.y(1);
         long[] kernel = c.attrInts("kernel_shape");
@@ -241,9 +294,12 @@ final class PoolOps {
         }
         String flat = c.emit().ints(-1);
         String size = c.op("Reshape", c.op("Size", c.x(0)), c.emit().ints(1));
-        String zeros = c.op("ConstantOfShape", List.of(size),
+        String zeros = c.op(
+                "ConstantOfShape",
+                List.of(size),
                 Map.of("value", new Attribute.TensorValue(Tensor.of(new float[] {0f}, 1))));
-        String scattered = c.op("ScatterElements",
+        String scattered = c.op(
+                "ScatterElements",
                 List.of(zeros, c.op("Reshape", indices, flat), c.op("Reshape", c.dy(), flat)),
                 Map.of("axis", attrInt(0), "reduction", new Attribute.Str("add")));
         return c.grads(reshapeTo(c, scattered, c.x(0)));
@@ -261,7 +317,8 @@ final class PoolOps {
         long[] kernel = c.attrInts("kernel_shape");
         int n = kernel.length;
         if (n != 2) {
-            throw new UnsupportedOperationException(c.node().label() + ": the AveragePool gradient supports 2-D pooling only");
+            throw new UnsupportedOperationException(
+                    c.node().label() + ": the AveragePool gradient supports 2-D pooling only");
         }
         long[] strides = c.attrInts("strides", ones(n));
         long[] pads = c.attrInts("pads", new long[2 * n]);
@@ -296,15 +353,17 @@ final class PoolOps {
         }
         float[] ones = new float[(int) (channels * kernel[0] * kernel[1])];
         Arrays.fill(ones, 1f);
-        String weight = c.emit().tensor(c.node().name() + "/grad/ones", Tensor.of(ones, channels, 1, kernel[0], kernel[1]));
+        String weight =
+                c.emit().tensor(c.node().name() + "/grad/ones", Tensor.of(ones, channels, 1, kernel[0], kernel[1]));
         long[] outputPadding = new long[n];
         long[] in = {h, wdt};
         long[] out = {oh, ow};
         for (int i = 0; i < n; i++) {
             outputPadding[i] = in[i] + pads[i] + pads[i + n] - kernel[i] - strides[i] * (out[i] - 1);
             if (outputPadding[i] < 0) {
-                throw new UnsupportedOperationException(c.node().label()
-                        + ": the AveragePool gradient does not support windows that run past the padded input (ceil_mode)");
+                throw new UnsupportedOperationException(
+                        c.node().label()
+                                + ": the AveragePool gradient does not support windows that run past the padded input (ceil_mode)");
             }
         }
         Map<String, Attribute> a = new LinkedHashMap<>();

@@ -21,8 +21,7 @@ import java.util.Map;
  * Axes are an attribute before opset 13 (ReduceSum) or 18 (the others) and an input from then on.
  */
 final class ReductionOps {
-    private ReductionOps() {
-    }
+    private ReductionOps() {}
 
     static void register(Ops.Registry r) {
         // dX = dY broadcast back over the reduced axes
@@ -33,19 +32,26 @@ final class ReductionOps {
             String expanded = expandReduced(c, axes);
             return c.grads(c.mul(expanded, meanScale(c, axes)));
         }));
-        for (String op : List.of("ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2", "ReduceLogSumExp", "ReduceSumSquare")) {
+        for (String op :
+                List.of("ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2", "ReduceLogSumExp", "ReduceSumSquare")) {
             r.add(reduction(op));
         }
         // integer results: no gradient; select_last_index from opset 12
         for (String op : List.of("ArgMax", "ArgMin")) {
-            r.add(op(op).attrInt("axis", 0).attrInt("keepdims", 1).attrInt("select_last_index", 0)
-                    .shape(ReductionOps::argReduce).notDifferentiable());
+            r.add(op(op).attrInt("axis", 0)
+                    .attrInt("keepdims", 1)
+                    .attrInt("select_last_index", 0)
+                    .shape(ReductionOps::argReduce)
+                    .notDifferentiable());
         }
     }
 
     /** A reduction's definition without its gradient: axes, keepdims and noop_with_empty_axes (opset 13/18 on). */
     private static OpDef.Builder reduction(String name) {
-        return op(name).attr("axes", INTS).attrInt("keepdims", 1).attrInt("noop_with_empty_axes", 0).shape(ReductionOps::reduce);
+        return op(name).attr("axes", INTS)
+                .attrInt("keepdims", 1)
+                .attrInt("noop_with_empty_axes", 0)
+                .shape(ReductionOps::reduce);
     }
 
     static List<ValueType> reduce(InferenceContext ctx) {
@@ -64,8 +70,10 @@ final class ReductionOps {
             }
         } else {
             if (ctx.hasInput(1)) {
-                throw ctx.error("axes as an input needs opset " + (ctx.node().opType().equals("ReduceSum") ? 13 : 18)
-                        + " but the graph uses opset " + ctx.opset(), "give axes as an attribute");
+                throw ctx.error(
+                        "axes as an input needs opset " + (ctx.node().opType().equals("ReduceSum") ? 13 : 18)
+                                + " but the graph uses opset " + ctx.opset(),
+                        "give axes as an attribute");
             }
             axes = ctx.node().attrInts("axes", null);
         }
@@ -81,7 +89,9 @@ final class ReductionOps {
             for (long ax : axes) {
                 int a = (int) (ax < 0 ? ax + x.rank() : ax);
                 if (a < 0 || a >= x.rank()) {
-                    throw ctx.error("axis " + ax + " is out of range for " + x, "use axes in [" + -x.rank() + ", " + (x.rank() - 1) + "]");
+                    throw ctx.error(
+                            "axis " + ax + " is out of range for " + x,
+                            "use axes in [" + -x.rank() + ", " + (x.rank() - 1) + "]");
                 }
                 reduced[a] = true;
             }

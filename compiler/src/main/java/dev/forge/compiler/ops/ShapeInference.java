@@ -12,8 +12,7 @@ import java.util.List;
  * Values produced by operators without a rule keep the type the model declared for them (if any).
  */
 public final class ShapeInference {
-    private ShapeInference() {
-    }
+    private ShapeInference() {}
 
     /**
      * Infers the types of every node output of {@code graph}, rounding fractional convolution/pooling
@@ -41,7 +40,12 @@ public final class ShapeInference {
         for (String in : node.inputs()) {
             inputTypes.add(in.isEmpty() ? null : graph.type(in));
         }
-        return Ops.infer(node, inputTypes, name -> constantOf(graph, name), name -> shapeTensorOf(graph, name), graph.opset(),
+        return Ops.infer(
+                node,
+                inputTypes,
+                name -> constantOf(graph, name),
+                name -> shapeTensorOf(graph, name),
+                graph.opset(),
                 strict);
     }
 

@@ -25,8 +25,7 @@ import java.util.Map;
  * splits it, a pad slices the padding off.
  */
 final class ShapeOps {
-    private ShapeOps() {
-    }
+    private ShapeOps() {}
 
     static void register(Ops.Registry r) {
         // the elements are unchanged, only the shape: dX = dY reshaped to X's shape
@@ -49,18 +48,38 @@ final class ShapeOps {
         // each input's gradient is its slice of dY along the axis
         r.add(op("Concat").required("axis", INT).shape(ShapeOps::concat).gradient(ShapeOps::concatGrad));
         // pads and value: attributes before opset 11, inputs from then on
-        r.add(op("Pad").attrString("mode", "constant").attr("pads", INTS).attrFloat("value", 0f).shape(ShapeOps::pad)
+        r.add(op("Pad")
+                .attrString("mode", "constant")
+                .attr("pads", INTS)
+                .attrFloat("value", 0f)
+                .shape(ShapeOps::pad)
                 .gradient(ShapeOps::padGrad));
         // starts, ends and axes: attributes before opset 10
-        r.add(op("Slice").attr("axes", INTS).attr("ends", INTS).attr("starts", INTS).shape(ShapeOps::slice));
+        r.add(op("Slice")
+                .attr("axes", INTS)
+                .attr("ends", INTS)
+                .attr("starts", INTS)
+                .shape(ShapeOps::slice));
         // split: an attribute before opset 13; num_outputs from opset 18
-        r.add(op("Split").attrInt("axis", 0).attr("num_outputs", INT).attr("split", INTS).shape(ShapeOps::split));
+        r.add(op("Split")
+                .attrInt("axis", 0)
+                .attr("num_outputs", INT)
+                .attr("split", INTS)
+                .shape(ShapeOps::split));
         r.add(op("Expand").shape(ShapeOps::expand));
-        // opset 10: mode; opset 11: the coordinate and cubic attributes; opset 18: antialias, axes, keep_aspect_ratio_policy
-        r.add(op("Resize").attrInt("antialias", 0).attr("axes", INTS).attrString("coordinate_transformation_mode", "half_pixel")
-                .attrFloat("cubic_coeff_a", -0.75f).attrInt("exclude_outside", 0).attrFloat("extrapolation_value", 0f)
-                .attrString("keep_aspect_ratio_policy", "stretch").attrString("mode", "nearest")
-                .attrString("nearest_mode", "round_prefer_floor").shape(ShapeOps::resize));
+        // opset 10: mode; opset 11: the coordinate and cubic attributes; opset 18: antialias, axes,
+        // keep_aspect_ratio_policy
+        r.add(op("Resize")
+                .attrInt("antialias", 0)
+                .attr("axes", INTS)
+                .attrString("coordinate_transformation_mode", "half_pixel")
+                .attrFloat("cubic_coeff_a", -0.75f)
+                .attrInt("exclude_outside", 0)
+                .attrFloat("extrapolation_value", 0f)
+                .attrString("keep_aspect_ratio_policy", "stretch")
+                .attrString("mode", "nearest")
+                .attrString("nearest_mode", "round_prefer_floor")
+                .shape(ShapeOps::resize));
     }
 
     static List<ValueType> reshape(InferenceContext ctx) {
@@ -75,7 +94,9 @@ final class ShapeOps {
         }
         if (target == null) {
             Shape s = ctx.shape(1);
-            return InferenceContext.one(ctx.dtype(0), s.dim(0).isFixed() ? PoolOps.unknownOfRank((int) s.dim(0).value()) : null);
+            return InferenceContext.one(
+                    ctx.dtype(0),
+                    s.dim(0).isFixed() ? PoolOps.unknownOfRank((int) s.dim(0).value()) : null);
         }
         long[] t = target.toLongArray();
         boolean allowZero = ctx.node().attrInt("allowzero", 0) != 0;
@@ -85,14 +106,18 @@ final class ShapeOps {
         for (int i = 0; i < t.length; i++) {
             if (t[i] == -1) {
                 if (inferred >= 0) {
-                    throw ctx.error("shape " + Arrays.toString(t) + " has more than one -1", "leave at most one dimension to infer");
+                    throw ctx.error(
+                            "shape " + Arrays.toString(t) + " has more than one -1",
+                            "leave at most one dimension to infer");
                 }
                 inferred = i;
                 out.add(Dim.unknown());
             } else if (t[i] == 0 && !allowZero) {
                 if (i >= x.rank()) {
-                    throw ctx.error("shape " + Arrays.toString(t) + " copies dimension " + i + " (0) but the input " + x
-                            + " has rank " + x.rank(), "fix the target shape");
+                    throw ctx.error(
+                            "shape " + Arrays.toString(t) + " copies dimension " + i + " (0) but the input " + x
+                                    + " has rank " + x.rank(),
+                            "fix the target shape");
                 }
                 out.add(x.dim(i));
                 if (x.dim(i).isFixed()) {
@@ -109,9 +134,13 @@ final class ShapeOps {
         }
         if (inferred >= 0) {
             out.set(inferred, inferDim(ctx, x, out, inferred, t));
-        } else if (x.isFixed() && Shape.of(out).isFixed() && x.elementCount() != Shape.of(out).elementCount()) {
-            throw ctx.error("cannot reshape " + x + " (" + x.elementCount() + " elements) to " + Shape.of(out) + " ("
-                    + Shape.of(out).elementCount() + " elements)", "make the element counts equal");
+        } else if (x.isFixed()
+                && Shape.of(out).isFixed()
+                && x.elementCount() != Shape.of(out).elementCount()) {
+            throw ctx.error(
+                    "cannot reshape " + x + " (" + x.elementCount() + " elements) to " + Shape.of(out) + " ("
+                            + Shape.of(out).elementCount() + " elements)",
+                    "make the element counts equal");
         }
         return InferenceContext.one(ctx.dtype(0), Shape.of(out));
     }
@@ -147,8 +176,10 @@ final class ShapeOps {
             }
         }
         if (outFixed == 0 || inFixed % outFixed != 0) {
-            throw ctx.error("cannot reshape " + x + " to " + Arrays.toString(t) + ": " + inFixed
-                    + " elements are not divisible by " + outFixed, "fix the target shape");
+            throw ctx.error(
+                    "cannot reshape " + x + " to " + Arrays.toString(t) + ": " + inFixed
+                            + " elements are not divisible by " + outFixed,
+                    "fix the target shape");
         }
         long q = inFixed / outFixed;
         if (remaining.isEmpty()) {
@@ -167,9 +198,12 @@ final class ShapeOps {
             axis += x.rank();
         }
         if (axis < 0 || axis > x.rank()) {
-            throw ctx.error("axis " + ctx.node().attrInt("axis", 1) + " is out of range for input " + x, "use an axis in [0, " + x.rank() + "]");
+            throw ctx.error(
+                    "axis " + ctx.node().attrInt("axis", 1) + " is out of range for input " + x,
+                    "use an axis in [0, " + x.rank() + "]");
         }
-        return InferenceContext.one(ctx.dtype(0), Shape.of(product(x, 0, (int) axis), product(x, (int) axis, x.rank())));
+        return InferenceContext.one(
+                ctx.dtype(0), Shape.of(product(x, 0, (int) axis), product(x, (int) axis, x.rank())));
     }
 
     private static Dim product(Shape x, int from, int to) {
@@ -195,25 +229,35 @@ final class ShapeOps {
         for (int i = 0; i < ctx.inputCount(); i++) {
             Shape s = ctx.shape(i);
             if (s.rank() != first.rank()) {
-                throw ctx.error("input " + i + " " + s + " has rank " + s.rank() + " but input 0 " + first + " has " + first.rank(),
+                throw ctx.error(
+                        "input " + i + " " + s + " has rank " + s.rank() + " but input 0 " + first + " has "
+                                + first.rank(),
                         "concatenate tensors of equal rank");
             }
             if (ctx.dtype(i) != ctx.dtype(0)) {
-                throw ctx.error("input " + i + " is " + ctx.input(i) + " but input 0 is " + ctx.input(0), "Cast to one element type");
+                throw ctx.error(
+                        "input " + i + " is " + ctx.input(i) + " but input 0 is " + ctx.input(0),
+                        "Cast to one element type");
             }
             for (int d = 0; d < s.rank(); d++) {
                 if (d == axis) {
                     continue;
                 }
-                if (s.dim(d).isFixed() && out.get(d).isFixed() && s.dim(d).value() != out.get(d).value()) {
-                    throw ctx.error("input " + i + " " + s + " differs from input 0 " + first + " on axis " + d
-                            + " (only axis " + axis + " may differ)", "make the other dimensions equal");
+                if (s.dim(d).isFixed()
+                        && out.get(d).isFixed()
+                        && s.dim(d).value() != out.get(d).value()) {
+                    throw ctx.error(
+                            "input " + i + " " + s + " differs from input 0 " + first + " on axis " + d + " (only axis "
+                                    + axis + " may differ)",
+                            "make the other dimensions equal");
                 }
                 if (!out.get(d).isFixed() && s.dim(d).isFixed()) {
                     out.set(d, s.dim(d));
                 }
             }
-            total = total < 0 || !s.dim(axis).isFixed() ? -1 : total + s.dim(axis).value();
+            total = total < 0 || !s.dim(axis).isFixed()
+                    ? -1
+                    : total + s.dim(axis).value();
         }
         out.set(axis, total < 0 ? Dim.unknown() : Dim.of(total));
         return InferenceContext.one(ctx.dtype(0), Shape.of(out));
@@ -232,7 +276,10 @@ final class ShapeOps {
             Arrays.sort(sorted);
             for (int i = 0; i < sorted.length; i++) {
                 if (sorted[i] != i || perm.length != x.rank()) {
-                    throw ctx.error("perm " + Arrays.toString(perm) + " is not a permutation of the " + x.rank() + " axes of " + x, "fix perm");
+                    throw ctx.error(
+                            "perm " + Arrays.toString(perm) + " is not a permutation of the " + x.rank() + " axes of "
+                                    + x,
+                            "fix perm");
                 }
             }
             for (long p : perm) {
@@ -312,7 +359,9 @@ final class ShapeOps {
         Shape target = ctx.shapeTensor(1);
         if (target == null) {
             Shape s = ctx.shape(1);
-            return InferenceContext.one(ctx.dtype(0), s.dim(0).isFixed() ? PoolOps.unknownOfRank((int) s.dim(0).value()) : null);
+            return InferenceContext.one(
+                    ctx.dtype(0),
+                    s.dim(0).isFixed() ? PoolOps.unknownOfRank((int) s.dim(0).value()) : null);
         }
         return InferenceContext.one(ctx.dtype(0), ElementwiseOps.broadcastShapes(ctx, ctx.shape(0), target));
     }
@@ -334,8 +383,10 @@ final class ShapeOps {
             return InferenceContext.one(ctx.dtype(0), PoolOps.unknownOfRank(x.rank()));
         }
         if (pads == null || pads.length != 2 * x.rank()) {
-            throw ctx.error("pads must have " + 2 * x.rank() + " values for input " + x + ", got "
-                    + (pads == null ? "none" : Arrays.toString(pads)), "give begin and end pads for every axis");
+            throw ctx.error(
+                    "pads must have " + 2 * x.rank() + " values for input " + x + ", got "
+                            + (pads == null ? "none" : Arrays.toString(pads)),
+                    "give begin and end pads for every axis");
         }
         List<Dim> out = new ArrayList<>();
         for (int i = 0; i < x.rank(); i++) {
@@ -344,7 +395,9 @@ final class ShapeOps {
             if (d.isFixed()) {
                 long size = d.value() + extra;
                 if (size < 0) {
-                    throw ctx.error("pads " + Arrays.toString(pads) + " remove more than axis " + i + " of " + x + " holds", "reduce the negative pads");
+                    throw ctx.error(
+                            "pads " + Arrays.toString(pads) + " remove more than axis " + i + " of " + x + " holds",
+                            "reduce the negative pads");
                 }
                 out.add(Dim.of(size));
             } else {
@@ -359,7 +412,9 @@ final class ShapeOps {
         Shape x = ctx.shape(0);
         Tensor startsT = ctx.constant(1);
         Tensor endsT = ctx.constant(2);
-        if (startsT == null || endsT == null || (ctx.hasInput(3) && ctx.constant(3) == null)
+        if (startsT == null
+                || endsT == null
+                || (ctx.hasInput(3) && ctx.constant(3) == null)
                 || (ctx.hasInput(4) && ctx.constant(4) == null)) {
             return InferenceContext.one(ctx.dtype(0), PoolOps.unknownOfRank(x.rank()));
         }
@@ -417,7 +472,9 @@ final class ShapeOps {
         if (sizes == null) {
             long n = ctx.fixed(x.dim(axis), "the split axis");
             if (n % parts != 0) {
-                throw ctx.error("axis " + axis + " of size " + n + " does not split into " + parts + " equal parts", "give split sizes");
+                throw ctx.error(
+                        "axis " + axis + " of size " + n + " does not split into " + parts + " equal parts",
+                        "give split sizes");
             }
             sizes = new long[parts];
             java.util.Arrays.fill(sizes, n / parts);
@@ -463,7 +520,8 @@ final class ShapeOps {
         for (int i = 0; i < sizes.length; i++) {
             sizes[i] = c.shape(c.x(i)).dim(a).value();
         }
-        List<String> parts = c.emit().ops("Split", List.of(c.dy(), c.emit().ints(sizes)), Map.of("axis", attrInt(a)), sizes.length);
+        List<String> parts =
+                c.emit().ops("Split", List.of(c.dy(), c.emit().ints(sizes)), Map.of("axis", attrInt(a)), sizes.length);
         List<String> out = c.none();
         for (int i = 0; i < sizes.length; i++) {
             out.set(i, c.needs(i) ? parts.get(i) : null);
@@ -475,7 +533,8 @@ final class ShapeOps {
     private static List<String> padGrad(GradContext c) {
         String mode = c.node().attrString("mode", "constant");
         if (!mode.equals("constant")) {
-            throw new UnsupportedOperationException(c.node().label() + ": only constant-mode Pad is differentiable, got " + mode);
+            throw new UnsupportedOperationException(
+                    c.node().label() + ": only constant-mode Pad is differentiable, got " + mode);
         }
         Tensor padsT = ShapeInference.constantOf(c.emit().graph(), c.x(1));
         if (padsT == null) {
@@ -497,6 +556,11 @@ final class ShapeOps {
             ends[i] = pads[i + rank] == 0 ? Long.MAX_VALUE : -pads[i + rank];
             axes[i] = i;
         }
-        return c.grads(c.op("Slice", c.dy(), c.emit().ints(starts), c.emit().ints(ends), c.emit().ints(axes)));
+        return c.grads(c.op(
+                "Slice",
+                c.dy(),
+                c.emit().ints(starts),
+                c.emit().ints(ends),
+                c.emit().ints(axes)));
     }
 }

@@ -11,8 +11,7 @@ import dev.forge.compiler.ir.Node;
 final class Spatial {
     private static final String[] AXIS_NAMES = {"height", "width", "depth"};
 
-    private Spatial() {
-    }
+    private Spatial() {}
 
     /** The name of spatial axis {@code i} of a rank-{@code n} window (1-D windows say "length"). */
     static String axisName(int i, int n) {
@@ -34,8 +33,10 @@ final class Spatial {
                     return new long[2 * n];
                 }
                 if (pads.length != 2 * n) {
-                    throw ctx.error("pads has " + pads.length + " values, expected " + 2 * n
-                            + " (begin and end for each of " + n + " spatial axes)", "give pads as [b1..bn, e1..en]");
+                    throw ctx.error(
+                            "pads has " + pads.length + " values, expected " + 2 * n + " (begin and end for each of "
+                                    + n + " spatial axes)",
+                            "give pads as [b1..bn, e1..en]");
                 }
                 for (long p : pads) {
                     if (p < 0) {
@@ -59,8 +60,9 @@ final class Spatial {
                 }
                 return out;
             }
-            default -> throw ctx.error("unknown auto_pad '" + autoPad + "'",
-                    "use one of NOTSET, VALID, SAME_UPPER, SAME_LOWER");
+            default ->
+                throw ctx.error(
+                        "unknown auto_pad '" + autoPad + "'", "use one of NOTSET, VALID, SAME_UPPER, SAME_LOWER");
         }
     }
 
@@ -86,8 +88,17 @@ final class Spatial {
      * @param ceil round up (pooling's ceil_mode) instead of down
      * @return the output dimension
      */
-    static Dim outSize(InferenceContext ctx, int axis, int rank, long in, long kernel, long stride, long padBegin,
-            long padEnd, long dilation, boolean ceil) {
+    static Dim outSize(
+            InferenceContext ctx,
+            int axis,
+            int rank,
+            long in,
+            long kernel,
+            long stride,
+            long padBegin,
+            long padEnd,
+            long dilation,
+            boolean ceil) {
         if (in < 0) {
             return Dim.unknown();
         }
@@ -96,15 +107,19 @@ final class Spatial {
         long numerator = in + padBegin + padEnd - effective;
         String arithmetic = formula(in, kernel, dilation, padBegin, padEnd, stride);
         if (numerator < 0) {
-            throw ctx.error("output " + name + " " + arithmetic + " = "
-                    + fraction(numerator, stride) + " is below 1: the " + (dilation > 1 ? "dilated " : "")
-                    + "window (" + effective + ") is larger than the padded input (" + (in + padBegin + padEnd) + ")",
+            throw ctx.error(
+                    "output " + name + " " + arithmetic + " = "
+                            + fraction(numerator, stride) + " is below 1: the " + (dilation > 1 ? "dilated " : "")
+                            + "window (" + effective + ") is larger than the padded input (" + (in + padBegin + padEnd)
+                            + ")",
                     "use a smaller kernel, add padding, or feed a larger input");
         }
         if (numerator % stride != 0) {
             if (ctx.strict() && !ceil) {
-                throw ctx.error("output " + name + " " + arithmetic + " = " + fraction(numerator, stride)
-                        + " is not a whole number", "change stride or padding (or build with roundDown() to floor like PyTorch)");
+                throw ctx.error(
+                        "output " + name + " " + arithmetic + " = " + fraction(numerator, stride)
+                                + " is not a whole number",
+                        "change stride or padding (or build with roundDown() to floor like PyTorch)");
             }
             long out = (ceil ? Math.floorDiv(numerator + stride - 1, stride) : Math.floorDiv(numerator, stride)) + 1;
             // ceil_mode: a last window that would start inside the end padding is dropped

@@ -26,22 +26,41 @@ import java.util.List;
  * scatters appear only in backward graphs).
  */
 final class TensorOps {
-    private TensorOps() {
-    }
+    private TensorOps() {}
 
     static void register(Ops.Registry r) {
         // start and end from opset 15
-        r.add(op("Shape").attr("start", INT).attr("end", INT).shape(TensorOps::shape).notDifferentiable());
-        r.add(op("Size").shape(ctx -> InferenceContext.one(DType.INT64, Shape.fixed())).notDifferentiable());
+        r.add(op("Shape")
+                .attr("start", INT)
+                .attr("end", INT)
+                .shape(TensorOps::shape)
+                .notDifferentiable());
+        r.add(op("Size")
+                .shape(ctx -> InferenceContext.one(DType.INT64, Shape.fixed()))
+                .notDifferentiable());
         r.add(op("Gather").attrInt("axis", 0).shape(TensorOps::gather).notDifferentiable());
         // exactly one value attribute; sparse_value from opset 11, the others but value from opset 12
-        r.add(op("Constant").attr("value", TENSOR).attr("sparse_value", SPARSE_TENSOR).attr("value_float", FLOAT)
-                .attr("value_floats", FLOATS).attr("value_int", INT).attr("value_ints", INTS).attr("value_string", STRING)
-                .attr("value_strings", STRINGS).shape(TensorOps::constant).notDifferentiable());
-        r.add(op("ConstantOfShape").attr("value", TENSOR).shape(TensorOps::constantOfShape).notDifferentiable());
+        r.add(op("Constant")
+                .attr("value", TENSOR)
+                .attr("sparse_value", SPARSE_TENSOR)
+                .attr("value_float", FLOAT)
+                .attr("value_floats", FLOATS)
+                .attr("value_int", INT)
+                .attr("value_ints", INTS)
+                .attr("value_string", STRING)
+                .attr("value_strings", STRINGS)
+                .shape(TensorOps::constant)
+                .notDifferentiable());
+        r.add(op("ConstantOfShape")
+                .attr("value", TENSOR)
+                .shape(TensorOps::constantOfShape)
+                .notDifferentiable());
         r.add(op("OneHot").attrInt("axis", -1).shape(TensorOps::oneHot).notDifferentiable());
         // reduction from opset 16
-        r.add(op("ScatterElements").attrInt("axis", 0).attrString("reduction", "none").shape(ElementwiseOps.SAME));
+        r.add(op("ScatterElements")
+                .attrInt("axis", 0)
+                .attrString("reduction", "none")
+                .shape(ElementwiseOps.SAME));
         r.add(op("ScatterND").attrString("reduction", "none").shape(ElementwiseOps.SAME));
     }
 
@@ -122,7 +141,9 @@ final class TensorOps {
         Tensor shape = ctx.constant(0);
         if (shape == null) {
             Shape s = ctx.shape(0);
-            return InferenceContext.one(dtype, s.dim(0).isFixed() ? PoolOps.unknownOfRank((int) s.dim(0).value()) : null);
+            return InferenceContext.one(
+                    dtype,
+                    s.dim(0).isFixed() ? PoolOps.unknownOfRank((int) s.dim(0).value()) : null);
         }
         return InferenceContext.one(dtype, Shape.fixed(shape.toLongArray()));
     }
@@ -138,5 +159,4 @@ final class TensorOps {
         out.add(a, d);
         return InferenceContext.one(ctx.dtype(2), Shape.of(out));
     }
-
 }

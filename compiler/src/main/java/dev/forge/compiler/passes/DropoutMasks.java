@@ -23,8 +23,11 @@ public final class DropoutMasks implements Pass {
         Emitter e = context.emitter(g);
         for (Node n : new ArrayList<>(g.nodes())) {
             if (n.opType().equals("Dropout")) {
-                if (n.outputs().size() > 1 && !n.output(1).isEmpty() && !g.consumers(n.output(1)).isEmpty()) {
-                    throw new IllegalArgumentException(n.label() + ": Dropout's mask output is used by another node; cannot train it");
+                if (n.outputs().size() > 1
+                        && !n.output(1).isEmpty()
+                        && !g.consumers(n.output(1)).isEmpty()) {
+                    throw new IllegalArgumentException(
+                            n.label() + ": Dropout's mask output is used by another node; cannot train it");
                 }
                 Splice.replace(g, n, () -> emit(e, g, n, context));
             }

@@ -31,7 +31,8 @@ public final class FoldBatchNorm implements Pass {
         List<Node> nodes = new ArrayList<>(g.nodes());
         for (int i = 0; i < nodes.size(); i++) {
             Node bn = nodes.get(i);
-            if (!bn.opType().equals("BatchNormalization") || bn.outputs().size() != 1
+            if (!bn.opType().equals("BatchNormalization")
+                    || bn.outputs().size() != 1
                     || bn.attrInt("training_mode", 0) != 0) {
                 continue;
             }
@@ -85,8 +86,14 @@ public final class FoldBatchNorm implements Pass {
         Tensor shift = g.initializers().get(bn.input(2));
         Tensor mean = g.initializers().get(bn.input(3));
         Tensor var = g.initializers().get(bn.input(4));
-        if (consumers(nodes, conv.output(0)) != 1 || w == null || (conv.hasInput(2) && b == null) || scale == null
-                || shift == null || mean == null || var == null || w.dtype() != DType.FLOAT32) {
+        if (consumers(nodes, conv.output(0)) != 1
+                || w == null
+                || (conv.hasInput(2) && b == null)
+                || scale == null
+                || shift == null
+                || mean == null
+                || var == null
+                || w.dtype() != DType.FLOAT32) {
             return false;
         }
         double eps = bn.attrFloat("epsilon", 1e-5f);
@@ -111,8 +118,15 @@ public final class FoldBatchNorm implements Pass {
         g.addInitializer(wName, Tensor.of(w2, w.shape()));
         String bName = freshName(g, conv.name() + "/B_folded");
         g.addInitializer(bName, Tensor.of(b2, filters));
-        nodes.set(nodes.indexOf(conv), new Node("Conv", conv.name(), conv.domain(), List.of(conv.input(0), wName, bName),
-                List.of(bn.output(0)), conv.attributes()));
+        nodes.set(
+                nodes.indexOf(conv),
+                new Node(
+                        "Conv",
+                        conv.name(),
+                        conv.domain(),
+                        List.of(conv.input(0), wName, bName),
+                        List.of(bn.output(0)),
+                        conv.attributes()));
         return true;
     }
 
@@ -125,8 +139,12 @@ public final class FoldBatchNorm implements Pass {
         Tensor c = gemm.hasInput(2) ? g.initializers().get(gemm.input(2)) : null;
         double beta = gemm.attrFloat("beta", 1f);
         boolean transB = gemm.attrInt("transB", 0) != 0;
-        if (consumers(nodes, gemm.output(0)) != 1 || w == null || w.dtype() != DType.FLOAT32 || w.rank() != 2
-                || (gemm.hasInput(2) && c == null) || beta == 0) {
+        if (consumers(nodes, gemm.output(0)) != 1
+                || w == null
+                || w.dtype() != DType.FLOAT32
+                || w.rank() != 2
+                || (gemm.hasInput(2) && c == null)
+                || beta == 0) {
             return false;
         }
         long features = transB ? w.dim(0) : w.dim(1);
@@ -144,8 +162,15 @@ public final class FoldBatchNorm implements Pass {
         g.addInitializer(wName, Tensor.of(w2, w.shape()));
         String cName = freshName(g, gemm.name() + "/B_folded");
         g.addInitializer(cName, Tensor.of(c2, features));
-        nodes.set(nodes.indexOf(gemm), new Node("Gemm", gemm.name(), gemm.domain(), List.of(gemm.input(0), wName, cName),
-                List.of(bn.output(0)), gemm.attributes()));
+        nodes.set(
+                nodes.indexOf(gemm),
+                new Node(
+                        "Gemm",
+                        gemm.name(),
+                        gemm.domain(),
+                        List.of(gemm.input(0), wName, cName),
+                        List.of(bn.output(0)),
+                        gemm.attributes()));
         return true;
     }
 
@@ -160,7 +185,9 @@ public final class FoldBatchNorm implements Pass {
             }
             Node p0 = producer(nodes, add.input(0));
             Node p1 = producer(nodes, add.input(1));
-            int mmSide = p0 != null && p0.opType().equals("MatMul") ? 0 : p1 != null && p1.opType().equals("MatMul") ? 1 : -1;
+            int mmSide = p0 != null && p0.opType().equals("MatMul")
+                    ? 0
+                    : p1 != null && p1.opType().equals("MatMul") ? 1 : -1;
             if (mmSide < 0) {
                 return false;
             }
@@ -172,8 +199,13 @@ public final class FoldBatchNorm implements Pass {
         }
         Tensor w = g.initializers().get(mm.input(1));
         var outType = g.type(bn.input(0));
-        if (consumers(nodes, mm.output(0)) != 1 || w == null || w.dtype() != DType.FLOAT32 || w.rank() != 2
-                || outType == null || outType.shape() == null || outType.shape().rank() != 2) {
+        if (consumers(nodes, mm.output(0)) != 1
+                || w == null
+                || w.dtype() != DType.FLOAT32
+                || w.rank() != 2
+                || outType == null
+                || outType.shape() == null
+                || outType.shape().rank() != 2) {
             return false;
         }
         long features = w.dim(1);
@@ -191,10 +223,16 @@ public final class FoldBatchNorm implements Pass {
         g.addInitializer(wName, Tensor.of(w2, w.shape()));
         String bName = freshName(g, (add != null ? add.name() : mm.name()) + "/B_folded");
         g.addInitializer(bName, Tensor.of(b2, features));
-        nodes.set(nodes.indexOf(mm), new Node("MatMul", mm.name(), mm.domain(), List.of(mm.input(0), wName), mm.outputs(),
-                mm.attributes()));
-        Node bias = new Node("Add", add != null ? add.name() : bn.name(), "", List.of(mm.output(0), bName),
-                List.of(bn.output(0)), java.util.Map.of());
+        nodes.set(
+                nodes.indexOf(mm),
+                new Node("MatMul", mm.name(), mm.domain(), List.of(mm.input(0), wName), mm.outputs(), mm.attributes()));
+        Node bias = new Node(
+                "Add",
+                add != null ? add.name() : bn.name(),
+                "",
+                List.of(mm.output(0), bName),
+                List.of(bn.output(0)),
+                java.util.Map.of());
         if (add != null) {
             nodes.set(nodes.indexOf(add), bias);
         } else {

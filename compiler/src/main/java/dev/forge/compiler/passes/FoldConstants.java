@@ -37,8 +37,19 @@ public final class FoldConstants implements Pass {
     /** Outputs up to this many elements fold even when larger than the inputs (e.g. an Expand of a scalar). */
     public static final long SMALL_ELEMENTS = 4096;
 
-    private static final Set<String> NEVER = Set.of("Constant", "RandomNormal", "RandomNormalLike", "RandomUniform",
-            "RandomUniformLike", "Multinomial", "Bernoulli", "Dropout", "If", "Loop", "Scan", "SequenceMap");
+    private static final Set<String> NEVER = Set.of(
+            "Constant",
+            "RandomNormal",
+            "RandomNormalLike",
+            "RandomUniform",
+            "RandomUniformLike",
+            "Multinomial",
+            "Bernoulli",
+            "Dropout",
+            "If",
+            "Loop",
+            "Scan",
+            "SequenceMap");
 
     @Override
     public Graph run(Graph g, PassContext context) {
@@ -66,7 +77,9 @@ public final class FoldConstants implements Pass {
     }
 
     private static boolean candidate(Node n, Set<String> graphOutputs) {
-        return !NEVER.contains(n.opType()) && n.domain().isEmpty() && !n.inputs().isEmpty()
+        return !NEVER.contains(n.opType())
+                && n.domain().isEmpty()
+                && !n.inputs().isEmpty()
                 && n.outputs().stream().noneMatch(graphOutputs::contains);
     }
 
@@ -143,7 +156,7 @@ public final class FoldConstants implements Pass {
         try (Model m = Model.load(OnnxWriter.toBytes(one), n.label(), options)) {
             result = m.run(feeds, wanted);
         } catch (ForgeRuntimeException e) {
-            return null;   // an operator ONNX Runtime cannot run on these inputs: leave it to run at inference
+            return null; // an operator ONNX Runtime cannot run on these inputs: leave it to run at inference
         }
         for (Tensor t : result.values()) {
             if (t.size() > cap) {

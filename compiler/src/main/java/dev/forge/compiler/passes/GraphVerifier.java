@@ -14,8 +14,7 @@ import java.util.Set;
  * defined once, every graph output defined, and a known type for every value a node produces.
  */
 public final class GraphVerifier {
-    private GraphVerifier() {
-    }
+    private GraphVerifier() {}
 
     /**
      * Verifies {@code g}.

@@ -41,13 +41,15 @@ public final class OptimizerUpdate implements Pass {
             Map<String, String> stateIn = new LinkedHashMap<>();
             for (String s : optimizer.stateNames()) {
                 String name = p + "." + s;
-                Tensor zeros = Tensor.zeros(DType.FLOAT32, context.state().get(p).shape());
+                Tensor zeros =
+                        Tensor.zeros(DType.FLOAT32, context.state().get(p).shape());
                 g.addInput(new ValueInfo(name, new ValueType(DType.FLOAT32, Shape.fixed(zeros.shape()))));
                 context.state().put(name, zeros);
                 stateIn.put(s, name);
             }
             emit.prefix(p + "/update");
-            Map<String, String> out = optimizer.emit(emit, p, context.gradients().get(p), stateIn);
+            Map<String, String> out =
+                    optimizer.emit(emit, p, context.gradients().get(p), stateIn);
             // the parameter, then its states in stateNames() order: the update's map may iterate in any order
             List<String> keys = new ArrayList<>();
             keys.add("");

@@ -9,7 +9,7 @@ import dev.forge.compiler.ir.Graph;
 @FunctionalInterface
 public interface PassInstrumentation {
     /** Instrumentation that does nothing. */
-    PassInstrumentation NONE = (index, pass, graph) -> { };
+    PassInstrumentation NONE = (index, pass, graph) -> {};
 
     /**
      * Called after pass number {@code index} (1 for the first pass) returned {@code graph}.

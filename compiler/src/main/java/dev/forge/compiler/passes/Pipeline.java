@@ -27,7 +27,8 @@ public final class Pipeline {
         List<String> names = passNames();
         for (int i = 0; i < names.size(); i++) {
             if (names.indexOf(names.get(i)) != i) {
-                throw new IllegalArgumentException("pipeline '" + name + "' names pass '" + names.get(i) + "' twice: " + names);
+                throw new IllegalArgumentException(
+                        "pipeline '" + name + "' names pass '" + names.get(i) + "' twice: " + names);
             }
         }
     }
@@ -66,7 +67,8 @@ public final class Pipeline {
     public Pipeline insertAfter(String after, Pass pass) {
         int i = passNames().indexOf(after);
         if (i < 0) {
-            throw new IllegalArgumentException("pipeline '" + name + "' has no pass '" + after + "'; its passes are " + passNames());
+            throw new IllegalArgumentException(
+                    "pipeline '" + name + "' has no pass '" + after + "'; its passes are " + passNames());
         }
         List<Pass> list = new ArrayList<>(passes);
         list.add(i + 1, pass);

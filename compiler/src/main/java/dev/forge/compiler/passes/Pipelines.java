@@ -9,15 +9,15 @@ import java.util.Map;
  * Forge's pipelines, each one readable list. {@code docs/PASSES.md} says what every pass does.
  */
 public final class Pipelines {
-    private Pipelines() {
-    }
+    private Pipelines() {}
 
     /**
      * The training step of a forward model: forward in training mode, loss, backward and optimizer update,
      * with every piece of state as an input and its next value as an output ({@code TrainingGraph.build}).
      */
     public static Pipeline training(Loss loss, Optimizer optimizer) {
-        return Pipeline.of("train",
+        return Pipeline.of(
+                "train",
                 new StateAsInputs(),
                 new PoolBeforeRelu(),
                 new TrainingForms(),
@@ -33,7 +33,8 @@ public final class Pipelines {
      * for checking gradients.
      */
     public static Pipeline gradients(Loss loss, boolean withInputGradient) {
-        return Pipeline.of("gradients",
+        return Pipeline.of(
+                "gradients",
                 new StateAsInputs(),
                 new PoolBeforeRelu(),
                 new TrainingForms(),
@@ -51,7 +52,8 @@ public final class Pipelines {
      * @param metadata entries for {@code metadata_props}
      */
     public static Pipeline export(Map<String, Tensor> state, Map<String, String> metadata) {
-        return Pipeline.of("export",
+        return Pipeline.of(
+                "export",
                 new BakeState(state),
                 new RemoveTrainingNodes(),
                 new FoldBatchNorm(),

@@ -32,7 +32,8 @@ public final class PoolBeforeRelu implements Pass {
             }
             String pooled = pool.output(0) + "/before_relu";
             ValueType type = g.type(pool.output(0));
-            out.add(new Node("MaxPool", pool.name(), pool.domain(), List.of(n.input(0)), List.of(pooled), pool.attributes()));
+            out.add(new Node(
+                    "MaxPool", pool.name(), pool.domain(), List.of(n.input(0)), List.of(pooled), pool.attributes()));
             out.add(new Node("Relu", n.name(), n.domain(), List.of(pooled), List.of(pool.output(0)), n.attributes()));
             g.setType(pooled, type);
             g.setType(n.output(0), null);
@@ -52,7 +53,8 @@ public final class PoolBeforeRelu implements Pass {
             return null;
         }
         Node pool = consumers.get(0);
-        boolean oneOutput = pool.outputs().size() == 1 || pool.outputs().subList(1, pool.outputs().size()).stream().allMatch(String::isEmpty);
+        boolean oneOutput = pool.outputs().size() == 1
+                || pool.outputs().subList(1, pool.outputs().size()).stream().allMatch(String::isEmpty);
         return pool.opType().equals("MaxPool") && oneOutput && pool.inputs().size() == 1 ? pool : null;
     }
 }

@@ -22,7 +22,8 @@ public final class RemoveTrainingNodes implements Pass {
         g.outputs().forEach(o -> outputs.add(o.name()));
         for (Node n : g.nodes()) {
             Node r = renameInputs(n, alias);
-            if (r.opType().equals("Dropout") && (r.outputs().size() == 1 || g.consumers(r.output(1)).isEmpty())
+            if (r.opType().equals("Dropout")
+                    && (r.outputs().size() == 1 || g.consumers(r.output(1)).isEmpty())
                     && !outputs.contains(r.output(0))) {
                 alias.put(r.output(0), r.input(0));
                 continue;

@@ -12,8 +12,7 @@ import java.util.List;
  * nodes after it are put back.
  */
 final class Splice {
-    private Splice() {
-    }
+    private Splice() {}
 
     /** Replaces {@code node} of {@code g} by the nodes {@code emit} appends. */
     static void replace(Graph g, Node node, Runnable emit) {

@@ -23,8 +23,8 @@ public final class StateAsInputs implements Pass {
     @Override
     public Graph run(Graph forward, PassContext context) {
         if (forward.inputs().size() != 1) {
-            throw new IllegalArgumentException("training needs a model with one data input, '" + forward.name() + "' has "
-                    + forward.inputs().size() + ": " + forward.inputs());
+            throw new IllegalArgumentException("training needs a model with one data input, '" + forward.name()
+                    + "' has " + forward.inputs().size() + ": " + forward.inputs());
         }
         if (forward.parameters().isEmpty()) {
             throw new IllegalArgumentException("model '" + forward.name() + "' has no trainable parameters");
@@ -35,7 +35,9 @@ public final class StateAsInputs implements Pass {
         }
         Graph g = new Graph(forward.name() + "_training_step");
         g.setProducerName("forge");
-        context.setModelIo(forward.inputs().get(0).name(), forward.outputs().stream().map(ValueInfo::name).toList());
+        context.setModelIo(
+                forward.inputs().get(0).name(),
+                forward.outputs().stream().map(ValueInfo::name).toList());
         g.addInput(forward.inputs().get(0));
         Map<String, Tensor> state = context.state();
         List<String> params = new ArrayList<>(forward.parameters());

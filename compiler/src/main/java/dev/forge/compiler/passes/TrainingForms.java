@@ -20,8 +20,12 @@ public final class TrainingForms implements Pass {
         for (Node n : new ArrayList<>(g.nodes())) {
             OpDef def = Ops.definition(n);
             if (def != null && def.trainingForm() != null) {
-                Splice.replace(g, n, () -> context.statisticOutputs()
-                        .addAll(def.trainingForm().emit(e, n, s -> s + TrainingGraph.NEXT, context.blockRules())));
+                Splice.replace(
+                        g,
+                        n,
+                        () -> context.statisticOutputs()
+                                .addAll(def.trainingForm()
+                                        .emit(e, n, s -> s + TrainingGraph.NEXT, context.blockRules())));
             }
         }
         return g;

@@ -74,7 +74,8 @@ public record Checkpoint(Map<String, Tensor> state, int epoch, long step, Map<St
         try {
             file = OnnxTensorFile.parse(bytes);
         } catch (IOException e) {
-            throw new IllegalArgumentException(path + ": not a Forge checkpoint (corrupt or truncated: " + e.getMessage() + ")", e);
+            throw new IllegalArgumentException(
+                    path + ": not a Forge checkpoint (corrupt or truncated: " + e.getMessage() + ")", e);
         }
         Map<String, String> meta = new LinkedHashMap<>(file.metadata());
         if (!FORMAT.equals(meta.get("format"))) {

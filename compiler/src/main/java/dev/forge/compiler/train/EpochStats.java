@@ -15,22 +15,45 @@ import java.util.Locale;
  * @param seconds wall time of the epoch's training steps
  * @param imagesPerSecond training throughput
  */
-public record EpochStats(int epoch, double lr, double trainLoss, double trainAccuracy, double testLoss,
-        double testAccuracy, double seconds, double imagesPerSecond) {
+public record EpochStats(
+        int epoch,
+        double lr,
+        double trainLoss,
+        double trainAccuracy,
+        double testLoss,
+        double testAccuracy,
+        double seconds,
+        double imagesPerSecond) {
     /** The header line of {@link #csv(List)}. */
-    public static final String CSV_HEADER = "epoch,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds,images_per_second";
+    public static final String CSV_HEADER =
+            "epoch,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds,images_per_second";
 
     /** This epoch as one CSV line (no line end), in the columns of {@link #CSV_HEADER}. */
     public String csvLine() {
-        return String.format(Locale.ROOT, "%d,%s,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f", epoch, lr, trainLoss, trainAccuracy, testLoss,
-                testAccuracy, seconds, imagesPerSecond);
+        return String.format(
+                Locale.ROOT,
+                "%d,%s,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f",
+                epoch,
+                lr,
+                trainLoss,
+                trainAccuracy,
+                testLoss,
+                testAccuracy,
+                seconds,
+                imagesPerSecond);
     }
 
     /** Parses a line written by {@link #csvLine()}. */
     public static EpochStats parse(String line) {
         String[] p = line.split(",");
-        return new EpochStats(Integer.parseInt(p[0]), Double.parseDouble(p[1]), Double.parseDouble(p[2]),
-                Double.parseDouble(p[3]), Double.parseDouble(p[4]), Double.parseDouble(p[5]), Double.parseDouble(p[6]),
+        return new EpochStats(
+                Integer.parseInt(p[0]),
+                Double.parseDouble(p[1]),
+                Double.parseDouble(p[2]),
+                Double.parseDouble(p[3]),
+                Double.parseDouble(p[4]),
+                Double.parseDouble(p[5]),
+                Double.parseDouble(p[6]),
                 Double.parseDouble(p[7]));
     }
 

@@ -16,8 +16,7 @@ import java.util.Map;
  * attached. The work is done by the passes of {@link Pipelines#export}.
  */
 public final class Export {
-    private Export() {
-    }
+    private Export() {}
 
     /**
      * The inference model of {@code forward} with the given trained state.

@@ -65,15 +65,14 @@ public final class ExportOptions {
         private String trainingSummary;
         private final Map<String, String> metadata = new LinkedHashMap<>();
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** The class labels, one per output class ({@link ModelMetadata#CLASS_LABELS}); default: the training data's. */
         public Builder classLabels(List<String> labels) {
             for (String l : labels) {
                 if (l.contains(",")) {
-                    throw new IllegalArgumentException("class label '" + l + "' contains a comma, which separates labels in "
-                            + ModelMetadata.CLASS_LABELS);
+                    throw new IllegalArgumentException("class label '" + l
+                            + "' contains a comma, which separates labels in " + ModelMetadata.CLASS_LABELS);
                 }
             }
             this.classLabels = List.copyOf(labels);

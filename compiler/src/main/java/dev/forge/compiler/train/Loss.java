@@ -8,7 +8,6 @@ import dev.forge.compiler.ir.ValueType;
 import dev.forge.runtime.DType;
 import dev.forge.runtime.Tensor;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -62,7 +61,8 @@ public enum Loss {
                 String values = e.tensor("loss/onehot_values", Tensor.of(new float[] {0f, 1f}, 2));
                 String depth = e.tensor("loss/classes", Tensor.of(new long[] {classes}));
                 String onehot = e.op("OneHot", List.of(target, depth, values), Map.of("axis", attrInt(-1)));
-                String picked = e.op("ReduceSum", List.of(e.op("Mul", logp, onehot), e.ints(1)), Map.of("keepdims", attrInt(0)));
+                String picked = e.op(
+                        "ReduceSum", List.of(e.op("Mul", logp, onehot), e.ints(1)), Map.of("keepdims", attrInt(0)));
                 return mean(e, e.op("Neg", picked));
             }
             case L1 -> {
@@ -84,5 +84,4 @@ public enum Loss {
     private static String mean(Emitter e, String v) {
         return e.op("ReduceMean", List.of(v), Map.of("keepdims", attrInt(0)));
     }
-
 }

@@ -199,14 +199,14 @@ public sealed interface Optimizer {
         @Override
         public Map<String, String> emit(Emitter e, String p, String g, Map<String, String> state) {
             Map<String, String> out = new LinkedHashMap<>();
-            String d = decayed(e, p, g, weightDecay);                              // g = g + wd * p
+            String d = decayed(e, p, g, weightDecay); // g = g + wd * p
             if (momentum != 0) {
                 String mu = e.scalar((float) momentum);
                 String b = e.op("Add", e.op("Mul", state.get("momentum_buffer"), mu), d); // b = mu * b + g
                 out.put("momentum_buffer", b);
-                d = nesterov ? e.op("Add", d, e.op("Mul", b, mu)) : b;              // d = g + mu * b  |  b
+                d = nesterov ? e.op("Add", d, e.op("Mul", b, mu)) : b; // d = g + mu * b  |  b
             }
-            out.put("", e.op("Sub", p, e.op("Mul", d, LR)));                      // p = p - lr * d
+            out.put("", e.op("Sub", p, e.op("Mul", d, LR))); // p = p - lr * d
             return out;
         }
 
@@ -217,8 +217,14 @@ public sealed interface Optimizer {
 
         @Override
         public String describe() {
-            return String.format(Locale.ROOT, "%s(lr=%s, momentum=%s, nesterov=%s, weight_decay=%s)", name(), lr, momentum,
-                    nesterov, weightDecay);
+            return String.format(
+                    Locale.ROOT,
+                    "%s(lr=%s, momentum=%s, nesterov=%s, weight_decay=%s)",
+                    name(),
+                    lr,
+                    momentum,
+                    nesterov,
+                    weightDecay);
         }
     }
 
@@ -273,11 +279,13 @@ public sealed interface Optimizer {
 
         @Override
         public Map<String, String> emit(Emitter e, String p, String g, Map<String, String> state) {
-            String d = decayed(e, p, g, weightDecay);                                          // g = g + wd * p
-            String v = e.op("Add", e.op("Mul", state.get("square_avg"), e.scalar((float) alpha)),
-                    e.op("Mul", e.op("Mul", d, d), e.scalar((float) (1 - alpha))));           // v = a v + (1 - a) g^2
-            String avg = e.op("Add", e.op("Sqrt", v), e.scalar((float) eps));                  // avg = sqrt(v) + eps
-            String next = e.op("Sub", p, e.op("Mul", e.op("Div", d, avg), LR));              // p = p - lr * g / avg
+            String d = decayed(e, p, g, weightDecay); // g = g + wd * p
+            String v = e.op(
+                    "Add",
+                    e.op("Mul", state.get("square_avg"), e.scalar((float) alpha)),
+                    e.op("Mul", e.op("Mul", d, d), e.scalar((float) (1 - alpha)))); // v = a v + (1 - a) g^2
+            String avg = e.op("Add", e.op("Sqrt", v), e.scalar((float) eps)); // avg = sqrt(v) + eps
+            String next = e.op("Sub", p, e.op("Mul", e.op("Div", d, avg), LR)); // p = p - lr * g / avg
             return Map.of("", next, "square_avg", v);
         }
 
@@ -288,7 +296,8 @@ public sealed interface Optimizer {
 
         @Override
         public String describe() {
-            return String.format(Locale.ROOT, "rmsprop(lr=%s, alpha=%s, eps=%s, weight_decay=%s)", lr, alpha, eps, weightDecay);
+            return String.format(
+                    Locale.ROOT, "rmsprop(lr=%s, alpha=%s, eps=%s, weight_decay=%s)", lr, alpha, eps, weightDecay);
         }
     }
 
@@ -334,10 +343,10 @@ public sealed interface Optimizer {
 
         @Override
         public Map<String, String> emit(Emitter e, String p, String g, Map<String, String> state) {
-            String d = decayed(e, p, g, weightDecay);                                           // g = g + wd * p
-            String sum = e.op("Add", state.get("sum"), e.op("Mul", d, d));                      // s = s + g^2
-            String std = e.op("Add", e.op("Sqrt", sum), e.scalar((float) eps));                 // std = sqrt(s) + eps
-            String next = e.op("Sub", p, e.op("Mul", e.op("Div", d, std), LR));               // p = p - lr * g / std
+            String d = decayed(e, p, g, weightDecay); // g = g + wd * p
+            String sum = e.op("Add", state.get("sum"), e.op("Mul", d, d)); // s = s + g^2
+            String std = e.op("Add", e.op("Sqrt", sum), e.scalar((float) eps)); // std = sqrt(s) + eps
+            String next = e.op("Sub", p, e.op("Mul", e.op("Div", d, std), LR)); // p = p - lr * g / std
             return Map.of("", next, "sum", sum);
         }
 
@@ -421,16 +430,21 @@ public sealed interface Optimizer {
             String param = p;
             String d = g;
             if (decoupled) {
-                param = weightDecay == 0 ? p : e.op("Mul", p, DECAY);                               // p = p (1 - lr wd)
+                param = weightDecay == 0 ? p : e.op("Mul", p, DECAY); // p = p (1 - lr wd)
             } else {
-                d = decayed(e, p, g, weightDecay);                                                  // g = g + wd * p
+                d = decayed(e, p, g, weightDecay); // g = g + wd * p
             }
-            String m = e.op("Add", e.op("Mul", state.get("exp_avg"), e.scalar((float) beta1)),
-                    e.op("Mul", d, e.scalar((float) (1 - beta1))));                                // m = b1 m + (1 - b1) g
-            String v = e.op("Add", e.op("Mul", state.get("exp_avg_sq"), e.scalar((float) beta2)),
-                    e.op("Mul", e.op("Mul", d, d), e.scalar((float) (1 - beta2))));                // v = b2 v + (1 - b2) g^2
-            String denom = e.op("Add", e.op("Div", e.op("Sqrt", v), BC2_SQRT), e.scalar((float) eps)); // sqrt(v)/sqrt(bc2) + eps
-            String next = e.op("Sub", param, e.op("Mul", e.op("Div", m, denom), STEP_SIZE));        // p = p - step_size m / denom
+            String m = e.op(
+                    "Add", e.op("Mul", state.get("exp_avg"), e.scalar((float) beta1)), e.op("Mul", d, e.scalar((float)
+                            (1 - beta1)))); // m = b1 m + (1 - b1) g
+            String v = e.op(
+                    "Add",
+                    e.op("Mul", state.get("exp_avg_sq"), e.scalar((float) beta2)),
+                    e.op("Mul", e.op("Mul", d, d), e.scalar((float) (1 - beta2)))); // v = b2 v + (1 - b2) g^2
+            String denom = e.op(
+                    "Add", e.op("Div", e.op("Sqrt", v), BC2_SQRT), e.scalar((float) eps)); // sqrt(v)/sqrt(bc2) + eps
+            String next =
+                    e.op("Sub", param, e.op("Mul", e.op("Div", m, denom), STEP_SIZE)); // p = p - step_size m / denom
             return Map.of("", next, "exp_avg", m, "exp_avg_sq", v);
         }
 
@@ -441,8 +455,15 @@ public sealed interface Optimizer {
 
         @Override
         public String describe() {
-            return String.format(Locale.ROOT, "%s(lr=%s, betas=(%s, %s), eps=%s, weight_decay=%s)", name(), lr, beta1, beta2,
-                    eps, weightDecay);
+            return String.format(
+                    Locale.ROOT,
+                    "%s(lr=%s, betas=(%s, %s), eps=%s, weight_decay=%s)",
+                    name(),
+                    lr,
+                    beta1,
+                    beta2,
+                    eps,
+                    weightDecay);
         }
     }
 }

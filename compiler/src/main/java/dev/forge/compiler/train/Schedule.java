@@ -61,8 +61,8 @@ public sealed interface Schedule {
         /** Checks the values. */
         public Cosine {
             if (tMax < 1 || !(etaMin >= 0) || Double.isInfinite(etaMin)) {
-                throw new IllegalArgumentException("cosine schedule needs t_max >= 1 and a finite eta_min >= 0, got "
-                        + tMax + " and " + etaMin);
+                throw new IllegalArgumentException(
+                        "cosine schedule needs t_max >= 1 and a finite eta_min >= 0, got " + tMax + " and " + etaMin);
             }
         }
 

@@ -30,8 +30,7 @@ public final class Trainable {
             Map.entry("Clip", Set.of(1, 2)),
             Map.entry("OneHot", Set.of(0, 1, 2)));
 
-    private Trainable() {
-    }
+    private Trainable() {}
 
     /**
      * Marks the trainable parameters of {@code g} (in place) if none are marked yet, and checks that
@@ -65,15 +64,27 @@ public final class Trainable {
     }
 
     private static boolean nonDifferentiable(String op) {
-        return Set.of("Shape", "Size", "Gather", "Constant", "ConstantOfShape", "Equal", "Greater", "Less", "Not", "ArgMax",
-                "Cast").contains(op);
+        return Set.of(
+                        "Shape",
+                        "Size",
+                        "Gather",
+                        "Constant",
+                        "ConstantOfShape",
+                        "Equal",
+                        "Greater",
+                        "Less",
+                        "Not",
+                        "ArgMax",
+                        "Cast")
+                .contains(op);
     }
 
     /** True if some node reads {@code name} at an input position that carries data (not a constant slot). */
     private static boolean feedsData(Graph g, String name) {
         for (Node n : g.nodes()) {
             for (int i = 0; i < n.inputs().size(); i++) {
-                if (n.input(i).equals(name) && !CONSTANT_INPUTS.getOrDefault(n.opType(), Set.of()).contains(i)) {
+                if (n.input(i).equals(name)
+                        && !CONSTANT_INPUTS.getOrDefault(n.opType(), Set.of()).contains(i)) {
                     return true;
                 }
             }

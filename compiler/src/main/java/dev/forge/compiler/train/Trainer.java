@@ -116,7 +116,8 @@ public final class Trainer implements AutoCloseable {
             for (Map.Entry<String, Tensor> e : tg.initialState().entrySet()) {
                 stateShapes.put(e.getKey(), e.getValue().shape());
                 for (int s = 0; s < 2; s++) {
-                    ByteBuffer b = ByteBuffer.allocateDirect((int) e.getValue().byteSize()).order(ByteOrder.nativeOrder());
+                    ByteBuffer b = ByteBuffer.allocateDirect((int) e.getValue().byteSize())
+                            .order(ByteOrder.nativeOrder());
                     buffers[s].put(e.getKey(), b);
                     OnnxTensor t = OnnxTensor.createTensor(env, b, e.getValue().shape(), OnnxJavaType.FLOAT);
                     sets[s].put(e.getKey(), t);
@@ -148,8 +149,10 @@ public final class Trainer implements AutoCloseable {
         // (MNIST CNN step at batch 64: 10.5 ms with EXTENDED against 12.2 ms with ALL). The runtime sets the
         // intra-op threads explicitly: ONNX Runtime's default ran single-threaded on a 2-core VM (CIFAR-10 net
         // step at batch 16: 18.4 ms with the default, 12.9 ms with 2 threads).
-        OrtSession.SessionOptions o = Model.newSessionOptions(options.toBuilder().optimizationLevel(OptimizationLevel.EXTENDED)
-                .optimizedModelCache(null).build());
+        OrtSession.SessionOptions o = Model.newSessionOptions(options.toBuilder()
+                .optimizationLevel(OptimizationLevel.EXTENDED)
+                .optimizedModelCache(null)
+                .build());
         try {
             // quiet: ORT warns "Removing initializer ..." for every Dropout ratio the training graph no longer reads
             o.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
@@ -181,8 +184,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** The result of one step: the batch loss and the prediction's class argmax (or null for regression). */
-    public record StepResult(double loss, int correct, int size) {
-    }
+    public record StepResult(double loss, int correct, int size) {}
 
     /**
      * Runs the next training step on a batch at the current {@link #learningRate()}: step number
@@ -209,8 +211,9 @@ public final class Trainer implements AutoCloseable {
         requireOpen();
         if (step < 1) {
             // Adam's bias correction divides by 1 - beta1^step, which is 0 at step 0: NaN weights, normal-looking loss
-            throw new IllegalArgumentException("Trainer.step: step numbers start at 1, got " + step
-                    + " (Adam's bias correction 1 - beta1^step is 0 at step 0); use step(x, y) to let the trainer count");
+            throw new IllegalArgumentException(
+                    "Trainer.step: step numbers start at 1, got " + step
+                            + " (Adam's bias correction 1 - beta1^step is 0 at step 0); use step(x, y) to let the trainer count");
         }
         Map<String, OnnxTensor> inputs = new HashMap<>(sets[current]);
         inputs.put(tg.dataInput(), wrap(x));
@@ -221,7 +224,9 @@ public final class Trainer implements AutoCloseable {
         }
         fillMasks(inputs, x.shape()[0], step);
         try (OrtSession.Result r = stepSession.run(inputs, stepOutputs, pinned[1 - current])) {
-            float loss = ((OnnxTensor) r.get(TrainingGraph.LOSS).get()).getFloatBuffer().get(0);
+            float loss = ((OnnxTensor) r.get(TrainingGraph.LOSS).get())
+                    .getFloatBuffer()
+                    .get(0);
             int correct = countCorrect((OnnxTensor) r.get(tg.prediction()).get(), y);
             current = 1 - current;
             steps = step;
@@ -291,8 +296,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** Outputs of the inference graph on the current weights for one batch: prediction and loss. */
-    public record EvalOutput(Tensor prediction, double loss) {
-    }
+    public record EvalOutput(Tensor prediction, double loss) {}
 
     /** Runs the inference graph (BatchNorm with running statistics, no dropout) on the current weights. */
     public EvalOutput evaluate(Tensor x, Tensor y) {
@@ -305,11 +309,14 @@ public final class Trainer implements AutoCloseable {
         inputs.put(TrainingGraph.TARGET, wrap(y));
         try (OrtSession.Result r = evalSession.run(inputs)) {
             OnnxTensor pred = (OnnxTensor) r.get(tg.prediction()).get();
-            ByteBuffer copy = ByteBuffer.allocate(pred.getByteBuffer().remaining()).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer copy =
+                    ByteBuffer.allocate(pred.getByteBuffer().remaining()).order(ByteOrder.LITTLE_ENDIAN);
             copy.put(pred.getByteBuffer().order(ByteOrder.LITTLE_ENDIAN));
             copy.flip();
             Tensor prediction = Tensor.wrap(DType.FLOAT32, copy, pred.getInfo().getShape());
-            float loss = ((OnnxTensor) r.get(TrainingGraph.LOSS).get()).getFloatBuffer().get(0);
+            float loss = ((OnnxTensor) r.get(TrainingGraph.LOSS).get())
+                    .getFloatBuffer()
+                    .get(0);
             return new EvalOutput(prediction, loss);
         } catch (OrtException e) {
             throw new IllegalStateException("evaluation failed in ONNX Runtime: " + e.getMessage(), e);
@@ -339,8 +346,8 @@ public final class Trainer implements AutoCloseable {
                 throw new IllegalArgumentException("state tensor '" + name + "' is missing");
             }
             if (!java.util.Arrays.equals(t.shape(), stateShapes.get(name)) || t.dtype() != DType.FLOAT32) {
-                throw new IllegalArgumentException("state tensor '" + name + "' must be float32" + Shape.format(stateShapes.get(name))
-                        + ", got " + t.dtype() + Shape.format(t.shape()));
+                throw new IllegalArgumentException("state tensor '" + name + "' must be float32"
+                        + Shape.format(stateShapes.get(name)) + ", got " + t.dtype() + Shape.format(t.shape()));
             }
             ByteBuffer dst = buffers[current].get(name);
             dst.clear();
@@ -379,7 +386,8 @@ public final class Trainer implements AutoCloseable {
      */
     public void setLearningRate(double lr) {
         if (!(lr >= 0) || Double.isInfinite(lr)) {
-            throw new IllegalArgumentException("Trainer.setLearningRate: the rate must be a finite number >= 0, got " + lr);
+            throw new IllegalArgumentException(
+                    "Trainer.setLearningRate: the rate must be a finite number >= 0, got " + lr);
         }
         this.learningRate = lr;
     }
@@ -403,7 +411,11 @@ public final class Trainer implements AutoCloseable {
         try {
             OnnxTensor ot;
             if (b.isDirect()) {
-                ot = OnnxTensor.createTensor(env, b.order(ByteOrder.nativeOrder()), t.shape(), t.dtype().toOnnxJavaType());
+                ot = OnnxTensor.createTensor(
+                        env,
+                        b.order(ByteOrder.nativeOrder()),
+                        t.shape(),
+                        t.dtype().toOnnxJavaType());
             } else {
                 ByteBuffer d = ByteBuffer.allocateDirect(b.remaining()).order(ByteOrder.nativeOrder());
                 d.put(b);
@@ -423,8 +435,10 @@ public final class Trainer implements AutoCloseable {
             }
             return ot;
         } catch (OrtException e) {
-            throw new IllegalStateException("cannot pass a " + t.dtype() + Shape.format(t.shape()) + " tensor to ONNX Runtime: "
-                    + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "cannot pass a " + t.dtype() + Shape.format(t.shape()) + " tensor to ONNX Runtime: "
+                            + e.getMessage(),
+                    e);
         }
     }
 

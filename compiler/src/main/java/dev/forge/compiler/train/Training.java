@@ -241,8 +241,8 @@ public final class Training {
             Predicate<String> p = frozen.get(i);
             List<String> hit = before.stream().filter(p).toList();
             if (hit.isEmpty()) {
-                throw new IllegalArgumentException(frozenDescriptions.get(i) + " matches no trainable parameter of '" + g.name()
-                        + "'; its parameters are " + before);
+                throw new IllegalArgumentException(frozenDescriptions.get(i) + " matches no trainable parameter of '"
+                        + g.name() + "'; its parameters are " + before);
             }
             for (String name : hit) {
                 if (g.parameters().contains(name)) {
@@ -251,7 +251,8 @@ public final class Training {
             }
         }
         if (g.parameters().isEmpty()) {
-            throw new IllegalArgumentException("every parameter of '" + g.name() + "' is frozen; leave at least one to train");
+            throw new IllegalArgumentException(
+                    "every parameter of '" + g.name() + "' is frozen; leave at least one to train");
         }
         return g;
     }
@@ -273,15 +274,22 @@ public final class Training {
         int startEpoch = 0;
         long step = 0;
         try (Trainer trainer = new Trainer(tg, runtime, seed);
-                DataLoader trainLoader = DataLoader.builder(train, batchSize).shuffle(shuffle).seed(seed).prefetch(1).build();
-                DataLoader testLoader = DataLoader.builder(test, Math.max(batchSize, 256)).shuffle(false).build()) {
+                DataLoader trainLoader = DataLoader.builder(train, batchSize)
+                        .shuffle(shuffle)
+                        .seed(seed)
+                        .prefetch(1)
+                        .build();
+                DataLoader testLoader = DataLoader.builder(test, Math.max(batchSize, 256))
+                        .shuffle(false)
+                        .build()) {
             if (resume != null) {
                 checkCompatible(resume, tg);
                 trainer.setState(resume.state());
                 startEpoch = resume.epoch();
                 step = resume.step();
                 trainer.setSteps(step);
-                for (String line : resume.info().getOrDefault(Checkpoint.HISTORY, "").split("\n")) {
+                for (String line :
+                        resume.info().getOrDefault(Checkpoint.HISTORY, "").split("\n")) {
                     if (!line.isBlank() && !line.startsWith("epoch")) {
                         history.add(EpochStats.parse(line));
                     }
@@ -302,8 +310,17 @@ public final class Training {
         }
     }
 
-    private TrainingResult loop(TrainingGraph tg, Trainer trainer, DataLoader trainLoader, DataLoader testLoader, Dataset train,
-            Dataset test, Graph forward, List<EpochStats> history, int startEpoch, long startStep) {
+    private TrainingResult loop(
+            TrainingGraph tg,
+            Trainer trainer,
+            DataLoader trainLoader,
+            DataLoader testLoader,
+            Dataset train,
+            Dataset test,
+            Graph forward,
+            List<EpochStats> history,
+            int startEpoch,
+            long startStep) {
         long step = startStep;
         Evaluation last = null;
         boolean classifier = loss == Loss.CROSS_ENTROPY;
@@ -333,10 +350,17 @@ public final class Training {
                     Trainer.StepResult r = trainer.step(b.inputs(), b.labels());
                     step = trainer.steps();
                     if (!Double.isFinite(r.loss())) {
-                        throw new TrainingDivergedException(String.format(Locale.ROOT,
-                                "the loss became %s at epoch %d, step %d (lr %s); stopped. %s", r.loss(), epoch + 1, step, lr,
-                                checkpoint == null ? "No checkpoint was being written."
-                                        : epoch == 0 && resume == null ? "No epoch had completed, so there is no checkpoint."
+                        throw new TrainingDivergedException(String.format(
+                                Locale.ROOT,
+                                "the loss became %s at epoch %d, step %d (lr %s); stopped. %s",
+                                r.loss(),
+                                epoch + 1,
+                                step,
+                                lr,
+                                checkpoint == null
+                                        ? "No checkpoint was being written."
+                                        : epoch == 0 && resume == null
+                                                ? "No epoch had completed, so there is no checkpoint."
                                                 : "The last good checkpoint is " + checkpoint + " (after epoch " + epoch
                                                         + "); lower the learning rate and resume from it."));
                     }
@@ -345,8 +369,8 @@ public final class Training {
                     seen += r.size();
                     done++;
                     if (!listeners.isEmpty()) {
-                        TrainingListener.Step s = new TrainingListener.Step(epoch + 1, step, done, batches, r.size(), r.loss(),
-                                lossSum / seen);
+                        TrainingListener.Step s = new TrainingListener.Step(
+                                epoch + 1, step, done, batches, r.size(), r.loss(), lossSum / seen);
                         for (TrainingListener l : listeners) {
                             l.onStep(s);
                         }
@@ -355,8 +379,15 @@ public final class Training {
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             last = evaluate(trainer, testLoader, test);
-            EpochStats stats = new EpochStats(epoch + 1, lr, lossSum / seen, classifier ? (double) correct / seen : Double.NaN,
-                    last.loss(), classifier ? last.accuracy() : Double.NaN, seconds, seen / seconds);
+            EpochStats stats = new EpochStats(
+                    epoch + 1,
+                    lr,
+                    lossSum / seen,
+                    classifier ? (double) correct / seen : Double.NaN,
+                    last.loss(),
+                    classifier ? last.accuracy() : Double.NaN,
+                    seconds,
+                    seen / seconds);
             history.add(stats);
             if (checkpoint != null) {
                 Map<String, String> info = new LinkedHashMap<>();
@@ -375,8 +406,18 @@ public final class Training {
         if (last == null) {
             last = evaluate(trainer, testLoader, test);
         }
-        TrainingResult result = new TrainingResult(forward, loss, optimizer, batchSize, epochs, seed, train.classNames(),
-                List.copyOf(history), trainer.state(), last, step);
+        TrainingResult result = new TrainingResult(
+                forward,
+                loss,
+                optimizer,
+                batchSize,
+                epochs,
+                seed,
+                train.classNames(),
+                List.copyOf(history),
+                trainer.state(),
+                last,
+                step);
         listeners.forEach(l -> l.onEnd(result));
         return result;
     }
@@ -385,23 +426,26 @@ public final class Training {
         for (Map.Entry<String, Tensor> e : tg.initialState().entrySet()) {
             Tensor t = ckpt.state().get(e.getKey());
             if (t == null) {
-                throw new IllegalArgumentException("the checkpoint has no tensor '" + e.getKey() + "': it was made for another "
-                        + "model or optimizer (checkpoint optimizer: " + ckpt.info().get(Checkpoint.OPTIMIZER) + ", now: "
-                        + optimizer.describe() + ")");
+                throw new IllegalArgumentException(
+                        "the checkpoint has no tensor '" + e.getKey() + "': it was made for another "
+                                + "model or optimizer (checkpoint optimizer: "
+                                + ckpt.info().get(Checkpoint.OPTIMIZER) + ", now: "
+                                + optimizer.describe() + ")");
             }
             if (!Arrays.equals(t.shape(), e.getValue().shape())) {
                 throw new IllegalArgumentException("checkpoint tensor '" + e.getKey() + "' has shape "
-                        + Arrays.toString(t.shape()) + ", the model needs " + Arrays.toString(e.getValue().shape()));
+                        + Arrays.toString(t.shape()) + ", the model needs "
+                        + Arrays.toString(e.getValue().shape()));
             }
         }
         String ckptSeed = ckpt.info().get(Checkpoint.SEED);
         if (ckptSeed != null && Long.parseLong(ckptSeed) != seed) {
-            throw new IllegalArgumentException("the checkpoint was trained with seed " + ckptSeed + ", this run uses " + seed
-                    + "; resume with --seed " + ckptSeed + " to continue the same run");
+            throw new IllegalArgumentException("the checkpoint was trained with seed " + ckptSeed + ", this run uses "
+                    + seed + "; resume with --seed " + ckptSeed + " to continue the same run");
         }
         if (ckpt.epoch() >= epochs) {
-            throw new IllegalArgumentException("the checkpoint already completed " + ckpt.epoch() + " epochs; ask for more than "
-                    + ckpt.epoch() + " with --epochs");
+            throw new IllegalArgumentException("the checkpoint already completed " + ckpt.epoch()
+                    + " epochs; ask for more than " + ckpt.epoch() + " with --epochs");
         }
     }
 
@@ -439,7 +483,7 @@ public final class Training {
                 }
             }
         }
-        return new Evaluation(lossSum / n, confusion == null ? Double.NaN : (double) correct / n, n, confusion,
-                data.classNames());
+        return new Evaluation(
+                lossSum / n, confusion == null ? Double.NaN : (double) correct / n, n, confusion, data.classNames());
     }
 }

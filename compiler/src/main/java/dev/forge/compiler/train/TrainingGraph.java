@@ -55,9 +55,18 @@ public final class TrainingGraph {
     private final Loss loss;
     private final Optimizer optimizer;
 
-    private TrainingGraph(Graph graph, Graph eval, String dataInput, String prediction, List<String> parameters,
-            LinkedHashMap<String, Tensor> initialState, List<String> scalars, Map<String, Shape> dropoutMasks,
-            Map<String, Float> dropoutRatios, Loss loss, Optimizer optimizer) {
+    private TrainingGraph(
+            Graph graph,
+            Graph eval,
+            String dataInput,
+            String prediction,
+            List<String> parameters,
+            LinkedHashMap<String, Tensor> initialState,
+            List<String> scalars,
+            Map<String, Shape> dropoutMasks,
+            Map<String, Float> dropoutRatios,
+            Loss loss,
+            Optimizer optimizer) {
         this.graph = graph;
         this.eval = eval;
         this.dataInput = dataInput;
@@ -89,13 +98,23 @@ public final class TrainingGraph {
     }
 
     private static TrainingGraph build(Graph forward, Loss loss, Optimizer optimizer, boolean withInputGradient) {
-        Pipeline pipeline = optimizer == null ? Pipelines.gradients(loss, withInputGradient) : Pipelines.training(loss, optimizer);
+        Pipeline pipeline =
+                optimizer == null ? Pipelines.gradients(loss, withInputGradient) : Pipelines.training(loss, optimizer);
         PassContext c = new PassContext();
         Graph g = pipeline.run(forward, c);
         LinkedHashMap<String, Tensor> state = new LinkedHashMap<>(c.state());
-        return new TrainingGraph(g, evalGraph(forward, state.keySet()), c.dataInput(), c.prediction(),
-                new ArrayList<>(c.parameters()), state, new ArrayList<>(c.scalarInputs()), c.dropoutMasks(), c.dropoutRatios(),
-                loss, optimizer);
+        return new TrainingGraph(
+                g,
+                evalGraph(forward, state.keySet()),
+                c.dataInput(),
+                c.prediction(),
+                new ArrayList<>(c.parameters()),
+                state,
+                new ArrayList<>(c.scalarInputs()),
+                c.dropoutMasks(),
+                c.dropoutRatios(),
+                loss,
+                optimizer);
     }
 
     /** The forward graph with state (parameters, running statistics) as inputs instead of initializers. */
@@ -108,7 +127,10 @@ public final class TrainingGraph {
         }
         for (Map.Entry<String, Tensor> e : forward.initializers().entrySet()) {
             if (stateNames.contains(e.getKey())) {
-                g.addInput(new ValueInfo(e.getKey(), new ValueType(e.getValue().dtype(), Shape.fixed(e.getValue().shape()))));
+                g.addInput(new ValueInfo(
+                        e.getKey(),
+                        new ValueType(
+                                e.getValue().dtype(), Shape.fixed(e.getValue().shape()))));
             } else {
                 g.addInitializer(e.getKey(), e.getValue());
             }

@@ -15,8 +15,7 @@ public interface TrainingListener {
      *
      * @param start what is about to run
      */
-    default void onStart(Start start) {
-    }
+    default void onStart(Start start) {}
 
     /**
      * An epoch starts.
@@ -25,16 +24,14 @@ public interface TrainingListener {
      * @param epochs total epochs of the run
      * @param steps steps this epoch will take
      */
-    default void onEpochStart(int epoch, int epochs, int steps) {
-    }
+    default void onEpochStart(int epoch, int epochs, int steps) {}
 
     /**
      * A training step finished.
      *
      * @param step what the step did
      */
-    default void onStep(Step step) {
-    }
+    default void onStep(Step step) {}
 
     /**
      * An epoch finished and was evaluated on the test set (and checkpointed, if asked).
@@ -42,16 +39,14 @@ public interface TrainingListener {
      * @param stats the epoch's metrics
      * @param history every epoch so far, this one last (including those of a resumed run's earlier part)
      */
-    default void onEpochEnd(EpochStats stats, List<EpochStats> history) {
-    }
+    default void onEpochEnd(EpochStats stats, List<EpochStats> history) {}
 
     /**
      * The run finished normally.
      *
      * @param result what it produced
      */
-    default void onEnd(TrainingResult result) {
-    }
+    default void onEnd(TrainingResult result) {}
 
     /**
      * The run stopped with an error (e.g. {@link TrainingDivergedException}), which is thrown on to the
@@ -59,8 +54,7 @@ public interface TrainingListener {
      *
      * @param error the error
      */
-    default void onError(RuntimeException error) {
-    }
+    default void onError(RuntimeException error) {}
 
     /**
      * The start of a run.
@@ -70,8 +64,7 @@ public interface TrainingListener {
      * @param startStep steps already completed
      * @param resumed true when continuing from a checkpoint
      */
-    record Start(int epochs, int startEpoch, long startStep, boolean resumed) {
-    }
+    record Start(int epochs, int startEpoch, long startStep, boolean resumed) {}
 
     /**
      * One finished training step.
@@ -84,8 +77,7 @@ public interface TrainingListener {
      * @param loss this batch's loss
      * @param meanLoss mean loss over the epoch's samples so far
      */
-    record Step(int epoch, long step, int stepInEpoch, int stepsInEpoch, int batchSize, double loss, double meanLoss) {
-    }
+    record Step(int epoch, long step, int stepInEpoch, int stepsInEpoch, int batchSize, double loss, double meanLoss) {}
 
     /**
      * A listener that prints one line per epoch (train and test loss and accuracy, rate, time) and a line
@@ -102,17 +94,25 @@ public interface TrainingListener {
             public void onStart(Start start) {
                 epochs = start.epochs();
                 if (start.resumed()) {
-                    out.printf(Locale.ROOT, "resuming after epoch %d (step %d)%n", start.startEpoch(), start.startStep());
+                    out.printf(
+                            Locale.ROOT, "resuming after epoch %d (step %d)%n", start.startEpoch(), start.startStep());
                 }
             }
 
             @Override
             public void onEpochEnd(EpochStats s, List<EpochStats> history) {
                 boolean classifier = !Double.isNaN(s.trainAccuracy());
-                out.printf(Locale.ROOT, "epoch %d/%d  train loss %.4f%s  test loss %.4f%s  lr %s  %.1f s (%.0f img/s)%n",
-                        s.epoch(), epochs, s.trainLoss(),
-                        classifier ? String.format(Locale.ROOT, " acc %.4f", s.trainAccuracy()) : "", s.testLoss(),
-                        classifier ? String.format(Locale.ROOT, " acc %.4f", s.testAccuracy()) : "", s.lr(), s.seconds(),
+                out.printf(
+                        Locale.ROOT,
+                        "epoch %d/%d  train loss %.4f%s  test loss %.4f%s  lr %s  %.1f s (%.0f img/s)%n",
+                        s.epoch(),
+                        epochs,
+                        s.trainLoss(),
+                        classifier ? String.format(Locale.ROOT, " acc %.4f", s.trainAccuracy()) : "",
+                        s.testLoss(),
+                        classifier ? String.format(Locale.ROOT, " acc %.4f", s.testAccuracy()) : "",
+                        s.lr(),
+                        s.seconds(),
                         s.imagesPerSecond());
                 out.flush();
             }

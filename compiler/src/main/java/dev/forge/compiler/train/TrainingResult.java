@@ -27,8 +27,18 @@ public final class TrainingResult {
     private final Evaluation evaluation;
     private final long steps;
 
-    TrainingResult(Graph forward, Loss loss, Optimizer optimizer, int batchSize, int epochs, long seed, List<String> classNames,
-            List<EpochStats> history, Map<String, Tensor> state, Evaluation evaluation, long steps) {
+    TrainingResult(
+            Graph forward,
+            Loss loss,
+            Optimizer optimizer,
+            int batchSize,
+            int epochs,
+            long seed,
+            List<String> classNames,
+            List<EpochStats> history,
+            Map<String, Tensor> state,
+            Evaluation evaluation,
+            long steps) {
         this.forward = forward;
         this.loss = loss;
         this.optimizer = optimizer;
@@ -102,14 +112,19 @@ public final class TrainingResult {
 
     private Map<String, String> metadata(ExportOptions options) {
         Map<String, String> meta = new LinkedHashMap<>();
-        List<String> labels = options.classLabels() != null ? options.classLabels()
+        List<String> labels = options.classLabels() != null
+                ? options.classLabels()
                 : loss == Loss.CROSS_ENTROPY ? classNames : List.of();
         if (!labels.isEmpty()) {
             meta.put(ModelMetadata.CLASS_LABELS, String.join(",", labels));
         }
         if (options.normalization() != null) {
-            meta.put(ModelMetadata.INPUT_MEAN, ModelMetadata.join(options.normalization().mean()));
-            meta.put(ModelMetadata.INPUT_STD, ModelMetadata.join(options.normalization().std()));
+            meta.put(
+                    ModelMetadata.INPUT_MEAN,
+                    ModelMetadata.join(options.normalization().mean()));
+            meta.put(
+                    ModelMetadata.INPUT_STD,
+                    ModelMetadata.join(options.normalization().std()));
         }
         meta.put(ModelMetadata.TRAINING, options.trainingSummary() != null ? options.trainingSummary() : summary());
         meta.putAll(options.metadata());
@@ -118,8 +133,15 @@ public final class TrainingResult {
 
     private String summary() {
         EpochStats last = history.isEmpty() ? null : history.get(history.size() - 1);
-        return String.format(Locale.ROOT, "%s, loss %s, batch %d, %d epochs, %d steps, seed %d%s", optimizer.describe(),
-                loss.cliName(), batchSize, epochs, steps, seed,
+        return String.format(
+                Locale.ROOT,
+                "%s, loss %s, batch %d, %d epochs, %d steps, seed %d%s",
+                optimizer.describe(),
+                loss.cliName(),
+                batchSize,
+                epochs,
+                steps,
+                seed,
                 last == null ? "" : String.format(Locale.ROOT, ", final test loss %.4f", last.testLoss()));
     }
 }

@@ -34,7 +34,6 @@ import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -88,31 +87,66 @@ public class GradientCheckTest {
     static Stream<Case> cases() {
         List<Case> c = new ArrayList<>();
         // ---- convolution: strides, padding, dilation, groups, bias ----
-        c.add(new Case("conv 3x3 pad 1", new long[] {2, 3, 6, 6}, b -> b.output(b.conv2d("c", in(b), Conv2d.of(4, 3).padding(1)), "y")));
-        c.add(new Case("conv stride 2 uneven (output_padding)", new long[] {2, 2, 7, 8},
+        c.add(new Case(
+                "conv 3x3 pad 1",
+                new long[] {2, 3, 6, 6},
+                b -> b.output(b.conv2d("c", in(b), Conv2d.of(4, 3).padding(1)), "y")));
+        c.add(new Case(
+                "conv stride 2 uneven (output_padding)",
+                new long[] {2, 2, 7, 8},
                 b -> b.roundDown().output(b.conv2d("c", in(b), Conv2d.of(3, 3).stride(2)), "y")));
-        c.add(new Case("conv dilation 2 pad 2", new long[] {1, 2, 7, 7},
+        c.add(new Case(
+                "conv dilation 2 pad 2",
+                new long[] {1, 2, 7, 7},
                 b -> b.output(b.conv2d("c", in(b), Conv2d.of(3, 3).dilation(2).padding(2)), "y")));
-        c.add(new Case("conv groups 2 stride 2 asymmetric pads", new long[] {2, 4, 6, 5},
-                b -> b.roundDown().output(b.conv2d("c", in(b), Conv2d.of(6, 3).groups(2).stride(2).padding(Padding.of(1, 0, 2, 1))), "y")));
-        c.add(new Case("conv 1x1 no bias, 2x3 kernel", new long[] {2, 3, 5, 5},
-                b -> b.output(b.conv2d("c2", b.conv2d("c1", in(b), Conv2d.of(2, 1).bias(false)), Conv2d.of(2, 2, 3)), "y")));
+        c.add(new Case(
+                "conv groups 2 stride 2 asymmetric pads",
+                new long[] {2, 4, 6, 5},
+                b -> b.roundDown()
+                        .output(
+                                b.conv2d(
+                                        "c",
+                                        in(b),
+                                        Conv2d.of(6, 3).groups(2).stride(2).padding(Padding.of(1, 0, 2, 1))),
+                                "y")));
+        c.add(new Case(
+                "conv 1x1 no bias, 2x3 kernel",
+                new long[] {2, 3, 5, 5},
+                b -> b.output(
+                        b.conv2d("c2", b.conv2d("c1", in(b), Conv2d.of(2, 1).bias(false)), Conv2d.of(2, 2, 3)), "y")));
         // 8 channels x 3x3 = 72 > ConvOps.IM2COL_MAX_PATCH: the weight gradient as a convolution over the batch axis
-        c.add(new Case("conv 8 channels stride 2 pad 1 (batch-axis weight gradient)", new long[] {2, 8, 7, 6},
-                b -> b.roundDown().output(b.conv2d("c", in(b), Conv2d.of(3, 3).stride(2).padding(1)), "y")));
-        c.add(new Case("conv SAME stride 2", new long[] {1, 2, 9, 9},
+        c.add(new Case(
+                "conv 8 channels stride 2 pad 1 (batch-axis weight gradient)",
+                new long[] {2, 8, 7, 6},
+                b -> b.roundDown()
+                        .output(b.conv2d("c", in(b), Conv2d.of(3, 3).stride(2).padding(1)), "y")));
+        c.add(new Case(
+                "conv SAME stride 2",
+                new long[] {1, 2, 9, 9},
                 b -> b.output(b.conv2d("c", in(b), Conv2d.of(2, 4).stride(2).padding(Padding.same())), "y")));
         // ---- pooling ----
-        c.add(new Case("maxpool 2 (MaxUnpool)", new long[] {2, 3, 6, 6}, b -> b.output(b.maxPool("p", in(b), Pool2d.of(2)), "y")));
-        c.add(new Case("maxpool 3 stride 2 pad 1 (overlap: ScatterElements)", new long[] {2, 2, 7, 7},
+        c.add(new Case(
+                "maxpool 2 (MaxUnpool)",
+                new long[] {2, 3, 6, 6},
+                b -> b.output(b.maxPool("p", in(b), Pool2d.of(2)), "y")));
+        c.add(new Case(
+                "maxpool 3 stride 2 pad 1 (overlap: ScatterElements)",
+                new long[] {2, 2, 7, 7},
                 b -> b.output(b.maxPool("p", in(b), Pool2d.of(3).stride(2).padding(1)), "y")));
         c.add(new Case("avgpool 2", new long[] {2, 3, 6, 6}, b -> b.output(b.avgPool("p", in(b), Pool2d.of(2)), "y")));
-        c.add(new Case("avgpool 3 stride 2 pad 1 counting pads", new long[] {1, 2, 7, 7},
+        c.add(new Case(
+                "avgpool 3 stride 2 pad 1 counting pads",
+                new long[] {1, 2, 7, 7},
                 b -> b.output(b.avgPool("p", in(b), Pool2d.of(3).stride(2).padding(1)), "y")));
-        c.add(new Case("avgpool 3 stride 2 pad 1 excluding pads", new long[] {1, 2, 7, 7},
-                b -> b.output(b.avgPool("p", in(b), Pool2d.of(3).stride(2).padding(1).countIncludePad(false)), "y")));
+        c.add(new Case(
+                "avgpool 3 stride 2 pad 1 excluding pads",
+                new long[] {1, 2, 7, 7},
+                b -> b.output(
+                        b.avgPool("p", in(b), Pool2d.of(3).stride(2).padding(1).countIncludePad(false)), "y")));
         c.add(new Case("global average pool", new long[] {2, 3, 4, 5}, b -> b.output(b.globalAvgPool(in(b)), "y")));
-        c.add(new Case("global max pool", new long[] {2, 3, 4, 5},
+        c.add(new Case(
+                "global max pool",
+                new long[] {2, 3, 4, 5},
                 b -> b.output(b.node("GlobalMaxPool", "g", List.of(in(b)), Map.of()), "y")));
         // ---- activations (inputs kept away from kinks and domains by construction) ----
         c.add(new Case("relu leakyrelu sigmoid tanh", new long[] {3, 8}, b -> {
@@ -134,14 +168,25 @@ public class GradientCheckTest {
             Value x = b.mul(in(b), b.constant("three", Tensor.of(new float[] {3.5f})));
             Value hs = b.node("HardSigmoid", null, List.of(x), Map.of("alpha", new Attribute.Float(0.3f)));
             Value h0 = b.node("HardSigmoid", null, List.of(x), Map.of());
-            Value sw = b.node("HardSwish", null, List.of(b.mul(x, b.constant("two", Tensor.of(new float[] {1.5f})))), Map.of());
+            Value sw = b.node(
+                    "HardSwish", null, List.of(b.mul(x, b.constant("two", Tensor.of(new float[] {1.5f})))), Map.of());
             b.output(b.add(b.add(hs, h0), sw), "y");
         }));
         c.add(new Case("clip as relu6 and with max only", new long[] {4, 6}, b -> {
             Value x = b.mul(in(b), b.constant("eight", Tensor.of(new float[] {8f})));
-            Value relu6 = b.node("Clip", null, List.of(x, b.constant("zero", Tensor.of(new float[] {0f})),
-                    b.constant("six", Tensor.of(new float[] {6f}))), Map.of());
-            Value capped = b.node("Clip", null, java.util.Arrays.asList(x, null, b.constant("two", Tensor.of(new float[] {2f}))), Map.of());
+            Value relu6 = b.node(
+                    "Clip",
+                    null,
+                    List.of(
+                            x,
+                            b.constant("zero", Tensor.of(new float[] {0f})),
+                            b.constant("six", Tensor.of(new float[] {6f}))),
+                    Map.of());
+            Value capped = b.node(
+                    "Clip",
+                    null,
+                    java.util.Arrays.asList(x, null, b.constant("two", Tensor.of(new float[] {2f}))),
+                    Map.of());
             b.output(b.add(relu6, b.mul(capped, param(b, "p", new SplittableRandom(12), -1, 1, 6))), "y");
         }));
         c.add(new Case("identity dropout and a float64 cast round trip", new long[] {3, 4}, b -> {
@@ -162,18 +207,40 @@ public class GradientCheckTest {
             for (int tb = 0; tb < 2; tb++) {
                 final int fa = ta;
                 final int fb = tb;
-                c.add(new Case("gemm transA=" + ta + " transB=" + tb + " alpha beta", new long[] {fa == 1 ? 4 : 3, fa == 1 ? 3 : 4}, b -> {
-                    SplittableRandom r = new SplittableRandom(5);
-                    Value w = param(b, "W", r, -1, 1, fb == 1 ? 5 : 4, fb == 1 ? 4 : 5);
-                    Value bias = param(b, "C", r, -1, 1, 5);
-                    b.output(b.node("Gemm", "g", List.of(in(b), w, bias), Map.of("transA", i(fa), "transB", i(fb),
-                            "alpha", new Attribute.Float(0.7f), "beta", new Attribute.Float(1.3f))), "y");
-                }));
+                c.add(new Case(
+                        "gemm transA=" + ta + " transB=" + tb + " alpha beta",
+                        new long[] {fa == 1 ? 4 : 3, fa == 1 ? 3 : 4},
+                        b -> {
+                            SplittableRandom r = new SplittableRandom(5);
+                            Value w = param(b, "W", r, -1, 1, fb == 1 ? 5 : 4, fb == 1 ? 4 : 5);
+                            Value bias = param(b, "C", r, -1, 1, 5);
+                            b.output(
+                                    b.node(
+                                            "Gemm",
+                                            "g",
+                                            List.of(in(b), w, bias),
+                                            Map.of(
+                                                    "transA",
+                                                    i(fa),
+                                                    "transB",
+                                                    i(fb),
+                                                    "alpha",
+                                                    new Attribute.Float(0.7f),
+                                                    "beta",
+                                                    new Attribute.Float(1.3f))),
+                                    "y");
+                        }));
             }
         }
         c.add(new Case("gemm with C [M,N]", new long[] {3, 4}, b -> {
             SplittableRandom r = new SplittableRandom(6);
-            b.output(b.node("Gemm", "g", List.of(in(b), param(b, "W", r, -1, 1, 4, 2), param(b, "C", r, -1, 1, 3, 2)), Map.of()), "y");
+            b.output(
+                    b.node(
+                            "Gemm",
+                            "g",
+                            List.of(in(b), param(b, "W", r, -1, 1, 4, 2), param(b, "C", r, -1, 1, 3, 2)),
+                            Map.of()),
+                    "y");
         }));
         c.add(new Case("linear layer", new long[] {3, 6}, b -> b.output(b.linear("fc", in(b), 4), "y")));
         c.add(new Case("matmul batched with broadcast", new long[] {2, 3, 4}, b -> {
@@ -202,20 +269,31 @@ public class GradientCheckTest {
             b.output(b.concat(1, b.relu(in(b)), p, b.tanh(in(b))), "y");
         }));
         c.add(new Case("unsqueeze squeeze pad", new long[] {2, 3}, b -> {
-            Value u = b.node("Unsqueeze", null, List.of(in(b), b.constant("axes", Tensor.of(new long[] {1}, 1))), Map.of());
-            Value pd = b.node("Pad", null, List.of(u, b.constant("pads", Tensor.of(new long[] {0, 0, 1, 0, 0, 2}, 6))), Map.of());
+            Value u = b.node(
+                    "Unsqueeze", null, List.of(in(b), b.constant("axes", Tensor.of(new long[] {1}, 1))), Map.of());
+            Value pd = b.node(
+                    "Pad", null, List.of(u, b.constant("pads", Tensor.of(new long[] {0, 0, 1, 0, 0, 2}, 6))), Map.of());
             Value s = b.mul(pd, param(b, "p", new SplittableRandom(11), -1, 1, 6));
-            b.output(b.node("Squeeze", null, List.of(s, b.constant("axes2", Tensor.of(new long[] {1}, 1))), Map.of()), "y");
+            b.output(
+                    b.node("Squeeze", null, List.of(s, b.constant("axes2", Tensor.of(new long[] {1}, 1))), Map.of()),
+                    "y");
         }));
         // ---- reductions and normalizers ----
-        c.add(new Case("softmax and logsoftmax", new long[] {3, 5}, b -> b.output(b.add(b.softmax(in(b), 1), b.logSoftmax(in(b), 0)), "y")));
+        c.add(new Case(
+                "softmax and logsoftmax",
+                new long[] {3, 5},
+                b -> b.output(b.add(b.softmax(in(b), 1), b.logSoftmax(in(b), 0)), "y")));
         c.add(new Case("reducesum reducemean keepdims", new long[] {2, 3, 4}, b -> {
-            Value s = b.node("ReduceSum", null, List.of(in(b), b.constant("ax", Tensor.of(new long[] {1}, 1))),
+            Value s = b.node(
+                    "ReduceSum",
+                    null,
+                    List.of(in(b), b.constant("ax", Tensor.of(new long[] {1}, 1))),
                     Map.of("keepdims", i(1)));
             Value m = b.node("ReduceMean", null, List.of(in(b)), Map.of("axes", ints(0, 2), "keepdims", i(0)));
             b.output(b.add(b.mul(s, in(b)), b.reshape(m, 1, 3, 1)), "y");
         }));
-        c.add(new Case("batchnorm inference form", new long[] {2, 3, 4, 4}, b -> b.output(b.batchNorm("bn", in(b)), "y")));
+        c.add(new Case(
+                "batchnorm inference form", new long[] {2, 3, 4, 4}, b -> b.output(b.batchNorm("bn", in(b)), "y")));
         return c.stream();
     }
 
@@ -302,8 +380,11 @@ public class GradientCheckTest {
                 double lm = ReferenceEvaluator.run(lossGraph, minus).get(loss).getFlat(0);
                 double numeric = (lp - lm) / (2 * H);
                 double err = Math.abs(numeric - analytic.getFlat(k)) / scale;
-                assertTrue(err < 1e-6, String.format("%s: d loss / d %s[%d]: finite difference %.9g, rule %.9g (relative error %.2g)",
-                        what, w, k, numeric, analytic.getFlat(k), err));
+                assertTrue(
+                        err < 1e-6,
+                        String.format(
+                                "%s: d loss / d %s[%d]: finite difference %.9g, rule %.9g (relative error %.2g)",
+                                what, w, k, numeric, analytic.getFlat(k), err));
             }
         }
         // the same backward graph in float32 on ONNX Runtime agrees with the double-precision reference
@@ -320,7 +401,8 @@ public class GradientCheckTest {
         try (Model m = Model.load(OnnxWriter.toBytes(ort), what, ModelOptions.defaults())) {
             Map<String, Tensor> out = m.run(feeds);
             for (String w : wrt) {
-                ReferenceEvaluator.assertClose(exact.get(grads.get(w)), out.get(grads.get(w)), 1e-4, what + " ORT " + w);
+                ReferenceEvaluator.assertClose(
+                        exact.get(grads.get(w)), out.get(grads.get(w)), 1e-4, what + " ORT " + w);
             }
         }
     }
@@ -360,7 +442,8 @@ public class GradientCheckTest {
             5, 5, 1, 3,
             5, 5, 3, 0,
             2, 9, 7, 7,
-            4, 8, 7, 7};
+            4, 8, 7, 7
+        };
         GraphBuilder b = new GraphBuilder("ties");
         Value in = b.input("x", Shape.fixed(1, 1, 4, 4));
         Value y = b.maxPool("p", in, Pool2d.of(2));
@@ -371,19 +454,21 @@ public class GradientCheckTest {
         String dx = Autodiff.gradients(g, loss, List.of("x")).get("x");
         g.clearOutputs();
         g.addOutput(new ValueInfo(dx, g.type(dx)));
-        double[] expected = {
-            0.25, 0.25, 0, 1,
-            0.25, 0.25, 1, 0,
-            0, 3, 1, 1,
-            0, 0, 1, 1};
+        double[] expected = {0.25, 0.25, 0, 1, 0.25, 0.25, 1, 0, 0, 3, 1, 1, 0, 0, 1, 1};
         DoubleTensor input = DoubleTensor.of(x, 1, 1, 4, 4);
         Map<String, DoubleTensor> values = new HashMap<>(Map.of("x", input));
         values.put(r, DoubleTensor.of(new double[] {1, 2, 3, 4}, 1, 1, 2, 2));
-        ReferenceEvaluator.assertClose(DoubleTensor.of(expected, 1, 1, 4, 4), ReferenceEvaluator.run(g, values).get(dx), 0,
+        ReferenceEvaluator.assertClose(
+                DoubleTensor.of(expected, 1, 1, 4, 4),
+                ReferenceEvaluator.run(g, values).get(dx),
+                0,
                 "reference dX");
         try (Model m = Model.load(OnnxWriter.toBytes(g), "ties", ModelOptions.defaults())) {
-            ReferenceEvaluator.assertClose(DoubleTensor.of(expected, 1, 1, 4, 4), m.run(Map.of("x", input.toTensorFloat())).get(dx),
-                    0, "ONNX Runtime dX");
+            ReferenceEvaluator.assertClose(
+                    DoubleTensor.of(expected, 1, 1, 4, 4),
+                    m.run(Map.of("x", input.toTensorFloat())).get(dx),
+                    0,
+                    "ONNX Runtime dX");
         }
     }
 
@@ -396,11 +481,17 @@ public class GradientCheckTest {
         SplittableRandom rnd = new SplittableRandom(7);
         GraphBuilder b = new GraphBuilder("relu_pool");
         Value x = b.input("input", Shape.fixed(3, 2, 4, 4));
-        Value h = b.maxPool("pool", b.relu(b.batchNorm("bn", b.conv2d("c", x, Conv2d.of(3, 3).padding(1)))), Pool2d.of(2));
+        Value h = b.maxPool(
+                "pool",
+                b.relu(b.batchNorm("bn", b.conv2d("c", x, Conv2d.of(3, 3).padding(1)))),
+                Pool2d.of(2));
         Graph forward = b.output(b.linear("fc", b.flatten(h), 3), "logits").build();
         TrainingGraph tg = TrainingGraph.gradients(forward, Loss.CROSS_ENTROPY, true);
         Graph g = tg.graph();
-        assertEquals(List.of("BatchNormalization", "MaxPool", "Relu"), chainAround(g, "pool"), "the training graph pools first");
+        assertEquals(
+                List.of("BatchNormalization", "MaxPool", "Relu"),
+                chainAround(g, "pool"),
+                "the training graph pools first");
         Map<String, DoubleTensor> values = stateValues(tg, rnd);
         values.put("input", DoubleTensor.random(rnd, 3, 2, 4, 4));
         values.put(TrainingGraph.TARGET, DoubleTensor.ofLongs(new long[] {0, 2, 1}, 3));
@@ -409,14 +500,21 @@ public class GradientCheckTest {
         // the same loss and gradients as the graph in the model's own order, which the training graph
         // keeps when the Relu's output is used elsewhere too (here: also a model output)
         Graph unswappable = forward.copy();
-        String reluOut = forward.nodes().stream().filter(n -> n.opType().equals("Relu")).findFirst().orElseThrow().output(0);
+        String reluOut = forward.nodes().stream()
+                .filter(n -> n.opType().equals("Relu"))
+                .findFirst()
+                .orElseThrow()
+                .output(0);
         unswappable.addOutput(new ValueInfo(reluOut, forward.type(reluOut)));
-        Graph original = TrainingGraph.gradients(unswappable, Loss.CROSS_ENTROPY, true).graph();
+        Graph original =
+                TrainingGraph.gradients(unswappable, Loss.CROSS_ENTROPY, true).graph();
         assertEquals(List.of("Relu", "MaxPool", "Flatten"), chainAround(original, "pool"));
         Map<String, DoubleTensor> swapped = ReferenceEvaluator.run(g, values);
         Map<String, DoubleTensor> inOrder = ReferenceEvaluator.run(original, values);
-        for (String out : List.of(TrainingGraph.LOSS, "c/W.grad", "c/B.grad", "bn/scale.grad", "input.grad", "fc/W.grad")) {
-            ReferenceEvaluator.assertClose(inOrder.get(out), swapped.get(out), 1e-12, "pool-first vs model order: " + out);
+        for (String out :
+                List.of(TrainingGraph.LOSS, "c/W.grad", "c/B.grad", "bn/scale.grad", "input.grad", "fc/W.grad")) {
+            ReferenceEvaluator.assertClose(
+                    inOrder.get(out), swapped.get(out), 1e-12, "pool-first vs model order: " + out);
         }
     }
 
@@ -436,12 +534,15 @@ public class GradientCheckTest {
     /** Op types of node {@code name}'s producer, itself and its first consumer. */
     private static List<String> chainAround(Graph g, String name) {
         Node n = g.node(name);
-        return List.of(g.producer(n.input(0)).opType(), n.opType(), g.consumers(n.output(0)).get(0).opType());
+        return List.of(
+                g.producer(n.input(0)).opType(),
+                n.opType(),
+                g.consumers(n.output(0)).get(0).opType());
     }
 
     /** Each parameter's and the input's gradient in {@code g} against central differences of its loss. */
-    private static void assertLossGradients(Graph forward, Graph g, Map<String, DoubleTensor> values, SplittableRandom rnd,
-            String what) {
+    private static void assertLossGradients(
+            Graph forward, Graph g, Map<String, DoubleTensor> values, SplittableRandom rnd, String what) {
         Map<String, DoubleTensor> exact = ReferenceEvaluator.run(g, values);
         Graph lossGraph = g.copy();
         lossGraph.clearOutputs();
@@ -457,9 +558,17 @@ public class GradientCheckTest {
                 plus.put(w, base.withFlat(idx, base.getFlat(idx) + H));
                 Map<String, DoubleTensor> minus = new HashMap<>(values);
                 minus.put(w, base.withFlat(idx, base.getFlat(idx) - H));
-                double numeric = (ReferenceEvaluator.run(lossGraph, plus).get(TrainingGraph.LOSS).getFlat(0)
-                        - ReferenceEvaluator.run(lossGraph, minus).get(TrainingGraph.LOSS).getFlat(0)) / (2 * H);
-                assertEquals(numeric, analytic.getFlat(idx), 1e-6 * Math.max(1, Math.abs(numeric)),
+                double numeric = (ReferenceEvaluator.run(lossGraph, plus)
+                                        .get(TrainingGraph.LOSS)
+                                        .getFlat(0)
+                                - ReferenceEvaluator.run(lossGraph, minus)
+                                        .get(TrainingGraph.LOSS)
+                                        .getFlat(0))
+                        / (2 * H);
+                assertEquals(
+                        numeric,
+                        analytic.getFlat(idx),
+                        1e-6 * Math.max(1, Math.abs(numeric)),
                         what + ": d loss / d " + w + "[" + idx + "]");
             }
         }
@@ -474,8 +583,11 @@ public class GradientCheckTest {
         Graph g = b.output(y, "y").build();
         Emitter e = new Emitter(g, "l");
         String loss = e.op("ReduceSum", List.of("y"), Map.of("keepdims", new Attribute.Int(0)));
-        IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> Autodiff.gradients(g, loss, List.of("p")));
-        assertTrue(ex.getMessage().startsWith("Erf(erf1): no gradient rule for Erf; differentiable ops are ["), ex.getMessage());
+        IllegalArgumentException ex =
+                assertThrows(IllegalArgumentException.class, () -> Autodiff.gradients(g, loss, List.of("p")));
+        assertTrue(
+                ex.getMessage().startsWith("Erf(erf1): no gradient rule for Erf; differentiable ops are ["),
+                ex.getMessage());
     }
 
     @Test
@@ -488,7 +600,9 @@ public class GradientCheckTest {
         String loss = e.op("ReduceSum", List.of("y"), Map.of("keepdims", new Attribute.Int(0)));
         Autodiff.gradients(g, loss, List.copyOf(g.parameters()));
         // dX of the first layer is never needed: exactly one ConvTranspose (c2's input gradient)
-        long transposes = g.nodes().stream().filter(n -> n.opType().equals("ConvTranspose")).count();
+        long transposes = g.nodes().stream()
+                .filter(n -> n.opType().equals("ConvTranspose"))
+                .count();
         assertEquals(1, transposes);
     }
 }

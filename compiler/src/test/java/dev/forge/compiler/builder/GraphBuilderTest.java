@@ -92,7 +92,8 @@ class GraphBuilderTest {
         GraphBuilder b = new GraphBuilder("x");
         Value x = b.input("input", Shape.of("N", 100));
         Value w = b.parameter("W", Tensor.of(new float[10 * 99], 10, 99));
-        ShapeException e = assertThrows(ShapeException.class,
+        ShapeException e = assertThrows(
+                ShapeException.class,
                 () -> b.node("Gemm", "fc", List.of(x, w), Map.of("transB", new Attribute.Int(1))));
         assertTrue(e.getMessage().startsWith("Gemm(fc): inner dimensions differ"), e.getMessage());
         assertTrue(e.getMessage().contains("99") && e.getMessage().contains("100"), e.getMessage());
@@ -111,7 +112,8 @@ class GraphBuilderTest {
     void groups_must_divide_channels() {
         GraphBuilder b = new GraphBuilder("x");
         Value x = b.input("input", Shape.of("N", 3, 8, 8));
-        ShapeException e = assertThrows(ShapeException.class, () -> b.conv2d("c", x, Conv2d.of(4, 3).groups(2)));
+        ShapeException e = assertThrows(
+                ShapeException.class, () -> b.conv2d("c", x, Conv2d.of(4, 3).groups(2)));
         assertTrue(e.getMessage().contains("groups 2 must divide"), e.getMessage());
     }
 
@@ -119,7 +121,10 @@ class GraphBuilderTest {
     void grouped_strided_same_conv_and_every_helper_shape() {
         GraphBuilder b = new GraphBuilder("zoo");
         Value x = b.input("input", Shape.of("N", 4, 15, 15));
-        Value c = b.conv2d("c", x, Conv2d.of(8, 3).stride(2).padding(Padding.same()).groups(2).bias(false));
+        Value c = b.conv2d(
+                "c",
+                x,
+                Conv2d.of(8, 3).stride(2).padding(Padding.same()).groups(2).bias(false));
         assertEquals(Shape.of("N", 8, 8, 8), c.shape());
         assertEquals(2, b.graph().node("c").inputs().size());
         Value v = b.conv2d("v", c, Conv2d.of(8, 3).padding(Padding.valid()));
@@ -171,10 +176,25 @@ class GraphBuilderTest {
             return b.output(x, "logits").build();
         };
         List<String> names = build.get().nodes().stream().map(n -> n.name()).toList();
-        assertEquals(List.of("conv1", "Relu_1", "Relu_2", "Relu_3", "MaxPool_1", "Flatten_1", "Dropout_1", "Reshape_1", "fc",
-                "Relu_4"), names);
-        assertEquals(names, build.get().nodes().stream().map(n -> n.name()).toList(), "the same code gives the same names");
-        assertEquals(List.of("Dropout_1/ratio", "Reshape_1/shape"), build.get().initializers().keySet().stream()
-                .filter(k -> k.startsWith("Dropout") || k.startsWith("Reshape")).toList());
+        assertEquals(
+                List.of(
+                        "conv1",
+                        "Relu_1",
+                        "Relu_2",
+                        "Relu_3",
+                        "MaxPool_1",
+                        "Flatten_1",
+                        "Dropout_1",
+                        "Reshape_1",
+                        "fc",
+                        "Relu_4"),
+                names);
+        assertEquals(
+                names, build.get().nodes().stream().map(n -> n.name()).toList(), "the same code gives the same names");
+        assertEquals(
+                List.of("Dropout_1/ratio", "Reshape_1/shape"),
+                build.get().initializers().keySet().stream()
+                        .filter(k -> k.startsWith("Dropout") || k.startsWith("Reshape"))
+                        .toList());
     }
 }

@@ -28,7 +28,8 @@ class OnnxRoundTripTest {
     static Graph everyHelper() {
         GraphBuilder b = new GraphBuilder("every_helper").seed(3).metadata("class_labels", "a,b,c,d,e");
         Value x = b.input("input", Shape.of("N", 4, 15, 15));
-        Value c = b.conv2d("conv1", x, Conv2d.of(8, 3).stride(2).padding(Padding.same()).groups(2));
+        Value c = b.conv2d(
+                "conv1", x, Conv2d.of(8, 3).stride(2).padding(Padding.same()).groups(2));
         c = b.batchNorm("bn1", c);
         c = b.leakyRelu(c, 0.1f);
         Value d = b.conv2d("conv2", c, Conv2d.of(8, 3).padding(2).dilation(2).bias(false));
@@ -84,7 +85,9 @@ class OnnxRoundTripTest {
     void reader_refuses_garbage_with_a_clear_message() throws Exception {
         Path empty = tmp.resolve("empty.onnx");
         Files.write(empty, new byte[0]);
-        assertTrue(assertThrows(OnnxFormatException.class, () -> OnnxReader.read(empty)).getMessage().contains("empty file"));
+        assertTrue(assertThrows(OnnxFormatException.class, () -> OnnxReader.read(empty))
+                .getMessage()
+                .contains("empty file"));
         byte[] random = new byte[4096];
         new Random(1).nextBytes(random);
         Path rnd = tmp.resolve("random.onnx");
@@ -95,28 +98,37 @@ class OnnxRoundTripTest {
         byte[] truncated = java.util.Arrays.copyOf(good, good.length / 2);
         assertThrows(OnnxFormatException.class, () -> OnnxReader.read(truncated, "truncated.onnx"));
         assertTrue(assertThrows(OnnxFormatException.class, () -> OnnxReader.read(tmp.resolve("missing.onnx")))
-                .getMessage().contains("file not found"));
+                .getMessage()
+                .contains("file not found"));
     }
 
     @Test
     void reader_refuses_inconsistent_graphs() {
         Onnx.ModelProto good = OnnxWriter.toProto(everyHelper());
         // a node reading an undefined value
-        Onnx.ModelProto undefined = good.toBuilder().setGraph(good.getGraph().toBuilder()
-                .setNode(0, good.getGraph().getNode(0).toBuilder().setInput(0, "nowhere"))).build();
-        OnnxFormatException e = assertThrows(OnnxFormatException.class,
-                () -> OnnxReader.read(undefined.toByteArray(), "undefined.onnx"));
+        Onnx.ModelProto undefined = good.toBuilder()
+                .setGraph(good.getGraph().toBuilder()
+                        .setNode(0, good.getGraph().getNode(0).toBuilder().setInput(0, "nowhere")))
+                .build();
+        OnnxFormatException e = assertThrows(
+                OnnxFormatException.class, () -> OnnxReader.read(undefined.toByteArray(), "undefined.onnx"));
         assertTrue(e.getMessage().contains("reads 'nowhere'"), e.getMessage());
         // a cycle: the first node reads the last node's output
-        String last = good.getGraph().getNode(good.getGraph().getNodeCount() - 1).getOutput(0);
-        Onnx.ModelProto cycle = good.toBuilder().setGraph(good.getGraph().toBuilder()
-                .setNode(0, good.getGraph().getNode(0).toBuilder().setInput(0, last))).build();
+        String last =
+                good.getGraph().getNode(good.getGraph().getNodeCount() - 1).getOutput(0);
+        Onnx.ModelProto cycle = good.toBuilder()
+                .setGraph(good.getGraph().toBuilder()
+                        .setNode(0, good.getGraph().getNode(0).toBuilder().setInput(0, last)))
+                .build();
         e = assertThrows(OnnxFormatException.class, () -> OnnxReader.read(cycle.toByteArray(), "cycle.onnx"));
         assertTrue(e.getMessage().contains("cycle"), e.getMessage());
         // raw data that does not match the declared shape
         Onnx.TensorProto w = good.getGraph().getInitializer(0);
-        Onnx.ModelProto shortData = good.toBuilder().setGraph(good.getGraph().toBuilder()
-                .setInitializer(0, w.toBuilder().setRawData(w.getRawData().substring(0, 8)))).build();
+        Onnx.ModelProto shortData = good.toBuilder()
+                .setGraph(good.getGraph().toBuilder()
+                        .setInitializer(
+                                0, w.toBuilder().setRawData(w.getRawData().substring(0, 8))))
+                .build();
         e = assertThrows(OnnxFormatException.class, () -> OnnxReader.read(shortData.toByteArray(), "short.onnx"));
         assertTrue(e.getMessage().contains("8 bytes of raw"), e.getMessage());
     }
@@ -138,13 +150,21 @@ class OnnxRoundTripTest {
         Onnx.ModelProto good = OnnxWriter.toProto(everyHelper());
         Onnx.TensorProto w = good.getGraph().getInitializer(0);
         for (String location : new String[] {"../secret.bin", "/etc/passwd"}) {
-            Onnx.TensorProto ext = w.toBuilder().clearRawData()
+            Onnx.TensorProto ext = w.toBuilder()
+                    .clearRawData()
                     .setDataLocation(Onnx.TensorProto.DataLocation.EXTERNAL)
-                    .addExternalData(Onnx.StringStringEntryProto.newBuilder().setKey("location").setValue(location))
+                    .addExternalData(Onnx.StringStringEntryProto.newBuilder()
+                            .setKey("location")
+                            .setValue(location))
                     .build();
             Path dir = Files.createDirectories(tmp.resolve("models"));
             Path file = dir.resolve("ext.onnx");
-            Files.write(file, good.toBuilder().setGraph(good.getGraph().toBuilder().setInitializer(0, ext)).build().toByteArray());
+            Files.write(
+                    file,
+                    good.toBuilder()
+                            .setGraph(good.getGraph().toBuilder().setInitializer(0, ext))
+                            .build()
+                            .toByteArray());
             OnnxFormatException e = assertThrows(OnnxFormatException.class, () -> OnnxReader.read(file));
             assertTrue(e.getMessage().contains("outside the model's directory"), e.getMessage());
         }
@@ -157,12 +177,20 @@ class OnnxRoundTripTest {
         Onnx.TensorProto w = good.getGraph().getInitializer(0);
         Path dir = Files.createDirectories(tmp.resolve("ext"));
         Files.write(dir.resolve("weights.bin"), w.getRawData().toByteArray());
-        Onnx.TensorProto ext = w.toBuilder().clearRawData()
+        Onnx.TensorProto ext = w.toBuilder()
+                .clearRawData()
                 .setDataLocation(Onnx.TensorProto.DataLocation.EXTERNAL)
-                .addExternalData(Onnx.StringStringEntryProto.newBuilder().setKey("location").setValue("weights.bin"))
+                .addExternalData(Onnx.StringStringEntryProto.newBuilder()
+                        .setKey("location")
+                        .setValue("weights.bin"))
                 .build();
         Path file = dir.resolve("ext.onnx");
-        Files.write(file, good.toBuilder().setGraph(good.getGraph().toBuilder().setInitializer(0, ext)).build().toByteArray());
+        Files.write(
+                file,
+                good.toBuilder()
+                        .setGraph(good.getGraph().toBuilder().setInitializer(0, ext))
+                        .build()
+                        .toByteArray());
         Graph r = OnnxReader.read(file);
         assertEquals(g.initializers().get(w.getName()), r.initializers().get(w.getName()));
     }

@@ -62,10 +62,17 @@ class OnnxTensorFileTest {
 
     @Test
     void a_malformed_tensor_is_an_error_naming_the_file_and_the_tensor() throws IOException {
-        Onnx.TensorProto bad = Onnx.TensorProto.newBuilder().setName("w").setDataType(1).addDims(4)
-                .setRawData(com.google.protobuf.ByteString.copyFrom(new byte[3])).build();
-        byte[] bytes = Onnx.ModelProto.newBuilder().setIrVersion(8)
-                .setGraph(Onnx.GraphProto.newBuilder().setName("checkpoint").addInitializer(bad)).build().toByteArray();
+        Onnx.TensorProto bad = Onnx.TensorProto.newBuilder()
+                .setName("w")
+                .setDataType(1)
+                .addDims(4)
+                .setRawData(com.google.protobuf.ByteString.copyFrom(new byte[3]))
+                .build();
+        byte[] bytes = Onnx.ModelProto.newBuilder()
+                .setIrVersion(8)
+                .setGraph(Onnx.GraphProto.newBuilder().setName("checkpoint").addInitializer(bad))
+                .build()
+                .toByteArray();
         OnnxTensorFile file = OnnxTensorFile.parse(bytes);
         OnnxFormatException e = assertThrows(OnnxFormatException.class, () -> file.tensors("cut.ckpt"));
         assertTrue(e.getMessage().startsWith("cut.ckpt: tensor 'w'"), e.getMessage());

@@ -15,8 +15,7 @@ import java.util.concurrent.TimeUnit;
  * them with {@code testdata/scripts/install_deps.sh}.
  */
 public final class PythonOnnx {
-    private PythonOnnx() {
-    }
+    private PythonOnnx() {}
 
     /** Checks a model file; fails the calling test with the checker's message if it is not valid. */
     public static void checkModel(Path model) throws IOException, InterruptedException {
@@ -34,7 +33,10 @@ public final class PythonOnnx {
             p.destroyForcibly();
             throw new AssertionError("onnx checker timed out on " + model);
         }
-        assertEquals(0, p.exitValue(), "onnx.checker rejected " + model + " (is python3-onnx installed? run "
-                + "testdata/scripts/install_deps.sh):\n" + out);
+        assertEquals(
+                0,
+                p.exitValue(),
+                "onnx.checker rejected " + model + " (is python3-onnx installed? run "
+                        + "testdata/scripts/install_deps.sh):\n" + out);
     }
 }

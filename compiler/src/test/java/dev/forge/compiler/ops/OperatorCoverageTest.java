@@ -23,7 +23,8 @@ class OperatorCoverageTest {
     private static final Map<String, String> WITHOUT_REFERENCE_RULE = Map.ofEntries(
             Map.entry("ArgMax", "index output; appears only in imported inference graphs"),
             Map.entry("ArgMin", "index output; appears only in imported inference graphs"),
-            Map.entry("Erf", "needs a double-precision erf, which java.lang.Math lacks; imported inference graphs only"),
+            Map.entry(
+                    "Erf", "needs a double-precision erf, which java.lang.Math lacks; imported inference graphs only"),
             Map.entry("Gelu", "defined through erf (see Erf); imported inference graphs only"),
             Map.entry("LpPool", "imported inference graphs only; no built-in net or training graph uses it"),
             Map.entry("Mod", "integer/float remainder; imported inference graphs only"),
@@ -38,23 +39,67 @@ class OperatorCoverageTest {
      * Operators the ONNX specification gives no attribute at any opset from 7 to 26, so their empty
      * schema is a statement, not an omission.
      */
-    private static final Set<String> TAKE_NO_ATTRIBUTES = Set.of("Abs", "Add", "And", "Ceil", "Div", "Equal", "Erf", "Exp",
-            "Expand", "Floor", "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HardSwish", "Identity",
-            "Less", "LessOrEqual", "Log", "MatMul", "Max", "Mean", "Min", "Mish", "Mul", "Neg", "Not", "Or", "PRelu", "Pow",
-            "Reciprocal", "Relu", "Round", "Sigmoid", "Sign", "Size", "Softplus", "Softsign", "Sqrt", "Sub", "Sum", "Tanh",
-            "Where", "Xor");
+    private static final Set<String> TAKE_NO_ATTRIBUTES = Set.of(
+            "Abs",
+            "Add",
+            "And",
+            "Ceil",
+            "Div",
+            "Equal",
+            "Erf",
+            "Exp",
+            "Expand",
+            "Floor",
+            "GlobalAveragePool",
+            "GlobalMaxPool",
+            "Greater",
+            "GreaterOrEqual",
+            "HardSwish",
+            "Identity",
+            "Less",
+            "LessOrEqual",
+            "Log",
+            "MatMul",
+            "Max",
+            "Mean",
+            "Min",
+            "Mish",
+            "Mul",
+            "Neg",
+            "Not",
+            "Or",
+            "PRelu",
+            "Pow",
+            "Reciprocal",
+            "Relu",
+            "Round",
+            "Sigmoid",
+            "Sign",
+            "Size",
+            "Softplus",
+            "Softsign",
+            "Sqrt",
+            "Sub",
+            "Sum",
+            "Tanh",
+            "Where",
+            "Xor");
 
     @Test
     void every_registered_op_has_a_reference_rule_or_a_reasoned_exclusion() {
         Set<String> missing = new TreeSet<>(Ops.known());
         missing.removeAll(ReferenceEvaluator.supportedOps());
         missing.removeAll(WITHOUT_REFERENCE_RULE.keySet());
-        assertTrue(missing.isEmpty(), "registered ops without a reference rule in compiler/src/test/.../reference: " + missing
-                + "; add a rule (or, with a reason, an entry in WITHOUT_REFERENCE_RULE)");
+        assertTrue(
+                missing.isEmpty(),
+                "registered ops without a reference rule in compiler/src/test/.../reference: " + missing
+                        + "; add a rule (or, with a reason, an entry in WITHOUT_REFERENCE_RULE)");
         Set<String> stale = new TreeSet<>(WITHOUT_REFERENCE_RULE.keySet());
         stale.retainAll(ReferenceEvaluator.supportedOps());
-        assertTrue(stale.isEmpty(), "ops excluded from the reference evaluator that now have a rule: " + stale
-                + "; remove them from WITHOUT_REFERENCE_RULE");
+        assertTrue(
+                stale.isEmpty(),
+                "ops excluded from the reference evaluator that now have a rule: " + stale
+                        + "; remove them from WITHOUT_REFERENCE_RULE");
     }
 
     @Test
@@ -63,16 +108,20 @@ class OperatorCoverageTest {
         unknown.removeAll(Ops.known());
         Set<String> excludedButUnknown = new TreeSet<>(WITHOUT_REFERENCE_RULE.keySet());
         excludedButUnknown.removeAll(Ops.known());
-        assertTrue(unknown.isEmpty() && excludedButUnknown.isEmpty(), "reference rules " + unknown + " and exclusions "
-                + excludedButUnknown + " name ops the registry does not define; define them in an ops family file");
+        assertTrue(
+                unknown.isEmpty() && excludedButUnknown.isEmpty(),
+                "reference rules " + unknown + " and exclusions " + excludedButUnknown
+                        + " name ops the registry does not define; define them in an ops family file");
     }
 
     @Test
     void every_differentiable_op_has_a_finite_difference_case() {
         Set<String> missing = new TreeSet<>(Ops.differentiable());
         missing.removeAll(GradientCheckTest.opsWithCases());
-        assertTrue(missing.isEmpty(), "differentiable ops without a case in GradientCheckTest.cases(): " + missing
-                + "; add a case whose forward graph uses each of them");
+        assertTrue(
+                missing.isEmpty(),
+                "differentiable ops without a case in GradientCheckTest.cases(): " + missing
+                        + "; add a case whose forward graph uses each of them");
     }
 
     @Test
@@ -85,8 +134,10 @@ class OperatorCoverageTest {
         }
         Set<String> undeclared = new TreeSet<>(empty);
         undeclared.removeAll(TAKE_NO_ATTRIBUTES);
-        assertTrue(undeclared.isEmpty(), "ops with an empty attribute schema that the ONNX specification gives attributes: "
-                + undeclared + "; declare every attribute of opsets 7 to 26 in the op's definition");
+        assertTrue(
+                undeclared.isEmpty(),
+                "ops with an empty attribute schema that the ONNX specification gives attributes: " + undeclared
+                        + "; declare every attribute of opsets 7 to 26 in the op's definition");
         Set<String> wrong = new TreeSet<>(TAKE_NO_ATTRIBUTES);
         wrong.removeAll(empty);
         assertTrue(wrong.isEmpty(), "ops listed as taking no attributes that are unknown or declare some: " + wrong);

@@ -51,17 +51,24 @@ class SeedArithmeticTest {
     void image5x5_filter3x3_gives_3x3_at_stride1_and_2x2_at_stride2() {
         GraphBuilder b = new GraphBuilder("small");
         Value x = b.input("input", Shape.of(1, 1, 5, 5));
-        assertEquals(Shape.of(1, 1, 3, 3), b.conv2d("s1", x, Conv2d.of(1, 3).stride(1)).shape());
-        assertEquals(Shape.of(1, 1, 2, 2), b.conv2d("s2", x, Conv2d.of(1, 3).stride(2)).shape());
+        assertEquals(
+                Shape.of(1, 1, 3, 3),
+                b.conv2d("s1", x, Conv2d.of(1, 3).stride(1)).shape());
+        assertEquals(
+                Shape.of(1, 1, 2, 2),
+                b.conv2d("s2", x, Conv2d.of(1, 3).stride(2)).shape());
     }
 
     @Test
     void fractional_output_is_rejected_with_the_arithmetic_and_a_fix() {
         GraphBuilder b = new GraphBuilder("bad");
         Value x = b.input("input", Shape.of("N", 1, 32, 32));
-        ShapeException e = assertThrows(ShapeException.class, () -> b.conv2d("conv1", x, Conv2d.of(6, 5).stride(2)));
-        assertTrue(e.getMessage().startsWith(
-                "Conv(conv1): output height (32 - 5 + 2*0)/2 + 1 = 14.5 is not a whole number; change stride or padding"),
+        ShapeException e = assertThrows(
+                ShapeException.class, () -> b.conv2d("conv1", x, Conv2d.of(6, 5).stride(2)));
+        assertTrue(
+                e.getMessage()
+                        .startsWith(
+                                "Conv(conv1): output height (32 - 5 + 2*0)/2 + 1 = 14.5 is not a whole number; change stride or padding"),
                 e.getMessage());
     }
 
@@ -69,7 +76,9 @@ class SeedArithmeticTest {
     void round_down_floors_like_pytorch() {
         GraphBuilder b = new GraphBuilder("floor").roundDown();
         Value x = b.input("input", Shape.of("N", 1, 32, 32));
-        assertEquals(Shape.of("N", 6, 14, 14), b.conv2d("conv1", x, Conv2d.of(6, 5).stride(2)).shape());
+        assertEquals(
+                Shape.of("N", 6, 14, 14),
+                b.conv2d("conv1", x, Conv2d.of(6, 5).stride(2)).shape());
     }
 
     @Test
@@ -77,7 +86,9 @@ class SeedArithmeticTest {
         GraphBuilder b = new GraphBuilder("tiny");
         Value x = b.input("input", Shape.of("N", 1, 3, 3));
         ShapeException e = assertThrows(ShapeException.class, () -> b.conv2d("conv1", x, Conv2d.of(4, 5)));
-        assertTrue(e.getMessage().contains("Conv(conv1): output height (3 - 5 + 2*0)/1 + 1 = -1 is below 1"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("Conv(conv1): output height (3 - 5 + 2*0)/1 + 1 = -1 is below 1"),
+                e.getMessage());
         assertTrue(e.getMessage().contains("add padding"), e.getMessage());
     }
 
@@ -86,7 +97,9 @@ class SeedArithmeticTest {
         GraphBuilder b = new GraphBuilder("pool");
         Value x = b.input("input", Shape.of("N", 3, 7, 7));
         ShapeException e = assertThrows(ShapeException.class, () -> b.maxPool("pool", x, Pool2d.of(2)));
-        assertTrue(e.getMessage().startsWith("MaxPool(pool): output height (7 - 2 + 2*0)/2 + 1 = 3.5 is not a whole number"),
+        assertTrue(
+                e.getMessage()
+                        .startsWith("MaxPool(pool): output height (7 - 2 + 2*0)/2 + 1 = 3.5 is not a whole number"),
                 e.getMessage());
     }
 
@@ -95,6 +108,8 @@ class SeedArithmeticTest {
         GraphBuilder b = new GraphBuilder("dil");
         Value x = b.input("input", Shape.of("N", 2, 9, 9));
         // effective window (3 - 1) * 2 + 1 = 5: (9 - 5 + 0)/1 + 1 = 5
-        assertEquals(Shape.of("N", 4, 5, 5), b.conv2d("c", x, Conv2d.of(4, 3).dilation(2)).shape());
+        assertEquals(
+                Shape.of("N", 4, 5, 5),
+                b.conv2d("c", x, Conv2d.of(4, 3).dilation(2)).shape());
     }
 }

@@ -51,7 +51,9 @@ class FoldBatchNormTest {
     static Graph exportAndCompare(Graph forward, Map<String, Tensor> state) {
         Graph unfolded = Pipeline.of("bake", new BakeState(state)).run(forward, new PassContext());
         Graph folded = Export.inferenceModel(forward, state, Map.of());
-        assertFalse(PipelineTest.ops(folded).contains("BatchNormalization"), PipelineTest.ops(folded).toString());
+        assertFalse(
+                PipelineTest.ops(folded).contains("BatchNormalization"),
+                PipelineTest.ops(folded).toString());
         long k = forward.inputs().get(0).type().shape().dim(1).value();
         float[] x = new float[(int) (3 * k)];
         SplittableRandom r = new SplittableRandom(1);
@@ -69,7 +71,10 @@ class FoldBatchNormTest {
     }
 
     static float[] run(Graph g, Tensor input) {
-        try (Model m = Model.load(OnnxWriter.toBytes(g), g.name(), ModelOptions.builder().intraOpThreads(1).build())) {
+        try (Model m = Model.load(
+                OnnxWriter.toBytes(g),
+                g.name(),
+                ModelOptions.builder().intraOpThreads(1).build())) {
             return m.run(input).toFloatArray();
         }
     }
@@ -81,7 +86,9 @@ class FoldBatchNormTest {
         x = b.batchNorm("bn", b.linear("fc", x, FEATURES));
         Graph folded = exportAndCompare(b.output(x, "y").build(), bnState("bn"));
         assertEquals(List.of("Gemm"), PipelineTest.ops(folded));
-        assertEquals(List.of("input", "fc/W_folded", "fc/B_folded"), folded.nodes().get(0).inputs());
+        assertEquals(
+                List.of("input", "fc/W_folded", "fc/B_folded"),
+                folded.nodes().get(0).inputs());
         assertEquals("y", folded.nodes().get(0).output(0));
     }
 
@@ -96,7 +103,11 @@ class FoldBatchNormTest {
         }
         Value wv = b.parameter("W", Tensor.of(w, 4, FEATURES));
         Value c = b.parameter("C", Tensor.of(new float[] {0.1f, -0.2f, 0.3f, 0.4f, -0.5f}, 1, FEATURES));
-        Value y = b.node("Gemm", "gemm", List.of(x, wv, c), Map.of("alpha", new Attribute.Float(2f), "beta", new Attribute.Float(0.5f)));
+        Value y = b.node(
+                "Gemm",
+                "gemm",
+                List.of(x, wv, c),
+                Map.of("alpha", new Attribute.Float(2f), "beta", new Attribute.Float(0.5f)));
         y = b.batchNorm("bn", y);
         Graph folded = exportAndCompare(b.output(y, "y").build(), bnState("bn"));
         assertEquals(List.of("Gemm"), PipelineTest.ops(folded));

@@ -9,8 +9,8 @@ import dev.forge.compiler.ir.Attribute;
 import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.ir.Node;
 import dev.forge.compiler.ir.Shape;
-import dev.forge.compiler.ir.ValueInfo;
 import dev.forge.compiler.ir.Value;
+import dev.forge.compiler.ir.ValueInfo;
 import dev.forge.runtime.Tensor;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
 /** Constant subgraphs become initializers computed by ONNX Runtime; the model's outputs do not change. */
 class FoldConstantsTest {
     static Graph fold(Graph g) {
-        return Pipeline.of("fold", new FoldConstants(), new RemoveUnusedInitializers()).run(g, new PassContext());
+        return Pipeline.of("fold", new FoldConstants(), new RemoveUnusedInitializers())
+                .run(g, new PassContext());
     }
 
     @Test
@@ -28,14 +29,17 @@ class FoldConstantsTest {
         Value x = b.input("input", Shape.of(2, 3));
         Value a = b.constant("a", Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 6));
         Value k = b.node("Constant", "k", List.of(), Map.of("value_float", new Attribute.Float(0.5f)));
-        Value scaled = b.mul(a, k);                                             // constant * Constant: folds
-        Value shaped = b.node("Reshape", "shaped", List.of(scaled, b.node("Shape", "shape", List.of(x), Map.of())), Map.of());
-        Value y = b.add(x, shaped);                                             // reads the input: stays
+        Value scaled = b.mul(a, k); // constant * Constant: folds
+        Value shaped =
+                b.node("Reshape", "shaped", List.of(scaled, b.node("Shape", "shape", List.of(x), Map.of())), Map.of());
+        Value y = b.add(x, shaped); // reads the input: stays
         Graph g = b.output(y, "y").build();
         Graph folded = fold(g);
         assertEquals(List.of("Add"), PipelineTest.ops(folded));
         assertEquals(List.of("input", "shaped"), folded.nodes().get(0).inputs());
-        assertArrayEquals(new float[] {0.5f, 1, 1.5f, 2, 2.5f, 3}, folded.initializers().get("shaped").toFloatArray());
+        assertArrayEquals(
+                new float[] {0.5f, 1, 1.5f, 2, 2.5f, 3},
+                folded.initializers().get("shaped").toFloatArray());
         assertArrayEquals(new long[] {2, 3}, folded.initializers().get("shaped").shape());
         assertEquals(List.of("shaped"), List.copyOf(folded.initializers().keySet()));
         Tensor in = Tensor.of(new float[] {1, 1, 1, 1, 1, 1}, 2, 3);
@@ -47,20 +51,31 @@ class FoldConstantsTest {
         GraphBuilder b = new GraphBuilder("kept");
         Value x = b.input("input", Shape.of("N", 3));
         Value one = b.constant("one", Tensor.of(new float[] {1f}));
-        Value big = b.node("Expand", "big", List.of(one, b.constant("big_shape", Tensor.of(new long[] {2048, 2048}, 2))), Map.of());
-        Value small = b.node("Expand", "small", List.of(one, b.constant("small_shape", Tensor.of(new long[] {3}, 1))), Map.of());
+        Value big = b.node(
+                "Expand",
+                "big",
+                List.of(one, b.constant("big_shape", Tensor.of(new long[] {2048, 2048}, 2))),
+                Map.of());
+        Value small = b.node(
+                "Expand", "small", List.of(one, b.constant("small_shape", Tensor.of(new long[] {3}, 1))), Map.of());
         Value shape = b.node("Shape", "shape", List.of(x), Map.of());
         Value y = b.node("Reshape", "y", List.of(b.add(x, small), shape), Map.of());
         Graph g = b.output(y, "y").output(big, "big").build();
         // a random op has no shape rule in the builder: add it with its type, reading the constant
-        g.addNode(new Node("RandomUniformLike", "noise", List.of("small"), List.of("noise"), Map.of()), List.of(g.type("small")));
-        g.addNode(new Node("Add", "twice", List.of("noise", "noise"), List.of("twice"), Map.of()), List.of(g.type("small")));
+        g.addNode(
+                new Node("RandomUniformLike", "noise", List.of("small"), List.of("noise"), Map.of()),
+                List.of(g.type("small")));
+        g.addNode(
+                new Node("Add", "twice", List.of("noise", "noise"), List.of("twice"), Map.of()),
+                List.of(g.type("small")));
         g.addOutput(new ValueInfo("twice", g.type("small")));
         Graph folded = fold(g);
         List<String> ops = PipelineTest.ops(folded);
         assertEquals(List.of("Expand", "Shape", "Add", "Reshape", "RandomUniformLike", "Add"), ops);
         assertEquals("big", folded.nodes().get(0).name());
-        assertTrue(folded.initializers().containsKey("small"), folded.initializers().keySet().toString());
+        assertTrue(
+                folded.initializers().containsKey("small"),
+                folded.initializers().keySet().toString());
     }
 
     @Test
@@ -68,7 +83,11 @@ class FoldConstantsTest {
         GraphBuilder b = new GraphBuilder("large");
         Value x = b.input("input", Shape.of(2048, 2048));
         Value one = b.constant("one", Tensor.of(new float[] {1f}));
-        Value big = b.node("Expand", "big", List.of(one, b.constant("big_shape", Tensor.of(new long[] {2048, 2048}, 2))), Map.of());
+        Value big = b.node(
+                "Expand",
+                "big",
+                List.of(one, b.constant("big_shape", Tensor.of(new long[] {2048, 2048}, 2))),
+                Map.of());
         Graph g = b.output(b.add(x, big), "y").build();
         assertEquals(List.of("Expand", "Add"), PipelineTest.ops(fold(g)));
     }

@@ -46,12 +46,30 @@ class PipelineTest {
     @Test
     void the_training_pipeline_reads_as_one_list() {
         Pipeline p = Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.adam(0.01));
-        assertEquals(List.of("StateAsInputs", "PoolBeforeRelu", "TrainingForms", "DropoutMasks", "AppendLoss",
-                "Differentiate", "OptimizerUpdate", "StepOutputs"), p.passNames());
-        assertEquals("train: StateAsInputs -> PoolBeforeRelu -> TrainingForms -> DropoutMasks -> AppendLoss"
-                + " -> Differentiate -> OptimizerUpdate -> StepOutputs", p.toString());
-        assertEquals(List.of("BakeState", "RemoveTrainingNodes", "FoldBatchNorm", "FoldConstants", "RemoveUnusedInitializers",
-                "AttachMetadata"), Pipelines.export(Map.of(), Map.of()).passNames());
+        assertEquals(
+                List.of(
+                        "StateAsInputs",
+                        "PoolBeforeRelu",
+                        "TrainingForms",
+                        "DropoutMasks",
+                        "AppendLoss",
+                        "Differentiate",
+                        "OptimizerUpdate",
+                        "StepOutputs"),
+                p.passNames());
+        assertEquals(
+                "train: StateAsInputs -> PoolBeforeRelu -> TrainingForms -> DropoutMasks -> AppendLoss"
+                        + " -> Differentiate -> OptimizerUpdate -> StepOutputs",
+                p.toString());
+        assertEquals(
+                List.of(
+                        "BakeState",
+                        "RemoveTrainingNodes",
+                        "FoldBatchNorm",
+                        "FoldConstants",
+                        "RemoveUnusedInitializers",
+                        "AttachMetadata"),
+                Pipelines.export(Map.of(), Map.of()).passNames());
     }
 
     @Test
@@ -59,8 +77,10 @@ class PipelineTest {
         Graph net = net();
         List<String> seen = new ArrayList<>();
         PassInstrumentation record = (index, pass, graph) -> seen.add(index + ":" + pass.name());
-        for (Pipeline p : List.of(Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.momentum(0.01, 0.9)),
-                Pipelines.gradients(Loss.MSE, true), Pipelines.export(Map.of(), Map.of("k", "v")))) {
+        for (Pipeline p : List.of(
+                Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.momentum(0.01, 0.9)),
+                Pipelines.gradients(Loss.MSE, true),
+                Pipelines.export(Map.of(), Map.of("k", "v")))) {
             seen.clear();
             p.run(net, new PassContext(), GraphVerifier.afterEachPass().andThen(record));
             List<String> expected = new ArrayList<>();
@@ -78,20 +98,29 @@ class PipelineTest {
         PassContext c = new PassContext();
         Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.adam(0.01))
                 .run(net, c, (index, pass, graph) -> after.put(pass.name(), graph.copy()));
-        assertEquals(List.of(), after.get("StateAsInputs").initializers().keySet().stream().filter(net.parameters()::contains).toList());
-        assertEquals(List.of("input", "conv1/W", "conv1/B", "bn1/scale", "bn1/B", "fc1/W", "fc1/B", "bn1/mean", "bn1/var"),
+        assertEquals(
+                List.of(),
+                after.get("StateAsInputs").initializers().keySet().stream()
+                        .filter(net.parameters()::contains)
+                        .toList());
+        assertEquals(
+                List.of("input", "conv1/W", "conv1/B", "bn1/scale", "bn1/B", "fc1/W", "fc1/B", "bn1/mean", "bn1/var"),
                 after.get("StateAsInputs").inputs().stream().map(i -> i.name()).toList());
         assertEquals(List.of("BatchNormalization", "Relu", "MaxPool"), ops(net).subList(1, 4));
-        assertEquals(List.of("BatchNormalization", "MaxPool", "Relu"), ops(after.get("PoolBeforeRelu")).subList(1, 4));
+        assertEquals(
+                List.of("BatchNormalization", "MaxPool", "Relu"),
+                ops(after.get("PoolBeforeRelu")).subList(1, 4));
         assertTrue(ops(after.get("TrainingForms")).contains("ReduceMean"));
         assertEquals(List.of("bn1/mean.next", "bn1/var.next"), c.statisticOutputs());
         assertFalse(ops(after.get("DropoutMasks")).contains("Dropout"));
         assertEquals(List.of(0.25f), List.copyOf(c.dropoutRatios().values()));
         assertTrue(after.get("AppendLoss").hasValue(TrainingGraph.LOSS));
         assertEquals("conv1/W.grad", c.gradients().get("conv1/W"));
-        assertTrue(c.nextOutputs().contains("fc1/W.exp_avg.next"), c.nextOutputs().toString());
+        assertTrue(
+                c.nextOutputs().contains("fc1/W.exp_avg.next"), c.nextOutputs().toString());
         assertEquals(0, after.get("OptimizerUpdate").outputs().size());
-        assertEquals(TrainingGraph.LOSS, after.get("StepOutputs").outputs().get(0).name());
+        assertEquals(
+                TrainingGraph.LOSS, after.get("StepOutputs").outputs().get(0).name());
     }
 
     @Test
@@ -114,13 +143,25 @@ class PipelineTest {
 
             @Override
             public Graph run(Graph graph, PassContext context) {
-                order.add("count:" + graph.nodes().stream().filter(n -> n.name().startsWith("loss/")).count());
+                order.add("count:"
+                        + graph.nodes().stream()
+                                .filter(n -> n.name().startsWith("loss/"))
+                                .count());
                 return graph;
             }
         };
         Pipeline p = Pipelines.gradients(Loss.CROSS_ENTROPY, false).insertAfter("AppendLoss", count);
-        assertEquals(List.of("StateAsInputs", "PoolBeforeRelu", "TrainingForms", "DropoutMasks", "AppendLoss",
-                "CountLossNodes", "Differentiate", "GradientOutputs"), p.passNames());
+        assertEquals(
+                List.of(
+                        "StateAsInputs",
+                        "PoolBeforeRelu",
+                        "TrainingForms",
+                        "DropoutMasks",
+                        "AppendLoss",
+                        "CountLossNodes",
+                        "Differentiate",
+                        "GradientOutputs"),
+                p.passNames());
         p.run(net(), new PassContext(), (index, pass, graph) -> order.add(pass.name()));
         String counted = order.get(order.indexOf("AppendLoss") + 1);
         assertTrue(counted.startsWith("count:") && Long.parseLong(counted.substring(6)) > 0, order.toString());
@@ -130,15 +171,18 @@ class PipelineTest {
 
     @Test
     void inserting_after_an_unknown_pass_names_the_passes() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> Pipelines.export(Map.of(), Map.of()).insertAfter("FoldBN", new FoldConstants()));
-        assertTrue(e.getMessage().contains("no pass 'FoldBN'") && e.getMessage().contains("FoldBatchNorm"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("no pass 'FoldBN'") && e.getMessage().contains("FoldBatchNorm"),
+                e.getMessage());
     }
 
     @Test
     void a_pipeline_naming_a_pass_twice_is_refused() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Pipeline.of("x", new FoldConstants(), new FoldConstants()));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> Pipeline.of("x", new FoldConstants(), new FoldConstants()));
         assertTrue(e.getMessage().contains("'FoldConstants' twice"), e.getMessage());
     }
 
@@ -152,12 +196,15 @@ class PipelineTest {
 
             @Override
             public Graph run(Graph graph, PassContext context) {
-                graph.setNodes(new ArrayList<>(graph.nodes().subList(1, graph.nodes().size())));
+                graph.setNodes(
+                        new ArrayList<>(graph.nodes().subList(1, graph.nodes().size())));
                 return graph;
             }
         };
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Pipeline.of("broken", new RemoveTrainingNodes(),
-                dropFirst).run(net(), new PassContext(), GraphVerifier.afterEachPass()));
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class,
+                () -> Pipeline.of("broken", new RemoveTrainingNodes(), dropFirst)
+                        .run(net(), new PassContext(), GraphVerifier.afterEachPass()));
         assertTrue(e.getMessage().startsWith("after pass 2 DropFirstNode: graph 'tiny' is invalid:"), e.getMessage());
         assertTrue(e.getMessage().contains("input 'conv1' is not defined before the node"), e.getMessage());
     }
@@ -170,21 +217,26 @@ class PipelineTest {
         Graph viaPipeline = Pipelines.training(Loss.CROSS_ENTROPY, adam).run(net, new PassContext());
         assertArrayEquals(OnnxWriter.toBytes(viaPipeline), OnnxWriter.toBytes(tg.graph()));
         Graph exported = Export.inferenceModel(net, tg.initialState(), Map.of("k", "v"));
-        assertArrayEquals(OnnxWriter.toBytes(Pipelines.export(tg.initialState(), Map.of("k", "v")).run(net, new PassContext())),
+        assertArrayEquals(
+                OnnxWriter.toBytes(
+                        Pipelines.export(tg.initialState(), Map.of("k", "v")).run(net, new PassContext())),
                 OnnxWriter.toBytes(exported));
     }
 
     @Test
     void every_dump_loads_in_onnx_runtime() {
         Graph net = net();
-        for (Pipeline p : List.of(Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.adam(0.01)),
-                Pipelines.export(Map.of(), Map.of()))) {
+        for (Pipeline p : List.of(
+                Pipelines.training(Loss.CROSS_ENTROPY, Optimizer.adam(0.01)), Pipelines.export(Map.of(), Map.of()))) {
             PassDumps dumps = new PassDumps(dir.resolve(p.name()), name -> true);
             p.run(net, new PassContext(), dumps);
             assertEquals(p.passes().size(), dumps.written().size());
-            assertEquals("01-" + p.passNames().get(0) + ".onnx", dumps.written().get(0).getFileName().toString());
+            assertEquals(
+                    "01-" + p.passNames().get(0) + ".onnx",
+                    dumps.written().get(0).getFileName().toString());
             for (Path f : dumps.written()) {
-                try (Model m = Model.load(f, ModelOptions.builder().intraOpThreads(1).build())) {
+                try (Model m =
+                        Model.load(f, ModelOptions.builder().intraOpThreads(1).build())) {
                     assertFalse(m.outputs().isEmpty(), f.toString());
                 }
             }
@@ -201,7 +253,9 @@ class PipelineTest {
         });
         assertEquals(0, afterLoss[0].outputs().size());
         Graph v = PassDumps.viewable(afterLoss[0]);
-        assertTrue(v.outputs().stream().anyMatch(o -> o.name().equals(TrainingGraph.LOSS)), v.outputs().toString());
+        assertTrue(
+                v.outputs().stream().anyMatch(o -> o.name().equals(TrainingGraph.LOSS)),
+                v.outputs().toString());
         assertEquals(0, afterLoss[0].outputs().size());
     }
 

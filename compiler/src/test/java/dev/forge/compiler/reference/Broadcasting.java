@@ -9,8 +9,7 @@ import java.util.function.DoubleBinaryOperator;
  * dimension of 1 stretches to the other size, any other mismatch is an error.
  */
 final class Broadcasting {
-    private Broadcasting() {
-    }
+    private Broadcasting() {}
 
     /** The broadcast shape of {@code a} and {@code b}, or an IllegalArgumentException. */
     static long[] shape(long[] a, long[] b) {
@@ -51,7 +50,8 @@ final class Broadcasting {
     static DoubleTensor to(DoubleTensor x, long[] target) {
         long[] xs = x.rawShape();
         if (!broadcastsTo(xs, target)) {
-            throw new IllegalArgumentException("shape " + Arrays.toString(xs) + " does not broadcast to " + Arrays.toString(target));
+            throw new IllegalArgumentException(
+                    "shape " + Arrays.toString(xs) + " does not broadcast to " + Arrays.toString(target));
         }
         long[] xStrides = DoubleTensor.strides(xs);
         int offset = target.length - xs.length;

@@ -91,7 +91,8 @@ final class Call {
     /** An axis in [-rank, rank-1] made non-negative. */
     int axis(long axis, int rank) {
         if (axis < -rank || axis >= rank) {
-            throw error("axis " + axis + " is out of range for rank " + rank + " (valid: [" + -rank + ", " + (rank - 1) + "])");
+            throw error("axis " + axis + " is out of range for rank " + rank + " (valid: [" + -rank + ", " + (rank - 1)
+                    + "])");
         }
         return (int) (axis < 0 ? axis + rank : axis);
     }

@@ -145,8 +145,8 @@ public final class DoubleTensor {
         long flat = 0;
         for (int i = 0; i < index.length; i++) {
             if (index[i] < 0 || index[i] >= shape[i]) {
-                throw new IndexOutOfBoundsException("index " + Arrays.toString(index) + " is outside shape "
-                        + Arrays.toString(shape));
+                throw new IndexOutOfBoundsException(
+                        "index " + Arrays.toString(index) + " is outside shape " + Arrays.toString(shape));
             }
             flat = flat * shape[i] + index[i];
         }
@@ -227,7 +227,8 @@ public final class DoubleTensor {
     /** The same values with another shape of the same element count. */
     public DoubleTensor reshape(long... newShape) {
         if (checkedCount(newShape) != data.length) {
-            throw new IllegalArgumentException("cannot reshape " + Arrays.toString(shape) + " to " + Arrays.toString(newShape));
+            throw new IllegalArgumentException(
+                    "cannot reshape " + Arrays.toString(shape) + " to " + Arrays.toString(newShape));
         }
         return new DoubleTensor(dtype, newShape.clone(), data);
     }
@@ -256,7 +257,8 @@ public final class DoubleTensor {
     /** The sum of the elementwise products with {@code other} (same element count): {@code <this, other>}. */
     public double dot(DoubleTensor other) {
         if (other.data.length != data.length) {
-            throw new IllegalArgumentException("dot of " + Arrays.toString(shape) + " and " + Arrays.toString(other.shape));
+            throw new IllegalArgumentException(
+                    "dot of " + Arrays.toString(shape) + " and " + Arrays.toString(other.shape));
         }
         double s = 0;
         for (int i = 0; i < data.length; i++) {
@@ -309,7 +311,8 @@ public final class DoubleTensor {
             n = Math.multiplyExact(n, d);
         }
         if (n > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has too many elements (" + n + ")");
+            throw new IllegalArgumentException(
+                    "shape " + Arrays.toString(shape) + " has too many elements (" + n + ")");
         }
         return n;
     }
@@ -319,7 +322,9 @@ public final class DoubleTensor {
     /** Equal when tag, shape and every value are equal ({@link Double#compare} semantics). */
     @Override
     public boolean equals(Object o) {
-        return o instanceof DoubleTensor t && t.dtype == dtype && Arrays.equals(t.shape, shape)
+        return o instanceof DoubleTensor t
+                && t.dtype == dtype
+                && Arrays.equals(t.shape, shape)
                 && Arrays.equals(t.data, data);
     }
 
@@ -331,8 +336,10 @@ public final class DoubleTensor {
     /** E.g. {@code DoubleTensor(float32[2,3]: 1.0, 2.0, ...)}. */
     @Override
     public String toString() {
-        StringBuilder sb = new StringBuilder("DoubleTensor(").append(dtype.typeName())
-                .append(Arrays.toString(shape).replace(" ", "")).append(':');
+        StringBuilder sb = new StringBuilder("DoubleTensor(")
+                .append(dtype.typeName())
+                .append(Arrays.toString(shape).replace(" ", ""))
+                .append(':');
         int n = Math.min(data.length, 8);
         for (int i = 0; i < n; i++) {
             sb.append(i == 0 ? " " : ", ").append(data[i]);

@@ -13,8 +13,7 @@ import java.util.function.DoubleUnaryOperator;
  * (inference form).
  */
 final class ElementwiseRules {
-    private ElementwiseRules() {
-    }
+    private ElementwiseRules() {}
 
     static void register(Map<String, Rule> r) {
         // y = max(0, x)
@@ -144,7 +143,8 @@ final class ElementwiseRules {
         DoubleTensor a = c.in(0);
         DoubleTensor b = c.in(1);
         if (a.dtype() != b.dtype()) {
-            throw c.error("inputs have different element types " + a.dtype().typeName() + " and " + b.dtype().typeName());
+            throw c.error("inputs have different element types " + a.dtype().typeName() + " and "
+                    + b.dtype().typeName());
         }
         return List.of(Broadcasting.zip(a, b, a.dtype(), f));
     }
@@ -178,7 +178,8 @@ final class ElementwiseRules {
         DoubleTensor a = c.in(0);
         DoubleTensor b = c.in(1);
         if (a.dtype() != b.dtype()) {
-            throw c.error("inputs have different element types " + a.dtype().typeName() + " and " + b.dtype().typeName());
+            throw c.error("inputs have different element types " + a.dtype().typeName() + " and "
+                    + b.dtype().typeName());
         }
         return List.of(Broadcasting.zip(a, b, DType.BOOL, f));
     }
@@ -205,7 +206,8 @@ final class ElementwiseRules {
         for (int k = 1; k < c.inputs.size(); k++) {
             DoubleTensor next = c.in(k);
             if (next.dtype() != acc.dtype()) {
-                throw c.error("input " + k + " is " + next.dtype().typeName() + " but input 0 is " + acc.dtype().typeName());
+                throw c.error("input " + k + " is " + next.dtype().typeName() + " but input 0 is "
+                        + acc.dtype().typeName());
             }
             acc = Broadcasting.zip(acc, next, acc.dtype(), f);
         }
@@ -222,7 +224,8 @@ final class ElementwiseRules {
             throw c.error("condition must be bool, got " + cond.dtype().typeName());
         }
         if (x.dtype() != y.dtype()) {
-            throw c.error("X and Y have different element types " + x.dtype().typeName() + " and " + y.dtype().typeName());
+            throw c.error("X and Y have different element types " + x.dtype().typeName() + " and "
+                    + y.dtype().typeName());
         }
         long[] shape = Broadcasting.shape(Broadcasting.shape(cond.rawShape(), x.rawShape()), y.rawShape());
         double[] k = Broadcasting.to(cond, shape).raw();

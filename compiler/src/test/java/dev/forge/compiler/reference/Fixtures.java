@@ -14,8 +14,7 @@ import java.util.Map;
 
 /** Small helpers for the reference evaluator's tests: one-node evaluation, attribute and tensor shorthands. */
 final class Fixtures {
-    private Fixtures() {
-    }
+    private Fixtures() {}
 
     /** A float32-tagged tensor. */
     static DoubleTensor t(double[] data, long... shape) {
@@ -67,7 +66,8 @@ final class Fixtures {
     }
 
     /** Evaluates one node of {@code op} at the given opset. */
-    static List<DoubleTensor> eval(int opset, String op, Map<String, Attribute> attributes, int outputs, DoubleTensor... inputs) {
+    static List<DoubleTensor> eval(
+            int opset, String op, Map<String, Attribute> attributes, int outputs, DoubleTensor... inputs) {
         List<String> inNames = new ArrayList<>();
         for (int k = 0; k < inputs.length; k++) {
             inNames.add(inputs[k] == null ? "" : "in" + k);

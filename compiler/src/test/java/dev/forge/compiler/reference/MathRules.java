@@ -6,8 +6,7 @@ import java.util.Map;
 
 /** Matrix products, batch normalization and (log-)softmax. */
 final class MathRules {
-    private MathRules() {
-    }
+    private MathRules() {}
 
     static void register(Map<String, Rule> r) {
         r.put("Gemm", MathRules::gemm);
@@ -26,7 +25,8 @@ final class MathRules {
         DoubleTensor a = c.in(0);
         DoubleTensor b = c.in(1);
         if (a.rank() != 2 || b.rank() != 2) {
-            throw c.error("A " + Arrays.toString(a.rawShape()) + " and B " + Arrays.toString(b.rawShape()) + " must be matrices");
+            throw c.error("A " + Arrays.toString(a.rawShape()) + " and B " + Arrays.toString(b.rawShape())
+                    + " must be matrices");
         }
         boolean ta = c.attrInt("transA", 0) != 0;
         boolean tb = c.attrInt("transB", 0) != 0;
@@ -71,7 +71,8 @@ final class MathRules {
         DoubleTensor a = c.in(0);
         DoubleTensor b = c.in(1);
         if (a.rank() == 0 || b.rank() == 0) {
-            throw c.error("operands must have rank >= 1, got " + Arrays.toString(a.rawShape()) + " and " + Arrays.toString(b.rawShape()));
+            throw c.error("operands must have rank >= 1, got " + Arrays.toString(a.rawShape()) + " and "
+                    + Arrays.toString(b.rawShape()));
         }
         DoubleTensor a2 = a.rank() == 1 ? a.reshape(1, a.dim(0)) : a;
         DoubleTensor b2 = b.rank() == 1 ? b.reshape(b.dim(0), 1) : b;
@@ -79,7 +80,8 @@ final class MathRules {
         long k = a2.dim(-1);
         long n = b2.dim(-1);
         if (b2.dim(-2) != k) {
-            throw c.error("inner dimensions differ: " + Arrays.toString(a.rawShape()) + " x " + Arrays.toString(b.rawShape()));
+            throw c.error("inner dimensions differ: " + Arrays.toString(a.rawShape()) + " x "
+                    + Arrays.toString(b.rawShape()));
         }
         long[] batchA = Arrays.copyOf(a2.rawShape(), a2.rank() - 2);
         long[] batchB = Arrays.copyOf(b2.rawShape(), b2.rank() - 2);
@@ -141,8 +143,10 @@ final class MathRules {
         double momentum = c.attrFloat("momentum", 0.9f);
         boolean training = c.opset >= 14 && c.attrInt("training_mode", 0) != 0;
         if (!training && c.node.outputs().size() > 1 && (c.wantsOutput(1) || c.wantsOutput(2))) {
-            throw c.error(c.opset >= 14 ? "running_mean/running_var outputs need training_mode=1"
-                    : "the training form of BatchNormalization before opset 14 (5 outputs) is not supported; use opset 14+");
+            throw c.error(
+                    c.opset >= 14
+                            ? "running_mean/running_var outputs need training_mode=1"
+                            : "the training form of BatchNormalization before opset 14 (5 outputs) is not supported; use opset 14+");
         }
         if (x.rank() < 1) {
             throw c.error("X must have rank >= 1");
@@ -152,7 +156,8 @@ final class MathRules {
         int inner = x.size() / Math.max(1, batch * channels);
         for (DoubleTensor p : List.of(scale, bias, inputMean, inputVar)) {
             if (p.rank() != 1 || p.dim(0) != channels) {
-                throw c.error("scale, B, mean and var must be [" + channels + "], got " + Arrays.toString(p.rawShape()));
+                throw c.error(
+                        "scale, B, mean and var must be [" + channels + "], got " + Arrays.toString(p.rawShape()));
             }
         }
         double[] mean = inputMean.toDoubleArray();
@@ -199,7 +204,9 @@ final class MathRules {
             runningMean[ch] = inputMean.raw()[ch] * momentum + mean[ch] * (1 - momentum);
             runningVar[ch] = inputVar.raw()[ch] * momentum + var[ch] * (1 - momentum);
         }
-        return List.of(out, new DoubleTensor(inputMean.dtype(), new long[] {channels}, runningMean),
+        return List.of(
+                out,
+                new DoubleTensor(inputMean.dtype(), new long[] {channels}, runningMean),
                 new DoubleTensor(inputVar.dtype(), new long[] {channels}, runningVar));
     }
 

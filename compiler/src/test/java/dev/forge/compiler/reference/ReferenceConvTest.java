@@ -49,17 +49,22 @@ class ReferenceConvTest {
         b.output(b.conv2d("s1", x, Conv2d.of(1, 3).stride(1).bias(false)), "y1");
         b.output(b.conv2d("s2", x, Conv2d.of(1, 3).stride(2).bias(false)), "y2");
         Graph g = b.build();
-        Map<String, DoubleTensor> out = ReferenceEvaluator.run(g, Map.of(
-                "input", t(IMAGE, 1, 1, 5, 5),
-                "s1/W", t(X_FILTER, 1, 1, 3, 3),
-                "s2/W", t(X_FILTER, 1, 1, 3, 3)));
+        Map<String, DoubleTensor> out = ReferenceEvaluator.run(
+                g,
+                Map.of(
+                        "input", t(IMAGE, 1, 1, 5, 5),
+                        "s1/W", t(X_FILTER, 1, 1, 3, 3),
+                        "s2/W", t(X_FILTER, 1, 1, 3, 3)));
         // Each output is the sum of the image under the filter's five ones; e.g. top-left:
         // image[0][0] + image[0][2] + image[1][1] + image[2][0] + image[2][2] = 1 + 1 + 1 + 0 + 1 = 4.
-        assertTensor(new long[] {1, 1, 3, 3}, new double[] {
-            4, 3, 4,
-            2, 4, 3,
-            2, 3, 4,
-        }, out.get("y1"));
+        assertTensor(
+                new long[] {1, 1, 3, 3},
+                new double[] {
+                    4, 3, 4,
+                    2, 4, 3,
+                    2, 3, 4,
+                },
+                out.get("y1"));
         // Stride 2 keeps the windows at rows and columns 0 and 2 of the stride-1 map.
         assertTensor(new long[] {1, 1, 2, 2}, new double[] {4, 4, 2, 4}, out.get("y2"));
     }
@@ -81,8 +86,14 @@ class ReferenceConvTest {
     }
 
     /** An independent Conv: materialize the zero-padded input, unfold it (im2col), multiply matrices. */
-    static DoubleTensor im2colConv(DoubleTensor x, DoubleTensor w, DoubleTensor bias, long[] strides, long[] pads,
-            long[] dilations, int group) {
+    static DoubleTensor im2colConv(
+            DoubleTensor x,
+            DoubleTensor w,
+            DoubleTensor bias,
+            long[] strides,
+            long[] pads,
+            long[] dilations,
+            int group) {
         int n = (int) x.dim(0);
         int channels = (int) x.dim(1);
         int h = (int) x.dim(2);
@@ -118,8 +129,9 @@ class ReferenceConvTest {
                         for (int j = 0; j < kw; j++) {
                             for (int r = 0; r < oh; r++) {
                                 for (int q = 0; q < ow; q++) {
-                                    cols[(c * kh + i) * kw + j][r * ow + q] = padded[a][g * cg + c]
-                                            [(int) (r * strides[0] + i * dilations[0])][(int) (q * strides[1] + j * dilations[1])];
+                                    cols[(c * kh + i) * kw + j][r * ow + q] =
+                                            padded[a][g * cg + c][(int) (r * strides[0] + i * dilations[0])][
+                                                    (int) (q * strides[1] + j * dilations[1])];
                                 }
                             }
                         }
@@ -159,10 +171,10 @@ class ReferenceConvTest {
         long[][] configs = {
             {1, 1, 1, 5, 5, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1},
             {3, 4, 1, 6, 7, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1},
-            {4, 6, 2, 7, 7, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2},   // padding 2, dilation 2, groups 2
-            {4, 4, 4, 8, 6, 3, 3, 2, 2, 1, 0, 2, 1, 1, 1},   // depthwise, asymmetric pads, stride 2
-            {2, 3, 1, 9, 8, 2, 3, 3, 2, 0, 1, 1, 0, 2, 1},   // stride 3 with a remainder (floor)
-            {6, 4, 2, 5, 5, 1, 1, 2, 1, 0, 0, 0, 0, 1, 1},   // 1x1 grouped
+            {4, 6, 2, 7, 7, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2}, // padding 2, dilation 2, groups 2
+            {4, 4, 4, 8, 6, 3, 3, 2, 2, 1, 0, 2, 1, 1, 1}, // depthwise, asymmetric pads, stride 2
+            {2, 3, 1, 9, 8, 2, 3, 3, 2, 0, 1, 1, 0, 2, 1}, // stride 3 with a remainder (floor)
+            {6, 4, 2, 5, 5, 1, 1, 2, 1, 0, 0, 0, 0, 1, 1}, // 1x1 grouped
         };
         for (long[] k : configs) {
             int group = (int) k[2];
@@ -187,15 +199,21 @@ class ReferenceConvTest {
         DoubleTensor upper = eval1("Conv", attrs("auto_pad", s("SAME_UPPER")), x, w);
         DoubleTensor lower = eval1("Conv", attrs("auto_pad", s("SAME_LOWER")), x, w);
         assertArrayEquals(new long[] {1, 3, 4, 4}, upper.shape());
-        assertEquals(upper, eval1("Conv", attrs("pads", ints(0, 0, 1, 1)), x, w), "SAME_UPPER puts the odd pixel at the end");
-        assertEquals(lower, eval1("Conv", attrs("pads", ints(1, 1, 0, 0)), x, w), "SAME_LOWER puts it at the beginning");
+        assertEquals(
+                upper,
+                eval1("Conv", attrs("pads", ints(0, 0, 1, 1)), x, w),
+                "SAME_UPPER puts the odd pixel at the end");
+        assertEquals(
+                lower, eval1("Conv", attrs("pads", ints(1, 1, 0, 0)), x, w), "SAME_LOWER puts it at the beginning");
         assertNotEquals(upper, lower);
         // in 5, kernel 3, stride 2: out = ceil(5/2) = 3, total (3-1)*2 + 3 - 5 = 2, one each side
         DoubleTensor x5 = DoubleTensor.random(rnd, 1, 2, 5, 5);
         DoubleTensor w3 = DoubleTensor.random(rnd, 1, 2, 3, 3);
-        assertEquals(eval1("Conv", attrs("strides", ints(2, 2), "pads", ints(1, 1, 1, 1)), x5, w3),
+        assertEquals(
+                eval1("Conv", attrs("strides", ints(2, 2), "pads", ints(1, 1, 1, 1)), x5, w3),
                 eval1("Conv", attrs("strides", ints(2, 2), "auto_pad", s("SAME_UPPER")), x5, w3));
-        DoubleTensor valid = eval1("Conv", attrs("strides", ints(2, 2), "auto_pad", s("VALID"), "pads", ints(1, 1, 1, 1)), x5, w3);
+        DoubleTensor valid =
+                eval1("Conv", attrs("strides", ints(2, 2), "auto_pad", s("VALID"), "pads", ints(1, 1, 1, 1)), x5, w3);
         assertEquals(eval1("Conv", attrs("strides", ints(2, 2)), x5, w3), valid, "VALID ignores pads: no padding");
         assertArrayEquals(new long[] {1, 1, 2, 2}, valid.shape());
     }
@@ -207,8 +225,11 @@ class ReferenceConvTest {
         DoubleTensor x1 = DoubleTensor.random(rnd, 2, 3, 9);
         DoubleTensor w1 = DoubleTensor.random(rnd, 4, 3, 3);
         DoubleTensor y1 = eval1("Conv", attrs("strides", ints(2), "pads", ints(1, 2), "dilations", ints(2)), x1, w1);
-        DoubleTensor y2 = eval1("Conv", attrs("strides", ints(1, 2), "pads", ints(0, 1, 0, 2), "dilations", ints(1, 2)),
-                x1.reshape(2, 3, 1, 9), w1.reshape(4, 3, 1, 3));
+        DoubleTensor y2 = eval1(
+                "Conv",
+                attrs("strides", ints(1, 2), "pads", ints(0, 1, 0, 2), "dilations", ints(1, 2)),
+                x1.reshape(2, 3, 1, 9),
+                w1.reshape(4, 3, 1, 3));
         assertEquals(y2.reshape(y1.shape()), y1);
         // 3-D with a kernel of depth 1: each depth slice is an independent 2-D convolution
         DoubleTensor x3 = DoubleTensor.random(rnd, 1, 2, 3, 5, 5);
@@ -237,22 +258,42 @@ class ReferenceConvTest {
         // x = [1, 2], W = [1, 10, 100], stride 2: x[0] scatters to 0..2, x[1] to 2..4
         DoubleTensor x = t(new double[] {1, 2}, 1, 1, 2);
         DoubleTensor w = t(new double[] {1, 10, 100}, 1, 1, 3);
-        assertTensor(new long[] {1, 1, 5}, new double[] {1, 10, 102, 20, 200}, eval1("ConvTranspose", attrs("strides", ints(2)), x, w));
-        assertTensor(new long[] {1, 1, 3}, new double[] {10, 102, 20},
+        assertTensor(
+                new long[] {1, 1, 5},
+                new double[] {1, 10, 102, 20, 200},
+                eval1("ConvTranspose", attrs("strides", ints(2)), x, w));
+        assertTensor(
+                new long[] {1, 1, 3},
+                new double[] {10, 102, 20},
                 eval1("ConvTranspose", attrs("strides", ints(2), "pads", ints(1, 1)), x, w));
         // output_padding adds a cell at the end that receives only the bias
-        assertTensor(new long[] {1, 1, 6}, new double[] {1.5, 10.5, 102.5, 20.5, 200.5, 0.5},
-                eval1("ConvTranspose", attrs("strides", ints(2), "output_padding", ints(1)), x, w, t(new double[] {0.5}, 1)));
+        assertTensor(
+                new long[] {1, 1, 6},
+                new double[] {1.5, 10.5, 102.5, 20.5, 200.5, 0.5},
+                eval1(
+                        "ConvTranspose",
+                        attrs("strides", ints(2), "output_padding", ints(1)),
+                        x,
+                        w,
+                        t(new double[] {0.5}, 1)));
         // SAME: out = in * stride = 4, total padding 5 - 4 = 1: the extra at the end (UPPER) or beginning (LOWER)
-        assertTensor(new long[] {1, 1, 4}, new double[] {1, 10, 102, 20},
+        assertTensor(
+                new long[] {1, 1, 4},
+                new double[] {1, 10, 102, 20},
                 eval1("ConvTranspose", attrs("strides", ints(2), "auto_pad", s("SAME_UPPER")), x, w));
-        assertTensor(new long[] {1, 1, 4}, new double[] {10, 102, 20, 200},
+        assertTensor(
+                new long[] {1, 1, 4},
+                new double[] {10, 102, 20, 200},
                 eval1("ConvTranspose", attrs("strides", ints(2), "auto_pad", s("SAME_LOWER")), x, w));
         // output_shape with NOTSET: the spec's "else" branch puts the odd padding pixel at the beginning
-        assertTensor(new long[] {1, 1, 4}, new double[] {10, 102, 20, 200},
+        assertTensor(
+                new long[] {1, 1, 4},
+                new double[] {10, 102, 20, 200},
                 eval1("ConvTranspose", attrs("strides", ints(2), "output_shape", ints(4)), x, w));
         // dilation 2 spreads the kernel taps: x[0] -> 0, 2, 4; x[1] -> 1, 3, 5
-        assertTensor(new long[] {1, 1, 6}, new double[] {1, 2, 10, 20, 100, 200},
+        assertTensor(
+                new long[] {1, 1, 6},
+                new double[] {1, 2, 10, 20, 100, 200},
                 eval1("ConvTranspose", attrs("dilations", ints(2)), x, w));
     }
 
@@ -266,7 +307,7 @@ class ReferenceConvTest {
             {1, 1, 1, 5, 5, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1},
             {3, 2, 1, 7, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
             {4, 6, 2, 9, 8, 3, 2, 2, 3, 2, 1, 0, 2, 2, 1},
-            {2, 4, 2, 28, 28, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1},  // the seed's conv at stride 2: remainder 1
+            {2, 4, 2, 28, 28, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1}, // the seed's conv at stride 2: remainder 1
             {3, 3, 3, 10, 11, 3, 3, 3, 3, 1, 1, 1, 1, 2, 2},
         };
         for (long[] k : configs) {

@@ -33,19 +33,41 @@ class ReferenceElementwiseTest {
         double e2 = Math.exp(2);
         double eh = Math.exp(0.5);
         assertArrayEquals(new double[] {0, 0, 0, 0.5, 2}, apply("Relu", Map.of()));
-        assertArrayEquals(new double[] {1 / (1 + e2), 1 / (1 + eh), 0.5, 1 / (1 + 1 / eh), 1 / (1 + 1 / e2)},
-                apply("Sigmoid", Map.of()), 1e-15);
-        assertArrayEquals(new double[] {-(e2 * e2 - 1) / (e2 * e2 + 1), -(eh * eh - 1) / (eh * eh + 1), 0,
-            (eh * eh - 1) / (eh * eh + 1), (e2 * e2 - 1) / (e2 * e2 + 1)}, apply("Tanh", Map.of()), 1e-15);
+        assertArrayEquals(
+                new double[] {1 / (1 + e2), 1 / (1 + eh), 0.5, 1 / (1 + 1 / eh), 1 / (1 + 1 / e2)},
+                apply("Sigmoid", Map.of()),
+                1e-15);
+        assertArrayEquals(
+                new double[] {
+                    -(e2 * e2 - 1) / (e2 * e2 + 1),
+                    -(eh * eh - 1) / (eh * eh + 1),
+                    0,
+                    (eh * eh - 1) / (eh * eh + 1),
+                    (e2 * e2 - 1) / (e2 * e2 + 1)
+                },
+                apply("Tanh", Map.of()),
+                1e-15);
         double alpha = 0.01f; // ONNX float attributes are float32, defaults included
-        assertArrayEquals(new double[] {-2 * alpha, -0.5 * alpha, 0, 0.5, 2}, apply("LeakyRelu", Map.of()), 1e-15,
+        assertArrayEquals(
+                new double[] {-2 * alpha, -0.5 * alpha, 0, 0.5, 2},
+                apply("LeakyRelu", Map.of()),
+                1e-15,
                 "alpha defaults to 0.01");
         assertArrayEquals(new double[] {-0.5, -0.125, 0, 0.5, 2}, apply("LeakyRelu", attrs("alpha", f(0.25f))), 1e-15);
-        assertArrayEquals(new double[] {1 / e2 - 1, 1 / eh - 1, 0, 0.5, 2}, apply("Elu", Map.of()), 1e-15, "alpha defaults to 1");
-        assertArrayEquals(new double[] {2 * (1 / e2 - 1), 2 * (1 / eh - 1), 0, 0.5, 2}, apply("Elu", attrs("alpha", f(2f))), 1e-15);
-        assertArrayEquals(new double[] {Math.log(1 + 1 / e2), Math.log(1 + 1 / eh), Math.log(2), Math.log(1 + eh), Math.log(1 + e2)},
-                apply("Softplus", Map.of()), 1e-15);
-        assertEquals(1000, eval1("Softplus", Map.of(), t(new double[] {1000}, 1)).getFlat(0), 1e-12, "no overflow");
+        assertArrayEquals(
+                new double[] {1 / e2 - 1, 1 / eh - 1, 0, 0.5, 2}, apply("Elu", Map.of()), 1e-15, "alpha defaults to 1");
+        assertArrayEquals(
+                new double[] {2 * (1 / e2 - 1), 2 * (1 / eh - 1), 0, 0.5, 2},
+                apply("Elu", attrs("alpha", f(2f))),
+                1e-15);
+        assertArrayEquals(
+                new double[] {
+                    Math.log(1 + 1 / e2), Math.log(1 + 1 / eh), Math.log(2), Math.log(1 + eh), Math.log(1 + e2)
+                },
+                apply("Softplus", Map.of()),
+                1e-15);
+        assertEquals(
+                1000, eval1("Softplus", Map.of(), t(new double[] {1000}, 1)).getFlat(0), 1e-12, "no overflow");
         assertEquals(0, eval1("Sigmoid", Map.of(), t(new double[] {-1000}, 1)).getFlat(0), 1e-300, "no overflow");
         // mish(x) = x tanh(ln(1 + e^x))
         double[] mish = new double[5];
@@ -57,22 +79,33 @@ class ReferenceElementwiseTest {
         // hard sigmoid and hard swish saturate at 0 and 1 (x/6 + 1/2 leaves [0, 1] at |x| = 3)
         assertArrayEquals(new double[] {0.1, 0.4, 0.5, 0.6, 0.9}, apply("HardSigmoid", Map.of()), 1e-7);
         assertArrayEquals(new double[] {0, 0, 0.5, 1, 1}, apply("HardSigmoid", attrs("alpha", f(1f))), 1e-7);
-        assertArrayEquals(new double[] {-2 * (1 / 6.0), -0.5 * (5 / 12.0), 0, 0.5 * (7 / 12.0), 2 * (5 / 6.0)},
-                apply("HardSwish", Map.of()), 1e-15);
+        assertArrayEquals(
+                new double[] {-2 * (1 / 6.0), -0.5 * (5 / 12.0), 0, 0.5 * (7 / 12.0), 2 * (5 / 6.0)},
+                apply("HardSwish", Map.of()),
+                1e-15);
         assertEquals(0, eval1("HardSwish", Map.of(), t(new double[] {-4}, 1)).getFlat(0), 0.0);
         assertEquals(4, eval1("HardSwish", Map.of(), t(new double[] {4}, 1)).getFlat(0));
     }
 
     @Test
     void unary_math_on_hand_values() {
-        assertArrayEquals(new double[] {1 / Math.exp(2), 1 / Math.exp(0.5), 1, Math.exp(0.5), Math.exp(2)}, apply("Exp", Map.of()), 1e-15);
+        assertArrayEquals(
+                new double[] {1 / Math.exp(2), 1 / Math.exp(0.5), 1, Math.exp(0.5), Math.exp(2)},
+                apply("Exp", Map.of()),
+                1e-15);
         assertArrayEquals(new double[] {2, 0.5, -0.0, -0.5, -2}, apply("Neg", Map.of()));
         assertArrayEquals(new double[] {2, 0.5, 0, 0.5, 2}, apply("Abs", Map.of()));
         assertArrayEquals(new double[] {-0.5, -2, Double.POSITIVE_INFINITY, 2, 0.5}, apply("Reciprocal", Map.of()));
         assertArrayEquals(X.toDoubleArray(), apply("Identity", Map.of()));
         DoubleTensor p = t(new double[] {0.25, 1, 4, Math.E}, 4);
-        assertArrayEquals(new double[] {0.5, 1, 2, Math.sqrt(Math.E)}, eval1("Sqrt", Map.of(), p).toDoubleArray(), 1e-15);
-        assertArrayEquals(new double[] {-Math.log(4), 0, Math.log(4), 1}, eval1("Log", Map.of(), p).toDoubleArray(), 1e-15);
+        assertArrayEquals(
+                new double[] {0.5, 1, 2, Math.sqrt(Math.E)},
+                eval1("Sqrt", Map.of(), p).toDoubleArray(),
+                1e-15);
+        assertArrayEquals(
+                new double[] {-Math.log(4), 0, Math.log(4), 1},
+                eval1("Log", Map.of(), p).toDoubleArray(),
+                1e-15);
         assertTrue(Double.isNaN(eval1("Sqrt", Map.of(), t(new double[] {-1}, 1)).getFlat(0)));
     }
 
@@ -80,13 +113,28 @@ class ReferenceElementwiseTest {
     void clip_takes_optional_min_and_max_inputs() {
         DoubleTensor lo = t(new double[] {-1}, new long[0]);
         DoubleTensor hi = t(new double[] {1}, new long[0]);
-        assertArrayEquals(new double[] {-1, -0.5, 0, 0.5, 1}, eval1("Clip", Map.of(), X, lo, hi).toDoubleArray());
-        assertArrayEquals(new double[] {-2, -0.5, 0, 0.5, 1}, eval1("Clip", Map.of(), X, null, hi).toDoubleArray(), "min omitted");
-        assertArrayEquals(new double[] {-1, -0.5, 0, 0.5, 2}, eval1("Clip", Map.of(), X, lo).toDoubleArray(), "max omitted");
+        assertArrayEquals(
+                new double[] {-1, -0.5, 0, 0.5, 1},
+                eval1("Clip", Map.of(), X, lo, hi).toDoubleArray());
+        assertArrayEquals(
+                new double[] {-2, -0.5, 0, 0.5, 1},
+                eval1("Clip", Map.of(), X, null, hi).toDoubleArray(),
+                "min omitted");
+        assertArrayEquals(
+                new double[] {-1, -0.5, 0, 0.5, 2},
+                eval1("Clip", Map.of(), X, lo).toDoubleArray(),
+                "max omitted");
         assertArrayEquals(X.toDoubleArray(), eval1("Clip", Map.of(), X).toDoubleArray(), "no bounds");
-        assertArrayEquals(new double[] {-1, -1, -1, -1, -1}, eval1("Clip", Map.of(), X, hi, lo).toDoubleArray(), "min > max gives max");
-        assertArrayEquals(new double[] {-1, -0.5, 0, 0.5, 1},
-                eval(10, "Clip", attrs("min", f(-1f), "max", f(1f)), 1, X).get(0).toDoubleArray(), "attributes before opset 11");
+        assertArrayEquals(
+                new double[] {-1, -1, -1, -1, -1},
+                eval1("Clip", Map.of(), X, hi, lo).toDoubleArray(),
+                "min > max gives max");
+        assertArrayEquals(
+                new double[] {-1, -0.5, 0, 0.5, 1},
+                eval(10, "Clip", attrs("min", f(-1f), "max", f(1f)), 1, X)
+                        .get(0)
+                        .toDoubleArray(),
+                "attributes before opset 11");
     }
 
     @Test
@@ -103,9 +151,11 @@ class ReferenceElementwiseTest {
             }
         }
         assertEquals(y, eval1("Add", Map.of(), b, a), "broadcasting is symmetric");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> eval1("Add", Map.of(), a, t(new double[4], 4, 1)));
-        assertTrue(e.getMessage().contains("Add(add_test)") && e.getMessage().contains("cannot be broadcast"), e.getMessage());
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> eval1("Add", Map.of(), a, t(new double[4], 4, 1)));
+        assertTrue(
+                e.getMessage().contains("Add(add_test)") && e.getMessage().contains("cannot be broadcast"),
+                e.getMessage());
     }
 
     @Test
@@ -126,7 +176,10 @@ class ReferenceElementwiseTest {
         DoubleTensor q = eval1("Div", Map.of(), ints, DoubleTensor.ofLongs(new long[] {2}));
         assertEquals(DType.INT64, q.dtype());
         assertTensor(new long[] {3}, new double[] {3, -3, 3}, q);
-        assertThrows(IllegalArgumentException.class, () -> eval1("Add", Map.of(), m, ints.reshape(3)), "element types must agree");
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> eval1("Add", Map.of(), m, ints.reshape(3)),
+                "element types must agree");
     }
 
     @Test
@@ -150,17 +203,25 @@ class ReferenceElementwiseTest {
         DoubleTensor x = t(new double[] {-2.7, -0.5, 0, 0.5, 2.7, 300}, 6);
         DoubleTensor toLong = eval1("Cast", attrs("to", i(DType.INT64.onnxElementType())), x);
         assertEquals(DType.INT64, toLong.dtype());
-        assertArrayEquals(new double[] {-2, 0, 0, 0, 2, 300}, toLong.toDoubleArray(), "float to int truncates toward zero");
+        assertArrayEquals(
+                new double[] {-2, 0, 0, 0, 2, 300}, toLong.toDoubleArray(), "float to int truncates toward zero");
         DoubleTensor toBool = eval1("Cast", attrs("to", i(DType.BOOL.onnxElementType())), x);
         assertArrayEquals(new double[] {1, 1, 0, 1, 1, 1}, toBool.toDoubleArray(), "zero is false, anything else true");
-        DoubleTensor toU8 = eval1("Cast", attrs("to", i(DType.UINT8.onnxElementType())), DoubleTensor.ofLongs(new long[] {300, -1}, 2));
+        DoubleTensor toU8 = eval1(
+                "Cast", attrs("to", i(DType.UINT8.onnxElementType())), DoubleTensor.ofLongs(new long[] {300, -1}, 2));
         assertArrayEquals(new double[] {44, 255}, toU8.toDoubleArray(), "integers wrap to the target width");
         DoubleTensor back = eval1("Cast", attrs("to", i(DType.FLOAT32.onnxElementType())), toBool);
         assertEquals(DType.FLOAT32, back.dtype());
         assertArrayEquals(new double[] {1, 1, 0, 1, 1, 1}, back.toDoubleArray());
-        assertEquals(0.1, eval1("Cast", attrs("to", i(1)), t(new double[] {0.1}, 1)).getFlat(0), 0.0,
+        assertEquals(
+                0.1,
+                eval1("Cast", attrs("to", i(1)), t(new double[] {0.1}, 1)).getFlat(0),
+                0.0,
                 "casting to float keeps the double value (the evaluator never rounds)");
-        assertThrows(IllegalArgumentException.class, () -> eval1("Cast", attrs("to", i(10)), x), "float16 is not a Forge type");
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> eval1("Cast", attrs("to", i(10)), x),
+                "float16 is not a Forge type");
     }
 
     @Test
@@ -171,9 +232,14 @@ class ReferenceElementwiseTest {
         assertEquals(DType.BOOL, out.get(1).dtype());
         assertArrayEquals(new double[] {1, 1, 1, 1, 1}, out.get(1).toDoubleArray());
         DoubleTensor training = DoubleTensor.ofBools(new boolean[] {true});
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> eval("Dropout", Map.of(), 2, X, ratio, training));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> eval("Dropout", Map.of(), 2, X, ratio, training));
         assertTrue(e.getMessage().contains("random"), e.getMessage());
-        assertEquals(X, eval("Dropout", Map.of(), 1, X, t(new double[] {0}, new long[0]), training).get(0), "ratio 0 keeps everything");
+        assertEquals(
+                X,
+                eval("Dropout", Map.of(), 1, X, t(new double[] {0}, new long[0]), training)
+                        .get(0),
+                "ratio 0 keeps everything");
     }
 
     @Test
@@ -190,13 +256,22 @@ class ReferenceElementwiseTest {
         assertEquals(DType.BOOL, eval1("Not", Map.of(), p).dtype());
         assertThrows(IllegalArgumentException.class, () -> eval1("And", Map.of(), a, a), "And takes bools");
         DoubleTensor r = t(new double[] {-1.5, -0.5, 0, 0.5, 1.5, 2.5, 2.7}, 7);
-        assertArrayEquals(new double[] {-2, -0.0, 0, 0, 2, 2, 3}, eval1("Round", Map.of(), r).toDoubleArray(), "half to even");
-        assertArrayEquals(new double[] {-2, -1, 0, 0, 1, 2, 2}, eval1("Floor", Map.of(), r).toDoubleArray());
-        assertArrayEquals(new double[] {-1, -0.0, 0, 1, 2, 3, 3}, eval1("Ceil", Map.of(), r).toDoubleArray());
-        assertArrayEquals(new double[] {-1, -1, 0, 1, 1, 1, 1}, eval1("Sign", Map.of(), r).toDoubleArray());
+        assertArrayEquals(
+                new double[] {-2, -0.0, 0, 0, 2, 2, 3},
+                eval1("Round", Map.of(), r).toDoubleArray(),
+                "half to even");
+        assertArrayEquals(
+                new double[] {-2, -1, 0, 0, 1, 2, 2},
+                eval1("Floor", Map.of(), r).toDoubleArray());
+        assertArrayEquals(
+                new double[] {-1, -0.0, 0, 1, 2, 3, 3},
+                eval1("Ceil", Map.of(), r).toDoubleArray());
+        assertArrayEquals(
+                new double[] {-1, -1, 0, 1, 1, 1, 1}, eval1("Sign", Map.of(), r).toDoubleArray());
         DoubleTensor c = t(new double[] {10}, 1);
         assertTensor(new long[] {2, 2}, new double[] {13, 14, 15, 16}, eval1("Sum", Map.of(), a, b, c));
-        assertTensor(new long[] {2, 2}, new double[] {13 / 3.0, 14 / 3.0, 5, 16 / 3.0}, eval1("Mean", Map.of(), a, b, c));
+        assertTensor(
+                new long[] {2, 2}, new double[] {13 / 3.0, 14 / 3.0, 5, 16 / 3.0}, eval1("Mean", Map.of(), a, b, c));
         assertTensor(new long[] {2, 2}, new double[] {2, 2, 3, 4}, eval1("Max", Map.of(), a, b));
         assertTensor(new long[] {2, 2}, new double[] {1, 2, 2, 2}, eval1("Min", Map.of(), a, b));
         assertEquals(a, eval1("Sum", Map.of(), a), "one input is the identity");

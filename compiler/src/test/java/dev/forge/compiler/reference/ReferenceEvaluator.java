@@ -55,8 +55,7 @@ public final class ReferenceEvaluator {
         RULES = Collections.unmodifiableMap(r);
     }
 
-    private ReferenceEvaluator() {
-    }
+    private ReferenceEvaluator() {}
 
     /** The ONNX operator types the evaluator has a rule for, sorted. */
     public static Set<String> supportedOps() {
@@ -80,7 +79,8 @@ public final class ReferenceEvaluator {
         for (ValueInfo o : graph.outputs()) {
             DoubleTensor v = all.get(o.name());
             if (v == null) {
-                throw new IllegalArgumentException(PREFIX + "graph output '" + o.name() + "' is not produced by any node, input or initializer");
+                throw new IllegalArgumentException(
+                        PREFIX + "graph output '" + o.name() + "' is not produced by any node, input or initializer");
             }
             out.put(o.name(), v);
         }
@@ -100,7 +100,8 @@ public final class ReferenceEvaluator {
      *
      * @param checkRecordedTypes whether to compare each computed value with {@link Graph#type(String)}
      */
-    public static Map<String, DoubleTensor> runAll(Graph graph, Map<String, DoubleTensor> inputs, boolean checkRecordedTypes) {
+    public static Map<String, DoubleTensor> runAll(
+            Graph graph, Map<String, DoubleTensor> inputs, boolean checkRecordedTypes) {
         Map<String, DoubleTensor> env = new LinkedHashMap<>();
         Map<String, Long> symbols = new HashMap<>();
         graph.initializers().forEach((name, t) -> env.put(name, DoubleTensor.of(t)));
@@ -108,7 +109,8 @@ public final class ReferenceEvaluator {
             boolean isInput = graph.inputs().stream().anyMatch(i -> i.name().equals(name));
             if (!isInput && !graph.initializers().containsKey(name)) {
                 throw new IllegalArgumentException(PREFIX + "unknown input '" + name + "'; graph '" + graph.name()
-                        + "' has inputs " + graph.inputs().stream().map(ValueInfo::name).toList() + " and initializers "
+                        + "' has inputs "
+                        + graph.inputs().stream().map(ValueInfo::name).toList() + " and initializers "
                         + graph.initializers().keySet());
             }
         }
@@ -124,7 +126,8 @@ public final class ReferenceEvaluator {
         for (ValueInfo in : graph.inputs()) {
             DoubleTensor v = env.get(in.name());
             if (v == null) {
-                throw new IllegalArgumentException(PREFIX + "missing a value for graph input '" + in.name() + "' (" + in.type() + ")");
+                throw new IllegalArgumentException(
+                        PREFIX + "missing a value for graph input '" + in.name() + "' (" + in.type() + ")");
             }
             String problem = typeMismatch(in.type(), v, symbols);
             if (problem != null) {
@@ -142,8 +145,8 @@ public final class ReferenceEvaluator {
                 }
                 DoubleTensor v = env.get(name);
                 if (v == null) {
-                    throw new IllegalArgumentException(PREFIX + node.label() + ": input '" + name + "' has no value (not an input,"
-                            + " initializer or output of an earlier node)");
+                    throw new IllegalArgumentException(PREFIX + node.label() + ": input '" + name
+                            + "' has no value (not an input," + " initializer or output of an earlier node)");
                 }
                 args.add(v);
             }
@@ -162,7 +165,8 @@ public final class ReferenceEvaluator {
                 if (checkRecordedTypes && recorded != null) {
                     String problem = typeMismatch(recorded, v, symbols);
                     if (problem != null) {
-                        throw new IllegalStateException(PREFIX + node.label() + " output '" + name + "' evaluates to " + describe(v)
+                        throw new IllegalStateException(PREFIX + node.label() + " output '" + name + "' evaluates to "
+                                + describe(v)
                                 + " but the graph records " + recorded + " (" + problem + "); shape inference and the"
                                 + " operator's semantics disagree");
                     }
@@ -185,8 +189,8 @@ public final class ReferenceEvaluator {
         Rule rule = node.domain().isEmpty() || node.domain().equals("ai.onnx") ? RULES.get(node.opType()) : null;
         if (rule == null) {
             String op = node.domain().isEmpty() ? node.opType() : node.domain() + "." + node.opType();
-            throw new IllegalArgumentException(PREFIX + "no rule for " + op + " (node " + node.name() + "); supported: "
-                    + supportedOps());
+            throw new IllegalArgumentException(
+                    PREFIX + "no rule for " + op + " (node " + node.name() + "); supported: " + supportedOps());
         }
         try {
             return rule.apply(new Call(node, Collections.unmodifiableList(new ArrayList<>(inputs)), opset));
@@ -194,8 +198,12 @@ public final class ReferenceEvaluator {
             if (e.getMessage() != null && e.getMessage().startsWith(PREFIX)) {
                 throw e;
             }
-            throw new IllegalArgumentException(PREFIX + node.label() + ": " + e.getMessage() + " (inputs "
-                    + inputs.stream().map(t -> t == null ? "<omitted>" : describe(t)).toList() + ")", e);
+            throw new IllegalArgumentException(
+                    PREFIX + node.label() + ": " + e.getMessage() + " (inputs "
+                            + inputs.stream()
+                                    .map(t -> t == null ? "<omitted>" : describe(t))
+                                    .toList() + ")",
+                    e);
         }
     }
 
@@ -213,7 +221,8 @@ public final class ReferenceEvaluator {
     /** Null when {@code v} fits the recorded type; otherwise what differs. Binds symbolic dimensions. */
     private static String typeMismatch(ValueType recorded, DoubleTensor v, Map<String, Long> symbols) {
         if (recorded.dtype() != v.dtype()) {
-            return "element type " + v.dtype().typeName() + " vs " + recorded.dtype().typeName();
+            return "element type " + v.dtype().typeName() + " vs "
+                    + recorded.dtype().typeName();
         }
         Shape s = recorded.shape();
         if (s == null) {
@@ -231,7 +240,8 @@ public final class ReferenceEvaluator {
             if (d.isSymbolic()) {
                 Long bound = symbols.putIfAbsent(d.symbol(), actual);
                 if (bound != null && bound != actual) {
-                    return "dimension " + i + " (" + d.symbol() + ") is " + actual + " but " + d.symbol() + " = " + bound + " elsewhere";
+                    return "dimension " + i + " (" + d.symbol() + ") is " + actual + " but " + d.symbol() + " = "
+                            + bound + " elsewhere";
                 }
             }
         }
@@ -265,8 +275,7 @@ public final class ReferenceEvaluator {
         return worst(expected, actual).error;
     }
 
-    private record Worst(double error, int index, double scale) {
-    }
+    private record Worst(double error, int index, double scale) {}
 
     private static Worst worst(double[] expected, double[] actual) {
         if (expected.length != actual.length) {
@@ -317,20 +326,29 @@ public final class ReferenceEvaluator {
         assertClose(expected, actual.rawShape(), actual.raw(), tolerance, what);
     }
 
-    private static void assertClose(DoubleTensor expected, long[] actualShape, double[] actual, double tolerance, String what) {
+    private static void assertClose(
+            DoubleTensor expected, long[] actualShape, double[] actual, double tolerance, String what) {
         if (!Arrays.equals(expected.rawShape(), actualShape)) {
-            throw new AssertionError(what + ": shape " + Shape.format(actualShape) + ", expected " + Shape.format(expected.rawShape()));
+            throw new AssertionError(
+                    what + ": shape " + Shape.format(actualShape) + ", expected " + Shape.format(expected.rawShape()));
         }
         if (actual.length == 0) {
             return;
         }
         Worst w = worst(expected.raw(), actual);
         if (!(w.error <= tolerance)) {
-            throw new AssertionError(String.format(java.util.Locale.ROOT,
+            throw new AssertionError(String.format(
+                    java.util.Locale.ROOT,
                     "%s: max relative error %.3e > tolerance %.1e (max|e-a| / max(max|e|, 1e-12), max|e| = %.6g);"
                             + " worst at index %s (flat %d): expected %.9g, actual %.9g",
-                    what, w.error, tolerance, w.scale, Arrays.toString(expected.unravel(w.index)), w.index,
-                    expected.raw()[w.index], actual[w.index]));
+                    what,
+                    w.error,
+                    tolerance,
+                    w.scale,
+                    Arrays.toString(expected.unravel(w.index)),
+                    w.index,
+                    expected.raw()[w.index],
+                    actual[w.index]));
         }
     }
 }

@@ -93,22 +93,30 @@ class ReferenceEvaluatorTest {
         for (int o = 0; o < 5; o++) {
             assertEquals(base.get("fc").get(0, o) + 1, moved.get("fc").get(0, o), 1e-14);
         }
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> ReferenceEvaluator.run(g, Map.of("input", input, "fc/B", t(new double[] {1}, 1))));
-        assertTrue(e.getMessage().contains("initializer 'fc/B' is float32[5] but the replacement is float32[1]"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("initializer 'fc/B' is float32[5] but the replacement is float32[1]"),
+                e.getMessage());
     }
 
     @Test
     void missing_unknown_and_mistyped_inputs_are_named() {
         Graph g = smallCnn();
-        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> ReferenceEvaluator.run(g, Map.of()));
-        assertTrue(missing.getMessage().contains("missing a value for graph input 'input' (float32[N,2,6,6])"), missing.getMessage());
+        IllegalArgumentException missing =
+                assertThrows(IllegalArgumentException.class, () -> ReferenceEvaluator.run(g, Map.of()));
+        assertTrue(
+                missing.getMessage().contains("missing a value for graph input 'input' (float32[N,2,6,6])"),
+                missing.getMessage());
         DoubleTensor x = DoubleTensor.random(new SplittableRandom(15), 1, 2, 6, 6);
-        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
-                () -> ReferenceEvaluator.run(g, Map.of("input", x, "imput", x)));
+        IllegalArgumentException unknown = assertThrows(
+                IllegalArgumentException.class, () -> ReferenceEvaluator.run(g, Map.of("input", x, "imput", x)));
         assertTrue(unknown.getMessage().contains("unknown input 'imput'"), unknown.getMessage());
-        IllegalArgumentException shape = assertThrows(IllegalArgumentException.class,
-                () -> ReferenceEvaluator.run(g, Map.of("input", DoubleTensor.random(new SplittableRandom(1), 1, 2, 6, 5))));
+        IllegalArgumentException shape = assertThrows(
+                IllegalArgumentException.class,
+                () -> ReferenceEvaluator.run(
+                        g, Map.of("input", DoubleTensor.random(new SplittableRandom(1), 1, 2, 6, 5))));
         assertTrue(shape.getMessage().contains("dimension 3 is 5 vs 6"), shape.getMessage());
     }
 
@@ -119,10 +127,16 @@ class ReferenceEvaluatorTest {
         Value y = b.input("y", Shape.of("N", 3));
         Graph g = b.output(b.add(x, y), "z").build();
         SplittableRandom rnd = new SplittableRandom(16);
-        assertArrayEquals(new long[] {4, 3}, ReferenceEvaluator.run(g, Map.of("x", DoubleTensor.random(rnd, 4, 3),
-                "y", DoubleTensor.random(rnd, 4, 3))).get("z").shape());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ReferenceEvaluator.run(g,
-                Map.of("x", DoubleTensor.random(rnd, 4, 3), "y", DoubleTensor.random(rnd, 1, 3))));
+        assertArrayEquals(
+                new long[] {4, 3},
+                ReferenceEvaluator.run(
+                                g, Map.of("x", DoubleTensor.random(rnd, 4, 3), "y", DoubleTensor.random(rnd, 4, 3)))
+                        .get("z")
+                        .shape());
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> ReferenceEvaluator.run(
+                        g, Map.of("x", DoubleTensor.random(rnd, 4, 3), "y", DoubleTensor.random(rnd, 1, 3))));
         assertTrue(e.getMessage().contains("(N)"), e.getMessage());
     }
 
@@ -134,8 +148,11 @@ class ReferenceEvaluatorTest {
         g.addNode(relu, List.of(ValueType.float32(Shape.of(2, 4))));
         g.addOutput(new ValueInfo("y", ValueType.float32(Shape.of(2, 4))));
         DoubleTensor x = Fixtures.iota(2, 3);
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> ReferenceEvaluator.run(g, Map.of("x", x)));
-        assertTrue(e.getMessage().contains("Relu(r) output 'y' evaluates to float32[2,3] but the graph records float32[2,4]"),
+        IllegalStateException e =
+                assertThrows(IllegalStateException.class, () -> ReferenceEvaluator.run(g, Map.of("x", x)));
+        assertTrue(
+                e.getMessage()
+                        .contains("Relu(r) output 'y' evaluates to float32[2,3] but the graph records float32[2,4]"),
                 e.getMessage());
         assertEquals(x, ReferenceEvaluator.runAll(g, Map.of("x", x), false).get("y"), "the check can be turned off");
     }
@@ -145,41 +162,105 @@ class ReferenceEvaluatorTest {
         GraphBuilder b = new GraphBuilder("erf");
         Value x = b.input("x", Shape.of(2));
         Graph g = b.output(b.node("Erf", "erf1", List.of(x), Map.of()), "y").build();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> ReferenceEvaluator.run(g, Map.of("x", Fixtures.iota(2))));
-        assertTrue(e.getMessage().startsWith("ReferenceEvaluator: no rule for Erf (node erf1); supported: [Abs, Add, "), e.getMessage());
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> ReferenceEvaluator.run(g, Map.of("x", Fixtures.iota(2))));
+        assertTrue(
+                e.getMessage().startsWith("ReferenceEvaluator: no rule for Erf (node erf1); supported: [Abs, Add, "),
+                e.getMessage());
         Node custom = new Node("Relu", "r", "com.example", List.of("x"), List.of("y"), Map.of());
-        IllegalArgumentException d = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException d = assertThrows(
+                IllegalArgumentException.class,
                 () -> ReferenceEvaluator.evaluateNode(custom, List.of(Fixtures.iota(2)), 17));
         assertTrue(d.getMessage().contains("no rule for com.example.Relu (node r)"), d.getMessage());
-        assertTrue(ReferenceEvaluator.supportedOps().containsAll(List.of("Conv", "ConvTranspose", "MaxPool", "AveragePool",
-                "GlobalAveragePool", "GlobalMaxPool", "MaxUnpool", "BatchNormalization", "Relu", "Sigmoid", "Tanh", "LeakyRelu",
-                "Elu", "Softplus", "Exp", "Log", "Neg", "Abs", "Sqrt", "Reciprocal", "Identity", "Clip", "Softmax", "LogSoftmax",
-                "Dropout", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Pow", "Greater", "Less", "Equal", "Where", "Cast",
-                "Flatten", "Reshape", "Concat", "Transpose", "Shape", "Gather", "Unsqueeze", "Squeeze", "Pad", "Constant",
-                "ConstantOfShape", "Expand", "OneHot", "ReduceSum", "ReduceMean", "ReduceMax")));
+        assertTrue(ReferenceEvaluator.supportedOps()
+                .containsAll(List.of(
+                        "Conv",
+                        "ConvTranspose",
+                        "MaxPool",
+                        "AveragePool",
+                        "GlobalAveragePool",
+                        "GlobalMaxPool",
+                        "MaxUnpool",
+                        "BatchNormalization",
+                        "Relu",
+                        "Sigmoid",
+                        "Tanh",
+                        "LeakyRelu",
+                        "Elu",
+                        "Softplus",
+                        "Exp",
+                        "Log",
+                        "Neg",
+                        "Abs",
+                        "Sqrt",
+                        "Reciprocal",
+                        "Identity",
+                        "Clip",
+                        "Softmax",
+                        "LogSoftmax",
+                        "Dropout",
+                        "Gemm",
+                        "MatMul",
+                        "Add",
+                        "Sub",
+                        "Mul",
+                        "Div",
+                        "Pow",
+                        "Greater",
+                        "Less",
+                        "Equal",
+                        "Where",
+                        "Cast",
+                        "Flatten",
+                        "Reshape",
+                        "Concat",
+                        "Transpose",
+                        "Shape",
+                        "Gather",
+                        "Unsqueeze",
+                        "Squeeze",
+                        "Pad",
+                        "Constant",
+                        "ConstantOfShape",
+                        "Expand",
+                        "OneHot",
+                        "ReduceSum",
+                        "ReduceMean",
+                        "ReduceMax")));
     }
 
     @Test
     void max_relative_error_is_the_worst_difference_over_the_largest_expected_magnitude() {
         double err = ReferenceEvaluator.maxRelativeError(new double[] {1, -4, 0.5}, new float[] {1.1f, -4f, 0.5f});
         assertEquals((1.1f - 1.0) / 4, err, 1e-15);
-        assertEquals(0.1, ReferenceEvaluator.maxRelativeError(new double[] {0, 0}, new double[] {0, 1e-13}), 1e-15,
+        assertEquals(
+                0.1,
+                ReferenceEvaluator.maxRelativeError(new double[] {0, 0}, new double[] {0, 1e-13}),
+                1e-15,
                 "an all-zero expectation divides by the 1e-12 floor");
         assertEquals(0, ReferenceEvaluator.maxRelativeError(new double[] {Double.NaN, 2}, new float[] {Float.NaN, 2f}));
-        assertEquals(Double.POSITIVE_INFINITY, ReferenceEvaluator.maxRelativeError(new double[] {1, 2}, new float[] {Float.NaN, 2f}));
-        assertThrows(IllegalArgumentException.class, () -> ReferenceEvaluator.maxRelativeError(new double[2], new float[3]));
+        assertEquals(
+                Double.POSITIVE_INFINITY,
+                ReferenceEvaluator.maxRelativeError(new double[] {1, 2}, new float[] {Float.NaN, 2f}));
+        assertThrows(
+                IllegalArgumentException.class, () -> ReferenceEvaluator.maxRelativeError(new double[2], new float[3]));
     }
 
     @Test
     void assert_close_names_the_worst_element() {
         DoubleTensor expected = t(new double[] {1, 2, 3, 4}, 2, 2);
         ReferenceEvaluator.assertClose(expected, Tensor.of(new float[] {1, 2, 3, 4.00001f}, 2, 2), 1e-5, "ok");
-        AssertionError e = assertThrows(AssertionError.class,
-                () -> ReferenceEvaluator.assertClose(expected, Tensor.of(new float[] {1, 2.5f, 3, 4}, 2, 2), 1e-5, "logits"));
-        assertTrue(e.getMessage().startsWith("logits: max relative error 1.250e-01 > tolerance 1.0e-05"), e.getMessage());
-        assertTrue(e.getMessage().contains("worst at index [0, 1] (flat 1): expected 2.00000000, actual 2.50000000"), e.getMessage());
-        AssertionError shape = assertThrows(AssertionError.class,
+        AssertionError e = assertThrows(
+                AssertionError.class,
+                () -> ReferenceEvaluator.assertClose(
+                        expected, Tensor.of(new float[] {1, 2.5f, 3, 4}, 2, 2), 1e-5, "logits"));
+        assertTrue(
+                e.getMessage().startsWith("logits: max relative error 1.250e-01 > tolerance 1.0e-05"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("worst at index [0, 1] (flat 1): expected 2.00000000, actual 2.50000000"),
+                e.getMessage());
+        AssertionError shape = assertThrows(
+                AssertionError.class,
                 () -> ReferenceEvaluator.assertClose(expected, Tensor.of(new float[] {1, 2, 3, 4}, 4), 1e-5, "logits"));
         assertTrue(shape.getMessage().contains("shape [4], expected [2,2]"), shape.getMessage());
     }
@@ -207,20 +288,33 @@ class ReferenceEvaluatorTest {
         GraphBuilder b = new GraphBuilder("fd").seed(3).roundDown();
         Value x = b.input("input", Shape.of(1, 2, 6, 6));
         Value y = b.conv2d("conv", x, Conv2d.of(3, 3).stride(2).padding(1).bias(false));
-        Value r = b.constant("r", DoubleTensor.random(new SplittableRandom(17), 1, 3, 3, 3).toTensorFloat());
+        Value r = b.constant(
+                "r", DoubleTensor.random(new SplittableRandom(17), 1, 3, 3, 3).toTensorFloat());
         Value loss = b.node("ReduceSum", "loss", List.of(b.mul(y, r)), Map.of("keepdims", Fixtures.i(0)));
         Graph g = b.output(loss, "loss").build();
         DoubleTensor input = DoubleTensor.random(new SplittableRandom(18), 1, 2, 6, 6);
         double h = 1e-4;
         double[] numeric = new double[input.size()];
         for (int k = 0; k < numeric.length; k++) {
-            double plus = ReferenceEvaluator.run(g, Map.of("input", input.withFlat(k, input.getFlat(k) + h))).get("loss").getFlat(0);
-            double minus = ReferenceEvaluator.run(g, Map.of("input", input.withFlat(k, input.getFlat(k) - h))).get("loss").getFlat(0);
+            double plus = ReferenceEvaluator.run(g, Map.of("input", input.withFlat(k, input.getFlat(k) + h)))
+                    .get("loss")
+                    .getFlat(0);
+            double minus = ReferenceEvaluator.run(g, Map.of("input", input.withFlat(k, input.getFlat(k) - h)))
+                    .get("loss")
+                    .getFlat(0);
             numeric[k] = (plus - minus) / (2 * h);
         }
-        Map<String, Attribute> a = Fixtures.attrs("strides", Fixtures.ints(2, 2), "pads", Fixtures.ints(1, 1, 1, 1),
-                "output_padding", Fixtures.ints(1, 1)); // (6 + 2 - 3) mod 2 = 1
-        DoubleTensor analytic = Fixtures.eval1("ConvTranspose", a, DoubleTensor.of(g.initializers().get("r")),
+        Map<String, Attribute> a = Fixtures.attrs(
+                "strides",
+                Fixtures.ints(2, 2),
+                "pads",
+                Fixtures.ints(1, 1, 1, 1),
+                "output_padding",
+                Fixtures.ints(1, 1)); // (6 + 2 - 3) mod 2 = 1
+        DoubleTensor analytic = Fixtures.eval1(
+                "ConvTranspose",
+                a,
+                DoubleTensor.of(g.initializers().get("r")),
                 DoubleTensor.of(g.initializers().get("conv/W")));
         ReferenceEvaluator.assertClose(analytic, DoubleTensor.of(numeric, input.shape()), 1e-9, "d loss / d input");
     }

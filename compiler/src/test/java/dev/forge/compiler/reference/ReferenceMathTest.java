@@ -25,21 +25,32 @@ class ReferenceMathTest {
     @Test
     void gemm_with_transposes_alpha_beta_and_a_broadcast_bias() {
         // A stored [K=2, M=3] and used transposed; B stored [N=2, K=2] and used transposed.
-        DoubleTensor a = t(new double[] {1, 2, 3, 4, 5, 6}, 2, 3);   // A^T = [[1,4],[2,5],[3,6]]
-        DoubleTensor b = t(new double[] {1, 0, 1, 1}, 2, 2);         // B^T = [[1,1],[0,1]]
-        DoubleTensor c = t(new double[] {10, 20}, 2);                 // broadcast over the rows
+        DoubleTensor a = t(new double[] {1, 2, 3, 4, 5, 6}, 2, 3); // A^T = [[1,4],[2,5],[3,6]]
+        DoubleTensor b = t(new double[] {1, 0, 1, 1}, 2, 2); // B^T = [[1,1],[0,1]]
+        DoubleTensor c = t(new double[] {10, 20}, 2); // broadcast over the rows
         DoubleTensor y = eval1("Gemm", attrs("transA", i(1), "transB", i(1), "alpha", f(0.5f), "beta", f(2f)), a, b, c);
         // A^T B^T = [[1, 5], [2, 7], [3, 9]]; 0.5 * that + 2 * [10, 20]
         assertTensor(new long[] {3, 2}, new double[] {20.5, 42.5, 21, 43.5, 21.5, 44.5}, y);
         // defaults: alpha = beta = 1, no transposes, C optional
-        DoubleTensor plain = eval1("Gemm", Map.of(), t(new double[] {1, 2, 3, 4}, 2, 2), t(new double[] {5, 6, 7, 8}, 2, 2));
+        DoubleTensor plain =
+                eval1("Gemm", Map.of(), t(new double[] {1, 2, 3, 4}, 2, 2), t(new double[] {5, 6, 7, 8}, 2, 2));
         assertTensor(new long[] {2, 2}, new double[] {19, 22, 43, 50}, plain);
         // C of shape [M, 1] broadcasts along the columns
-        DoubleTensor col = eval1("Gemm", Map.of(), t(new double[] {1, 2, 3, 4}, 2, 2), t(new double[] {1, 0, 0, 1}, 2, 2),
+        DoubleTensor col = eval1(
+                "Gemm",
+                Map.of(),
+                t(new double[] {1, 2, 3, 4}, 2, 2),
+                t(new double[] {1, 0, 0, 1}, 2, 2),
                 t(new double[] {100, 200}, 2, 1));
         assertTensor(new long[] {2, 2}, new double[] {101, 102, 203, 204}, col);
-        assertThrows(IllegalArgumentException.class,
-                () -> eval1("Gemm", Map.of(), t(new double[] {1, 2, 3, 4}, 2, 2), t(new double[] {1, 2, 3, 4}, 2, 2), t(new double[3], 3)));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> eval1(
+                        "Gemm",
+                        Map.of(),
+                        t(new double[] {1, 2, 3, 4}, 2, 2),
+                        t(new double[] {1, 2, 3, 4}, 2, 2),
+                        t(new double[3], 3)));
     }
 
     @Test
@@ -66,7 +77,8 @@ class ReferenceMathTest {
         DoubleTensor m = t(new double[] {1, 2, 3, 4, 5, 6}, 3, 2);
         assertTensor(new long[] {2}, new double[] {22, 28}, eval1("MatMul", Map.of(), v, m));
         assertTensor(new long[] {}, new double[] {14}, eval1("MatMul", Map.of(), v, v));
-        assertTensor(new long[] {2}, new double[] {1 + 4 + 9, 4 + 10 + 18}, eval1("MatMul", Map.of(), m.reshape(2, 3), v));
+        assertTensor(
+                new long[] {2}, new double[] {1 + 4 + 9, 4 + 10 + 18}, eval1("MatMul", Map.of(), m.reshape(2, 3), v));
     }
 
     @Test
@@ -82,12 +94,19 @@ class ReferenceMathTest {
         double epsF = (float) eps; // the attribute is a float
         for (int k = 0; k < x.size(); k++) {
             int ch = (int) x.unravel(k)[1];
-            double expected = (x.getFlat(k) - mean.get(ch)) / Math.sqrt(var.get(ch) + epsF) * scale.get(ch) + bias.get(ch);
+            double expected =
+                    (x.getFlat(k) - mean.get(ch)) / Math.sqrt(var.get(ch) + epsF) * scale.get(ch) + bias.get(ch);
             assertEquals(expected, y.getFlat(k), 1e-14);
         }
         // the 1-D form is [N] with one channel
-        DoubleTensor one = eval1("BatchNormalization", Map.of(), t(new double[] {1, 3}, 2), t(new double[] {2}, 1),
-                t(new double[] {1}, 1), t(new double[] {1}, 1), t(new double[] {4}, 1));
+        DoubleTensor one = eval1(
+                "BatchNormalization",
+                Map.of(),
+                t(new double[] {1, 3}, 2),
+                t(new double[] {2}, 1),
+                t(new double[] {1}, 1),
+                t(new double[] {1}, 1),
+                t(new double[] {4}, 1));
         double eps5 = 1e-5f;
         assertTensor(new long[] {2}, new double[] {1, 2 * 2 / Math.sqrt(4 + eps5) + 1}, one);
     }
@@ -100,8 +119,15 @@ class ReferenceMathTest {
         DoubleTensor bias = t(new double[] {-1, 1}, 2);
         DoubleTensor mean = t(new double[] {0.2, -0.3}, 2);
         DoubleTensor var = t(new double[] {1.2, 0.8}, 2);
-        List<DoubleTensor> out = eval("BatchNormalization", attrs("training_mode", i(1), "momentum", f(0.75f), "epsilon", f(0f)),
-                3, x, scale, bias, mean, var);
+        List<DoubleTensor> out = eval(
+                "BatchNormalization",
+                attrs("training_mode", i(1), "momentum", f(0.75f), "epsilon", f(0f)),
+                3,
+                x,
+                scale,
+                bias,
+                mean,
+                var);
         double momentum = 0.75; // exact in float
         for (int ch = 0; ch < 2; ch++) {
             // batch statistics computed here by a two-pass sum over the channel's 4*3*3 = 36 values
@@ -123,20 +149,30 @@ class ReferenceMathTest {
             double yMean = ySum / 36;
             assertEquals(bias.get(ch), yMean, 1e-12);
             assertEquals(scale.get(ch) * scale.get(ch), ySq / 36 - yMean * yMean, 1e-10);
-            assertEquals(mean.get(ch) * momentum + mu * (1 - momentum), out.get(1).get(ch), 1e-12);
-            assertEquals(var.get(ch) * momentum + populationVar * (1 - momentum), out.get(2).get(ch), 1e-12);
+            assertEquals(
+                    mean.get(ch) * momentum + mu * (1 - momentum), out.get(1).get(ch), 1e-12);
+            assertEquals(
+                    var.get(ch) * momentum + populationVar * (1 - momentum),
+                    out.get(2).get(ch),
+                    1e-12);
         }
         // running statistics without training_mode are an error, as the spec says
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> eval("BatchNormalization", Map.of(), 3, x, scale, bias, mean, var));
     }
 
     @Test
     void softmax_rows_sum_to_one_and_match_known_values() {
         DoubleTensor y = eval1("Softmax", Map.of(), t(new double[] {1, 2, 3, 1000, 1000, 1000}, 2, 3));
-        assertArrayEquals(new double[] {0.09003057317038046, 0.24472847105479767, 0.6652409557748219},
-                Arrays.copyOf(y.toDoubleArray(), 3), 1e-15);
-        assertArrayEquals(new double[] {1 / 3.0, 1 / 3.0, 1 / 3.0}, Arrays.copyOfRange(y.toDoubleArray(), 3, 6), 1e-15,
+        assertArrayEquals(
+                new double[] {0.09003057317038046, 0.24472847105479767, 0.6652409557748219},
+                Arrays.copyOf(y.toDoubleArray(), 3),
+                1e-15);
+        assertArrayEquals(
+                new double[] {1 / 3.0, 1 / 3.0, 1 / 3.0},
+                Arrays.copyOfRange(y.toDoubleArray(), 3, 6),
+                1e-15,
                 "large logits do not overflow");
         SplittableRandom rnd = new SplittableRandom(12);
         DoubleTensor x = DoubleTensor.random(rnd, 2, 3, 4).map(v -> 5 * v);

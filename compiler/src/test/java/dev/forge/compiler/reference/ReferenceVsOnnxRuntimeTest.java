@@ -56,8 +56,7 @@ class ReferenceVsOnnxRuntimeTest {
      * evaluator should check its values against the builder's inferred types (off only where shape
      * inference is known to be wrong, so the comparison with ONNX Runtime still runs).
      */
-    private record Case(String name, Consumer<Ctx> build, boolean checkInferredTypes) {
-    }
+    private record Case(String name, Consumer<Ctx> build, boolean checkInferredTypes) {}
 
     /** The builder of one case plus seeded random constants. */
     private static final class Ctx {
@@ -107,38 +106,161 @@ class ReferenceVsOnnxRuntimeTest {
 
     private static List<Case> cases() {
         List<Case> l = new ArrayList<>();
-        l.add(c("Conv grouped, dilated, strided, asymmetric pads", k -> k.out(k.b.conv2d("conv", k.x("x", 2, 4, 9, 8),
-                Conv2d.of(6, 3).groups(2).dilation(2).stride(2).padding(Padding.of(2, 1, 1, 2))))));
-        l.add(c("Conv auto_pad SAME_UPPER stride 2", k -> k.out(k.op("Conv", attrs("auto_pad", s("SAME_UPPER"), "strides", ints(2, 2)),
-                k.x("x", 1, 3, 7, 6), k.rand(-1, 1, 4, 3, 2, 3)))));
-        l.add(c("Conv auto_pad SAME_LOWER", k -> k.out(k.op("Conv", attrs("auto_pad", s("SAME_LOWER")),
-                k.x("x", 1, 3, 6, 6), k.rand(-1, 1, 2, 3, 2, 2), k.rand(-1, 1, 2)))));
-        l.add(c("Conv 1-D", k -> k.out(k.op("Conv", attrs("strides", ints(2), "pads", ints(1, 0), "dilations", ints(2)),
-                k.x("x", 2, 3, 11), k.rand(-1, 1, 4, 3, 3)))));
-        l.add(c("ConvTranspose strided, grouped, dilated, output_padding", k -> k.out(k.op("ConvTranspose",
-                attrs("strides", ints(2, 3), "pads", ints(1, 0, 0, 1), "output_padding", ints(1, 2), "dilations", ints(1, 2), "group", i(2)),
-                k.x("x", 2, 4, 5, 4), k.rand(-1, 1, 4, 3, 3, 2), k.rand(-1, 1, 6)))));
-        l.add(c("ConvTranspose output_shape with odd total padding", k -> k.out(k.op("ConvTranspose",
-                attrs("strides", ints(2, 2), "output_shape", ints(28, 28)), k.x("x", 1, 2, 14, 14), k.rand(-1, 1, 2, 3, 5, 5)))));
-        l.add(c("ConvTranspose auto_pad SAME_UPPER", k -> k.out(k.op("ConvTranspose",
-                attrs("strides", ints(2, 2), "auto_pad", s("SAME_UPPER")), k.x("x", 1, 2, 3, 3), k.rand(-1, 1, 2, 1, 3, 3)))));
-        l.add(c("MaxPool with Indices, pads and dilations", k -> k.out(k.ops("MaxPool", attrs("kernel_shape", ints(3, 2),
-                "strides", ints(2, 2), "pads", ints(1, 0, 1, 1), "dilations", ints(1, 2)), 2, k.x("x", 2, 3, 7, 6)).toArray(Value[]::new))));
-        l.add(c("MaxPool ceil_mode", k -> k.out(k.op("MaxPool", attrs("kernel_shape", ints(2, 2), "strides", ints(2, 2), "ceil_mode", i(1)),
-                k.x("x", 1, 2, 5, 5)))));
-        l.add(c("AveragePool count_include_pad 1", k -> k.out(k.op("AveragePool", attrs("kernel_shape", ints(3, 3),
-                "strides", ints(2, 2), "pads", ints(1, 1, 1, 1), "count_include_pad", i(1)), k.x("x", 1, 2, 6, 6)))));
-        l.add(c("AveragePool count_include_pad 0, ceil_mode", k -> k.out(k.op("AveragePool", attrs("kernel_shape", ints(3, 3),
-                "strides", ints(2, 2), "pads", ints(1, 1, 1, 1), "ceil_mode", i(1)), k.x("x", 1, 1, 4, 4)))));
-        l.add(c("AveragePool count_include_pad 1, ceil_mode window past the end padding", k -> k.out(k.op("AveragePool", attrs("kernel_shape", ints(3, 3),
-                "strides", ints(2, 2), "pads", ints(1, 1, 1, 1), "ceil_mode", i(1), "count_include_pad", i(1)), k.x("x", 1, 1, 4, 4)))));
-        l.add(c("BatchNormalization training_mode: population variance, momentum", k -> k.out(k.ops("BatchNormalization", attrs("training_mode", i(1)),
-                3, k.x("x", 2, 3, 4, 4), k.rand(0.5, 2, 3), k.rand(-1, 1, 3), k.rand(-0.5, 0.5, 3), k.rand(0.5, 2, 3)).toArray(Value[]::new))));
+        l.add(c(
+                "Conv grouped, dilated, strided, asymmetric pads",
+                k -> k.out(k.b.conv2d(
+                        "conv",
+                        k.x("x", 2, 4, 9, 8),
+                        Conv2d.of(6, 3).groups(2).dilation(2).stride(2).padding(Padding.of(2, 1, 1, 2))))));
+        l.add(c(
+                "Conv auto_pad SAME_UPPER stride 2",
+                k -> k.out(k.op(
+                        "Conv",
+                        attrs("auto_pad", s("SAME_UPPER"), "strides", ints(2, 2)),
+                        k.x("x", 1, 3, 7, 6),
+                        k.rand(-1, 1, 4, 3, 2, 3)))));
+        l.add(c(
+                "Conv auto_pad SAME_LOWER",
+                k -> k.out(k.op(
+                        "Conv",
+                        attrs("auto_pad", s("SAME_LOWER")),
+                        k.x("x", 1, 3, 6, 6),
+                        k.rand(-1, 1, 2, 3, 2, 2),
+                        k.rand(-1, 1, 2)))));
+        l.add(c(
+                "Conv 1-D",
+                k -> k.out(k.op(
+                        "Conv",
+                        attrs("strides", ints(2), "pads", ints(1, 0), "dilations", ints(2)),
+                        k.x("x", 2, 3, 11),
+                        k.rand(-1, 1, 4, 3, 3)))));
+        l.add(c(
+                "ConvTranspose strided, grouped, dilated, output_padding",
+                k -> k.out(k.op(
+                        "ConvTranspose",
+                        attrs(
+                                "strides",
+                                ints(2, 3),
+                                "pads",
+                                ints(1, 0, 0, 1),
+                                "output_padding",
+                                ints(1, 2),
+                                "dilations",
+                                ints(1, 2),
+                                "group",
+                                i(2)),
+                        k.x("x", 2, 4, 5, 4),
+                        k.rand(-1, 1, 4, 3, 3, 2),
+                        k.rand(-1, 1, 6)))));
+        l.add(c(
+                "ConvTranspose output_shape with odd total padding",
+                k -> k.out(k.op(
+                        "ConvTranspose",
+                        attrs("strides", ints(2, 2), "output_shape", ints(28, 28)),
+                        k.x("x", 1, 2, 14, 14),
+                        k.rand(-1, 1, 2, 3, 5, 5)))));
+        l.add(c(
+                "ConvTranspose auto_pad SAME_UPPER",
+                k -> k.out(k.op(
+                        "ConvTranspose",
+                        attrs("strides", ints(2, 2), "auto_pad", s("SAME_UPPER")),
+                        k.x("x", 1, 2, 3, 3),
+                        k.rand(-1, 1, 2, 1, 3, 3)))));
+        l.add(c(
+                "MaxPool with Indices, pads and dilations",
+                k -> k.out(k.ops(
+                                "MaxPool",
+                                attrs(
+                                        "kernel_shape",
+                                        ints(3, 2),
+                                        "strides",
+                                        ints(2, 2),
+                                        "pads",
+                                        ints(1, 0, 1, 1),
+                                        "dilations",
+                                        ints(1, 2)),
+                                2,
+                                k.x("x", 2, 3, 7, 6))
+                        .toArray(Value[]::new))));
+        l.add(c(
+                "MaxPool ceil_mode",
+                k -> k.out(k.op(
+                        "MaxPool",
+                        attrs("kernel_shape", ints(2, 2), "strides", ints(2, 2), "ceil_mode", i(1)),
+                        k.x("x", 1, 2, 5, 5)))));
+        l.add(c(
+                "AveragePool count_include_pad 1",
+                k -> k.out(k.op(
+                        "AveragePool",
+                        attrs(
+                                "kernel_shape",
+                                ints(3, 3),
+                                "strides",
+                                ints(2, 2),
+                                "pads",
+                                ints(1, 1, 1, 1),
+                                "count_include_pad",
+                                i(1)),
+                        k.x("x", 1, 2, 6, 6)))));
+        l.add(c(
+                "AveragePool count_include_pad 0, ceil_mode",
+                k -> k.out(k.op(
+                        "AveragePool",
+                        attrs(
+                                "kernel_shape",
+                                ints(3, 3),
+                                "strides",
+                                ints(2, 2),
+                                "pads",
+                                ints(1, 1, 1, 1),
+                                "ceil_mode",
+                                i(1)),
+                        k.x("x", 1, 1, 4, 4)))));
+        l.add(c(
+                "AveragePool count_include_pad 1, ceil_mode window past the end padding",
+                k -> k.out(k.op(
+                        "AveragePool",
+                        attrs(
+                                "kernel_shape",
+                                ints(3, 3),
+                                "strides",
+                                ints(2, 2),
+                                "pads",
+                                ints(1, 1, 1, 1),
+                                "ceil_mode",
+                                i(1),
+                                "count_include_pad",
+                                i(1)),
+                        k.x("x", 1, 1, 4, 4)))));
+        l.add(c(
+                "BatchNormalization training_mode: population variance, momentum",
+                k -> k.out(k.ops(
+                                "BatchNormalization",
+                                attrs("training_mode", i(1)),
+                                3,
+                                k.x("x", 2, 3, 4, 4),
+                                k.rand(0.5, 2, 3),
+                                k.rand(-1, 1, 3),
+                                k.rand(-0.5, 0.5, 3),
+                                k.rand(0.5, 2, 3))
+                        .toArray(Value[]::new))));
         // Shape inference says [1,1,2,2] here (see ReferencePoolTest's disabled shape-inference test); ONNX
         // Runtime and the evaluator drop the window that would start in the right padding: [1,1,1,1].
-        l.add(new Case("MaxPool ceil_mode drops a window starting in the right padding", k -> k.out(k.op("MaxPool",
-                attrs("kernel_shape", ints(3, 3), "strides", ints(3, 3), "pads", ints(1, 1, 1, 1), "ceil_mode", i(1)),
-                k.x("x", 1, 1, 2, 2))), false));
+        l.add(new Case(
+                "MaxPool ceil_mode drops a window starting in the right padding",
+                k -> k.out(k.op(
+                        "MaxPool",
+                        attrs(
+                                "kernel_shape",
+                                ints(3, 3),
+                                "strides",
+                                ints(3, 3),
+                                "pads",
+                                ints(1, 1, 1, 1),
+                                "ceil_mode",
+                                i(1)),
+                        k.x("x", 1, 1, 2, 2))),
+                false));
         l.add(c("GlobalAveragePool and GlobalMaxPool", k -> {
             Value x = k.x("x", 2, 3, 4, 5);
             k.out(k.op("GlobalAveragePool", Map.of(), x), k.op("GlobalMaxPool", Map.of(), x));
@@ -149,15 +271,32 @@ class ReferenceVsOnnxRuntimeTest {
             List<Value> p = k.ops("MaxPool", a, 2, x);
             k.out(k.op("MaxUnpool", a, p.get(0), p.get(1), k.op("Shape", Map.of(), x)));
         }));
-        l.add(c("BatchNormalization inference", k -> k.out(k.op("BatchNormalization", attrs("epsilon", f(1e-3f)),
-                k.x("x", 2, 3, 4, 4), k.rand(0.5, 2, 3), k.rand(-1, 1, 3), k.rand(-0.5, 0.5, 3), k.rand(0.5, 2, 3)))));
+        l.add(c(
+                "BatchNormalization inference",
+                k -> k.out(k.op(
+                        "BatchNormalization",
+                        attrs("epsilon", f(1e-3f)),
+                        k.x("x", 2, 3, 4, 4),
+                        k.rand(0.5, 2, 3),
+                        k.rand(-1, 1, 3),
+                        k.rand(-0.5, 0.5, 3),
+                        k.rand(0.5, 2, 3)))));
         l.add(c("Activations", k -> {
             Value x = k.x("x", 2, 3, 4);
             Value pos = k.op("Add", Map.of(), k.op("Abs", Map.of(), x), k.scalar(0.25f));
-            k.out(k.op("Relu", Map.of(), x), k.op("Sigmoid", Map.of(), x), k.op("Tanh", Map.of(), x),
-                    k.op("LeakyRelu", attrs("alpha", f(0.1f)), x), k.op("Elu", attrs("alpha", f(0.7f)), x), k.op("Softplus", Map.of(), x),
-                    k.op("Exp", Map.of(), x), k.op("Log", Map.of(), pos), k.op("Neg", Map.of(), x), k.op("Sqrt", Map.of(), pos),
-                    k.op("Reciprocal", Map.of(), pos), k.op("Identity", Map.of(), x),
+            k.out(
+                    k.op("Relu", Map.of(), x),
+                    k.op("Sigmoid", Map.of(), x),
+                    k.op("Tanh", Map.of(), x),
+                    k.op("LeakyRelu", attrs("alpha", f(0.1f)), x),
+                    k.op("Elu", attrs("alpha", f(0.7f)), x),
+                    k.op("Softplus", Map.of(), x),
+                    k.op("Exp", Map.of(), x),
+                    k.op("Log", Map.of(), pos),
+                    k.op("Neg", Map.of(), x),
+                    k.op("Sqrt", Map.of(), pos),
+                    k.op("Reciprocal", Map.of(), pos),
+                    k.op("Identity", Map.of(), x),
                     k.op("Clip", Map.of(), x, k.scalar(-0.5f), k.scalar(0.25f)));
         }));
         l.add(c("Mish (opset 18)", k -> {
@@ -166,8 +305,12 @@ class ReferenceVsOnnxRuntimeTest {
         }));
         l.add(c("HardSigmoid, HardSwish, Selu, Softsign across their kinks", k -> {
             Value x = k.op("Mul", Map.of(), k.x("x", 2, 3, 4), k.scalar(5f));
-            k.out(k.op("HardSigmoid", Map.of(), x), k.op("HardSigmoid", attrs("alpha", f(0.3f), "beta", f(0.4f)), x),
-                    k.op("HardSwish", Map.of(), x), k.op("Selu", Map.of(), x), k.op("Softsign", Map.of(), x));
+            k.out(
+                    k.op("HardSigmoid", Map.of(), x),
+                    k.op("HardSigmoid", attrs("alpha", f(0.3f), "beta", f(0.4f)), x),
+                    k.op("HardSwish", Map.of(), x),
+                    k.op("Selu", Map.of(), x),
+                    k.op("Softsign", Map.of(), x));
         }));
         l.add(c("Softmax, LogSoftmax and Dropout", k -> {
             Value x = k.x("x", 2, 3, 4);
@@ -176,7 +319,13 @@ class ReferenceVsOnnxRuntimeTest {
         }));
         l.add(c("Gemm with transposes and broadcast C; MatMul", k -> {
             Value a = k.x("a", 4, 3);
-            k.out(k.op("Gemm", attrs("transA", i(1), "transB", i(1), "alpha", f(0.5f), "beta", f(1.5f)), a, k.rand(-1, 1, 5, 4), k.rand(-1, 1, 5)),
+            k.out(
+                    k.op(
+                            "Gemm",
+                            attrs("transA", i(1), "transB", i(1), "alpha", f(0.5f), "beta", f(1.5f)),
+                            a,
+                            k.rand(-1, 1, 5, 4),
+                            k.rand(-1, 1, 5)),
                     k.op("MatMul", Map.of(), k.x("m", 2, 1, 3, 4), k.rand(-1, 1, 5, 4, 2)),
                     k.op("MatMul", Map.of(), k.x("v", 4), k.rand(-1, 1, 4, 3)));
         }));
@@ -184,22 +333,35 @@ class ReferenceVsOnnxRuntimeTest {
             Value a = k.x("a", 2, 3, 1);
             Value b = k.rand(0.5, 2, 4);
             Value gt = k.op("Greater", Map.of(), a, b);
-            k.out(k.op("Add", Map.of(), a, b), k.op("Sub", Map.of(), a, b), k.op("Mul", Map.of(), a, b), k.op("Div", Map.of(), a, b),
-                    k.op("Pow", Map.of(), b, a), gt, k.op("Less", Map.of(), a, b), k.op("Equal", Map.of(), a, a),
-                    k.op("Where", Map.of(), gt, a, b), k.op("Cast", attrs("to", i(1)), gt),
+            k.out(
+                    k.op("Add", Map.of(), a, b),
+                    k.op("Sub", Map.of(), a, b),
+                    k.op("Mul", Map.of(), a, b),
+                    k.op("Div", Map.of(), a, b),
+                    k.op("Pow", Map.of(), b, a),
+                    gt,
+                    k.op("Less", Map.of(), a, b),
+                    k.op("Equal", Map.of(), a, a),
+                    k.op("Where", Map.of(), gt, a, b),
+                    k.op("Cast", attrs("to", i(1)), gt),
                     k.op("Cast", attrs("to", i(7)), k.op("Mul", Map.of(), a, k.scalar(10))));
         }));
         l.add(c("Flatten, Reshape from Shape arithmetic, Concat, Transpose", k -> {
             Value x = k.x("x", 2, 3, 4);
             Value dim1 = k.op("Gather", Map.of(), k.op("Shape", Map.of(), x), k.longs(1));
             Value target = k.op("Concat", attrs("axis", i(0)), dim1, k.longs(-1));
-            k.out(k.op("Flatten", attrs("axis", i(2)), x), k.op("Reshape", Map.of(), x, target),
-                    k.op("Concat", attrs("axis", i(1)), x, k.rand(-1, 1, 2, 2, 4)), k.op("Transpose", attrs("perm", ints(2, 0, 1)), x));
+            k.out(
+                    k.op("Flatten", attrs("axis", i(2)), x),
+                    k.op("Reshape", Map.of(), x, target),
+                    k.op("Concat", attrs("axis", i(1)), x, k.rand(-1, 1, 2, 2, 4)),
+                    k.op("Transpose", attrs("perm", ints(2, 0, 1)), x));
         }));
         l.add(c("Unsqueeze, Squeeze, Pad modes", k -> {
             Value x = k.x("x", 2, 3);
             Value u = k.op("Unsqueeze", Map.of(), x, k.longs(0, 3));
-            k.out(u, k.op("Squeeze", Map.of(), u, k.longs(0)),
+            k.out(
+                    u,
+                    k.op("Squeeze", Map.of(), u, k.longs(0)),
                     k.op("Pad", Map.of(), x, k.longs(1, 2, 0, 1), k.scalar(0.5f)),
                     k.op("Pad", attrs("mode", s("reflect")), x, k.longs(1, 2, 1, 2)),
                     k.op("Pad", attrs("mode", s("edge")), x, k.longs(0, 2, 1, 1)));
@@ -207,21 +369,39 @@ class ReferenceVsOnnxRuntimeTest {
         l.add(c("ConstantOfShape, Expand, OneHot, Constant", k -> {
             Value x = k.x("x", 3, 1);
             Value idx = k.b.constant("idx", Tensor.of(new long[] {0, 2, -1, 4}, 4));
-            k.out(k.op("ConstantOfShape", attrs("value", new Attribute.TensorValue(Tensor.of(new float[] {1.5f}, 1))), k.longs(2, 3)),
+            k.out(
+                    k.op(
+                            "ConstantOfShape",
+                            attrs("value", new Attribute.TensorValue(Tensor.of(new float[] {1.5f}, 1))),
+                            k.longs(2, 3)),
                     k.op("Expand", Map.of(), x, k.longs(2, 1, 4)),
                     k.op("OneHot", attrs("axis", i(0)), idx, k.longs(3), k.rand(-1, 1, 2)),
-                    k.op("Add", Map.of(), x, k.op("Constant", attrs("value_floats", new Attribute.Floats(new float[] {1, 2})))));
+                    k.op("Add", Map.of(), x, k.op("Constant", attrs("value_floats", new Attribute.Floats(new float[] {
+                        1, 2
+                    })))));
         }));
         l.add(c("ReduceSumSquare", k -> {
             Value x = k.x("x", 2, 3, 4);
-            k.out(k.op("ReduceSumSquare", attrs("axes", ints(0, 2), "keepdims", i(1)), x),
+            k.out(
+                    k.op("ReduceSumSquare", attrs("axes", ints(0, 2), "keepdims", i(1)), x),
                     k.op("ReduceSumSquare", attrs("keepdims", i(0)), x));
         }));
         l.add(c("Resize nearest", k -> {
             Value x = k.x("x", 1, 2, 3, 4);
             Value sc = k.b.constant("scales", Tensor.of(new float[] {1, 1, 2, 3}, 4));
-            k.out(k.op("Resize", attrs("mode", s("nearest"), "coordinate_transformation_mode", s("asymmetric"),
-                    "nearest_mode", s("floor")), x, null, sc),
+            k.out(
+                    k.op(
+                            "Resize",
+                            attrs(
+                                    "mode",
+                                    s("nearest"),
+                                    "coordinate_transformation_mode",
+                                    s("asymmetric"),
+                                    "nearest_mode",
+                                    s("floor")),
+                            x,
+                            null,
+                            sc),
                     k.op("Resize", attrs("mode", s("nearest")), x, null, sc));
         }));
         l.add(c("Logic, rounding, Sign, Sum/Mean/Max/Min", k -> {
@@ -230,24 +410,41 @@ class ReferenceVsOnnxRuntimeTest {
             Value ge = k.op("GreaterOrEqual", Map.of(), a, b);
             Value le = k.op("LessOrEqual", Map.of(), a, b);
             Value scaled = k.op("Mul", Map.of(), a, k.scalar(3));
-            k.out(ge, le, k.op("And", Map.of(), ge, le), k.op("Or", Map.of(), ge, le), k.op("Xor", Map.of(), ge, le), k.op("Not", Map.of(), ge),
-                    k.op("Sign", Map.of(), a), k.op("Floor", Map.of(), scaled), k.op("Ceil", Map.of(), scaled), k.op("Round", Map.of(), scaled),
-                    k.op("Sum", Map.of(), a, b, k.scalar(1)), k.op("Mean", Map.of(), a, b), k.op("Max", Map.of(), a, b), k.op("Min", Map.of(), a, b));
+            k.out(
+                    ge,
+                    le,
+                    k.op("And", Map.of(), ge, le),
+                    k.op("Or", Map.of(), ge, le),
+                    k.op("Xor", Map.of(), ge, le),
+                    k.op("Not", Map.of(), ge),
+                    k.op("Sign", Map.of(), a),
+                    k.op("Floor", Map.of(), scaled),
+                    k.op("Ceil", Map.of(), scaled),
+                    k.op("Round", Map.of(), scaled),
+                    k.op("Sum", Map.of(), a, b, k.scalar(1)),
+                    k.op("Mean", Map.of(), a, b),
+                    k.op("Max", Map.of(), a, b),
+                    k.op("Min", Map.of(), a, b));
         }));
         l.add(c("Size, Slice, Split, ScatterElements", k -> {
             Value x = k.x("x", 4, 6);
             List<Value> parts = k.ops("Split", attrs("axis", i(1)), 2, x, k.longs(2, 4));
             Value flat = k.op("Reshape", Map.of(), x, k.longs(-1));
             Value idx = k.b.constant("idx", Tensor.of(new long[] {0, 3, 3, 23, -1, 5}, 6));
-            k.out(k.op("Size", Map.of(), x),
+            k.out(
+                    k.op("Size", Map.of(), x),
                     k.op("Slice", Map.of(), x, k.longs(1, -1), k.longs(100, 0), k.longs(0, 1), k.longs(2, -2)),
-                    parts.get(0), parts.get(1),
+                    parts.get(0),
+                    parts.get(1),
                     k.op("ScatterElements", attrs("reduction", s("add")), flat, idx, k.rand(-1, 1, 6)));
         }));
         l.add(c("ReduceSum, ReduceMean, ReduceMax", k -> {
             Value x = k.x("x", 2, 3, 4);
-            k.out(k.op("ReduceSum", Map.of(), x, k.longs(0, -1)), k.op("ReduceSum", attrs("keepdims", i(0)), x),
-                    k.op("ReduceMean", attrs("axes", ints(1)), x), k.op("ReduceMax", attrs("axes", ints(2), "keepdims", i(0)), x));
+            k.out(
+                    k.op("ReduceSum", Map.of(), x, k.longs(0, -1)),
+                    k.op("ReduceSum", attrs("keepdims", i(0)), x),
+                    k.op("ReduceMean", attrs("axes", ints(1)), x),
+                    k.op("ReduceMax", attrs("axes", ints(2), "keepdims", i(0)), x));
         }));
         return l;
     }
@@ -274,7 +471,8 @@ class ReferenceVsOnnxRuntimeTest {
         for (String name : expected.keySet()) {
             DoubleTensor e = expected.get(name);
             DoubleTensor a = actual.get(name);
-            String what = c.name() + ": output '" + name + "' (" + g.producer(name).opType() + ")";
+            String what =
+                    c.name() + ": output '" + name + "' (" + g.producer(name).opType() + ")";
             if (e.dtype().isFloatingPoint()) {
                 ReferenceEvaluator.assertClose(e, a, TOLERANCE, what);
             } else {
@@ -284,7 +482,8 @@ class ReferenceVsOnnxRuntimeTest {
         }
     }
 
-    private static Map<String, DoubleTensor> runOnnxRuntime(Graph g, Map<String, DoubleTensor> inputs) throws OrtException {
+    private static Map<String, DoubleTensor> runOnnxRuntime(Graph g, Map<String, DoubleTensor> inputs)
+            throws OrtException {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
@@ -292,8 +491,12 @@ class ReferenceVsOnnxRuntimeTest {
                 Map<String, OnnxTensor> feed = new HashMap<>();
                 try {
                     for (Map.Entry<String, DoubleTensor> e : inputs.entrySet()) {
-                        feed.put(e.getKey(), OnnxTensor.createTensor(env, java.nio.FloatBuffer.wrap(e.getValue().toFloatArray()),
-                                e.getValue().shape()));
+                        feed.put(
+                                e.getKey(),
+                                OnnxTensor.createTensor(
+                                        env,
+                                        java.nio.FloatBuffer.wrap(e.getValue().toFloatArray()),
+                                        e.getValue().shape()));
                     }
                     Map<String, DoubleTensor> out = new LinkedHashMap<>();
                     try (OrtSession.Result result = session.run(feed)) {

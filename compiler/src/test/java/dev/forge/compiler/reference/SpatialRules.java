@@ -11,8 +11,7 @@ import java.util.Map;
  * as the loop its ONNX definition describes, with no im2col, no reuse of one op inside another.
  */
 final class SpatialRules {
-    private SpatialRules() {
-    }
+    private SpatialRules() {}
 
     static void register(Map<String, Rule> r) {
         r.put("Conv", SpatialRules::conv);
@@ -55,7 +54,8 @@ final class SpatialRules {
         DoubleTensor b = c.opt(2);
         long[] in = spatial(c, x, "X");
         if (w.rank() != x.rank()) {
-            throw c.error("W " + Arrays.toString(w.rawShape()) + " must have the rank of X " + Arrays.toString(x.rawShape()));
+            throw c.error(
+                    "W " + Arrays.toString(w.rawShape()) + " must have the rank of X " + Arrays.toString(x.rawShape()));
         }
         int group = (int) c.attrInt("group", 1);
         int batch = (int) x.dim(0);
@@ -63,8 +63,8 @@ final class SpatialRules {
         int filters = (int) w.dim(0);
         int cPerGroup = (int) w.dim(1);
         if (group < 1 || channels != cPerGroup * group || filters % group != 0) {
-            throw c.error("X has " + channels + " channels and W is " + Arrays.toString(w.rawShape()) + " with group " + group
-                    + ": need C = W[1] * group and W[0] divisible by group");
+            throw c.error("X has " + channels + " channels and W is " + Arrays.toString(w.rawShape()) + " with group "
+                    + group + ": need C = W[1] * group and W[0] divisible by group");
         }
         if (b != null && (b.rank() != 1 || b.dim(0) != filters)) {
             throw c.error("B must be [" + filters + "], got " + Arrays.toString(b.rawShape()));
@@ -72,7 +72,8 @@ final class SpatialRules {
         long[] kernel = Arrays.copyOfRange(w.rawShape(), 2, w.rank());
         long[] kernelAttr = c.attrInts("kernel_shape", null);
         if (kernelAttr != null && !Arrays.equals(kernelAttr, kernel)) {
-            throw c.error("kernel_shape " + Arrays.toString(kernelAttr) + " differs from W's " + Arrays.toString(kernel));
+            throw c.error(
+                    "kernel_shape " + Arrays.toString(kernelAttr) + " differs from W's " + Arrays.toString(kernel));
         }
         Window win = Window.of(c, in, kernel, false);
         int mPerGroup = filters / group;
@@ -93,7 +94,8 @@ final class SpatialRules {
                         for (int k = 0; k < kOffsets.length; k++) {
                             int p = win.inputFlat(oIdx, kOffsets[k]);
                             if (p >= 0) {
-                                acc += xd[(n * channels + xChannel) * inCount + p] * wd[(m * cPerGroup + ci) * kOffsets.length + k];
+                                acc += xd[(n * channels + xChannel) * inCount + p]
+                                        * wd[(m * cPerGroup + ci) * kOffsets.length + k];
                             }
                         }
                     }
@@ -124,13 +126,15 @@ final class SpatialRules {
         long[] in = spatial(c, x, "X");
         int dims = in.length;
         if (w.rank() != x.rank()) {
-            throw c.error("W " + Arrays.toString(w.rawShape()) + " must have the rank of X " + Arrays.toString(x.rawShape()));
+            throw c.error(
+                    "W " + Arrays.toString(w.rawShape()) + " must have the rank of X " + Arrays.toString(x.rawShape()));
         }
         int group = (int) c.attrInt("group", 1);
         int batch = (int) x.dim(0);
         int channels = (int) x.dim(1);
         if (w.dim(0) != channels || group < 1 || channels % group != 0) {
-            throw c.error("W " + Arrays.toString(w.rawShape()) + " must be [C=" + channels + ", M/group, k...] with C divisible by group " + group);
+            throw c.error("W " + Arrays.toString(w.rawShape()) + " must be [C=" + channels
+                    + ", M/group, k...] with C divisible by group " + group);
         }
         int mPerGroup = (int) w.dim(1);
         int filters = mPerGroup * group;
@@ -197,7 +201,8 @@ final class SpatialRules {
                         }
                         for (int m = 0; m < mPerGroup; m++) {
                             int yChannel = g * mPerGroup + m;
-                            y[(n * filters + yChannel) * outCount + (int) flat] += v * wd[(ch * mPerGroup + m) * kCount + k];
+                            y[(n * filters + yChannel) * outCount + (int) flat] +=
+                                    v * wd[(ch * mPerGroup + m) * kCount + k];
                         }
                     }
                 }
@@ -219,7 +224,8 @@ final class SpatialRules {
     private static Window poolWindow(Call c, long[] in) {
         long[] kernel = c.attrInts("kernel_shape", null);
         if (kernel == null || kernel.length != in.length) {
-            throw c.error("kernel_shape must have " + in.length + " values, got " + (kernel == null ? "none" : Arrays.toString(kernel)));
+            throw c.error("kernel_shape must have " + in.length + " values, got "
+                    + (kernel == null ? "none" : Arrays.toString(kernel)));
         }
         return Window.of(c, in, kernel, c.attrInt("ceil_mode", 0) != 0);
     }
@@ -255,7 +261,8 @@ final class SpatialRules {
                     }
                 }
                 y[plane * outCount + o] = best;
-                long spatialIndex = bestAt < 0 ? -1 : columnMajor ? columnMajor(DoubleTensor.unravel(bestAt, in), in) : bestAt;
+                long spatialIndex =
+                        bestAt < 0 ? -1 : columnMajor ? columnMajor(DoubleTensor.unravel(bestAt, in), in) : bestAt;
                 indices[plane * outCount + o] = bestAt < 0 ? -1 : (double) plane * inCount + spatialIndex;
             }
         }
@@ -350,7 +357,8 @@ final class SpatialRules {
         DoubleTensor idx = c.in(1);
         long[] in = spatial(c, x, "X");
         if (!Arrays.equals(idx.rawShape(), x.rawShape())) {
-            throw c.error("I " + Arrays.toString(idx.rawShape()) + " must have X's shape " + Arrays.toString(x.rawShape()));
+            throw c.error(
+                    "I " + Arrays.toString(idx.rawShape()) + " must have X's shape " + Arrays.toString(x.rawShape()));
         }
         long[] shape;
         if (c.has(2)) {
@@ -375,8 +383,8 @@ final class SpatialRules {
         for (int i = 0; i < x.size(); i++) {
             long target = (long) idx.raw()[i];
             if (target < 0 || target >= y.length) {
-                throw c.error("index " + target + " at position " + i + " is outside the output of " + y.length + " elements "
-                        + Arrays.toString(shape));
+                throw c.error("index " + target + " at position " + i + " is outside the output of " + y.length
+                        + " elements " + Arrays.toString(shape));
             }
             y[(int) target] = x.raw()[i];
         }

@@ -14,8 +14,7 @@ import java.util.Map;
  * Expand, OneHot, ReduceSum, ReduceMean, ReduceMax.
  */
 final class TensorRules {
-    private TensorRules() {
-    }
+    private TensorRules() {}
 
     static void register(Map<String, Rule> r) {
         r.put("Flatten", TensorRules::flatten);
@@ -88,7 +87,8 @@ final class TensorRules {
             }
             if (shape[i] == 0 && !allowZero) {
                 if (i >= x.rank()) {
-                    throw c.error("shape " + str(target) + " copies dimension " + i + " of input " + str(x.rawShape()) + ", which has no such axis");
+                    throw c.error("shape " + str(target) + " copies dimension " + i + " of input " + str(x.rawShape())
+                            + ", which has no such axis");
                 }
                 shape[i] = x.dim(i);
             } else if (shape[i] < 0) {
@@ -121,8 +121,8 @@ final class TensorRules {
             DoubleTensor t = c.in(i);
             for (int d = 0; d < first.rank(); d++) {
                 if (t.rank() != first.rank() || (d != axis && t.dim(d) != first.dim(d))) {
-                    throw c.error("input " + i + " " + str(t.rawShape()) + " does not match input 0 " + str(first.rawShape())
-                            + " outside axis " + axis);
+                    throw c.error("input " + i + " " + str(t.rawShape()) + " does not match input 0 "
+                            + str(first.rawShape()) + " outside axis " + axis);
                 }
             }
             shape[axis] += t.dim(axis);
@@ -241,7 +241,8 @@ final class TensorRules {
         long[] ends = c.in(2).toLongArray();
         long[] axes = c.has(3) ? c.in(3).toLongArray() : null;
         long[] steps = c.has(4) ? c.in(4).toLongArray() : null;
-        if (ends.length != starts.length || (axes != null && axes.length != starts.length)
+        if (ends.length != starts.length
+                || (axes != null && axes.length != starts.length)
                 || (steps != null && steps.length != starts.length)) {
             throw c.error("starts, ends, axes and steps must have equal lengths");
         }
@@ -300,7 +301,9 @@ final class TensorRules {
         if (c.has(1)) {
             sizes = c.in(1).toLongArray();
         } else {
-            int parts = c.opset >= 18 && c.node.attr("num_outputs") != null ? (int) c.attrInt("num_outputs", 0) : c.node.outputs().size();
+            int parts = c.opset >= 18 && c.node.attr("num_outputs") != null
+                    ? (int) c.attrInt("num_outputs", 0)
+                    : c.node.outputs().size();
             long chunk = c.opset >= 18 ? (d + parts - 1) / parts : d / parts;
             if (c.opset < 18 && d % parts != 0) {
                 throw c.error("axis " + axis + " of size " + d + " does not split into " + parts + " equal parts");
@@ -420,7 +423,8 @@ final class TensorRules {
             for (long a : axes) {
                 int ax = c.axis(a, x.rank());
                 if (x.dim(ax) != 1) {
-                    throw c.error("cannot squeeze axis " + a + " of shape " + str(x.rawShape()) + ": its size is not 1");
+                    throw c.error(
+                            "cannot squeeze axis " + a + " of shape " + str(x.rawShape()) + ": its size is not 1");
                 }
                 drop[ax] = true;
             }
@@ -449,7 +453,9 @@ final class TensorRules {
         if (given == null) {
             throw c.error("pads are required");
         }
-        double value = c.opset >= 11 ? (c.has(2) ? ElementwiseRules.scalar(c, 2, "constant_value") : 0) : c.attrFloat("value", 0f);
+        double value = c.opset >= 11
+                ? (c.has(2) ? ElementwiseRules.scalar(c, 2, "constant_value") : 0)
+                : c.attrFloat("value", 0f);
         long[] begin = new long[r];
         long[] end = new long[r];
         if (c.opset >= 18 && c.has(3)) {
@@ -477,7 +483,8 @@ final class TensorRules {
         for (int i = 0; i < r; i++) {
             shape[i] = x.dim(i) + begin[i] + end[i];
             if (shape[i] < 0) {
-                throw c.error("pads " + str(given) + " remove more than axis " + i + " of " + str(x.rawShape()) + " holds");
+                throw c.error(
+                        "pads " + str(given) + " remove more than axis " + i + " of " + str(x.rawShape()) + " holds");
             }
         }
         double[] out = new double[(int) DoubleTensor.checkedCount(shape)];
@@ -621,7 +628,8 @@ final class TensorRules {
                 long k = switch (nm) {
                     case "floor" -> (long) Math.floor(coord);
                     case "ceil" -> (long) Math.ceil(coord);
-                    case "round_prefer_floor" -> coord - Math.floor(coord) == 0.5 ? (long) Math.floor(coord) : Math.round(coord);
+                    case "round_prefer_floor" ->
+                        coord - Math.floor(coord) == 0.5 ? (long) Math.floor(coord) : Math.round(coord);
                     case "round_prefer_ceil" -> (long) Math.floor(coord + 0.5);
                     default -> throw c.error("nearest_mode " + nm + " is not supported");
                 };
@@ -679,7 +687,12 @@ final class TensorRules {
         return List.of(new DoubleTensor(values.dtype(), shape, out));
     }
 
-    enum Reduction { SUM, MEAN, MAX, SUM_SQUARE }
+    enum Reduction {
+        SUM,
+        MEAN,
+        MAX,
+        SUM_SQUARE
+    }
 
     /**
      * ReduceSum / ReduceMean / ReduceMax over the given axes, keeping them as size 1 when keepdims (default
@@ -695,7 +708,8 @@ final class TensorRules {
             axes = c.has(1) ? c.in(1).toLongArray() : null;
         } else {
             if (c.has(1)) {
-                throw c.error("axes as an input need opset " + (kind == Reduction.SUM ? 13 : 18) + "; this graph is opset " + c.opset);
+                throw c.error("axes as an input need opset " + (kind == Reduction.SUM ? 13 : 18)
+                        + "; this graph is opset " + c.opset);
             }
             axes = c.attrInts("axes", null);
         }

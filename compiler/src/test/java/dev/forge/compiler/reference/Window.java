@@ -29,7 +29,8 @@ final class Window {
     final long[] padEnd;
     final long[] out;
 
-    private Window(long[] in, long[] kernel, long[] strides, long[] dilations, long[] padBegin, long[] padEnd, long[] out) {
+    private Window(
+            long[] in, long[] kernel, long[] strides, long[] dilations, long[] padBegin, long[] padEnd, long[] out) {
         this.in = in;
         this.kernel = kernel;
         this.strides = strides;
@@ -71,7 +72,8 @@ final class Window {
                 }
                 case "VALID" -> {
                     if (in[j] < effective) {
-                        throw c.error("the window (" + effective + ") is larger than the input (" + in[j] + ") on spatial axis " + j);
+                        throw c.error("the window (" + effective + ") is larger than the input (" + in[j]
+                                + ") on spatial axis " + j);
                     }
                     out[j] = (in[j] - effective) / strides[j] + 1;
                 }
@@ -82,7 +84,9 @@ final class Window {
                     begin[j] = autoPad.equals("SAME_UPPER") ? small : total - small;
                     end[j] = total - begin[j];
                 }
-                default -> throw c.error("unknown auto_pad '" + autoPad + "'; expected NOTSET, VALID, SAME_UPPER or SAME_LOWER");
+                default ->
+                    throw c.error(
+                            "unknown auto_pad '" + autoPad + "'; expected NOTSET, VALID, SAME_UPPER or SAME_LOWER");
             }
         }
         return new Window(in, kernel, strides, dilations, begin, end, out);
@@ -131,8 +135,10 @@ final class Window {
 
     @Override
     public String toString() {
-        return "Window(in=" + Arrays.toString(in) + " kernel=" + Arrays.toString(kernel) + " strides=" + Arrays.toString(strides)
-                + " dilations=" + Arrays.toString(dilations) + " pads=" + Arrays.toString(padBegin) + "/" + Arrays.toString(padEnd)
+        return "Window(in=" + Arrays.toString(in) + " kernel=" + Arrays.toString(kernel) + " strides="
+                + Arrays.toString(strides)
+                + " dilations=" + Arrays.toString(dilations) + " pads=" + Arrays.toString(padBegin) + "/"
+                + Arrays.toString(padEnd)
                 + " out=" + Arrays.toString(out) + ")";
     }
 }

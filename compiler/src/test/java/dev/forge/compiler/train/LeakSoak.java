@@ -30,8 +30,7 @@ import java.util.SplittableRandom;
  * <p>Arguments: inferences, steps.
  */
 public final class LeakSoak {
-    private LeakSoak() {
-    }
+    private LeakSoak() {}
 
     static Graph net() {
         GraphBuilder b = new GraphBuilder("leak_cnn").seed(7);
@@ -47,7 +46,8 @@ public final class LeakSoak {
         long steps = Long.parseLong(args[1]);
         long nativeBase = Model.openNativeObjects();
         Graph net = net();
-        byte[] model = OnnxWriter.toBytes(Export.inferenceModel(net, Map.of(), Map.of("class_labels", "0,1,2,3,4,5,6,7,8,9")));
+        byte[] model =
+                OnnxWriter.toBytes(Export.inferenceModel(net, Map.of(), Map.of("class_labels", "0,1,2,3,4,5,6,7,8,9")));
         SplittableRandom r = new SplittableRandom(1);
         float[][] batches = new float[8][];
         for (int b = 0; b < 8; b++) {
@@ -60,7 +60,8 @@ public final class LeakSoak {
         direct.asFloatBuffer().put(batches[7]);
         Tensor directBatch = Tensor.wrap(DType.FLOAT32, direct, 8, 1, 8, 8);
         long every = Math.max(1, inferences / 20);
-        Model m = Model.load(model, "leak_cnn", ModelOptions.builder().intraOpThreads(1).build());
+        Model m = Model.load(
+                model, "leak_cnn", ModelOptions.builder().intraOpThreads(1).build());
         long t0 = System.nanoTime();
         try {
             for (long i = 1; i <= inferences; i++) {
@@ -74,7 +75,10 @@ public final class LeakSoak {
                 }
                 if (i % Math.max(1, inferences / 10) == 0) {
                     m.close();
-                    m = Model.load(model, "leak_cnn", ModelOptions.builder().intraOpThreads(1).build());
+                    m = Model.load(
+                            model,
+                            "leak_cnn",
+                            ModelOptions.builder().intraOpThreads(1).build());
                 }
                 if (i % every == 0) {
                     sample("infer", i, t0);
@@ -117,7 +121,8 @@ public final class LeakSoak {
     }
 
     static void sample(String phase, long i, long t0) throws IOException {
-        System.out.printf(Locale.ROOT, "sample %s %d rssKb %d seconds %.2f%n", phase, i, rssKb(), (System.nanoTime() - t0) / 1e9);
+        System.out.printf(
+                Locale.ROOT, "sample %s %d rssKb %d seconds %.2f%n", phase, i, rssKb(), (System.nanoTime() - t0) / 1e9);
         System.out.flush();
     }
 

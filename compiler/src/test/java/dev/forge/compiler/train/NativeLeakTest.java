@@ -35,12 +35,24 @@ class NativeLeakTest {
     void residentMemoryStaysFlatAndEveryNativeObjectIsClosed() throws Exception {
         long inferences = 100_000L * FACTOR;
         long steps = 2_000L * FACTOR;
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xms256m", "-Xmx256m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC", "-XX:MaxDirectMemorySize=32m",
-                "-XX:ErrorFile=" + dir.resolve("hs_err_pid%p.log"), "-cp", System.getProperty("java.class.path"),
-                LeakSoak.class.getName(), Long.toString(inferences), Long.toString(steps));
+        List<String> cmd = List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xms256m",
+                "-Xmx256m",
+                "-XX:+AlwaysPreTouch",
+                "-XX:+UseSerialGC",
+                "-XX:MaxDirectMemorySize=32m",
+                "-XX:ErrorFile=" + dir.resolve("hs_err_pid%p.log"),
+                "-cp",
+                System.getProperty("java.class.path"),
+                LeakSoak.class.getName(),
+                Long.toString(inferences),
+                Long.toString(steps));
         File out = dir.resolve("out.txt").toFile();
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out).start();
+        Process p = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(out)
+                .start();
         if (!p.waitFor(10L * FACTOR, TimeUnit.MINUTES)) {
             p.destroyForcibly();
             throw new AssertionError("the soak did not finish: " + Files.readString(out.toPath()));
@@ -64,8 +76,8 @@ class NativeLeakTest {
         check("inference", infer, report);
         check("training", train, report);
         System.out.print(report);
-        System.out.println("NativeLeakTest: " + text.lines().filter(l -> l.startsWith("loss")).findFirst().orElse("") + "; "
-                + nativeLine);
+        System.out.println("NativeLeakTest: "
+                + text.lines().filter(l -> l.startsWith("loss")).findFirst().orElse("") + "; " + nativeLine);
         assertTrue(nativeLine != null, text);
         String[] f = nativeLine.trim().split(" ");
         assertEquals(f[2], f[4], "native objects open at the start and at the end: " + nativeLine);
@@ -76,14 +88,24 @@ class NativeLeakTest {
         long warm = samples.get(3)[1];
         long max = samples.stream().skip(3).mapToLong(s -> s[1]).max().orElseThrow();
         long end = samples.get(samples.size() - 1)[1];
-        report.append(String.format(Locale.ROOT, "NativeLeakTest %s: RSS %d MB at %d (warm), %d MB at the end (%d), max %d MB,"
-                + " growth after warm-up %+d MB; samples (count: MB):", phase, warm / 1024, samples.get(3)[0], end / 1024,
-                samples.get(samples.size() - 1)[0], max / 1024, (max - warm) / 1024));
+        report.append(String.format(
+                Locale.ROOT,
+                "NativeLeakTest %s: RSS %d MB at %d (warm), %d MB at the end (%d), max %d MB,"
+                        + " growth after warm-up %+d MB; samples (count: MB):",
+                phase,
+                warm / 1024,
+                samples.get(3)[0],
+                end / 1024,
+                samples.get(samples.size() - 1)[0],
+                max / 1024,
+                (max - warm) / 1024));
         for (long[] s : samples) {
             report.append(' ').append(s[0]).append(':').append(s[1] / 1024);
         }
         report.append('\n');
-        assertTrue(max - warm < GROWTH_LIMIT_KB, phase + ": resident memory grew by " + (max - warm) / 1024
-                + " MB after warm-up (limit " + GROWTH_LIMIT_KB / 1024 + " MB): " + report);
+        assertTrue(
+                max - warm < GROWTH_LIMIT_KB,
+                phase + ": resident memory grew by " + (max - warm) / 1024 + " MB after warm-up (limit "
+                        + GROWTH_LIMIT_KB / 1024 + " MB): " + report);
     }
 }

@@ -24,8 +24,9 @@ class QuietTrainingTest {
 
     /** The child: one epoch of four steps of a CNN with Dropout, no listeners. */
     public static void main(String[] args) {
-        TrainingResult r = Training.of(TrainingApiTest.tinyCnn(true)).batchSize(24).fit(TrainingApiTest.blobs(1),
-                TrainingApiTest.blobs(2));
+        TrainingResult r = Training.of(TrainingApiTest.tinyCnn(true))
+                .batchSize(24)
+                .fit(TrainingApiTest.blobs(1), TrainingApiTest.blobs(2));
         if (r.steps() != 4) {
             throw new AssertionError("steps " + r.steps());
         }
@@ -35,9 +36,16 @@ class QuietTrainingTest {
     void a_training_run_with_dropout_writes_nothing_to_stdout_or_stderr() throws Exception {
         File out = dir.resolve("out.txt").toFile();
         File err = dir.resolve("err.txt").toFile();
-        Process p = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), QuietTrainingTest.class.getName()))
-                .redirectOutput(out).redirectError(err).start();
+        Process p = new ProcessBuilder(List.of(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-Xmx256m",
+                        "-XX:TieredStopAtLevel=1",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        QuietTrainingTest.class.getName()))
+                .redirectOutput(out)
+                .redirectError(err)
+                .start();
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the child finished");
         String e = Files.readString(err.toPath(), StandardCharsets.UTF_8);
         assertEquals(0, p.exitValue(), e);

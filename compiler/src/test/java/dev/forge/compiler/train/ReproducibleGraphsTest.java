@@ -27,20 +27,31 @@ class ReproducibleGraphsTest {
         var net = TrainingApiTest.tinyCnn(true);
         TrainingGraph tg = TrainingGraph.build(net, Loss.CROSS_ENTROPY, Optimizer.adam(0.01));
         Files.write(Path.of(args[0] + ".step.onnx"), OnnxWriter.toBytes(tg.graph()));
-        Files.write(Path.of(args[0] + ".export.onnx"), OnnxWriter.toBytes(Export.inferenceModel(net, tg.initialState(), Map.of())));
+        Files.write(
+                Path.of(args[0] + ".export.onnx"),
+                OnnxWriter.toBytes(Export.inferenceModel(net, tg.initialState(), Map.of())));
     }
 
     @Test
     void training_and_export_graphs_are_the_same_bytes_in_every_jvm_run() throws Exception {
         for (String run : List.of("a", "b")) {
-            Process p = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                    "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), ReproducibleGraphsTest.class.getName(),
-                    dir.resolve(run).toString())).inheritIO().start();
+            Process p = new ProcessBuilder(List.of(
+                            Path.of(System.getProperty("java.home"), "bin", "java")
+                                    .toString(),
+                            "-Xmx256m",
+                            "-XX:TieredStopAtLevel=1",
+                            "-cp",
+                            System.getProperty("java.class.path"),
+                            ReproducibleGraphsTest.class.getName(),
+                            dir.resolve(run).toString()))
+                    .inheritIO()
+                    .start();
             assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the child finished");
             assertEquals(0, p.exitValue(), "child exit code");
         }
         for (String kind : List.of(".step.onnx", ".export.onnx")) {
-            assertArrayEquals(Files.readAllBytes(dir.resolve("a" + kind)), Files.readAllBytes(dir.resolve("b" + kind)), kind);
+            assertArrayEquals(
+                    Files.readAllBytes(dir.resolve("a" + kind)), Files.readAllBytes(dir.resolve("b" + kind)), kind);
         }
     }
 }
