@@ -28,15 +28,10 @@ public final class UntieParameters implements Pass {
         for (ValueInfo o : g.outputs()) {
             outputs.add(o.name());
         }
-        Set<String> inputs = new HashSet<>();
-        for (ValueInfo i : g.inputs()) {
-            inputs.add(i.name());
-        }
         // nodes are in topological order, so an Identity of an untied copy (a chain) is seen after the copy
         List<Node> kept = new ArrayList<>();
         List<Node> untied = new ArrayList<>();
         Set<String> constants = new HashSet<>(g.initializers().keySet());
-        constants.removeAll(inputs); // an initializer that is also a graph input may be overridden: not a constant
         for (Node n : g.nodes()) {
             if (n.opType().equals("Identity")
                     && n.inputs().size() == 1
