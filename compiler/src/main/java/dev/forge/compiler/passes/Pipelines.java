@@ -12,6 +12,15 @@ public final class Pipelines {
     private Pipelines() {}
 
     /**
+     * What an imported model goes through before Forge decides what is trainable ({@code Trainable.prepare},
+     * which runs these passes in place): parameters the exporter tied are untied, training-mode nodes take
+     * their inference forms.
+     */
+    public static Pipeline importing() {
+        return Pipeline.of("import", new UntieParameters(), new InferenceForms());
+    }
+
+    /**
      * The training step of a forward model: forward in training mode, loss, backward and optimizer update,
      * with every piece of state as an input and its next value as an output ({@code TrainingGraph.build}).
      */

@@ -3,6 +3,11 @@ package dev.forge.compiler.train;
 import dev.forge.compiler.autodiff.GradientRules;
 import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.ir.Node;
+import dev.forge.compiler.passes.InferenceForms;
+import dev.forge.compiler.passes.Pass;
+import dev.forge.compiler.passes.PassContext;
+import dev.forge.compiler.passes.Pipelines;
+import dev.forge.compiler.passes.UntieParameters;
 import dev.forge.runtime.DType;
 import java.util.Map;
 import java.util.Set;
@@ -12,6 +17,10 @@ import java.util.TreeSet;
  * Prepares an imported model (for example a PyTorch export) for training: its float initializers that
  * feed an operator as data become trainable parameters, while running statistics, dropout ratios and
  * shape constants stay constants; every operator without a gradient rule is reported in one error.
+ *
+ * <p>Exports are first brought to the form Forge trains: parameters the exporter tied because they were
+ * equal get their own initializers ({@link UntieParameters}), and training-mode BatchNormalization and
+ * Dropout nodes become their inference forms ({@link InferenceForms}).
  */
 public final class Trainable {
     /** Inputs that are never trained: (op, input index) pairs holding statistics, ratios or shapes. */
@@ -33,13 +42,19 @@ public final class Trainable {
     private Trainable() {}
 
     /**
-     * Marks the trainable parameters of {@code g} (in place) if none are marked yet, and checks that
+     * Unties the parameters of {@code g} and rewrites training-mode nodes into inference forms (in place),
+     * marks its trainable parameters if none are marked yet, and checks that
      * every operator between the parameters and the output has a gradient rule.
      *
      * @return {@code g}
      * @throws IllegalArgumentException listing every unsupported operator at once
      */
     public static Graph prepare(Graph g) {
+        // before deciding what is trainable: one initializer per parameter, inference-form nodes
+        PassContext context = new PassContext();
+        for (Pass pass : Pipelines.importing().passes()) {
+            pass.run(g, context);
+        }
         if (g.parameters().isEmpty()) {
             for (String name : g.initializers().keySet()) {
                 if (g.initializers().get(name).dtype() == DType.FLOAT32 && feedsData(g, name)) {

@@ -1,0 +1,131 @@
+package dev.forge.compiler.passes;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.forge.compiler.ir.Attribute;
+import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.Node;
+import dev.forge.compiler.ir.Shape;
+import dev.forge.compiler.ir.ValueInfo;
+import dev.forge.compiler.ir.ValueType;
+import dev.forge.compiler.train.Loss;
+import dev.forge.compiler.train.Optimizer;
+import dev.forge.compiler.train.Trainable;
+import dev.forge.compiler.train.TrainingGraph;
+import dev.forge.runtime.DType;
+import dev.forge.runtime.Tensor;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The import pipeline: parameters tied by an exporter are untied, training-mode nodes take inference forms. */
+class ImportPassesTest {
+    static ValueType f32(long... dims) {
+        return ValueType.float32(Shape.fixed(dims));
+    }
+
+    static Node node(String op, String name, List<String> in, List<String> out) {
+        return new Node(op, name, in, out, Map.of());
+    }
+
+    /** x * w * w2 + w3 with w2 = Identity(w), w3 = Identity(w2), and Identity(w) as a second graph output. */
+    static Graph tied() {
+        Graph g = new Graph("tied");
+        g.addInput(new ValueInfo("x", f32(2, 3)));
+        g.addInitializer("w", Tensor.of(new float[] {0, 0, 0}, 3));
+        g.addNode(node("Identity", "id1", List.of("w"), List.of("w2")), List.of(f32(3)));
+        g.addNode(node("Identity", "id2", List.of("w2"), List.of("w3")), List.of(f32(3)));
+        g.addNode(node("Identity", "id3", List.of("w"), List.of("w_out")), List.of(f32(3)));
+        g.addNode(node("Mul", "m1", List.of("x", "w"), List.of("a")), List.of(f32(2, 3)));
+        g.addNode(node("Mul", "m2", List.of("a", "w2"), List.of("b")), List.of(f32(2, 3)));
+        g.addNode(node("Add", "add", List.of("b", "w3"), List.of("y")), List.of(f32(2, 3)));
+        g.addOutput(new ValueInfo("y", f32(2, 3)));
+        g.addOutput(new ValueInfo("w_out", f32(3)));
+        return g;
+    }
+
+    @Test
+    void the_import_pipeline_reads_as_one_list() {
+        assertEquals(
+                List.of("UntieParameters", "InferenceForms"),
+                Pipelines.importing().passNames());
+    }
+
+    @Test
+    void identities_of_initializers_become_parameters_of_their_own() {
+        Graph g = Trainable.prepare(tied());
+        assertEquals(Set.of("w", "w2", "w3"), g.parameters());
+        assertSame(g.initializers().get("w"), g.initializers().get("w3"), "the copy holds the same values");
+        assertEquals(
+                List.of("id3"),
+                g.nodes().stream()
+                        .filter(n -> n.opType().equals("Identity"))
+                        .map(Node::name)
+                        .toList(),
+                "only the Identity that is a graph output stays");
+        TrainingGraph tg = TrainingGraph.build(g, Loss.MSE, Optimizer.sgd(0.1));
+        assertTrue(tg.parameters().containsAll(List.of("w", "w2", "w3")), "each one trained: " + tg.parameters());
+    }
+
+    /** Conv-free BatchNormalization as a TrainingMode.TRAINING export writes it: training_mode=1, three outputs. */
+    static Graph trainingModeBatchNorm(boolean readStatistics) {
+        Graph g = new Graph("bn");
+        g.addInput(new ValueInfo("x", f32(2, 3, 4, 4)));
+        for (String s : List.of("scale", "bias", "mean", "var")) {
+            g.addInitializer(s, Tensor.of(new float[] {1, 1, 1}, 3));
+        }
+        g.addNode(
+                new Node(
+                        "BatchNormalization",
+                        "bn1",
+                        List.of("x", "scale", "bias", "mean", "var"),
+                        List.of("y", "mean_out", "var_out"),
+                        Map.of("training_mode", new Attribute.Int(1))),
+                List.of(f32(2, 3, 4, 4), f32(3), f32(3)));
+        g.addNode(node("Relu", "relu", List.of("y"), List.of("out")), List.of(f32(2, 3, 4, 4)));
+        g.addOutput(new ValueInfo("out", f32(2, 3, 4, 4)));
+        if (readStatistics) {
+            g.addNode(node("Identity", "keep", List.of("var_out"), List.of("stat")), List.of(f32(3)));
+            g.addOutput(new ValueInfo("stat", f32(3)));
+        }
+        return g;
+    }
+
+    @Test
+    void training_mode_batchnorm_becomes_the_inference_form_and_trains() {
+        Graph g = Trainable.prepare(trainingModeBatchNorm(false));
+        Node bn = g.nodes().get(0);
+        assertEquals(List.of("y"), bn.outputs());
+        assertFalse(bn.attributes().containsKey("training_mode"));
+        assertEquals(Set.of("scale", "bias"), g.parameters());
+        TrainingGraph tg = TrainingGraph.build(g, Loss.MSE, Optimizer.sgd(0.1));
+        assertTrue(tg.initialState().containsKey("mean"), "running statistics are state: " + tg.initialState());
+    }
+
+    @Test
+    void training_mode_batchnorm_whose_statistics_are_read_is_refused_naming_them() {
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> Trainable.prepare(trainingModeBatchNorm(true)));
+        assertTrue(
+                e.getMessage().startsWith("BatchNormalization(bn1): the training outputs [var_out]"), e.getMessage());
+    }
+
+    @Test
+    void dropout_loses_a_constant_training_mode_input() {
+        Graph g = new Graph("drop");
+        g.addInput(new ValueInfo("x", f32(2, 3)));
+        g.addInitializer("ratio", Tensor.of(new float[] {0.5f}));
+        g.addInitializer("training", Tensor.ofBool(new boolean[] {true}));
+        g.addNode(node("Dropout", "d", List.of("x", "ratio", "training"), List.of("y", "mask")), null);
+        g.setType("y", f32(2, 3));
+        g.setType("mask", new ValueType(DType.BOOL, Shape.fixed(2, 3)));
+        g.addOutput(new ValueInfo("y", f32(2, 3)));
+        new InferenceForms().run(g, new PassContext());
+        assertEquals(List.of("x", "ratio"), g.nodes().get(0).inputs());
+    }
+}
