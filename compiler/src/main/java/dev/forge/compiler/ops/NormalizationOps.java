@@ -101,8 +101,8 @@ final class NormalizationOps {
 
     /*
      * Training-mode batch normalization over axes (0, 2, ...):
-     *   mean = E[x]; xc = x - mean; var = E[xc^2] (biased); inv = 1/sqrt(var + eps)
-     *   y = xc * inv * scale + B
+     *   mean = E[x]; var = E[(x - mean)^2] (biased); inv = 1/sqrt(var + eps)
+     *   y = (x - mean) * inv * scale + B
      *   running_mean' = (1 - m) running_mean + m mean
      *   running_var'  = (1 - m) running_var + m var * n/(n-1)      (m = PyTorch momentum = 1 - ONNX momentum)
      */
@@ -132,8 +132,9 @@ final class NormalizationOps {
         String x = n.input(0);
         String c = e.ints(channels);
         // statistics, centered (the corrected two-pass algorithm): m0 = E[x], xc = x - m0, d = E[xc] (the
-        // rounding error of m0, which float32 sums leave at about 1e-7 of the mean), mean = m0 + d and
-        // var = E[xc^2] - d^2. The textbook E[x^2] - E[x]^2 cancels catastrophically in float32 when the
+        // float32 rounding error of m0), mean = m0 + d and var = E[xc^2] - d^2, clamped at 0 (a constant
+        // channel can round below; epsilon may be 0). The textbook E[x^2] - E[x]^2 cancels catastrophically in float32
+        // when the
         // mean dwarfs the spread (inputs offset by 1000: a 4e-4 error in the running variance and 3e-3 in
         // the output, against PyTorch's 1e-6 and 7e-5; BatchNormPrecisionTest). E[xc^2] is
         // ReduceMean(xc * xc): ONNX Runtime's ReduceSumSquare has no fast path for these axes (0.96 ms
@@ -143,7 +144,8 @@ final class NormalizationOps {
         String xc = e.op("Sub", x, m0);
         String d = e.op("ReduceMean", List.of(xc), reduce);
         String mean = e.op("Add", m0, d);
-        String var = e.op("Sub", e.op("ReduceMean", List.of(e.op("Mul", xc, xc)), reduce), e.op("Mul", d, d));
+        String var =
+                e.op("Relu", e.op("Sub", e.op("ReduceMean", List.of(e.op("Mul", xc, xc)), reduce), e.op("Mul", d, d)));
         String meanC = e.op("Reshape", mean, c);
         String varC = e.op("Reshape", var, c);
         float[] zeros = new float[(int) channels];
