@@ -31,7 +31,9 @@ import java.util.function.BiFunction;
  * The ONNX formulations the training graphs choose between, timed against each other in ONNX Runtime:
  * each case is one small graph per alternative, run alternately, median milliseconds per call.
  *
- * <pre>java -cp "benchmarks/target/classes:benchmarks/target/lib/*" dev.forge.bench.OpAlternatives [--rounds 5]</pre>
+ * <pre>java -cp "benchmarks/target/classes:benchmarks/target/lib/*" dev.forge.bench.OpAlternatives [--rounds 5] [--only TEXT]</pre>
+ *
+ * <p>{@code --only} runs the cases whose title contains TEXT.
  *
  * <p>Shapes are the seed networks': the MNIST CNN's activations (64x32x28x28, pooled 64x32x14x14) and
  * the CIFAR-10 net's fc1 at batch 16 (512x12544 weights). Inputs stay hot in cache between calls here,
@@ -50,9 +52,21 @@ public final class OpAlternatives {
     private record Case(String title, Map<String, long[]> inputs, List<Variant> variants) {}
 
     public static void main(String[] args) throws OrtException {
-        int rounds = args.length == 2 && args[0].equals("--rounds") ? Integer.parseInt(args[1]) : 5;
+        int rounds = 5;
+        String only = "";
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--rounds" -> rounds = Integer.parseInt(args[i + 1]);
+                case "--only" -> only = args[i + 1];
+                default ->
+                    throw new IllegalArgumentException("unknown option " + args[i] + "; use --rounds N, --only TEXT");
+            }
+        }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         for (Case c : cases()) {
+            if (!c.title().contains(only)) {
+                continue;
+            }
             Map<String, List<Double>> times = new LinkedHashMap<>();
             List<OrtSession> sessions = new ArrayList<>();
             Map<String, OnnxTensor> inputs = new HashMap<>();
@@ -100,6 +114,14 @@ public final class OpAlternatives {
                             Value x = in.get("x");
                             return b.node("ReduceMean", "r", List.of(b.mul(x, x)), stats);
                         }))));
+        cases.add(new Case(
+                "training-mode BatchNorm block (forward y + backward dx, dscale, dB), 64x32x28x28",
+                Map.of("x", ACT, "dy", ACT),
+                List.of(
+                        new Variant("E[x^2] - E[x]^2, folded backward  [old]", (b, in) -> bnBlock(b, in, 0)),
+                        new Variant("centered xc = x - E[x]", (b, in) -> bnBlock(b, in, 1)),
+                        new Variant("centered, corrected two-pass  [chosen]", (b, in) -> bnBlock(b, in, 2)),
+                        new Variant("shifted by x[0, c, 0, 0]", (b, in) -> bnBlock(b, in, 3)))));
         Map<String, Attribute> nearest = Map.of(
                 "mode",
                 new Attribute.Str("nearest"),
@@ -174,6 +196,87 @@ public final class OpAlternatives {
                             return b.add(b.mul(in.get("b"), b.constant("mu", Tensor.of(new float[] {0.9f}))), g);
                         }))));
         return cases;
+    }
+
+    /**
+     * The training-mode BatchNorm block as NormalizationOps emits it (form 2), and the forms it replaced:
+     * 0 = var E[x^2] - E[x]^2, BatchNormalization fed x, backward on sum(dy x) - mean sum(dy); 1 = centered
+     * xc = x - mean without the correction d = E[xc]; 3 = shifted sums, xc = x - x[0, c, 0, 0] (a sample of
+     * each channel instead of its mean: one reduction less, but only as good as the sample). Returns y + dx + dscale + dB (one output, so nothing is
+     * pruned; the final Adds cost the same in every form).
+     */
+    private static Value bnBlock(GraphBuilder b, Map<String, Value> in, int form) {
+        int[] id = {0};
+        BiFunction<String, List<Value>, Value> op = (t, args) -> b.node(t, "n" + id[0]++, args, Map.of());
+        Map<String, Attribute> stats = Map.of("axes", attrInts(0, 2, 3), "keepdims", attrInt(1));
+        Value x = in.get("x");
+        Value dy = in.get("dy");
+        float[] ones = new float[32];
+        Arrays.fill(ones, 1f);
+        Value scale = b.constant("scale", Tensor.of(ones, 32));
+        Value shift = b.constant("shift", Tensor.of(new float[32], 32));
+        Value zeros = b.constant("zeros", Tensor.of(new float[32], 32));
+        Value c = b.constant("c", Tensor.of(new long[] {32}, 1));
+        Value axes = b.constant("axes", Tensor.of(new long[] {0, 2, 3}, 3));
+        Value invM = b.constant("invM", Tensor.of(new float[] {1f / (64 * 28 * 28)}));
+        Value eps = b.constant("eps", Tensor.of(new float[] {1e-5f}));
+        Value mean = form == 3
+                ? b.node(
+                        "Slice",
+                        "s",
+                        List.of(
+                                x,
+                                b.constant("s0", Tensor.of(new long[] {0, 0, 0}, 3)),
+                                b.constant("s1", Tensor.of(new long[] {1, 1, 1}, 3)),
+                                b.constant("sa", Tensor.of(new long[] {0, 2, 3}, 3))),
+                        Map.of())
+                : b.node("ReduceMean", "mean", List.of(x), stats);
+        Value centered = x;
+        Value d = null;
+        Value var;
+        if (form == 0) {
+            Value sq = b.node("ReduceMean", "sq", List.of(b.mul(x, x)), stats);
+            var = op.apply("Relu", List.of(op.apply("Sub", List.of(sq, b.mul(mean, mean)))));
+        } else {
+            centered = op.apply("Sub", List.of(x, mean));
+            var = b.node("ReduceMean", "var", List.of(b.mul(centered, centered)), stats);
+            if (form >= 2) {
+                d = b.node("ReduceMean", "d", List.of(centered), stats);
+                mean = b.add(mean, d);
+                var = op.apply("Sub", List.of(var, b.mul(d, d)));
+            }
+        }
+        Value varC = op.apply("Reshape", List.of(var, c));
+        Value bnMean = form == 0
+                ? op.apply("Reshape", List.of(mean, c))
+                : form == 1 ? zeros : op.apply("Reshape", List.of(d, c));
+        Map<String, Attribute> bnAttrs = Map.of("epsilon", new Attribute.Float(1e-5f));
+        Value y = b.node("BatchNormalization", "y", List.of(centered, scale, shift, bnMean, varC), bnAttrs);
+        Value inv = op.apply("Reciprocal", List.of(op.apply("Sqrt", List.of(b.add(var, eps)))));
+        Value a = inv; // scale is 1
+        Map<String, Attribute> keep = Map.of("keepdims", attrInt(1));
+        Value sumDy = b.node("ReduceSum", "sdy", List.of(dy, axes), keep);
+        Value sumDyXc = b.node("ReduceSum", "sdyx", List.of(b.mul(dy, centered), axes), keep);
+        if (form == 0) {
+            sumDyXc = op.apply("Sub", List.of(sumDyXc, b.mul(mean, sumDy)));
+        } else if (form >= 2) {
+            sumDyXc = op.apply("Sub", List.of(sumDyXc, b.mul(d, sumDy)));
+        }
+        Value k1 = b.mul(sumDy, invM);
+        Value k2 = b.mul(b.mul(b.mul(inv, inv), sumDyXc), invM);
+        Value p = op.apply("Neg", List.of(b.mul(a, k2)));
+        Value q = form == 0
+                ? b.mul(a, op.apply("Sub", List.of(b.mul(k2, mean), k1)))
+                : op.apply("Neg", List.of(form == 1 ? b.mul(a, k1) : b.add(b.mul(a, k1), b.mul(d, p))));
+        Value affine = b.node(
+                "BatchNormalization",
+                "affine",
+                List.of(centered, op.apply("Reshape", List.of(p, c)), op.apply("Reshape", List.of(q, c)), zeros, scale),
+                Map.of("epsilon", new Attribute.Float(0f)));
+        Value dx = b.add(b.mul(dy, a), affine);
+        Value grads =
+                b.add(op.apply("Reshape", List.of(sumDy, c)), op.apply("Reshape", List.of(b.mul(sumDyXc, inv), c)));
+        return b.add(b.add(y, dx), b.reshape(grads, 1, 32, 1, 1));
     }
 
     /** Conv weight gradient: a convolution over the batch axis against im2col (one-hot Conv + batched MatMul). */

@@ -101,8 +101,8 @@ final class NormalizationOps {
 
     /*
      * Training-mode batch normalization over axes (0, 2, ...):
-     *   mean = E[x]; xc = x - mean; var = E[xc^2] (biased); inv = 1/sqrt(var + eps)
-     *   y = xc * inv * scale + B
+     *   mean = E[x]; var = E[(x - mean)^2] (biased); inv = 1/sqrt(var + eps)
+     *   y = (x - mean) * inv * scale + B
      *   running_mean' = (1 - m) running_mean + m mean
      *   running_var'  = (1 - m) running_var + m var * n/(n-1)      (m = PyTorch momentum = 1 - ONNX momentum)
      */
@@ -131,18 +131,35 @@ final class NormalizationOps {
         Map<String, Attribute> toFloat = Map.of("to", attrInt(1));
         String x = n.input(0);
         String c = e.ints(channels);
-        // statistics: E[x] and E[x^2]; var = E[x^2] - E[x]^2 (clamped at 0). E[x^2] is ReduceMean(x * x):
-        // ONNX Runtime's ReduceSumSquare has no fast path for these axes (0.96 ms against 0.28 ms for
-        // Mul + ReduceMean on the MNIST CNN's 64x32x28x28 activations)
+        // statistics, centered (the corrected two-pass algorithm): m0 = E[x], xc = x - m0, d = E[xc] (the
+        // float32 rounding error of m0), mean = m0 + d and var = E[xc^2] - d^2, clamped at 0 (a constant
+        // channel can round below; epsilon may be 0). The textbook E[x^2] - E[x]^2 cancels catastrophically in float32
+        // when the
+        // mean dwarfs the spread (inputs offset by 1000: a 4e-4 error in the running variance and 3e-3 in
+        // the output, against PyTorch's 1e-6 and 7e-5; BatchNormPrecisionTest). E[xc^2] is
+        // ReduceMean(xc * xc): ONNX Runtime's ReduceSumSquare has no fast path for these axes (0.96 ms
+        // against 0.28 ms for Mul + ReduceMean on the MNIST CNN's 64x32x28x28 activations)
         String invM = e.op("Div", e.scalar((float) channels), e.op("Cast", List.of(e.op("Size", x)), toFloat));
-        String mean = e.op("ReduceMean", List.of(x), reduce);
-        String meanSq = e.op("ReduceMean", List.of(e.op("Mul", x, x)), reduce);
-        String var = e.op("Relu", e.op("Sub", meanSq, e.op("Mul", mean, mean)));
+        String m0 = e.op("ReduceMean", List.of(x), reduce);
+        String xc = e.op("Sub", x, m0);
+        String d = e.op("ReduceMean", List.of(xc), reduce);
+        String mean = e.op("Add", m0, d);
+        String var =
+                e.op("Relu", e.op("Sub", e.op("ReduceMean", List.of(e.op("Mul", xc, xc)), reduce), e.op("Mul", d, d)));
         String meanC = e.op("Reshape", mean, c);
         String varC = e.op("Reshape", var, c);
-        // normalization, scale and shift in one pass: ONNX's BatchNormalization fed the batch statistics
+        float[] zeros = new float[(int) channels];
+        float[] ones = new float[(int) channels];
+        Arrays.fill(ones, 1f);
+        // normalization, scale and shift in one pass: ONNX's BatchNormalization of xc with mean d and the
+        // batch variance; fed x and the batch mean it would fold to x * a + (B - mean * a), the same
+        // cancellation again
         Map<String, Attribute> bnAttrs = Map.of("epsilon", new Attribute.Float(eps));
-        e.opNamed(n.output(0), "BatchNormalization", List.of(x, n.input(1), n.input(2), meanC, varC), bnAttrs);
+        e.opNamed(
+                n.output(0),
+                "BatchNormalization",
+                List.of(xc, n.input(1), n.input(2), e.op("Reshape", d, c), varC),
+                bnAttrs);
         String bs = e.ints(bshape);
         String inv = e.op("Reciprocal", e.op("Sqrt", e.op("Add", var, e.scalar(eps))));
         String a = e.op("Mul", inv, e.op("Reshape", n.input(1), bs)); // per-channel factor scale * inv
@@ -150,24 +167,25 @@ final class NormalizationOps {
         String scale = n.input(1);
         String shift = n.input(2);
         long c0 = channels;
-        float[] zeros = new float[(int) channels];
-        float[] ones = new float[(int) channels];
-        Arrays.fill(ones, 1f);
         /*
          * Backward of the whole block in closed form (M = elements per channel, sums over axes 0, 2, ...;
-         * xc = x - mean, so sum(dy * xc) = sum(dy * x) - mean * sum(dy)):
-         *   dB = sum(dy);  dscale = inv * sum(dy * xc)
-         *   dx = a * (dy - sum(dy)/M - xc * inv^2 * sum(dy * xc)/M)
-         *      = a * dy + x * p + q      with per-channel p = -a k2, q = a (k2 mean - k1)
-         * where k1 = sum(dy)/M and k2 = inv^2 sum(dy * xc)/M. x * p + q is one pass of an inference
-         * BatchNormalization (mean 0, variance 1, epsilon 0); about six passes in all.
+         * x - mean = xc - d with xc and d from the forward pass):
+         *   dB = sum(dy);  dscale = inv * sum(dy * (x - mean)),  sum(dy * (x - mean)) = sum(dy * xc) - d sum(dy)
+         *   dx = a * (dy - sum(dy)/M - (x - mean) * inv^2 * sum(dy * (x - mean))/M)
+         *      = a * dy + xc * p + q      with per-channel p = -a k2, q = -a k1 - d p
+         * where k1 = sum(dy)/M and k2 = inv^2 sum(dy * (x - mean))/M. Every product is of centered values:
+         * sum(dy * x) - mean * sum(dy) would cancel like E[x^2] - E[x]^2 (d is tiny, so d sum(dy) does not).
+         * xc * p + q is one pass of an inference BatchNormalization (mean 0, variance 1, epsilon 0); about
+         * six passes in all.
          */
         blocks.put(e.graph().producer(n.output(0)).name(), (em, dy, needs) -> {
             Map<String, String> out = new LinkedHashMap<>();
             Map<String, Attribute> keep = Map.of("keepdims", attrInt(1));
             String sumDy = em.op("ReduceSum", List.of(dy, em.ints(axes)), keep);
-            String sumDyX = em.op("ReduceSum", List.of(em.op("Mul", dy, x0), em.ints(axes)), keep);
-            String sumDyXc = em.op("Sub", sumDyX, em.op("Mul", mean, sumDy));
+            String sumDyXc = em.op(
+                    "Sub",
+                    em.op("ReduceSum", List.of(em.op("Mul", dy, xc), em.ints(axes)), keep),
+                    em.op("Mul", d, sumDy));
             String cs = em.ints(c0);
             if (needs.test(shift)) {
                 out.put(shift, em.op("Reshape", sumDy, cs));
@@ -179,11 +197,11 @@ final class NormalizationOps {
                 String k1 = em.op("Mul", sumDy, invM);
                 String k2 = em.op("Mul", em.op("Mul", em.op("Mul", inv, inv), sumDyXc), invM);
                 String p = em.op("Neg", em.op("Mul", a, k2));
-                String q = em.op("Mul", a, em.op("Sub", em.op("Mul", k2, mean), k1));
+                String q = em.op("Neg", em.op("Add", em.op("Mul", a, k1), em.op("Mul", d, p)));
                 String affine = em.op(
                         "BatchNormalization",
                         List.of(
-                                x0,
+                                xc,
                                 em.op("Reshape", p, cs),
                                 em.op("Reshape", q, cs),
                                 em.tensor(n.name() + "/grad/zeros", Tensor.of(zeros, c0)),
