@@ -17,11 +17,13 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
 
 /**
  * {@code forge bench MODEL --batch 1,64}: latency percentiles and throughput per batch size.
@@ -57,8 +59,9 @@ final class BenchCommand implements Callable<Integer> {
             names = {"-b", "--batch"},
             paramLabel = "B1,B2,...",
             defaultValue = "1",
+            converter = BatchListConverter.class,
             description = "Batch sizes, comma-separated (default: ${DEFAULT-VALUE}).")
-    private String batch;
+    private BatchSizes batch;
 
     @Option(
             names = "--shape",
@@ -94,7 +97,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        List<Integer> batches = parseBatches(batch);
+        List<Integer> batches = batch.sizes();
         int iterations = duration.iterations == null ? 100 : duration.iterations;
         if (iterations < 1) {
             throw new IllegalArgumentException("--iterations must be 1 or more, got " + iterations);
@@ -202,7 +205,7 @@ final class BenchCommand implements Callable<Integer> {
     /**
      * Parses {@code 1,8,64}.
      *
-     * @throws IllegalArgumentException naming the bad entry
+     * @throws IllegalArgumentException naming the bad entry and the valid form
      */
     static List<Integer> parseBatches(String text) {
         List<Integer> out = new ArrayList<>();
@@ -220,11 +223,30 @@ final class BenchCommand implements Callable<Integer> {
                         + "' is not a batch size from 1 to " + MAX_BATCH + "; give sizes like --batch 1,8,64");
             }
             if (out.contains(v)) {
-                throw new IllegalArgumentException("bad --batch list '" + text + "': " + v + " appears twice");
+                throw new IllegalArgumentException("bad --batch list '" + text + "': " + v
+                        + " appears twice; give each size once, like --batch 1,8,64");
             }
             out.add(v);
         }
         return out;
+    }
+
+    /** The {@code --batch} sizes in the order given (one value, so picocli does not treat it as a repeated option). */
+    record BatchSizes(List<Integer> sizes) {}
+
+    /**
+     * {@code --batch}: a bad list is a usage error (exit code 2) before any model is loaded, the same as a bad
+     * value of any other typed option.
+     */
+    static final class BatchListConverter implements ITypeConverter<BatchSizes> {
+        @Override
+        public BatchSizes convert(String text) {
+            try {
+                return new BatchSizes(parseBatches(text));
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
     }
 
     /** Parses the {@code --shape} values into full shapes by input name. */
