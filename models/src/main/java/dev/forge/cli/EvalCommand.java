@@ -59,7 +59,7 @@ final class EvalCommand implements Callable<Integer> {
         try (Model m = Model.load(model, runtime.toModelOptions())) {
             Normalize norm = ModelEvaluator.normalization(m.metadata());
             Datasets.Split d = Datasets.open(data, ModelEvaluator.sampleShape(m), -1, norm);
-            Evaluation e = ModelEvaluator.evaluate(m, d.test(), batch);
+            Evaluation e = Evaluation.of(m, d.test(), batch);
             PrintWriter out = spec.commandLine().getOut();
             out.printf(
                     "model: %s%ndata: %s (test split)%s%n",

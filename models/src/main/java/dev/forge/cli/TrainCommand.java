@@ -324,7 +324,7 @@ final class TrainCommand implements Callable<Integer> {
                 plot.toAbsolutePath().normalize());
         if (lossFn == Loss.CROSS_ENTROPY) {
             try (Model m = Model.load(outPath, device)) {
-                Evaluation e = ModelEvaluator.evaluate(m, test, 256);
+                Evaluation e = Evaluation.of(m, test, 256);
                 w.printf(
                         Locale.ROOT,
                         "exported model, evaluated through the runtime on %d test images: accuracy %.4f, loss %.4f%n",
