@@ -429,6 +429,18 @@ class ForgeCliErrorTest {
                         "like --batch 1,8,64"),
                 usage("zero batch", List.of("bench", mnist, "--batch", "0,8"), "--batch", "'0'", "like --batch 1,8,64"),
                 usage("repeated batch size", List.of("bench", mnist, "--batch", "8,8"), "--batch", "8 appears twice"),
+                usage(
+                        "bad --shape dimension",
+                        List.of("bench", mnist, "--shape", "input=1,x,28,28"),
+                        "--shape input=1,x,28,28",
+                        "'x'",
+                        "--shape input=1,3,32,32"),
+                c(
+                        "--shape that does not fit the input",
+                        List.of("bench", mnist, "--shape", "1,3,28,28"),
+                        "--shape 1,3,28,28",
+                        "does not fit",
+                        "[N,1,28,28]"),
                 c(
                         "unknown network to export",
                         List.of("export", "alexnet", "--out", "a.onnx"),
