@@ -17,11 +17,13 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
 
 /**
  * {@code forge bench MODEL --batch 1,64}: latency percentiles and throughput per batch size.
@@ -57,15 +59,17 @@ final class BenchCommand implements Callable<Integer> {
             names = {"-b", "--batch"},
             paramLabel = "B1,B2,...",
             defaultValue = "1",
+            converter = BatchListConverter.class,
             description = "Batch sizes, comma-separated (default: ${DEFAULT-VALUE}).")
-    private String batch;
+    private BatchSizes batch;
 
     @Option(
             names = "--shape",
             paramLabel = "[NAME=]D1,D2,...",
             description = "The full shape of an input with dynamic dimensions besides the batch, e.g. --shape"
-                    + " input=1,3,224,224 (the batch dimension is replaced by each batch size). Repeat per input.")
-    private List<String> shapes = new ArrayList<>();
+                    + " input=1,3,224,224 (the batch dimension is replaced by each batch size). Repeat per input.",
+            converter = ShapeConverter.class)
+    private List<ShapeArg> shapes = new ArrayList<>();
 
     @Option(
             names = "--warmup",
@@ -94,7 +98,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        List<Integer> batches = parseBatches(batch);
+        List<Integer> batches = batch.sizes();
         int iterations = duration.iterations == null ? 100 : duration.iterations;
         if (iterations < 1) {
             throw new IllegalArgumentException("--iterations must be 1 or more, got " + iterations);
@@ -202,7 +206,7 @@ final class BenchCommand implements Callable<Integer> {
     /**
      * Parses {@code 1,8,64}.
      *
-     * @throws IllegalArgumentException naming the bad entry
+     * @throws IllegalArgumentException naming the bad entry and the valid form
      */
     static List<Integer> parseBatches(String text) {
         List<Integer> out = new ArrayList<>();
@@ -220,26 +224,75 @@ final class BenchCommand implements Callable<Integer> {
                         + "' is not a batch size from 1 to " + MAX_BATCH + "; give sizes like --batch 1,8,64");
             }
             if (out.contains(v)) {
-                throw new IllegalArgumentException("bad --batch list '" + text + "': " + v + " appears twice");
+                throw new IllegalArgumentException("bad --batch list '" + text + "': " + v
+                        + " appears twice; give each size once, like --batch 1,8,64");
             }
             out.add(v);
         }
         return out;
     }
 
-    /** Parses the {@code --shape} values into full shapes by input name. */
-    static Map<String, long[]> parseShapes(List<TensorSpec> inputs, List<String> args) {
+    /** The {@code --batch} sizes in the order given (one value, so picocli does not treat it as a repeated option). */
+    record BatchSizes(List<Integer> sizes) {}
+
+    /**
+     * {@code --batch}: a bad list is a usage error (exit code 2) before any model is loaded, the same as a bad
+     * value of any other typed option.
+     */
+    static final class BatchListConverter implements ITypeConverter<BatchSizes> {
+        @Override
+        public BatchSizes convert(String text) {
+            try {
+                return new BatchSizes(parseBatches(text));
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * One {@code --shape} value, checked for form only: {@code [NAME=]D1,D2,...} with every dimension 1 or more.
+     *
+     * @param text the value as given
+     * @param name the input it names, or null for the model's only input
+     * @param dims the dimensions
+     */
+    record ShapeArg(String text, String name, long[] dims) {}
+
+    /** {@code --shape}: a malformed value is a usage error (exit code 2) naming the bad dimension and the form. */
+    static final class ShapeConverter implements ITypeConverter<ShapeArg> {
+        @Override
+        public ShapeArg convert(String text) {
+            int eq = text.indexOf('=');
+            String name = eq >= 0 ? text.substring(0, eq) : null;
+            String[] parts = text.substring(eq + 1).split(",", -1);
+            long[] dims = new long[parts.length];
+            for (int i = 0; i < parts.length; i++) {
+                try {
+                    dims[i] = Long.parseLong(parts[i].trim());
+                } catch (NumberFormatException e) {
+                    dims[i] = -1;
+                }
+                if (dims[i] < 1) {
+                    throw new TypeConversionException("bad --shape " + text + ": '" + parts[i].trim()
+                            + "' is not a dimension of 1 or more; write it like --shape "
+                            + (name != null ? name : "NAME") + "=1,3,32,32");
+                }
+            }
+            return new ShapeArg(text, name, dims);
+        }
+    }
+
+    /** Matches the {@code --shape} values to the model's inputs: full shapes by input name. */
+    static Map<String, long[]> parseShapes(List<TensorSpec> inputs, List<ShapeArg> args) {
         Map<String, long[]> out = new LinkedHashMap<>();
-        for (String arg : args) {
-            int eq = arg.indexOf('=');
+        for (ShapeArg a : args) {
+            String arg = a.text();
             String name;
-            String dims;
-            if (eq >= 0) {
-                name = arg.substring(0, eq);
-                dims = arg.substring(eq + 1);
+            if (a.name() != null) {
+                name = a.name();
             } else if (inputs.size() == 1) {
                 name = inputs.get(0).name();
-                dims = arg;
             } else {
                 throw new IllegalArgumentException(
                         "--shape " + arg + " does not say which input it is; write --shape NAME=" + arg
@@ -250,19 +303,7 @@ final class BenchCommand implements Callable<Integer> {
                     .findFirst()
                     .orElseThrow(() -> new IllegalArgumentException("unknown input name '" + name + "' in --shape "
                             + arg + ", expected one of " + names(inputs)));
-            String[] parts = dims.split(",", -1);
-            long[] shape = new long[parts.length];
-            for (int i = 0; i < parts.length; i++) {
-                try {
-                    shape[i] = Long.parseLong(parts[i].trim());
-                } catch (NumberFormatException e) {
-                    shape[i] = -1;
-                }
-                if (shape[i] < 1) {
-                    throw new IllegalArgumentException("bad --shape " + arg + ": '" + parts[i].trim()
-                            + "' is not a dimension of 1 or more; write it like --shape " + name + "=1,3,32,32");
-                }
-            }
+            long[] shape = a.dims();
             long[] declared = spec.shape();
             boolean ok = declared.length == shape.length;
             for (int i = 1; ok && i < shape.length; i++) {

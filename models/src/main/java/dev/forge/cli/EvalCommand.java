@@ -1,5 +1,6 @@
 package dev.forge.cli;
 
+import dev.forge.compiler.data.Datasets;
 import dev.forge.compiler.data.Normalize;
 import dev.forge.compiler.train.Evaluation;
 import dev.forge.runtime.Model;
@@ -57,8 +58,8 @@ final class EvalCommand implements Callable<Integer> {
         }
         try (Model m = Model.load(model, runtime.toModelOptions())) {
             Normalize norm = ModelEvaluator.normalization(m.metadata());
-            DataSpec d = DataSpec.load(data, ModelEvaluator.sampleShape(m), -1, norm);
-            Evaluation e = ModelEvaluator.evaluate(m, d.test(), batch);
+            Datasets.Split d = Datasets.open(data, ModelEvaluator.sampleShape(m), -1, norm);
+            Evaluation e = Evaluation.of(m, d.test(), batch);
             PrintWriter out = spec.commandLine().getOut();
             out.printf(
                     "model: %s%ndata: %s (test split)%s%n",

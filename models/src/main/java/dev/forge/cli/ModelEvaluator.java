@@ -1,18 +1,16 @@
 package dev.forge.cli;
 
-import dev.forge.compiler.data.Batch;
-import dev.forge.compiler.data.DataLoader;
-import dev.forge.compiler.data.Dataset;
 import dev.forge.compiler.data.Normalize;
-import dev.forge.compiler.train.Evaluation;
 import dev.forge.runtime.Model;
 import dev.forge.runtime.ModelMetadata;
-import dev.forge.runtime.Tensor;
 import dev.forge.runtime.TensorSpec;
 import java.util.Arrays;
 import java.util.Map;
 
-/** Evaluates a classifier loaded in the runtime on a data set: cross-entropy, accuracy, confusion. */
+/**
+ * What the commands that score a loaded model ({@code eval}, {@code predict}) check and read from it; the
+ * evaluation itself is the library's {@link dev.forge.compiler.train.Evaluation#of}.
+ */
 final class ModelEvaluator {
     private ModelEvaluator() {}
 
@@ -38,52 +36,5 @@ final class ModelEvaluator {
         return ModelMetadata.normalization(metadata)
                 .map(ms -> Normalize.of(ms[0], ms[1]))
                 .orElse(null);
-    }
-
-    /** Runs the model over the data set in batches and scores its first output as class logits. */
-    static Evaluation evaluate(Model model, Dataset data, int batchSize) {
-        int classes = data.numClasses();
-        if (classes <= 0) {
-            throw new IllegalArgumentException("evaluation needs a classification data set");
-        }
-        long[][] confusion = new long[classes][classes];
-        double lossSum = 0;
-        long n = 0;
-        long correct = 0;
-        String input = model.inputs().get(0).name();
-        try (DataLoader loader = DataLoader.builder(data, batchSize).build();
-                DataLoader.Epoch epoch = loader.epoch(0)) {
-            for (Batch b : epoch) {
-                Tensor out =
-                        model.run(Map.of(input, b.inputs())).values().iterator().next();
-                if (out.rank() != 2 || out.shape()[1] != classes) {
-                    throw new IllegalArgumentException(model.sourceName() + ": output " + Arrays.toString(out.shape())
-                            + " is not [batch, " + classes + "] class scores for this data set");
-                }
-                float[] p = out.toFloatArray();
-                for (int r = 0; r < b.size(); r++) {
-                    int truth = (int) b.labels().getLong(r);
-                    int best = 0;
-                    double max = Double.NEGATIVE_INFINITY;
-                    for (int c = 0; c < classes; c++) {
-                        max = Math.max(max, p[r * classes + c]);
-                        if (p[r * classes + c] > p[r * classes + best]) {
-                            best = c;
-                        }
-                    }
-                    double sum = 0;
-                    for (int c = 0; c < classes; c++) {
-                        sum += Math.exp(p[r * classes + c] - max);
-                    }
-                    lossSum += -(p[r * classes + truth] - max - Math.log(sum));
-                    confusion[truth][best]++;
-                    if (best == truth) {
-                        correct++;
-                    }
-                }
-                n += b.size();
-            }
-        }
-        return new Evaluation(lossSum / n, (double) correct / n, n, confusion, data.classNames());
     }
 }

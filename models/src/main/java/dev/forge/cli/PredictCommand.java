@@ -1,5 +1,6 @@
 package dev.forge.cli;
 
+import dev.forge.compiler.data.Datasets;
 import dev.forge.compiler.data.ImageFolder;
 import dev.forge.compiler.data.Normalize;
 import dev.forge.runtime.Model;
@@ -66,7 +67,7 @@ final class PredictCommand implements Callable<Integer> {
 
     /** Predicts the first {@code count} test images of a data set, next to their true labels. */
     private Integer fromData(Model m, long[] sampleShape, Normalize norm) {
-        DataSpec d = DataSpec.load(data, sampleShape, -1, norm);
+        Datasets.Split d = Datasets.open(data, sampleShape, -1, norm);
         int n = Math.min(count, d.test().size());
         if (n < 1) {
             throw new IllegalArgumentException("--count must be at least 1");

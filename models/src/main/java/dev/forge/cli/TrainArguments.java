@@ -54,6 +54,24 @@ final class TrainArguments {
             return weightDecay == null ? o : o.withWeightDecay(weightDecay);
         }
 
+        /** The name of a typed optimizer: what {@code --optimizer} would have to say to make it. */
+        static OptimizerName of(Optimizer o) {
+            if (o instanceof Optimizer.Sgd s) {
+                return s.nesterov() ? NESTEROV : s.momentum() != 0 ? MOMENTUM : SGD;
+            } else if (o instanceof Optimizer.RmsProp) {
+                return RMSPROP;
+            } else if (o instanceof Optimizer.Adagrad) {
+                return ADAGRAD;
+            } else {
+                return ((Optimizer.Adam) o).decoupled() ? ADAMW : ADAM;
+            }
+        }
+
+        /** The momentum of a typed optimizer as a default for {@code --momentum}: null when it has none. */
+        static Double momentumOf(Optimizer o) {
+            return o instanceof Optimizer.Sgd s && s.momentum() != 0 ? s.momentum() : null;
+        }
+
         static String choices() {
             return String.join(", ", names(values()));
         }

@@ -2,6 +2,7 @@ package dev.forge.cli;
 
 import dev.forge.cli.TrainArguments.OptimizerName;
 import dev.forge.compiler.data.Dataset;
+import dev.forge.compiler.data.Datasets;
 import dev.forge.compiler.data.Normalize;
 import dev.forge.compiler.data.NpyDataset;
 import dev.forge.compiler.ir.Graph;
@@ -17,6 +18,7 @@ import dev.forge.compiler.train.Training;
 import dev.forge.compiler.train.TrainingListener;
 import dev.forge.compiler.train.TrainingResult;
 import dev.forge.models.ModelZoo;
+import dev.forge.models.SeedRecipe;
 import dev.forge.runtime.Model;
 import dev.forge.runtime.ModelOptions;
 import java.io.PrintStream;
@@ -165,38 +167,6 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No per-step progress on stderr.")
     private boolean noProgress;
 
-    /** The seed's settings for one built-in network. */
-    private record Defaults(
-            String data,
-            OptimizerName optimizer,
-            double lr,
-            Double momentum,
-            int batch,
-            int epochs,
-            Loss loss,
-            Normalize normalize) {
-        static Defaults of(String net) {
-            return switch (net) {
-                case "mnist-cnn" ->
-                    new Defaults("mnist", OptimizerName.ADAM, 0.01, null, 64, 10, Loss.CROSS_ENTROPY, null);
-                case "lenet5" ->
-                    new Defaults("mnist", OptimizerName.ADAM, 0.001, null, 64, 10, Loss.CROSS_ENTROPY, null);
-                case "cifar10-net" ->
-                    new Defaults(
-                            null,
-                            OptimizerName.MOMENTUM,
-                            0.0001,
-                            0.9,
-                            16,
-                            20,
-                            Loss.CROSS_ENTROPY,
-                            Normalize.of(0.5f, 0.5f));
-                case "simple-net" -> new Defaults("random", OptimizerName.SGD, 0.01, null, 1, 1, Loss.L1, null);
-                default -> new Defaults(null, OptimizerName.ADAM, 0.001, null, 32, 1, Loss.CROSS_ENTROPY, null);
-            };
-        }
-    }
-
     @Override
     public Integer call() {
         if ((net == null) == (model == null)) {
@@ -208,7 +178,7 @@ final class TrainCommand implements Callable<Integer> {
                     "unknown built-in network '" + net + "'; built-in networks are " + ModelZoo.names());
         }
         ModelOptions device = runtime.toModelOptions();
-        Defaults d = Defaults.of(net == null ? "" : net);
+        SeedRecipe recipe = net != null ? SeedRecipe.of(net) : SeedRecipe.generic();
         Graph forward = net != null ? ModelZoo.build(net, seed) : Trainable.prepare(OnnxReader.read(model));
         long[] inShape = forward.inputs().get(0).type().shape().toArrayWithWildcards();
         long[] sampleShape = Arrays.copyOfRange(inShape, 1, inShape.length);
@@ -219,7 +189,7 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         int outputs = (int) forward.outputs().get(0).type().shape().toArrayWithWildcards()[1];
-        Loss lossFn = loss != null ? loss : d.loss();
+        Loss lossFn = loss != null ? loss : recipe.loss();
         Dataset train;
         Dataset test;
         Normalize norm = null;
@@ -232,21 +202,25 @@ final class TrainCommand implements Callable<Integer> {
             test = train;
             dataName = inputs.getFileName().toString();
         } else {
-            String dataText = data != null ? data : d.data();
+            String dataText = data != null ? data : recipe.dataset();
             if (dataText == null) {
                 throw new IllegalArgumentException(
                         "--data is required for " + (net != null ? net : model) + "; use " + DataSpec.HELP);
             }
-            DataSpec spec = DataSpec.load(dataText, sampleShape, outputs, d.normalize());
-            train = spec.train();
-            test = spec.test();
-            norm = spec.normalize();
+            Datasets.Split split = Datasets.open(dataText, sampleShape, outputs, recipe.normalize());
+            train = split.train();
+            test = split.test();
+            norm = split.normalize();
             dataName = dataText;
         }
-        Optimizer opt = (optimizer != null ? optimizer : d.optimizer())
-                .create(lr != null ? lr : d.lr(), momentum != null ? momentum : d.momentum(), weightDecay);
-        int batchSize = batch != null ? batch : d.batch();
-        int epochCount = epochs != null ? epochs : d.epochs();
+        // the flags refine the recipe's optimizer: --lr alone keeps its kind, --optimizer alone keeps its rate
+        Optimizer opt = (optimizer != null ? optimizer : OptimizerName.of(recipe.optimizer()))
+                .create(
+                        lr != null ? lr : recipe.optimizer().lr(),
+                        momentum != null ? momentum : OptimizerName.momentumOf(recipe.optimizer()),
+                        weightDecay);
+        int batchSize = batch != null ? batch : recipe.batchSize();
+        int epochCount = epochs != null ? epochs : recipe.epochs();
         if (batchSize < 1 || epochCount < 1) {
             throw new IllegalArgumentException("--batch and --epochs must be at least 1");
         }
@@ -350,7 +324,7 @@ final class TrainCommand implements Callable<Integer> {
                 plot.toAbsolutePath().normalize());
         if (lossFn == Loss.CROSS_ENTROPY) {
             try (Model m = Model.load(outPath, device)) {
-                Evaluation e = ModelEvaluator.evaluate(m, test, 256);
+                Evaluation e = Evaluation.of(m, test, 256);
                 w.printf(
                         Locale.ROOT,
                         "exported model, evaluated through the runtime on %d test images: accuracy %.4f, loss %.4f%n",

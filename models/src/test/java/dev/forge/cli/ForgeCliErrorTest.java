@@ -339,11 +339,17 @@ class ForgeCliErrorTest {
         return g;
     }
 
-    /** A bad command line and the words its error message must contain. */
-    record Case(String name, List<String> args, List<String> expected) {}
+    /** A bad command line, its exit code and the words its error message must contain. */
+    record Case(String name, int exit, List<String> args, List<String> expected) {}
 
+    /** A user error: exit code 1. */
     private static Case c(String name, List<String> args, String... expected) {
-        return new Case(name, args, List.of(expected));
+        return new Case(name, Forge.EXIT_ERROR, args, List.of(expected));
+    }
+
+    /** A usage error (a bad option value): exit code 2, the message then picocli's "Try ... --help" line. */
+    private static Case usage(String name, List<String> args, String... expected) {
+        return new Case(name, Forge.EXIT_USAGE, args, List.of(expected));
     }
 
     static List<Case> cases() {
@@ -415,8 +421,26 @@ class ForgeCliErrorTest {
                         "-Pcuda"),
                 c("CUDA on a CPU-only build (bench)", List.of("bench", mnist, "--device", "cuda:1"), "CUDA"),
                 c("unknown device", List.of("bench", mnist, "--device", "tpu"), "'tpu'", "cpu"),
-                c("bad --batch list", List.of("bench", mnist, "--batch", "1,x"), "--batch", "'x'"),
-                c("zero batch", List.of("bench", mnist, "--batch", "0,8"), "--batch", "'0'"),
+                usage(
+                        "bad --batch list",
+                        List.of("bench", mnist, "--batch", "1,x"),
+                        "--batch",
+                        "'x'",
+                        "like --batch 1,8,64"),
+                usage("zero batch", List.of("bench", mnist, "--batch", "0,8"), "--batch", "'0'", "like --batch 1,8,64"),
+                usage("repeated batch size", List.of("bench", mnist, "--batch", "8,8"), "--batch", "8 appears twice"),
+                usage(
+                        "bad --shape dimension",
+                        List.of("bench", mnist, "--shape", "input=1,x,28,28"),
+                        "--shape input=1,x,28,28",
+                        "'x'",
+                        "--shape input=1,3,32,32"),
+                c(
+                        "--shape that does not fit the input",
+                        List.of("bench", mnist, "--shape", "1,3,28,28"),
+                        "--shape 1,3,28,28",
+                        "does not fit",
+                        "[N,1,28,28]"),
                 c(
                         "unknown network to export",
                         List.of("export", "alexnet", "--out", "a.onnx"),
@@ -622,7 +646,7 @@ class ForgeCliErrorTest {
     }
 
     @Test
-    void everyUserErrorIsOneLineAndExitCodeOneInAChildJvm() throws Exception {
+    void everyUserErrorIsOneLineWithItsExitCodeInAChildJvm() throws Exception {
         List<Case> cases = cases();
         ExecutorService pool = Executors.newFixedThreadPool(3);
         List<Future<Child>> results = new ArrayList<>();
@@ -649,9 +673,14 @@ class ForgeCliErrorTest {
 
     private static void check(Case k, Child r) {
         String what = k.name() + " " + k.args() + "\nexit " + r.code + "\nstderr: " + r.err + "\nstdout: " + r.out;
-        assertEquals(1, r.code, what);
+        assertEquals(k.exit(), r.code, what);
         String[] lines = r.err.strip().split("\\R");
-        assertEquals(1, lines.length, "one line on stderr: " + what);
+        if (k.exit() == Forge.EXIT_USAGE) {
+            assertEquals(2, lines.length, "the message and the --help hint on stderr: " + what);
+            assertTrue(lines[1].startsWith("Try 'forge ") && lines[1].endsWith(" --help' for more information."), what);
+        } else {
+            assertEquals(1, lines.length, "one line on stderr: " + what);
+        }
         assertTrue(lines[0].startsWith("forge: error: "), what);
         for (String word : k.expected()) {
             assertTrue(lines[0].contains(word), "'" + word + "' in the message: " + what);

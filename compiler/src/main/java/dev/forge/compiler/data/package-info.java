@@ -8,7 +8,8 @@
  * binary batches from a directory the user names), {@link dev.forge.compiler.data.ImageFolder} (one
  * sub-folder of PNG/JPEG files per class) and {@link dev.forge.compiler.data.NpyDataset} ({@code .npy}
  * inputs and labels). The IDX format shared by the MNIST family is read by {@link
- * dev.forge.compiler.data.Idx}.
+ * dev.forge.compiler.data.Idx}. {@link dev.forge.compiler.data.Datasets#open} opens a training and test split by
+ * the short spec the command line's {@code --data} takes ({@code mnist}, {@code cifar10:DIR}, ...).
  *
  * <p>Every source yields a {@link dev.forge.compiler.data.Dataset}: a fixed number of samples of one
  * shape, copied out as float32 on demand. 8-bit images stay 8-bit in memory ({@link

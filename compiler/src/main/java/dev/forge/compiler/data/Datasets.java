@@ -1,0 +1,175 @@
+package dev.forge.compiler.data;
+
+import dev.forge.runtime.Tensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * Opens a training and test split by a short spec, the form the {@code forge} command line's {@code --data}
+ * takes: {@code mnist}, {@code fashion-mnist} (or {@code fashion-mnist:DIR}, the four IDX files in another
+ * directory), {@code cifar10:DIR} (the binary batches, normalized with mean 0.5 and std 0.5 unless another
+ * normalization is given), {@code folder:DIR} ({@code DIR/train/<class>/*.png} and {@code DIR/test/<class>/...},
+ * decoded to the model's [C, H, W]) or {@code random} (the seed's SimpleNet experiment: one standard-normal
+ * input and target, train and test alike).
+ *
+ * <pre>{@code
+ * Datasets.Split data = Datasets.open("cifar10:/data/cifar-10-batches-bin", new long[] {3, 32, 32}, 10, null);
+ * TrainingResult r = Training.of(net).fit(data.train(), data.test());
+ * }</pre>
+ */
+public final class Datasets {
+    /** The kinds of spec, the part before any {@code ':'}. */
+    public static final Set<String> KINDS = Set.of("mnist", "fashion-mnist", "cifar10", "folder", "random");
+
+    /** The forms of a spec, for messages and help. */
+    public static final String FORMS =
+            "mnist, fashion-mnist[:DIR] (IDX files, gzipped or not), cifar10:DIR (data_batch_*.bin, test_batch.bin), "
+                    + "folder:DIR (DIR/train/<class>/*.png|jpg and DIR/test/<class>/...), or random (one random sample)";
+
+    private Datasets() {}
+
+    /**
+     * A training and a test set, with the normalization applied to both.
+     *
+     * @param train the training set
+     * @param test the test set
+     * @param normalize the per-channel normalization applied to both (null for none)
+     */
+    public record Split(Dataset train, Dataset test, Normalize normalize) {
+        public Split {
+            Objects.requireNonNull(train, "train");
+            Objects.requireNonNull(test, "test");
+        }
+
+        /** The class names of the training set, or an empty list for regression. */
+        public List<String> classNames() {
+            List<String> names = train.classNames();
+            return names == null ? List.of() : names;
+        }
+    }
+
+    /**
+     * Opens the data set a spec names, for a model whose input samples have shape {@code sampleShape}.
+     *
+     * @param spec e.g. {@code mnist} or {@code cifar10:/data/cifar-10-batches-bin} (see the class comment)
+     * @param sampleShape the model input without the batch axis, e.g. {@code [1, 28, 28]}; the data must match it
+     * @param outputs the model's output size: the target size of {@code random} (unused by the other kinds)
+     * @param normalize the normalization to apply, or null for the data set's default (CIFAR-10: 0.5/0.5, others
+     *     none)
+     * @return the two splits, normalized
+     * @throws IllegalArgumentException for an unknown kind, a missing directory or samples of another shape
+     * @throws DatasetException for a missing or malformed data file
+     */
+    public static Split open(String spec, long[] sampleShape, int outputs, Normalize normalize) {
+        Objects.requireNonNull(spec, "spec");
+        Objects.requireNonNull(sampleShape, "sampleShape");
+        String kind = spec.contains(":") ? spec.substring(0, spec.indexOf(':')) : spec;
+        String arg = spec.contains(":") ? spec.substring(spec.indexOf(':') + 1) : null;
+        Dataset train;
+        Dataset test;
+        Normalize norm = normalize;
+        switch (kind) {
+            case "mnist" -> {
+                train = Mnist.train();
+                test = Mnist.test();
+            }
+            case "fashion-mnist" -> {
+                if (arg == null) {
+                    train = FashionMnist.train();
+                    test = FashionMnist.test();
+                } else {
+                    Path dir = requireDir(arg, spec);
+                    train = FashionMnist.train(dir);
+                    test = FashionMnist.test(dir);
+                }
+            }
+            case "cifar10" -> {
+                Path dir = requireDir(arg, spec);
+                train = Cifar10.train(dir);
+                test = Cifar10.test(dir);
+                if (norm == null) {
+                    norm = Normalize.of(0.5f, 0.5f);
+                }
+            }
+            case "folder" -> {
+                Path dir = requireDir(arg, spec);
+                if (sampleShape.length != 3) {
+                    throw new IllegalArgumentException("folder data needs a model input [N, C, H, W], got sample shape "
+                            + Arrays.toString(sampleShape));
+                }
+                Path trainDir = dir.resolve("train");
+                Path testDir = dir.resolve("test");
+                if (!Files.isDirectory(trainDir) || !Files.isDirectory(testDir)) {
+                    throw new IllegalArgumentException(
+                            dir + " must contain train/ and test/ folders, each with one subfolder per class");
+                }
+                int c = (int) sampleShape[0];
+                int h = (int) sampleShape[1];
+                int w = (int) sampleShape[2];
+                train = ImageFolder.load(trainDir, c, h, w).data();
+                test = ImageFolder.load(testDir, c, h, w).data();
+            }
+            case "random" -> {
+                train = random(sampleShape, outputs);
+                test = train;
+            }
+            default -> throw new IllegalArgumentException("unknown data set '" + spec + "'; use " + FORMS);
+        }
+        if (!Arrays.equals(train.sampleShape(), sampleShape)) {
+            throw new IllegalArgumentException("data set '" + spec + "' has samples of shape "
+                    + Arrays.toString(train.sampleShape()) + " but the model expects " + Arrays.toString(sampleShape));
+        }
+        if (norm != null) {
+            train = norm.apply(train);
+            test = norm.apply(test);
+        }
+        return new Split(train, test, norm);
+    }
+
+    /**
+     * The seed's SimpleNet experiment: one standard-normal input of shape {@code [1, sampleShape...]} and a
+     * standard-normal target of {@code outputs} values, always the same (seed 0, Box-Muller).
+     */
+    public static Dataset random(long[] sampleShape, int outputs) {
+        SplittableRandom r = new SplittableRandom(0);
+        long n = 1;
+        for (long d : sampleShape) {
+            n *= d;
+        }
+        float[] x = new float[(int) n];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) gaussian(r);
+        }
+        float[] y = new float[outputs];
+        for (int i = 0; i < y.length; i++) {
+            y[i] = (float) gaussian(r);
+        }
+        long[] xs = new long[sampleShape.length + 1];
+        xs[0] = 1;
+        System.arraycopy(sampleShape, 0, xs, 1, sampleShape.length);
+        return NpyDataset.of(Tensor.of(x, xs), Tensor.of(y, 1, outputs), 0);
+    }
+
+    private static double gaussian(SplittableRandom r) {
+        double u = 1 - r.nextDouble();
+        double v = r.nextDouble();
+        return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    }
+
+    private static Path requireDir(String arg, String spec) {
+        if (arg == null || arg.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "'" + spec + "' needs a directory, e.g. " + spec + ":/data/cifar-10-batches-bin");
+        }
+        Path dir = Path.of(arg);
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalArgumentException(dir + ": no such directory (for --data " + spec + ")");
+        }
+        return dir;
+    }
+}

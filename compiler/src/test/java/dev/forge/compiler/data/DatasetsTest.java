@@ -1,0 +1,79 @@
+package dev.forge.compiler.data;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DatasetsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void random_is_the_seeds_one_sample_the_same_every_time_for_train_and_test() {
+        Datasets.Split a = Datasets.open("random", new long[] {1, 4, 4}, 2, null);
+        Datasets.Split b = Datasets.open("random", new long[] {1, 4, 4}, 2, null);
+        assertSame(a.train(), a.test());
+        assertEquals(1, a.train().size());
+        assertArrayEquals(new long[] {1, 4, 4}, a.train().sampleShape());
+        assertArrayEquals(new long[] {2}, a.train().targetShape());
+        float[] x = new float[16];
+        float[] y = new float[16];
+        a.train().copySample(0, x, 0);
+        b.train().copySample(0, y, 0);
+        assertArrayEquals(x, y);
+        assertTrue(x[0] != x[1], "standard-normal values, not a constant");
+        assertNull(a.normalize());
+        assertEquals(java.util.List.of(), a.classNames());
+    }
+
+    @Test
+    void an_explicit_normalization_is_applied_to_both_splits() {
+        Datasets.Split plain = Datasets.open("random", new long[] {1, 2, 2}, 1, null);
+        Datasets.Split norm = Datasets.open("random", new long[] {1, 2, 2}, 1, Normalize.of(1f, 2f));
+        float[] x = new float[4];
+        float[] n = new float[4];
+        plain.train().copySample(0, x, 0);
+        norm.test().copySample(0, n, 0);
+        for (int i = 0; i < 4; i++) {
+            assertEquals((x[i] - 1f) / 2f, n[i]);
+        }
+    }
+
+    @Test
+    void bad_specs_say_what_is_wrong_and_the_valid_forms() {
+        long[] shape = {1, 28, 28};
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> Datasets.open("imagenet", shape, 10, null));
+        assertTrue(e.getMessage().startsWith("unknown data set 'imagenet'; use mnist, "), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Datasets.open("cifar10", shape, 10, null));
+        assertTrue(e.getMessage().contains("'cifar10' needs a directory"), e.getMessage());
+        Path missing = dir.resolve("missing");
+        e = assertThrows(IllegalArgumentException.class, () -> Datasets.open("cifar10:" + missing, shape, 10, null));
+        assertTrue(e.getMessage().contains(missing + ": no such directory"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Datasets.open("folder:" + dir, shape, 10, null));
+        assertTrue(e.getMessage().contains("must contain train/ and test/ folders"), e.getMessage());
+        e = assertThrows(
+                IllegalArgumentException.class, () -> Datasets.open("folder:" + dir, new long[] {784}, 10, null));
+        assertTrue(e.getMessage().contains("needs a model input [N, C, H, W]"), e.getMessage());
+    }
+
+    @Test
+    void samples_of_another_shape_than_the_model_input_are_refused() {
+        // Fashion-MNIST (the Debian package the build installs) is 1x28x28; SimpleNet's input is 1x32x32
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> Datasets.open("fashion-mnist", new long[] {1, 32, 32}, 2, null));
+        assertEquals(
+                "data set 'fashion-mnist' has samples of shape [1, 28, 28] but the model expects [1, 32, 32]",
+                e.getMessage());
+        Datasets.Split ok = Datasets.open("fashion-mnist", new long[] {1, 28, 28}, 10, null);
+        assertEquals("Bag", ok.classNames().get(8));
+        assertEquals(10000, ok.test().size());
+    }
+}
