@@ -59,7 +59,8 @@ final class ShapeOps {
                 .attr("axes", INTS)
                 .attr("ends", INTS)
                 .attr("starts", INTS)
-                .shape(ShapeOps::slice));
+                .shape(ShapeOps::slice)
+                .gradient(ShapeOps::sliceGrad));
         // split: an attribute before opset 13; num_outputs from opset 18
         r.add(op("Split")
                 .attrInt("axis", 0)
@@ -562,5 +563,119 @@ final class ShapeOps {
                 c.emit().ints(starts),
                 c.emit().ints(ends),
                 c.emit().ints(axes)));
+    }
+
+    /*
+     * Slice: Y[j] = X[b + j * s] on each sliced axis (b the clamped start, s the step, j < m = Y's size),
+     * so dX is zero except dX[b + j * s] = dY[j]. Per axis, a negative step is first turned positive by
+     * reversing dY (its elements then sit at b' = b + (m - 1) s, b' + |s|, ...); a step |s| > 1 spaces
+     * them out by interleaving |s| - 1 zeros after each (Unsqueeze, Pad, Reshape), cut to what fits
+     * before the end; finally one Pad puts every axis's block at its offset b' within X's size.
+     * Starts, ends, axes and steps must be constants; the sliced axes need fixed sizes.
+     */
+    private static List<String> sliceGrad(GradContext c) {
+        String label = c.node().label();
+        Shape x = c.shape(c.x(0));
+        int rank = x.rank();
+        long[] starts;
+        long[] ends;
+        long[] axes;
+        long[] steps;
+        if (c.node().hasInput(1)) {
+            starts = sliceInput(c, 1, "starts");
+            ends = sliceInput(c, 2, "ends");
+            axes = c.node().hasInput(3) ? sliceInput(c, 3, "axes") : null;
+            steps = c.node().hasInput(4) ? sliceInput(c, 4, "steps") : null;
+        } else {
+            starts = c.attrInts("starts");
+            ends = c.attrInts("ends");
+            axes = c.node().attrInts("axes", null);
+            steps = null;
+        }
+        String g = c.dy();
+        long[] pads = new long[2 * rank];
+        for (int k = 0; k < starts.length; k++) {
+            long ax = axes == null ? k : axes[k];
+            int a = (int) (ax < 0 ? ax + rank : ax);
+            if (!x.dim(a).isFixed()) {
+                throw new UnsupportedOperationException(
+                        label + ": the Slice gradient needs a fixed size on sliced axis " + a + " of " + x
+                                + "; give the input a fixed shape there");
+            }
+            long n = x.dim(a).value();
+            long step = steps == null ? 1 : steps[k];
+            long b = starts[k] < 0 ? starts[k] + n : starts[k];
+            long e = ends[k] < 0 ? ends[k] + n : ends[k];
+            long m;
+            if (step > 0) {
+                b = Math.max(0, Math.min(n, b));
+                e = Math.max(0, Math.min(n, e));
+                m = Math.max(0, (e - b + step - 1) / step);
+            } else {
+                b = Math.max(0, Math.min(n - 1, b));
+                e = Math.max(-1, Math.min(n - 1, e));
+                m = Math.max(0, (b - e - step - 1) / -step);
+            }
+            if (m == 0) {
+                // nothing selected on this axis: dX is zero everywhere
+                return c.grads(c.op("ConstantOfShape", c.shapeOf(c.x(0))));
+            }
+            if (step < 0) {
+                g = c.op(
+                        "Slice",
+                        g,
+                        c.emit().ints(-1),
+                        c.emit().ints(Long.MIN_VALUE),
+                        c.emit().ints(a),
+                        c.emit().ints(-1));
+                b += (m - 1) * step;
+                step = -step;
+            }
+            long length = m;
+            if (step > 1) {
+                g = interleaveZeros(c, g, a, step);
+                length = Math.min(m * step, n - b);
+                if (length < m * step) {
+                    g = Grad.slice(c, g, a, 0, length);
+                }
+            }
+            pads[a] = b;
+            pads[a + rank] = n - b - length;
+        }
+        if (Arrays.stream(pads).anyMatch(p -> p != 0)) {
+            g = c.op("Pad", g, c.emit().ints(pads));
+        }
+        return c.grads(g);
+    }
+
+    private static long[] sliceInput(GradContext c, int i, String what) {
+        Tensor t = ShapeInference.constantOf(c.emit().graph(), c.x(i));
+        if (t == null) {
+            throw new UnsupportedOperationException(c.node().label() + ": the Slice gradient needs constant " + what
+                    + ", got the computed value '" + c.x(i) + "'; make " + what + " an initializer or a Constant");
+        }
+        return t.toLongArray();
+    }
+
+    /** {@code g} with {@code step - 1} zeros after each element along axis {@code a} (size m to m * step). */
+    private static String interleaveZeros(GradContext c, String g, int a, long step) {
+        Shape s = c.shape(g);
+        int rank = s.rank();
+        String u = c.op("Unsqueeze", g, c.emit().ints(a + 1));
+        long[] pads = new long[2 * (rank + 1)];
+        pads[a + 1 + rank + 1] = step - 1;
+        String padded = c.op("Pad", u, c.emit().ints(pads));
+        for (int i = a + 1; i < rank; i++) {
+            if (!s.dim(i).isFixed()) {
+                throw new UnsupportedOperationException(c.node().label() + ": the gradient of a Slice step on axis " + a
+                        + " needs fixed sizes after that axis, got " + s + "; give the input a fixed shape");
+            }
+        }
+        long[] target = new long[rank];
+        for (int i = 0; i < rank; i++) {
+            // 0 copies a leading (maybe symbolic) dimension
+            target[i] = i < a ? 0 : i == a ? s.dim(a).value() * step : s.dim(i).value();
+        }
+        return c.op("Reshape", padded, c.emit().ints(target));
     }
 }

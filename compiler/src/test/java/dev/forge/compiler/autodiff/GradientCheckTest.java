@@ -294,7 +294,38 @@ public class GradientCheckTest {
         }));
         c.add(new Case(
                 "batchnorm inference form", new long[] {2, 3, 4, 4}, b -> b.output(b.batchNorm("bn", in(b)), "y")));
+        // ---- operators of the common CNN families (issue 10): shape movement, activations, reductions ----
+        c.add(new Case(
+                "slice with steps, negative indices, axes as inputs, and without axes", new long[] {2, 6, 7}, b -> {
+                    Value x = b.mul(in(b), param(b, "p", new SplittableRandom(30), -1, 1, 7));
+                    Value stepped =
+                            slice(b, x, new long[] {1, -1}, new long[] {100, 0}, new long[] {1, 2}, new long[] {2, -2});
+                    Value past = slice(
+                            b, x, new long[] {0, 5}, new long[] {7, -100}, new long[] {-1, 1}, new long[] {3, -3});
+                    Value plain = slice(b, x, new long[] {-5}, new long[] {-1}, new long[] {-1}, null);
+                    Value noAxes = b.node("Slice", null, List.of(x, longs(b, 1, 2), longs(b, 2, 4)), Map.of());
+                    b.output(b.concat(1, flat(b, stepped), flat(b, past), flat(b, plain), flat(b, noAxes)), "y");
+                }));
         return c.stream();
+    }
+
+    /** {@code Slice(x, starts, ends, axes, steps)} with constant inputs (steps null: no steps input). */
+    private static Value slice(GraphBuilder b, Value x, long[] starts, long[] ends, long[] axes, long[] steps) {
+        List<Value> in = new ArrayList<>(List.of(x, longs(b, starts), longs(b, ends), longs(b, axes)));
+        if (steps != null) {
+            in.add(longs(b, steps));
+        }
+        return b.node("Slice", null, in, Map.of());
+    }
+
+    /** An int64 vector constant with a fresh name. */
+    private static Value longs(GraphBuilder b, long... v) {
+        return b.constant("k" + b.graph().initializers().size(), Tensor.of(v, v.length));
+    }
+
+    /** {@code v} as [1, elements], for concatenating differently shaped results into one output. */
+    private static Value flat(GraphBuilder b, Value v) {
+        return b.node("Flatten", null, List.of(v), Map.of("axis", i(0)));
     }
 
     /** Every operator type in the forward graph of some case. */
