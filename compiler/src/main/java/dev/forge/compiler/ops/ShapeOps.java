@@ -66,8 +66,11 @@ final class ShapeOps {
                 .attrInt("axis", 0)
                 .attr("num_outputs", INT)
                 .attr("split", INTS)
-                .shape(ShapeOps::split));
-        r.add(op("Expand").shape(ShapeOps::expand));
+                .shape(ShapeOps::split)
+                .gradient(ShapeOps::splitGrad));
+        // Y = X broadcast to the shape: dX = dY summed over the broadcast axes
+        r.add(op("Expand").shape(ShapeOps::expand).gradient(c -> c.grads(c.unbroadcast(c.dy(), c.x(0)))));
+        r.add(op("Tile").shape(ShapeOps::tile).gradient(ShapeOps::tileGrad));
         // opset 10: mode; opset 11: the coordinate and cubic attributes; opset 18: antialias, axes,
         // keep_aspect_ratio_policy
         r.add(op("Resize")
@@ -677,5 +680,90 @@ final class ShapeOps {
             target[i] = i < a ? 0 : i == a ? s.dim(a).value() * step : s.dim(i).value();
         }
         return c.op("Reshape", padded, c.emit().ints(target));
+    }
+
+    /** Tile: output axis i is input axis i times repeats[i] (a constant input). */
+    static List<ValueType> tile(InferenceContext ctx) {
+        Shape x = ctx.shape(0);
+        Tensor t = ctx.constant(1);
+        if (t == null) {
+            return InferenceContext.one(ctx.dtype(0), PoolOps.unknownOfRank(x.rank()));
+        }
+        long[] repeats = t.toLongArray();
+        if (repeats.length != x.rank()) {
+            throw ctx.error(
+                    "repeats " + Arrays.toString(repeats) + " has " + repeats.length + " values for input " + x,
+                    "give one repeat count per axis");
+        }
+        List<Dim> out = new ArrayList<>();
+        for (int i = 0; i < x.rank(); i++) {
+            if (repeats[i] < 0) {
+                throw ctx.error("repeats " + Arrays.toString(repeats) + " has a negative count", "use counts >= 0");
+            }
+            Dim d = x.dim(i);
+            out.add(repeats[i] == 1 ? d : d.isFixed() ? Dim.of(d.value() * repeats[i]) : Dim.unknown());
+        }
+        return InferenceContext.one(ctx.dtype(0), Shape.of(out));
+    }
+
+    /*
+     * Split: the outputs are consecutive pieces of X along the axis, so dX is their gradients
+     * concatenated back in order; an output that does not reach the loss contributes zeros of its shape.
+     */
+    private static List<String> splitGrad(GradContext c) {
+        int rank = c.shape(c.x(0)).rank();
+        long axis = c.node().attrInt("axis", 0);
+        List<String> pieces = new ArrayList<>();
+        for (int i = 0; i < c.node().outputs().size(); i++) {
+            pieces.add(c.dy(i) != null ? c.dy(i) : c.op("ConstantOfShape", c.shapeOf(c.y(i))));
+        }
+        String dx = pieces.size() == 1
+                ? pieces.get(0)
+                : c.op("Concat", pieces, Map.of("axis", attrInt(axis < 0 ? axis + rank : axis)));
+        return c.grads(dx);
+    }
+
+    /*
+     * Tile: Y is r_i copies of X along each axis i, so dX sums dY's copies: reshape dY from
+     * [r_0 d_0, r_1 d_1, ...] to [r_0, d_0, r_1, d_1, ...] (an axis split only where r_i != 1) and sum
+     * over the r axes. The repeats must be constant.
+     */
+    private static List<String> tileGrad(GradContext c) {
+        String label = c.node().label();
+        Tensor t = ShapeInference.constantOf(c.emit().graph(), c.x(1));
+        if (t == null) {
+            throw new UnsupportedOperationException(label + ": the Tile gradient needs constant repeats, got the"
+                    + " computed value '" + c.x(1) + "'; make repeats an initializer or a Constant");
+        }
+        long[] repeats = t.toLongArray();
+        Shape x = c.shape(c.x(0));
+        List<Long> target = new ArrayList<>();
+        List<Long> sumAxes = new ArrayList<>();
+        boolean leading = true;
+        for (int i = 0; i < repeats.length; i++) {
+            if (repeats[i] == 1 && leading) {
+                target.add(0L); // copies a leading, maybe symbolic, dimension
+                continue;
+            }
+            leading = false;
+            if (!x.dim(i).isFixed()) {
+                throw new UnsupportedOperationException(label + ": the Tile gradient needs fixed sizes from the first"
+                        + " repeated axis on, got " + x + " with repeats " + Arrays.toString(repeats));
+            }
+            if (repeats[i] != 1) {
+                sumAxes.add((long) target.size());
+                target.add(repeats[i]);
+            }
+            target.add(x.dim(i).value());
+        }
+        if (sumAxes.isEmpty()) {
+            return c.grads(c.dy());
+        }
+        String split = c.op(
+                "Reshape",
+                c.dy(),
+                c.emit().ints(target.stream().mapToLong(Long::longValue).toArray()));
+        return c.grads(
+                c.reduceSum(split, sumAxes.stream().mapToLong(Long::longValue).toArray(), false));
     }
 }

@@ -306,6 +306,29 @@ public class GradientCheckTest {
                     Value noAxes = b.node("Slice", null, List.of(x, longs(b, 1, 2), longs(b, 2, 4)), Map.of());
                     b.output(b.concat(1, flat(b, stepped), flat(b, past), flat(b, plain), flat(b, noAxes)), "y");
                 }));
+        c.add(new Case("split with an unused piece, gather on constant indices", new long[] {2, 6, 3}, b -> {
+            Value x = b.mul(in(b), param(b, "p", new SplittableRandom(31), -1, 1, 3));
+            List<Value> parts = b.node("Split", null, List.of(x, longs(b, 1, 3, 2)), Map.of("axis", i(1)), 3);
+            // repeated and negative indices on axis 1; a scalar index on the last axis
+            Value picked = b.node("Gather", null, List.of(x, longs(b, 4, -1, 4, 0)), Map.of("axis", i(1)));
+            Value column = b.node(
+                    "Gather",
+                    null,
+                    List.of(x, b.constant("k_scalar", Tensor.of(new long[] {-2}))),
+                    Map.of("axis", i(2)));
+            b.output(b.concat(1, flat(b, parts.get(0)), flat(b, parts.get(2)), flat(b, picked), flat(b, column)), "y");
+        }));
+        c.add(new Case("expand and tile", new long[] {3, 1}, b -> {
+            Value x = b.mul(in(b), param(b, "p", new SplittableRandom(32), -1, 1, 1));
+            Value e = b.node("Expand", null, List.of(x, longs(b, 2, 1, 4)), Map.of());
+            Value t = b.node("Tile", null, List.of(x, longs(b, 2, 3)), Map.of());
+            Value kept = b.node(
+                    "Tile",
+                    null,
+                    List.of(b.node("Tile", null, List.of(e, longs(b, 1, 1, 1)), Map.of()), longs(b, 1, 2, 1)),
+                    Map.of());
+            b.output(b.concat(1, flat(b, kept), flat(b, t)), "y");
+        }));
         return c.stream();
     }
 

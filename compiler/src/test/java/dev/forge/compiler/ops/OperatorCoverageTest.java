@@ -82,6 +82,7 @@ class OperatorCoverageTest {
             "Sub",
             "Sum",
             "Tanh",
+            "Tile",
             "Where",
             "Xor");
 

@@ -34,6 +34,7 @@ final class TensorRules {
         r.put("Size", c -> List.of(DoubleTensor.ofLongs(new long[] {c.in(0).size()})));
         r.put("Slice", TensorRules::slice);
         r.put("Split", TensorRules::split);
+        r.put("Tile", TensorRules::tile);
         r.put("ScatterElements", TensorRules::scatterElements);
         r.put("ReduceSum", c -> reduce(c, Reduction.SUM));
         r.put("ReduceMean", c -> reduce(c, Reduction.MEAN));
@@ -282,6 +283,34 @@ final class TensorRules {
             long[] idx = DoubleTensor.unravel(flat, shape);
             for (int i = 0; i < r; i++) {
                 source[i] = first[i] + idx[i] * step[i];
+            }
+            out[flat] = x.get(source);
+        }
+        return List.of(new DoubleTensor(x.dtype(), shape, out));
+    }
+
+    /** Tile(x, repeats): repeats[i] copies of x along each axis i, so Y[j] = X[j mod shape(X)]. */
+    private static List<DoubleTensor> tile(Call c) {
+        DoubleTensor x = c.in(0);
+        long[] repeats = c.in(1).toLongArray();
+        int r = x.rank();
+        if (repeats.length != r) {
+            throw c.error("repeats has " + repeats.length + " values for input of rank " + r);
+        }
+        long[] xs = x.shape();
+        long[] shape = new long[r];
+        for (int i = 0; i < r; i++) {
+            if (repeats[i] < 0) {
+                throw c.error("repeats " + str(repeats) + " has a negative value");
+            }
+            shape[i] = xs[i] * repeats[i];
+        }
+        double[] out = new double[(int) DoubleTensor.checkedCount(shape)];
+        long[] source = new long[r];
+        for (int flat = 0; flat < out.length; flat++) {
+            long[] idx = DoubleTensor.unravel(flat, shape);
+            for (int i = 0; i < r; i++) {
+                source[i] = idx[i] % xs[i];
             }
             out[flat] = x.get(source);
         }
