@@ -87,9 +87,17 @@ final class ElementwiseOps {
             }
             return out;
         }));
-        for (String op : List.of("Max", "Min", "Mean")) {
-            r.add(op(op).shape(ElementwiseOps::variadic));
-        }
+        r.add(op("Max").shape(ElementwiseOps::variadic).gradient(ElementwiseOps::extremumGrad));
+        r.add(op("Min").shape(ElementwiseOps::variadic).gradient(ElementwiseOps::extremumGrad));
+        // y = (x_1 + ... + x_n) / n: each operand gets dY / n
+        r.add(op("Mean").shape(ElementwiseOps::variadic).gradient(c -> {
+            List<String> out = c.none();
+            String share = c.mul(c.dy(), c.scalar(1f / out.size()));
+            for (int i = 0; i < out.size(); i++) {
+                out.set(i, unb(c, share, i));
+            }
+            return out;
+        }));
         // Where(cond, a, b): dY flows to a where cond holds and to b elsewhere; cond is boolean
         r.add(op("Where")
                 .shape(ctx -> {
@@ -110,6 +118,27 @@ final class ElementwiseOps {
                     .notDifferentiable());
         }
         r.add(op("Not").shape(SAME).notDifferentiable());
+    }
+
+    /*
+     * Max/Min: y is the operand that attains the extremum, so dY goes to it. Where k operands tie, each
+     * gets dY / k, which for two operands is PyTorch's convention for maximum/minimum (a tie splits the
+     * gradient evenly): dX_i = unbroadcast(dY * [x_i == y] / sum_j [x_j == y]).
+     */
+    private static List<String> extremumGrad(GradContext c) {
+        List<String> out = c.none();
+        List<String> hits = new ArrayList<>();
+        String count = null;
+        for (int i = 0; i < out.size(); i++) {
+            String hit = c.op("Cast", List.of(c.op("Equal", c.x(i), c.y(0))), Map.of("to", attrInt(1)));
+            hits.add(hit);
+            count = count == null ? hit : c.add(count, hit);
+        }
+        String share = out.size() == 1 ? c.dy() : c.div(c.dy(), count);
+        for (int i = 0; i < out.size(); i++) {
+            out.set(i, unb(c, out.size() == 1 ? share : c.mul(share, hits.get(i)), i));
+        }
+        return out;
     }
 
     static List<ValueType> arithmetic(InferenceContext ctx) {

@@ -329,6 +329,27 @@ public class GradientCheckTest {
                     Map.of());
             b.output(b.concat(1, flat(b, kept), flat(b, t)), "y");
         }));
+        // ties between operands are covered by tied_max_and_min_operands_split_the_gradient_evenly
+        c.add(new Case("max min mean of broadcast operands, silu as sigmoid times input", new long[] {2, 3}, b -> {
+            SplittableRandom r = new SplittableRandom(33);
+            Value x = in(b);
+            Value p = param(b, "p", r, -1, 1, 3);
+            Value q = param(b, "q", r, -1, 1, 2, 1);
+            Value max = b.node("Max", null, List.of(x, p, q), Map.of());
+            Value min = b.node("Min", null, List.of(b.tanh(x), p), Map.of());
+            Value mean = b.node("Mean", null, List.of(x, q), Map.of());
+            Value silu = b.mul(x, b.sigmoid(x));
+            b.output(b.add(b.add(max, b.mul(min, mean)), silu), "y");
+        }));
+        c.add(new Case("elu selu softsign prelu on both sides of zero", new long[] {2, 3, 2, 2}, b -> {
+            Value x = b.mul(in(b), b.constant("three", Tensor.of(new float[] {3f})));
+            Value elu = b.node("Elu", null, List.of(x), Map.of("alpha", new Attribute.Float(0.7f)));
+            Value selu = b.node("Selu", null, List.of(x), Map.of());
+            Value softsign = b.node("Softsign", null, List.of(x), Map.of());
+            Value slope = param(b, "slope", new SplittableRandom(34), 0, 0.5, 3, 1, 1);
+            Value prelu = b.node("PRelu", null, List.of(x, slope), Map.of());
+            b.output(b.add(b.add(elu, selu), b.mul(softsign, prelu)), "y");
+        }));
         return c.stream();
     }
 
@@ -523,6 +544,44 @@ public class GradientCheckTest {
                     m.run(Map.of("x", input.toTensorFloat())).get(dx),
                     0,
                     "ONNX Runtime dX");
+        }
+    }
+
+    /**
+     * Max and Min operands that tie share dY evenly (k tied operands get dY / k each), PyTorch's
+     * convention for maximum/minimum, in the reference evaluator and in ONNX Runtime alike.
+     */
+    @Test
+    void tied_max_and_min_operands_split_the_gradient_evenly() {
+        GraphBuilder b = new GraphBuilder("ties");
+        Value x = b.input("x", Shape.fixed(4));
+        Value p = b.parameter("p", Tensor.of(new float[] {1, 5, 3, 0}, 4));
+        Value q = b.constant("q", Tensor.of(new float[] {1, 2, 3, 0}, 4));
+        Value max = b.node("Max", null, List.of(x, p, q), Map.of());
+        Value min = b.node("Min", null, List.of(x, p), Map.of());
+        Graph g = b.output(b.add(max, b.mul(min, b.constant("ten", Tensor.of(new float[] {10f})))), "y")
+                .build();
+        Emitter e = new Emitter(g, "check");
+        String loss = e.op("ReduceSum", List.of("y"), Map.of("keepdims", new Attribute.Int(0)));
+        Map<String, String> grads = Autodiff.gradients(g, loss, List.of("x", "p"));
+        g.clearOutputs();
+        g.addOutput(new ValueInfo(grads.get("x"), g.type(grads.get("x"))));
+        g.addOutput(new ValueInfo(grads.get("p"), g.type(grads.get("p"))));
+        // x = [1, 4, 3, 1] against p = [1, 5, 3, 0], q = [1, 2, 3, 0]:
+        // max: three-way tie, p alone, three-way tie, x alone; min: tie, x alone, tie, p alone
+        DoubleTensor input = DoubleTensor.of(new double[] {1, 4, 3, 1}, 4);
+        double third = 1.0 / 3;
+        DoubleTensor dx = DoubleTensor.of(new double[] {third + 5, 10, third + 5, 1}, 4);
+        DoubleTensor dp = DoubleTensor.of(new double[] {third + 5, 1, third + 5, 10}, 4);
+        Map<String, DoubleTensor> values = new HashMap<>(Map.of("x", input));
+        values.put("p", DoubleTensor.of(new double[] {1, 5, 3, 0}, 4));
+        Map<String, DoubleTensor> ref = ReferenceEvaluator.run(g, values);
+        ReferenceEvaluator.assertClose(dx, ref.get(grads.get("x")), 1e-12, "reference dX");
+        ReferenceEvaluator.assertClose(dp, ref.get(grads.get("p")), 1e-12, "reference dP");
+        try (Model m = Model.load(OnnxWriter.toBytes(g), "ties", ModelOptions.defaults())) {
+            Map<String, Tensor> out = m.run(Map.of("x", input.toTensorFloat()));
+            ReferenceEvaluator.assertClose(dx, out.get(grads.get("x")), 1e-6, "ONNX Runtime dX");
+            ReferenceEvaluator.assertClose(dp, out.get(grads.get("p")), 1e-6, "ONNX Runtime dP");
         }
     }
 

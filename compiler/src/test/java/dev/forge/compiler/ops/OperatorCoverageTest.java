@@ -28,7 +28,6 @@ class OperatorCoverageTest {
             Map.entry("Gelu", "defined through erf (see Erf); imported inference graphs only"),
             Map.entry("LpPool", "imported inference graphs only; no built-in net or training graph uses it"),
             Map.entry("Mod", "integer/float remainder; imported inference graphs only"),
-            Map.entry("PRelu", "imported inference graphs only; no built-in net or training graph uses it"),
             Map.entry("ReduceL2", "imported inference graphs only"),
             Map.entry("ReduceLogSumExp", "imported inference graphs only"),
             Map.entry("ReduceMin", "imported inference graphs only"),

@@ -42,6 +42,8 @@ final class ElementwiseRules {
         });
         // y = x / (1 + |x|)
         r.put("Softsign", c -> unary(c, x -> x / (1 + Math.abs(x))));
+        // y = x for x > 0, slope * x otherwise; slope broadcasts to x
+        r.put("PRelu", c -> List.of(Broadcasting.zip(c.in(0), c.in(1), c.in(0).dtype(), (x, s) -> x > 0 ? x : s * x)));
         // y = x * tanh(softplus(x))
         r.put("Mish", c -> unary(c, x -> x * Math.tanh(Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))))));
         // y = max(0, min(1, alpha * x + beta)); alpha defaults to 0.2, beta to 0.5

@@ -438,6 +438,12 @@ class ReferenceVsOnnxRuntimeTest {
                     parts.get(1),
                     k.op("ScatterElements", attrs("reduction", s("add")), flat, idx, k.rand(-1, 1, 6)));
         }));
+        l.add(c("PRelu with a per-channel and a full slope", k -> {
+            Value x = k.x("x", 2, 3, 2, 2);
+            k.out(
+                    k.op("PRelu", Map.of(), x, k.rand(-1, 1, 3, 1, 1)),
+                    k.op("PRelu", Map.of(), x, k.rand(-1, 1, 2, 3, 2, 2)));
+        }));
         l.add(c("Tile", k -> {
             Value x = k.x("x", 2, 1, 3);
             k.out(k.op("Tile", Map.of(), x, k.longs(2, 3, 1)), k.op("Tile", Map.of(), x, k.longs(1, 1, 1)));
