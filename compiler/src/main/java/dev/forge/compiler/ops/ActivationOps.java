@@ -103,8 +103,20 @@ final class ActivationOps {
             String d = c.add(c.scalar(1f), c.op("Abs", c.x(0)));
             return c.grads(c.div(c.dy(), c.mul(d, d)));
         }));
-        r.add(op("Gelu").attrString("approximate", "none").shape(ElementwiseOps.SAME));
-        r.add(op("Mish").shape(ElementwiseOps.SAME));
+        r.add(op("Gelu")
+                .attrString("approximate", "none")
+                .shape(ElementwiseOps.SAME)
+                .gradient(ActivationOps::gelu));
+        /*
+         * Mish: y = x tanh(s) with s = softplus(x), s' = sigmoid(x), so
+         * y' = tanh(s) + x sigmoid(x) (1 - tanh(s)^2).
+         */
+        r.add(op("Mish").shape(ElementwiseOps.SAME).gradient(c -> {
+            String x = c.x(0);
+            String t = c.op("Tanh", c.op("Softplus", x));
+            String inner = c.mul(c.mul(x, c.op("Sigmoid", x)), c.sub(c.scalar(1f), c.mul(t, t)));
+            return c.grads(c.mul(c.dy(), c.add(t, inner)));
+        }));
         /*
          * PRelu: y = x for x > 0, slope * x otherwise, the slope broadcast to x (unidirectionally). So
          * dX = dY * ([x > 0] + [x <= 0] slope) and dSlope = dY * [x <= 0] x, summed over the axes the
@@ -137,6 +149,40 @@ final class ActivationOps {
                     String total = c.reduceSum(c.dy(), new long[] {axis}, true);
                     return c.grads(c.sub(c.dy(), c.mul(c.op("Exp", c.y(0)), total)));
                 }));
+    }
+
+    /*
+     * Gelu (opset 20; PyTorch exports it before as x * 0.5 * (1 + Erf(x / sqrt 2)), which the Erf, Mul
+     * and Add rules differentiate). Exact: y = x Phi(x), so y' = Phi(x) + x phi(x) with
+     * Phi(x) = (1 + erf(x / sqrt 2)) / 2 and phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
+     * approximate="tanh": y = x (1 + t) / 2 with t = tanh(u), u = sqrt(2/pi) (x + 0.044715 x^3), so
+     * y' = (1 + t) / 2 + x (1 - t^2) / 2 * sqrt(2/pi) (1 + 3 * 0.044715 x^2).
+     */
+    private static List<String> gelu(GradContext c) {
+        String x = c.x(0);
+        String approximate = c.node().attrString("approximate", "none");
+        String slope;
+        if (approximate.equals("tanh")) {
+            float k = (float) Math.sqrt(2 / Math.PI);
+            String x2 = c.mul(x, x);
+            String u = c.mul(c.scalar(k), c.add(x, c.mul(c.scalar(0.044715f), c.mul(x2, x))));
+            String t = c.op("Tanh", u);
+            String du = c.mul(c.scalar(k), c.add(c.scalar(1f), c.mul(c.scalar(3 * 0.044715f), x2)));
+            String half = c.scalar(0.5f);
+            slope = c.add(
+                    c.mul(half, c.add(c.scalar(1f), t)),
+                    c.mul(c.mul(half, x), c.mul(c.sub(c.scalar(1f), c.mul(t, t)), du)));
+        } else if (approximate.equals("none")) {
+            String cdf = c.mul(c.scalar(0.5f), c.add(c.scalar(1f), c.op("Erf", c.mul(x, c.scalar((float)
+                    (1 / Math.sqrt(2)))))));
+            String pdf = c.mul(
+                    c.op("Exp", c.mul(c.mul(x, x), c.scalar(-0.5f))), c.scalar((float) (1 / Math.sqrt(2 * Math.PI))));
+            slope = c.add(cdf, c.mul(x, pdf));
+        } else {
+            throw new UnsupportedOperationException(c.node().label() + ": Gelu approximate='" + approximate
+                    + "' has no gradient rule; use 'none' or 'tanh'");
+        }
+        return c.grads(c.mul(c.dy(), slope));
     }
 
     /** Elu's and Selu's slope: {@code scale} where x > 0, {@code Y + negScale} elsewhere. */

@@ -350,6 +350,31 @@ public class GradientCheckTest {
             Value prelu = b.node("PRelu", null, List.of(x, slope), Map.of());
             b.output(b.add(b.add(elu, selu), b.mul(softsign, prelu)), "y");
         }));
+        c.add(new Case("erf, gelu as exported and as the opset 20 op (both forms), mish", new long[] {3, 4}, b -> {
+            b.opset(20);
+            Value x = b.mul(in(b), b.constant("two", Tensor.of(new float[] {2.5f})));
+            Value erf = b.node(
+                    "Erf",
+                    null,
+                    List.of(b.mul(x, b.constant("rsqrt2", Tensor.of(new float[] {(float) (1 / Math.sqrt(2))})))),
+                    Map.of());
+            Value exported = b.mul(
+                    b.mul(x, b.constant("half", Tensor.of(new float[] {0.5f}))),
+                    b.add(erf, b.constant("one", Tensor.of(new float[] {1f}))));
+            Value gelu = b.node("Gelu", null, List.of(x), Map.of());
+            Value tanhGelu = b.node("Gelu", null, List.of(x), Map.of("approximate", new Attribute.Str("tanh")));
+            Value mish = b.node("Mish", null, List.of(x), Map.of());
+            b.output(b.add(b.add(exported, b.mul(gelu, tanhGelu)), mish), "y");
+        }));
+        c.add(new Case("pow with float, int64 and trained exponents", new long[] {2, 3}, b -> {
+            Value base = b.add(b.sigmoid(in(b)), b.constant("half", Tensor.of(new float[] {0.5f})));
+            Value p = param(b, "p", new SplittableRandom(35), -2, 2, 3);
+            Value y = b.node("Pow", null, List.of(base, p), Map.of());
+            y = b.add(y, b.node("Pow", null, List.of(in(b), b.constant("two", Tensor.of(new float[] {2f}))), Map.of()));
+            y = b.add(y, b.node("Pow", null, List.of(in(b), b.constant("three", Tensor.of(new long[] {3}))), Map.of()));
+            Value e = b.node("Pow", null, List.of(b.constant("e", Tensor.of(new float[] {1.5f})), in(b)), Map.of());
+            b.output(b.add(y, e), "y");
+        }));
         return c.stream();
     }
 
@@ -689,17 +714,21 @@ public class GradientCheckTest {
 
     @Test
     void an_op_without_a_rule_is_named_with_the_supported_list() {
-        GraphBuilder b = new GraphBuilder("erf");
+        GraphBuilder b = new GraphBuilder("mod");
         Value x = b.input("x", Shape.fixed(2, 3));
         Value p = b.parameter("p", Tensor.of(new float[] {1, 2, 3}, 3));
-        Value y = b.node("Erf", "erf1", List.of(b.mul(x, p)), Map.of());
+        Value y = b.node(
+                "Mod",
+                "mod1",
+                List.of(b.mul(x, p), b.constant("two", Tensor.of(new float[] {2f}))),
+                Map.of("fmod", new Attribute.Int(1)));
         Graph g = b.output(y, "y").build();
         Emitter e = new Emitter(g, "l");
         String loss = e.op("ReduceSum", List.of("y"), Map.of("keepdims", new Attribute.Int(0)));
         IllegalArgumentException ex =
                 assertThrows(IllegalArgumentException.class, () -> Autodiff.gradients(g, loss, List.of("p")));
         assertTrue(
-                ex.getMessage().startsWith("Erf(erf1): no gradient rule for Erf; differentiable ops are ["),
+                ex.getMessage().startsWith("Mod(mod1): no gradient rule for Mod; differentiable ops are ["),
                 ex.getMessage());
     }
 

@@ -23,9 +23,6 @@ class OperatorCoverageTest {
     private static final Map<String, String> WITHOUT_REFERENCE_RULE = Map.ofEntries(
             Map.entry("ArgMax", "index output; appears only in imported inference graphs"),
             Map.entry("ArgMin", "index output; appears only in imported inference graphs"),
-            Map.entry(
-                    "Erf", "needs a double-precision erf, which java.lang.Math lacks; imported inference graphs only"),
-            Map.entry("Gelu", "defined through erf (see Erf); imported inference graphs only"),
             Map.entry("LpPool", "imported inference graphs only; no built-in net or training graph uses it"),
             Map.entry("Mod", "integer/float remainder; imported inference graphs only"),
             Map.entry("ReduceL2", "imported inference graphs only"),

@@ -444,6 +444,14 @@ class ReferenceVsOnnxRuntimeTest {
                     k.op("PRelu", Map.of(), x, k.rand(-1, 1, 3, 1, 1)),
                     k.op("PRelu", Map.of(), x, k.rand(-1, 1, 2, 3, 2, 2)));
         }));
+        l.add(c("Erf; Gelu exact and tanh (opset 20)", k -> {
+            k.b.opset(20);
+            Value x = k.op("Mul", Map.of(), k.x("x", 2, 3, 4), k.scalar(3f));
+            k.out(
+                    k.op("Erf", Map.of(), x),
+                    k.op("Gelu", Map.of(), x),
+                    k.op("Gelu", attrs("approximate", s("tanh")), x));
+        }));
         l.add(c("Tile", k -> {
             Value x = k.x("x", 2, 1, 3);
             k.out(k.op("Tile", Map.of(), x, k.longs(2, 3, 1)), k.op("Tile", Map.of(), x, k.longs(1, 1, 1)));
