@@ -375,6 +375,21 @@ public class GradientCheckTest {
             Value e = b.node("Pow", null, List.of(b.constant("e", Tensor.of(new float[] {1.5f})), in(b)), Map.of());
             b.output(b.add(y, e), "y");
         }));
+        // ties within a reduction are covered by tied_reducemax_and_reducemin_elements_split_the_gradient_evenly
+        c.add(new Case("reducemax reducemin reducel2 with and without keepdims", new long[] {2, 3, 4}, b -> {
+            Value x = in(b);
+            Value max = b.node("ReduceMax", null, List.of(x), Map.of("axes", ints(1)));
+            Value min = b.node("ReduceMin", null, List.of(x), Map.of("axes", ints(0, 2), "keepdims", i(0)));
+            Value l2 = b.node("ReduceL2", null, List.of(x), Map.of("axes", ints(-1), "keepdims", i(0)));
+            Value all = b.node("ReduceL2", null, List.of(x), Map.of());
+            b.output(b.concat(1, flat(b, max), flat(b, min), flat(b, l2), flat(b, all)), "y");
+        }));
+        c.add(new Case("reducemax and reducel2 with axes as an input (opset 18)", new long[] {2, 3, 4}, b -> {
+            b.opset(18);
+            Value max = b.node("ReduceMax", null, List.of(in(b), longs(b, 0, -1)), Map.of("keepdims", i(0)));
+            Value l2 = b.node("ReduceL2", null, List.of(in(b), longs(b, 1)), Map.of());
+            b.output(b.concat(1, flat(b, max), flat(b, l2)), "y");
+        }));
         return c.stream();
     }
 
@@ -607,6 +622,37 @@ public class GradientCheckTest {
             Map<String, Tensor> out = m.run(Map.of("x", input.toTensorFloat()));
             ReferenceEvaluator.assertClose(dx, out.get(grads.get("x")), 1e-6, "ONNX Runtime dX");
             ReferenceEvaluator.assertClose(dp, out.get(grads.get("p")), 1e-6, "ONNX Runtime dP");
+        }
+    }
+
+    /**
+     * ReduceMax and ReduceMin elements that tie within one reduction share dY evenly, as PyTorch's
+     * amax/amin backward, in the reference evaluator and in ONNX Runtime alike.
+     */
+    @Test
+    void tied_reducemax_and_reducemin_elements_split_the_gradient_evenly() {
+        GraphBuilder b = new GraphBuilder("ties");
+        Value x = b.input("x", Shape.fixed(2, 4));
+        Value max = b.node("ReduceMax", null, List.of(x), Map.of("axes", ints(1), "keepdims", i(0)));
+        Value min = b.node("ReduceMin", null, List.of(x), Map.of("axes", ints(1), "keepdims", i(0)));
+        Graph g = b.output(b.add(max, b.mul(min, b.constant("ten", Tensor.of(new float[] {10f})))), "y")
+                .build();
+        Emitter e = new Emitter(g, "check");
+        String loss = e.op("ReduceSum", List.of("y"), Map.of("keepdims", new Attribute.Int(0)));
+        String dx = Autodiff.gradients(g, loss, List.of("x")).get("x");
+        g.clearOutputs();
+        g.addOutput(new ValueInfo(dx, g.type(dx)));
+        // row 0: the maximum 3 twice, the minimum 1 once; row 1: all four equal (max and min tie four ways)
+        DoubleTensor input = DoubleTensor.of(new double[] {3, 1, 3, 2, 5, 5, 5, 5}, 2, 4);
+        DoubleTensor expected = DoubleTensor.of(new double[] {0.5, 10, 0.5, 0, 2.75, 2.75, 2.75, 2.75}, 2, 4);
+        ReferenceEvaluator.assertClose(
+                expected,
+                ReferenceEvaluator.run(g, new HashMap<>(Map.of("x", input))).get(dx),
+                1e-12,
+                "reference");
+        try (Model m = Model.load(OnnxWriter.toBytes(g), "ties", ModelOptions.defaults())) {
+            ReferenceEvaluator.assertClose(
+                    expected, m.run(Map.of("x", input.toTensorFloat())).get(dx), 1e-6, "ONNX Runtime");
         }
     }
 

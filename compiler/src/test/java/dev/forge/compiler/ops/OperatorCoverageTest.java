@@ -25,9 +25,7 @@ class OperatorCoverageTest {
             Map.entry("ArgMin", "index output; appears only in imported inference graphs"),
             Map.entry("LpPool", "imported inference graphs only; no built-in net or training graph uses it"),
             Map.entry("Mod", "integer/float remainder; imported inference graphs only"),
-            Map.entry("ReduceL2", "imported inference graphs only"),
             Map.entry("ReduceLogSumExp", "imported inference graphs only"),
-            Map.entry("ReduceMin", "imported inference graphs only"),
             Map.entry("ReduceProd", "imported inference graphs only"),
             Map.entry("ScatterND", "imported inference graphs only; backward graphs use ScatterElements"));
 

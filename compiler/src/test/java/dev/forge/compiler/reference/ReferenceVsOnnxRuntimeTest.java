@@ -452,6 +452,14 @@ class ReferenceVsOnnxRuntimeTest {
                     k.op("Gelu", Map.of(), x),
                     k.op("Gelu", attrs("approximate", s("tanh")), x));
         }));
+        l.add(c("ReduceMin, ReduceL2", k -> {
+            Value x = k.x("x", 2, 3, 4);
+            k.out(
+                    k.op("ReduceMin", attrs("axes", ints(0, 2)), x),
+                    k.op("ReduceMin", attrs("keepdims", i(0)), x),
+                    k.op("ReduceL2", attrs("axes", ints(1), "keepdims", i(0)), x),
+                    k.op("ReduceL2", Map.of(), x));
+        }));
         l.add(c("Tile", k -> {
             Value x = k.x("x", 2, 1, 3);
             k.out(k.op("Tile", Map.of(), x, k.longs(2, 3, 1)), k.op("Tile", Map.of(), x, k.longs(1, 1, 1)));
