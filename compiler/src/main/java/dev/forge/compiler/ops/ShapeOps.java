@@ -83,7 +83,8 @@ final class ShapeOps {
                 .attrString("keep_aspect_ratio_policy", "stretch")
                 .attrString("mode", "nearest")
                 .attrString("nearest_mode", "round_prefer_floor")
-                .shape(ShapeOps::resize));
+                .shape(ShapeOps::resize)
+                .gradient(ShapeOps::resizeGrad));
     }
 
     static List<ValueType> reshape(InferenceContext ctx) {
@@ -765,5 +766,81 @@ final class ShapeOps {
                 c.emit().ints(target.stream().mapToLong(Long::longValue).toArray()));
         return c.grads(
                 c.reduceSum(split, sumAxes.stream().mapToLong(Long::longValue).toArray(), false));
+    }
+
+    /*
+     * Resize, nearest mode: on each axis, output index o reads input index src(o) (the coordinate
+     * transform, rounded by nearest_mode and clamped), and the axes are independent, so Y = X x_a S_a
+     * over the resized axes a with the 0/1 matrices S_a[o, i] = [src(o) = i]. Hence dX = dY x_a S_a^T:
+     * per axis, dX[.., i, ..] = sum_o [src(o) = i] dY[.., o, ..], one MatMul with the constant S_a
+     * (the axis moved last by a Transpose when it is not). Upsampling by k sums each k x k block.
+     */
+    private static List<String> resizeGrad(GradContext c) {
+        String label = c.node().label();
+        String mode = c.node().attrString("mode", "nearest");
+        String ctm = c.node().attrString("coordinate_transformation_mode", "half_pixel");
+        String nm = c.node().attrString("nearest_mode", "round_prefer_floor");
+        if (!mode.equals("nearest") || !(ctm.equals("asymmetric") || ctm.equals("half_pixel"))) {
+            throw new UnsupportedOperationException(label + ": the Resize gradient supports mode nearest with"
+                    + " coordinate_transformation_mode asymmetric or half_pixel, got mode " + mode + " and " + ctm);
+        }
+        if (c.node().attr("axes") != null) {
+            throw new UnsupportedOperationException(label + ": the Resize gradient needs scales or sizes for every"
+                    + " axis; drop the axes attribute and give one value per axis");
+        }
+        Shape x = c.shape(c.x(0));
+        Shape y = c.shape(c.y(0));
+        int rank = x.rank();
+        Tensor scalesT =
+                c.node().hasInput(2) ? ShapeInference.constantOf(c.emit().graph(), c.x(2)) : null;
+        Tensor sizesT =
+                c.node().hasInput(3) ? ShapeInference.constantOf(c.emit().graph(), c.x(3)) : null;
+        boolean bySizes = sizesT != null && sizesT.size() > 0;
+        if (!bySizes && (scalesT == null || scalesT.size() == 0)) {
+            throw new UnsupportedOperationException(label
+                    + ": the Resize gradient needs constant scales or sizes; make them initializers or Constants");
+        }
+        String g = c.dy();
+        for (int a = 0; a < rank; a++) {
+            if (!x.dim(a).isFixed() || !y.dim(a).isFixed()) {
+                if (!bySizes && scalesT.getDouble(a) == 1.0) {
+                    continue; // an unscaled (e.g. batch) axis maps o to o
+                }
+                throw new UnsupportedOperationException(label + ": the Resize gradient needs fixed sizes on resized"
+                        + " axis " + a + ", got " + x + " to " + y);
+            }
+            long in = x.dim(a).value();
+            long out = y.dim(a).value();
+            double scale = bySizes ? (double) sizesT.toLongArray()[a] / in : scalesT.getDouble(a);
+            float[] m = new float[(int) (out * in)];
+            boolean identity = in == out;
+            for (long o = 0; o < out; o++) {
+                double coord = ctm.equals("asymmetric") ? o / scale : (o + 0.5) / scale - 0.5;
+                long k = switch (nm) {
+                    case "floor" -> (long) Math.floor(coord);
+                    case "ceil" -> (long) Math.ceil(coord);
+                    case "round_prefer_floor" ->
+                        coord - Math.floor(coord) == 0.5 ? (long) Math.floor(coord) : Math.round(coord);
+                    case "round_prefer_ceil" -> (long) Math.floor(coord + 0.5);
+                    default -> throw new UnsupportedOperationException(label + ": unknown nearest_mode " + nm);
+                };
+                k = Math.max(0, Math.min(in - 1, k));
+                identity &= k == o;
+                m[(int) (o * in + k)] = 1f;
+            }
+            if (identity) {
+                continue;
+            }
+            String select = c.emit().tensor("const/resize_grad", Tensor.of(m, out, in));
+            long[] swap = new long[rank];
+            for (int i = 0; i < rank; i++) {
+                swap[i] = i == a ? rank - 1 : i == rank - 1 ? a : i;
+            }
+            Map<String, dev.forge.compiler.ir.Attribute> perm = Map.of("perm", attrInts(swap));
+            String last = a == rank - 1 ? g : c.op("Transpose", List.of(g), perm);
+            String summed = c.op("MatMul", last, select);
+            g = a == rank - 1 ? summed : c.op("Transpose", List.of(summed), perm);
+        }
+        return c.grads(g);
     }
 }

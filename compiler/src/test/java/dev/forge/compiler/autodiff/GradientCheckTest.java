@@ -390,6 +390,28 @@ public class GradientCheckTest {
             Value l2 = b.node("ReduceL2", null, List.of(in(b), longs(b, 1)), Map.of());
             b.output(b.concat(1, flat(b, max), flat(b, l2)), "y");
         }));
+        c.add(new Case(
+                "resize nearest: upsample by scales (asymmetric floor) and to sizes (half_pixel)",
+                new long[] {2, 2, 3, 4},
+                b -> {
+                    Value x = b.mul(in(b), param(b, "p", new SplittableRandom(36), -1, 1, 4));
+                    Value up = b.node(
+                            "Resize",
+                            null,
+                            java.util.Arrays.asList(
+                                    x, null, b.constant("scales", Tensor.of(new float[] {1, 1, 2, 2}, 4))),
+                            Map.of(
+                                    "mode",
+                                    new Attribute.Str("nearest"),
+                                    "coordinate_transformation_mode",
+                                    new Attribute.Str("asymmetric"),
+                                    "nearest_mode",
+                                    new Attribute.Str("floor")));
+                    // default half_pixel / round_prefer_floor, up on one axis and down on the other
+                    Value sized = b.node(
+                            "Resize", null, java.util.Arrays.asList(x, null, null, longs(b, 2, 2, 5, 3)), Map.of());
+                    b.output(b.concat(1, flat(b, up), flat(b, sized)), "y");
+                }));
         return c.stream();
     }
 
