@@ -412,6 +412,26 @@ public class GradientCheckTest {
                             "Resize", null, java.util.Arrays.asList(x, null, null, longs(b, 2, 2, 5, 3)), Map.of());
                     b.output(b.concat(1, flat(b, up), flat(b, sized)), "y");
                 }));
+        c.add(new Case(
+                "maxpool ceil_mode with dilations",
+                new long[] {1, 2, 7, 8},
+                b -> b.output(
+                        b.node(
+                                "MaxPool",
+                                null,
+                                List.of(in(b)),
+                                Map.of(
+                                        "kernel_shape",
+                                        ints(2, 3),
+                                        "strides",
+                                        ints(2, 2),
+                                        "dilations",
+                                        ints(2, 1),
+                                        "pads",
+                                        ints(1, 0, 0, 1),
+                                        "ceil_mode",
+                                        i(1))),
+                        "y")));
         return c.stream();
     }
 
