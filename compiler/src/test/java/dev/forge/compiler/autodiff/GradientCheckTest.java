@@ -432,6 +432,29 @@ public class GradientCheckTest {
                                         "ceil_mode",
                                         i(1))),
                         "y")));
+        for (int include = 0; include < 2; include++) {
+            long countPads = include;
+            c.add(new Case(
+                    "averagepool ceil_mode, a window past the padded input, count_include_pad " + include,
+                    new long[] {1, 2, 6, 7},
+                    b -> b.output(
+                            b.node(
+                                    "AveragePool",
+                                    null,
+                                    List.of(in(b)),
+                                    Map.of(
+                                            "kernel_shape",
+                                            ints(3, 3),
+                                            "strides",
+                                            ints(2, 2),
+                                            "pads",
+                                            ints(1, 1, 1, 1),
+                                            "ceil_mode",
+                                            i(1),
+                                            "count_include_pad",
+                                            i(countPads))),
+                            "y")));
+        }
         return c.stream();
     }
 
