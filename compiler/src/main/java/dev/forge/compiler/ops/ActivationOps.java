@@ -75,15 +75,60 @@ final class ActivationOps {
                 .attrFloat("max", Float.MAX_VALUE)
                 .shape(ElementwiseOps.SAME)
                 .gradient(ActivationOps::clip));
-        r.add(op("Elu").attrFloat("alpha", 1f).shape(ElementwiseOps.SAME));
+        /*
+         * Elu: y = x for x > 0, alpha (e^x - 1) otherwise, so y' = 1 for x > 0 and alpha e^x = Y + alpha
+         * otherwise: dX = dY * ([x > 0] + [x <= 0] (Y + alpha)). At x = 0 this takes alpha, as PyTorch's
+         * elu_backward does.
+         */
+        r.add(op("Elu")
+                .attrFloat("alpha", 1f)
+                .shape(ElementwiseOps.SAME)
+                .gradient(c ->
+                        c.grads(c.mul(c.dy(), exponentialSlope(c, 1f, c.node().attrFloat("alpha", 1f))))));
+        /*
+         * Selu: y = gamma x for x > 0, gamma alpha (e^x - 1) otherwise, so y' = gamma for x > 0 and
+         * gamma alpha e^x = Y + gamma alpha otherwise (alpha at x = 0, as PyTorch).
+         */
         r.add(op("Selu")
                 .attrFloat("alpha", 1.67326319217681884765625f)
                 .attrFloat("gamma", 1.05070102214813232421875f)
-                .shape(ElementwiseOps.SAME));
-        r.add(op("Softsign").shape(ElementwiseOps.SAME));
-        r.add(op("Gelu").attrString("approximate", "none").shape(ElementwiseOps.SAME));
-        r.add(op("Mish").shape(ElementwiseOps.SAME));
-        r.add(op("PRelu").shape(ElementwiseOps.SAME));
+                .shape(ElementwiseOps.SAME)
+                .gradient(c -> {
+                    float alpha = c.node().attrFloat("alpha", 1.67326319217681884765625f);
+                    float gamma = c.node().attrFloat("gamma", 1.05070102214813232421875f);
+                    return c.grads(c.mul(c.dy(), exponentialSlope(c, gamma, gamma * alpha)));
+                }));
+        // Softsign: y = x / (1 + |x|), y' = ((1 + |x|) - x sign(x)) / (1 + |x|)^2 = 1 / (1 + |x|)^2
+        r.add(op("Softsign").shape(ElementwiseOps.SAME).gradient(c -> {
+            String d = c.add(c.scalar(1f), c.op("Abs", c.x(0)));
+            return c.grads(c.div(c.dy(), c.mul(d, d)));
+        }));
+        r.add(op("Gelu")
+                .attrString("approximate", "none")
+                .shape(ElementwiseOps.SAME)
+                .gradient(ActivationOps::gelu));
+        /*
+         * Mish: y = x tanh(s) with s = softplus(x), s' = sigmoid(x), so
+         * y' = tanh(s) + x sigmoid(x) (1 - tanh(s)^2).
+         */
+        r.add(op("Mish").shape(ElementwiseOps.SAME).gradient(c -> {
+            String x = c.x(0);
+            String t = c.op("Tanh", c.op("Softplus", x));
+            String inner = c.mul(c.mul(x, c.op("Sigmoid", x)), c.sub(c.scalar(1f), c.mul(t, t)));
+            return c.grads(c.mul(c.dy(), c.add(t, inner)));
+        }));
+        /*
+         * PRelu: y = x for x > 0, slope * x otherwise, the slope broadcast to x (unidirectionally). So
+         * dX = dY * ([x > 0] + [x <= 0] slope) and dSlope = dY * [x <= 0] x, summed over the axes the
+         * slope was broadcast along (PyTorch's prelu backward, which also takes the slope at x = 0).
+         */
+        r.add(op("PRelu").shape(ElementwiseOps.SAME).gradient(c -> {
+            String x = c.x(0);
+            String off = c.op("Cast", List.of(c.op("LessOrEqual", x, c.scalar(0f))), Map.of("to", attrInt(1)));
+            String dx = c.needs(0) ? c.mul(c.dy(), c.add(positive(c, x), c.mul(off, c.x(1)))) : null;
+            String dSlope = c.needs(1) ? c.unbroadcast(c.mul(c.dy(), c.mul(off, x)), c.x(1)) : null;
+            return c.grads(dx, dSlope);
+        }));
 
         // the default axis is 1 before opset 13 and -1 from opset 13
         // softmax: dX = Y * (dY - sum(dY * Y)) along the axis
@@ -104,6 +149,47 @@ final class ActivationOps {
                     String total = c.reduceSum(c.dy(), new long[] {axis}, true);
                     return c.grads(c.sub(c.dy(), c.mul(c.op("Exp", c.y(0)), total)));
                 }));
+    }
+
+    /*
+     * Gelu (opset 20; PyTorch exports it before as x * 0.5 * (1 + Erf(x / sqrt 2)), which the Erf, Mul
+     * and Add rules differentiate). Exact: y = x Phi(x), so y' = Phi(x) + x phi(x) with
+     * Phi(x) = (1 + erf(x / sqrt 2)) / 2 and phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
+     * approximate="tanh": y = x (1 + t) / 2 with t = tanh(u), u = sqrt(2/pi) (x + 0.044715 x^3), so
+     * y' = (1 + t) / 2 + x (1 - t^2) / 2 * sqrt(2/pi) (1 + 3 * 0.044715 x^2).
+     */
+    private static List<String> gelu(GradContext c) {
+        String x = c.x(0);
+        String approximate = c.node().attrString("approximate", "none");
+        String slope;
+        if (approximate.equals("tanh")) {
+            float k = (float) Math.sqrt(2 / Math.PI);
+            String x2 = c.mul(x, x);
+            String u = c.mul(c.scalar(k), c.add(x, c.mul(c.scalar(0.044715f), c.mul(x2, x))));
+            String t = c.op("Tanh", u);
+            String du = c.mul(c.scalar(k), c.add(c.scalar(1f), c.mul(c.scalar(3 * 0.044715f), x2)));
+            String half = c.scalar(0.5f);
+            slope = c.add(
+                    c.mul(half, c.add(c.scalar(1f), t)),
+                    c.mul(c.mul(half, x), c.mul(c.sub(c.scalar(1f), c.mul(t, t)), du)));
+        } else if (approximate.equals("none")) {
+            String cdf = c.mul(c.scalar(0.5f), c.add(c.scalar(1f), c.op("Erf", c.mul(x, c.scalar((float)
+                    (1 / Math.sqrt(2)))))));
+            String pdf = c.mul(
+                    c.op("Exp", c.mul(c.mul(x, x), c.scalar(-0.5f))), c.scalar((float) (1 / Math.sqrt(2 * Math.PI))));
+            slope = c.add(cdf, c.mul(x, pdf));
+        } else {
+            throw new UnsupportedOperationException(c.node().label() + ": Gelu approximate='" + approximate
+                    + "' has no gradient rule; use 'none' or 'tanh'");
+        }
+        return c.grads(c.mul(c.dy(), slope));
+    }
+
+    /** Elu's and Selu's slope: {@code scale} where x > 0, {@code Y + negScale} elsewhere. */
+    private static String exponentialSlope(GradContext c, float scale, float negScale) {
+        String pos = positive(c, c.x(0));
+        String neg = c.sub(c.scalar(1f), pos);
+        return c.add(c.mul(pos, c.scalar(scale)), c.mul(neg, c.add(c.y(0), c.scalar(negScale))));
     }
 
     static List<ValueType> softmax(InferenceContext ctx) {

@@ -51,7 +51,11 @@ final class ElementwiseOps {
                 .attrString("round_mode", "up")
                 .shape(ElementwiseOps::cast)
                 .gradient(ElementwiseOps::castGrad));
-        r.add(op("Erf").shape(SAME));
+        // erf'(x) = 2 / sqrt(pi) * exp(-x^2)
+        r.add(op("Erf").shape(SAME).gradient(c -> {
+            String gauss = c.op("Exp", c.op("Neg", c.mul(c.x(0), c.x(0))));
+            return c.grads(c.mul(c.dy(), c.mul(gauss, c.scalar((float) (2 / Math.sqrt(Math.PI))))));
+        }));
         // piecewise constant: the gradient is zero almost everywhere
         for (String op : List.of("Sign", "Floor", "Ceil", "Round")) {
             r.add(op(op).shape(SAME).notDifferentiable());
@@ -78,7 +82,8 @@ final class ElementwiseOps {
         r.add(op("Mod").attrInt("fmod", 0).shape(ElementwiseOps::arithmetic));
         // Pow allows an exponent of another element type
         r.add(op("Pow")
-                .shape(ctx -> InferenceContext.one(ctx.dtype(0), broadcastShapes(ctx, ctx.shape(0), ctx.shape(1)))));
+                .shape(ctx -> InferenceContext.one(ctx.dtype(0), broadcastShapes(ctx, ctx.shape(0), ctx.shape(1))))
+                .gradient(ElementwiseOps::powGrad));
         // d sum(x_i) / dx_i = 1 for every operand
         r.add(op("Sum").shape(ElementwiseOps::variadic).gradient(c -> {
             List<String> out = c.none();
@@ -87,9 +92,17 @@ final class ElementwiseOps {
             }
             return out;
         }));
-        for (String op : List.of("Max", "Min", "Mean")) {
-            r.add(op(op).shape(ElementwiseOps::variadic));
-        }
+        r.add(op("Max").shape(ElementwiseOps::variadic).gradient(ElementwiseOps::extremumGrad));
+        r.add(op("Min").shape(ElementwiseOps::variadic).gradient(ElementwiseOps::extremumGrad));
+        // y = (x_1 + ... + x_n) / n: each operand gets dY / n
+        r.add(op("Mean").shape(ElementwiseOps::variadic).gradient(c -> {
+            List<String> out = c.none();
+            String share = c.mul(c.dy(), c.scalar(1f / out.size()));
+            for (int i = 0; i < out.size(); i++) {
+                out.set(i, unb(c, share, i));
+            }
+            return out;
+        }));
         // Where(cond, a, b): dY flows to a where cond holds and to b elsewhere; cond is boolean
         r.add(op("Where")
                 .shape(ctx -> {
@@ -110,6 +123,58 @@ final class ElementwiseOps {
                     .notDifferentiable());
         }
         r.add(op("Not").shape(SAME).notDifferentiable());
+    }
+
+    /*
+     * Max/Min: y is the operand that attains the extremum, so dY goes to it. Where k operands tie, each
+     * gets dY / k, which for two operands is PyTorch's convention for maximum/minimum (a tie splits the
+     * gradient evenly): dX_i = unbroadcast(dY * [x_i == y] / sum_j [x_j == y]).
+     */
+    private static List<String> extremumGrad(GradContext c) {
+        List<String> out = c.none();
+        List<String> hits = new ArrayList<>();
+        String count = null;
+        for (int i = 0; i < out.size(); i++) {
+            String hit = c.op("Cast", List.of(c.op("Equal", c.x(i), c.y(0))), Map.of("to", attrInt(1)));
+            hits.add(hit);
+            count = count == null ? hit : c.add(count, hit);
+        }
+        String share = out.size() == 1 ? c.dy() : c.div(c.dy(), count);
+        for (int i = 0; i < out.size(); i++) {
+            out.set(i, unb(c, out.size() == 1 ? share : c.mul(share, hits.get(i)), i));
+        }
+        return out;
+    }
+
+    /*
+     * Pow: y = a^b, so dA = dY * b a^(b - 1) and dB = dY * y ln(a), each summed back over broadcasting.
+     * As PyTorch's pow_backward: dA is 0 where b = 0 (not 0 * a^-1, NaN at a = 0), and dB is 0 where
+     * a = 0 (not y * ln 0). An exponent of another type (an int64 2) is cast to the base's type first.
+     */
+    private static List<String> powGrad(GradContext c) {
+        String a = c.x(0);
+        String b = c.x(1);
+        DType base = c.type(a).dtype();
+        if (c.type(b).dtype() != base) {
+            if (c.needs(1)) {
+                throw new UnsupportedOperationException(c.node().label() + ": the Pow gradient of an exponent of type "
+                        + c.type(b).dtype() + " is undefined; make the exponent " + base + " like the base");
+            }
+            b = c.op("Cast", List.of(b), Map.of("to", attrInt(base == DType.FLOAT64 ? 11 : 1)));
+        }
+        String zero = c.scalar(0f);
+        String da = null;
+        if (c.needs(0)) {
+            String slope = c.mul(b, c.op("Pow", a, c.sub(b, c.scalar(1f))));
+            slope = c.op("Where", c.op("Equal", b, zero), zero, slope);
+            da = c.unbroadcast(c.mul(c.dy(), slope), a);
+        }
+        String db = null;
+        if (c.needs(1)) {
+            String rate = c.op("Where", c.op("Equal", a, zero), zero, c.mul(c.y(0), c.op("Log", a)));
+            db = c.unbroadcast(c.mul(c.dy(), rate), b);
+        }
+        return c.grads(da, db);
     }
 
     static List<ValueType> arithmetic(InferenceContext ctx) {

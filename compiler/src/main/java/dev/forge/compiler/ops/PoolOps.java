@@ -358,18 +358,20 @@ final class PoolOps {
         long[] outputPadding = new long[n];
         long[] in = {h, wdt};
         long[] out = {oh, ow};
+        long[] transposePads = pads.clone();
         for (int i = 0; i < n; i++) {
             outputPadding[i] = in[i] + pads[i] + pads[i + n] - kernel[i] - strides[i] * (out[i] - 1);
             if (outputPadding[i] < 0) {
-                throw new UnsupportedOperationException(
-                        c.node().label()
-                                + ": the AveragePool gradient does not support windows that run past the padded input (ceil_mode)");
+                // ceil_mode: the last window runs past the padded input; what it would spread there is
+                // dropped by cropping the transposed convolution's end further
+                transposePads[i + n] -= outputPadding[i];
+                outputPadding[i] = 0;
             }
         }
         Map<String, Attribute> a = new LinkedHashMap<>();
         a.put("kernel_shape", attrInts(kernel));
         a.put("strides", attrInts(strides));
-        a.put("pads", attrInts(pads));
+        a.put("pads", attrInts(transposePads));
         a.put("group", attrInt(channels));
         if (Arrays.stream(outputPadding).anyMatch(v -> v != 0)) {
             a.put("output_padding", attrInts(outputPadding));

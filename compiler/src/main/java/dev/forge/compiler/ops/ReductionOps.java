@@ -32,8 +32,24 @@ final class ReductionOps {
             String expanded = expandReduced(c, axes);
             return c.grads(c.mul(expanded, meanScale(c, axes)));
         }));
-        for (String op :
-                List.of("ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2", "ReduceLogSumExp", "ReduceSumSquare")) {
+        r.add(reduction("ReduceMax").gradient(ReductionOps::extremumGrad));
+        r.add(reduction("ReduceMin").gradient(ReductionOps::extremumGrad));
+        /*
+         * ReduceL2: y = sqrt(sum x^2), so dX = dY * x / y (y kept as size-1 axes); where y = 0 the
+         * gradient is 0, as PyTorch's norm backward takes it (the subgradient of smallest norm).
+         */
+        r.add(reduction("ReduceL2").gradient(c -> {
+            long[] axes = reducedAxes(c, false);
+            if (axes.length == 0) {
+                return c.grads(c.dy()); // noop_with_empty_axes: y = x
+            }
+            String y = keptDims(c, c.y(0), axes);
+            String zero = c.scalar(0f);
+            String safe = c.op("Where", c.op("Equal", y, zero), c.scalar(1f), y);
+            String ratio = c.op("Where", c.op("Equal", y, zero), zero, c.div(c.x(0), safe));
+            return c.grads(c.mul(keptDims(c, c.dy(), axes), ratio));
+        }));
+        for (String op : List.of("ReduceProd", "ReduceLogSumExp", "ReduceSumSquare")) {
             r.add(reduction(op));
         }
         // integer results: no gradient; select_last_index from opset 12
@@ -152,6 +168,29 @@ final class ReductionOps {
         }
         Arrays.sort(norm);
         return norm;
+    }
+
+    /*
+     * ReduceMax/ReduceMin: dY goes to the element that attains the extremum; where k elements of one
+     * reduction tie, each gets dY / k, as PyTorch's amax/amin backward (which ONNX's ReduceMax and
+     * ReduceMin export): mask = [x == y], dX = dY * mask / sum(mask) over the reduced axes.
+     */
+    private static List<String> extremumGrad(GradContext c) {
+        long[] axes = reducedAxes(c, false);
+        if (axes.length == 0) {
+            return c.grads(c.dy());
+        }
+        String mask = c.op("Cast", List.of(c.op("Equal", c.x(0), keptDims(c, c.y(0), axes))), Map.of("to", attrInt(1)));
+        String count = c.reduceSum(mask, axes, true);
+        return c.grads(c.mul(c.div(keptDims(c, c.dy(), axes), count), mask));
+    }
+
+    /** A reduction's output (or its gradient) with the reduced axes as size-1 axes, for broadcasting. */
+    private static String keptDims(GradContext c, String v, long[] axes) {
+        if (axes.length == 0 || c.node().attrInt("keepdims", 1) != 0) {
+            return v;
+        }
+        return c.op("Unsqueeze", v, c.emit().ints(axes));
     }
 
     /** Broadcasts a reduction's output gradient back over the reduced axes. */

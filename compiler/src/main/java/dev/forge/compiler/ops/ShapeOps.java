@@ -59,14 +59,18 @@ final class ShapeOps {
                 .attr("axes", INTS)
                 .attr("ends", INTS)
                 .attr("starts", INTS)
-                .shape(ShapeOps::slice));
+                .shape(ShapeOps::slice)
+                .gradient(ShapeOps::sliceGrad));
         // split: an attribute before opset 13; num_outputs from opset 18
         r.add(op("Split")
                 .attrInt("axis", 0)
                 .attr("num_outputs", INT)
                 .attr("split", INTS)
-                .shape(ShapeOps::split));
-        r.add(op("Expand").shape(ShapeOps::expand));
+                .shape(ShapeOps::split)
+                .gradient(ShapeOps::splitGrad));
+        // Y = X broadcast to the shape: dX = dY summed over the broadcast axes
+        r.add(op("Expand").shape(ShapeOps::expand).gradient(c -> c.grads(c.unbroadcast(c.dy(), c.x(0)))));
+        r.add(op("Tile").shape(ShapeOps::tile).gradient(ShapeOps::tileGrad));
         // opset 10: mode; opset 11: the coordinate and cubic attributes; opset 18: antialias, axes,
         // keep_aspect_ratio_policy
         r.add(op("Resize")
@@ -79,7 +83,8 @@ final class ShapeOps {
                 .attrString("keep_aspect_ratio_policy", "stretch")
                 .attrString("mode", "nearest")
                 .attrString("nearest_mode", "round_prefer_floor")
-                .shape(ShapeOps::resize));
+                .shape(ShapeOps::resize)
+                .gradient(ShapeOps::resizeGrad));
     }
 
     static List<ValueType> reshape(InferenceContext ctx) {
@@ -562,5 +567,280 @@ final class ShapeOps {
                 c.emit().ints(starts),
                 c.emit().ints(ends),
                 c.emit().ints(axes)));
+    }
+
+    /*
+     * Slice: Y[j] = X[b + j * s] on each sliced axis (b the clamped start, s the step, j < m = Y's size),
+     * so dX is zero except dX[b + j * s] = dY[j]. Per axis, a negative step is first turned positive by
+     * reversing dY (its elements then sit at b' = b + (m - 1) s, b' + |s|, ...); a step |s| > 1 spaces
+     * them out by interleaving |s| - 1 zeros after each (Unsqueeze, Pad, Reshape), cut to what fits
+     * before the end; finally one Pad puts every axis's block at its offset b' within X's size.
+     * Starts, ends, axes and steps must be constants; the sliced axes need fixed sizes.
+     */
+    private static List<String> sliceGrad(GradContext c) {
+        String label = c.node().label();
+        Shape x = c.shape(c.x(0));
+        int rank = x.rank();
+        long[] starts;
+        long[] ends;
+        long[] axes;
+        long[] steps;
+        if (c.node().hasInput(1)) {
+            starts = sliceInput(c, 1, "starts");
+            ends = sliceInput(c, 2, "ends");
+            axes = c.node().hasInput(3) ? sliceInput(c, 3, "axes") : null;
+            steps = c.node().hasInput(4) ? sliceInput(c, 4, "steps") : null;
+        } else {
+            starts = c.attrInts("starts");
+            ends = c.attrInts("ends");
+            axes = c.node().attrInts("axes", null);
+            steps = null;
+        }
+        String g = c.dy();
+        long[] pads = new long[2 * rank];
+        for (int k = 0; k < starts.length; k++) {
+            long ax = axes == null ? k : axes[k];
+            int a = (int) (ax < 0 ? ax + rank : ax);
+            if (!x.dim(a).isFixed()) {
+                throw new UnsupportedOperationException(
+                        label + ": the Slice gradient needs a fixed size on sliced axis " + a + " of " + x
+                                + "; give the input a fixed shape there");
+            }
+            long n = x.dim(a).value();
+            long step = steps == null ? 1 : steps[k];
+            long b = starts[k] < 0 ? starts[k] + n : starts[k];
+            long e = ends[k] < 0 ? ends[k] + n : ends[k];
+            long m;
+            if (step > 0) {
+                b = Math.max(0, Math.min(n, b));
+                e = Math.max(0, Math.min(n, e));
+                m = Math.max(0, (e - b + step - 1) / step);
+            } else {
+                b = Math.max(0, Math.min(n - 1, b));
+                e = Math.max(-1, Math.min(n - 1, e));
+                m = Math.max(0, (b - e - step - 1) / -step);
+            }
+            if (m == 0) {
+                // nothing selected on this axis: dX is zero everywhere
+                return c.grads(c.op("ConstantOfShape", c.shapeOf(c.x(0))));
+            }
+            if (step < 0) {
+                g = c.op(
+                        "Slice",
+                        g,
+                        c.emit().ints(-1),
+                        c.emit().ints(Long.MIN_VALUE),
+                        c.emit().ints(a),
+                        c.emit().ints(-1));
+                b += (m - 1) * step;
+                step = -step;
+            }
+            long length = m;
+            if (step > 1) {
+                g = interleaveZeros(c, g, a, step);
+                length = Math.min(m * step, n - b);
+                if (length < m * step) {
+                    g = Grad.slice(c, g, a, 0, length);
+                }
+            }
+            pads[a] = b;
+            pads[a + rank] = n - b - length;
+        }
+        if (Arrays.stream(pads).anyMatch(p -> p != 0)) {
+            g = c.op("Pad", g, c.emit().ints(pads));
+        }
+        return c.grads(g);
+    }
+
+    private static long[] sliceInput(GradContext c, int i, String what) {
+        Tensor t = ShapeInference.constantOf(c.emit().graph(), c.x(i));
+        if (t == null) {
+            throw new UnsupportedOperationException(c.node().label() + ": the Slice gradient needs constant " + what
+                    + ", got the computed value '" + c.x(i) + "'; make " + what + " an initializer or a Constant");
+        }
+        return t.toLongArray();
+    }
+
+    /** {@code g} with {@code step - 1} zeros after each element along axis {@code a} (size m to m * step). */
+    private static String interleaveZeros(GradContext c, String g, int a, long step) {
+        Shape s = c.shape(g);
+        int rank = s.rank();
+        String u = c.op("Unsqueeze", g, c.emit().ints(a + 1));
+        long[] pads = new long[2 * (rank + 1)];
+        pads[a + 1 + rank + 1] = step - 1;
+        String padded = c.op("Pad", u, c.emit().ints(pads));
+        for (int i = a + 1; i < rank; i++) {
+            if (!s.dim(i).isFixed()) {
+                throw new UnsupportedOperationException(c.node().label() + ": the gradient of a Slice step on axis " + a
+                        + " needs fixed sizes after that axis, got " + s + "; give the input a fixed shape");
+            }
+        }
+        long[] target = new long[rank];
+        for (int i = 0; i < rank; i++) {
+            // 0 copies a leading (maybe symbolic) dimension
+            target[i] = i < a ? 0 : i == a ? s.dim(a).value() * step : s.dim(i).value();
+        }
+        return c.op("Reshape", padded, c.emit().ints(target));
+    }
+
+    /** Tile: output axis i is input axis i times repeats[i] (a constant input). */
+    static List<ValueType> tile(InferenceContext ctx) {
+        Shape x = ctx.shape(0);
+        Tensor t = ctx.constant(1);
+        if (t == null) {
+            return InferenceContext.one(ctx.dtype(0), PoolOps.unknownOfRank(x.rank()));
+        }
+        long[] repeats = t.toLongArray();
+        if (repeats.length != x.rank()) {
+            throw ctx.error(
+                    "repeats " + Arrays.toString(repeats) + " has " + repeats.length + " values for input " + x,
+                    "give one repeat count per axis");
+        }
+        List<Dim> out = new ArrayList<>();
+        for (int i = 0; i < x.rank(); i++) {
+            if (repeats[i] < 0) {
+                throw ctx.error("repeats " + Arrays.toString(repeats) + " has a negative count", "use counts >= 0");
+            }
+            Dim d = x.dim(i);
+            out.add(repeats[i] == 1 ? d : d.isFixed() ? Dim.of(d.value() * repeats[i]) : Dim.unknown());
+        }
+        return InferenceContext.one(ctx.dtype(0), Shape.of(out));
+    }
+
+    /*
+     * Split: the outputs are consecutive pieces of X along the axis, so dX is their gradients
+     * concatenated back in order; an output that does not reach the loss contributes zeros of its shape.
+     */
+    private static List<String> splitGrad(GradContext c) {
+        int rank = c.shape(c.x(0)).rank();
+        long axis = c.node().attrInt("axis", 0);
+        List<String> pieces = new ArrayList<>();
+        for (int i = 0; i < c.node().outputs().size(); i++) {
+            pieces.add(c.dy(i) != null ? c.dy(i) : c.op("ConstantOfShape", c.shapeOf(c.y(i))));
+        }
+        String dx = pieces.size() == 1
+                ? pieces.get(0)
+                : c.op("Concat", pieces, Map.of("axis", attrInt(axis < 0 ? axis + rank : axis)));
+        return c.grads(dx);
+    }
+
+    /*
+     * Tile: Y is r_i copies of X along each axis i, so dX sums dY's copies: reshape dY from
+     * [r_0 d_0, r_1 d_1, ...] to [r_0, d_0, r_1, d_1, ...] (an axis split only where r_i != 1) and sum
+     * over the r axes. The repeats must be constant.
+     */
+    private static List<String> tileGrad(GradContext c) {
+        String label = c.node().label();
+        Tensor t = ShapeInference.constantOf(c.emit().graph(), c.x(1));
+        if (t == null) {
+            throw new UnsupportedOperationException(label + ": the Tile gradient needs constant repeats, got the"
+                    + " computed value '" + c.x(1) + "'; make repeats an initializer or a Constant");
+        }
+        long[] repeats = t.toLongArray();
+        Shape x = c.shape(c.x(0));
+        List<Long> target = new ArrayList<>();
+        List<Long> sumAxes = new ArrayList<>();
+        boolean leading = true;
+        for (int i = 0; i < repeats.length; i++) {
+            if (repeats[i] == 1 && leading) {
+                target.add(0L); // copies a leading, maybe symbolic, dimension
+                continue;
+            }
+            leading = false;
+            if (!x.dim(i).isFixed()) {
+                throw new UnsupportedOperationException(label + ": the Tile gradient needs fixed sizes from the first"
+                        + " repeated axis on, got " + x + " with repeats " + Arrays.toString(repeats));
+            }
+            if (repeats[i] != 1) {
+                sumAxes.add((long) target.size());
+                target.add(repeats[i]);
+            }
+            target.add(x.dim(i).value());
+        }
+        if (sumAxes.isEmpty()) {
+            return c.grads(c.dy());
+        }
+        String split = c.op(
+                "Reshape",
+                c.dy(),
+                c.emit().ints(target.stream().mapToLong(Long::longValue).toArray()));
+        return c.grads(
+                c.reduceSum(split, sumAxes.stream().mapToLong(Long::longValue).toArray(), false));
+    }
+
+    /*
+     * Resize, nearest mode: on each axis, output index o reads input index src(o) (the coordinate
+     * transform, rounded by nearest_mode and clamped), and the axes are independent, so Y = X x_a S_a
+     * over the resized axes a with the 0/1 matrices S_a[o, i] = [src(o) = i]. Hence dX = dY x_a S_a^T:
+     * per axis, dX[.., i, ..] = sum_o [src(o) = i] dY[.., o, ..], one MatMul with the constant S_a
+     * (the axis moved last by a Transpose when it is not). Upsampling by k sums each k x k block.
+     */
+    private static List<String> resizeGrad(GradContext c) {
+        String label = c.node().label();
+        String mode = c.node().attrString("mode", "nearest");
+        String ctm = c.node().attrString("coordinate_transformation_mode", "half_pixel");
+        String nm = c.node().attrString("nearest_mode", "round_prefer_floor");
+        if (!mode.equals("nearest") || !(ctm.equals("asymmetric") || ctm.equals("half_pixel"))) {
+            throw new UnsupportedOperationException(label + ": the Resize gradient supports mode nearest with"
+                    + " coordinate_transformation_mode asymmetric or half_pixel, got mode " + mode + " and " + ctm);
+        }
+        if (c.node().attr("axes") != null) {
+            throw new UnsupportedOperationException(label + ": the Resize gradient needs scales or sizes for every"
+                    + " axis; drop the axes attribute and give one value per axis");
+        }
+        Shape x = c.shape(c.x(0));
+        Shape y = c.shape(c.y(0));
+        int rank = x.rank();
+        Tensor scalesT =
+                c.node().hasInput(2) ? ShapeInference.constantOf(c.emit().graph(), c.x(2)) : null;
+        Tensor sizesT =
+                c.node().hasInput(3) ? ShapeInference.constantOf(c.emit().graph(), c.x(3)) : null;
+        boolean bySizes = sizesT != null && sizesT.size() > 0;
+        if (!bySizes && (scalesT == null || scalesT.size() == 0)) {
+            throw new UnsupportedOperationException(label
+                    + ": the Resize gradient needs constant scales or sizes; make them initializers or Constants");
+        }
+        String g = c.dy();
+        for (int a = 0; a < rank; a++) {
+            if (!x.dim(a).isFixed() || !y.dim(a).isFixed()) {
+                if (!bySizes && scalesT.getDouble(a) == 1.0) {
+                    continue; // an unscaled (e.g. batch) axis maps o to o
+                }
+                throw new UnsupportedOperationException(label + ": the Resize gradient needs fixed sizes on resized"
+                        + " axis " + a + ", got " + x + " to " + y);
+            }
+            long in = x.dim(a).value();
+            long out = y.dim(a).value();
+            double scale = bySizes ? (double) sizesT.toLongArray()[a] / in : scalesT.getDouble(a);
+            float[] m = new float[(int) (out * in)];
+            boolean identity = in == out;
+            for (long o = 0; o < out; o++) {
+                double coord = ctm.equals("asymmetric") ? o / scale : (o + 0.5) / scale - 0.5;
+                long k = switch (nm) {
+                    case "floor" -> (long) Math.floor(coord);
+                    case "ceil" -> (long) Math.ceil(coord);
+                    case "round_prefer_floor" ->
+                        coord - Math.floor(coord) == 0.5 ? (long) Math.floor(coord) : Math.round(coord);
+                    case "round_prefer_ceil" -> (long) Math.floor(coord + 0.5);
+                    default -> throw new UnsupportedOperationException(label + ": unknown nearest_mode " + nm);
+                };
+                k = Math.max(0, Math.min(in - 1, k));
+                identity &= k == o;
+                m[(int) (o * in + k)] = 1f;
+            }
+            if (identity) {
+                continue;
+            }
+            String select = c.emit().tensor("const/resize_grad", Tensor.of(m, out, in));
+            long[] swap = new long[rank];
+            for (int i = 0; i < rank; i++) {
+                swap[i] = i == a ? rank - 1 : i == rank - 1 ? a : i;
+            }
+            Map<String, dev.forge.compiler.ir.Attribute> perm = Map.of("perm", attrInts(swap));
+            String last = a == rank - 1 ? g : c.op("Transpose", List.of(g), perm);
+            String summed = c.op("MatMul", last, select);
+            g = a == rank - 1 ? summed : c.op("Transpose", List.of(summed), perm);
+        }
+        return c.grads(g);
     }
 }

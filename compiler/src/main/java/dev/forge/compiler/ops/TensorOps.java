@@ -10,6 +10,7 @@ import static dev.forge.compiler.ops.AttributeSpec.Kind.STRINGS;
 import static dev.forge.compiler.ops.AttributeSpec.Kind.TENSOR;
 import static dev.forge.compiler.ops.OpDef.op;
 
+import dev.forge.compiler.autodiff.GradContext;
 import dev.forge.compiler.ir.Attribute;
 import dev.forge.compiler.ir.Dim;
 import dev.forge.compiler.ir.Node;
@@ -22,8 +23,8 @@ import java.util.List;
 
 /**
  * Tensor creation and indexing: constants, shapes and sizes, {@code Gather}, {@code OneHot} and the
- * scatters. Their outputs are constants, integers or indices, so none of them is differentiated (the
- * scatters appear only in backward graphs).
+ * scatters. Only {@code Gather} of float data on constant indices is differentiated; the others'
+ * outputs are constants, integers or indices (the scatters appear only in backward graphs).
  */
 final class TensorOps {
     private TensorOps() {}
@@ -38,7 +39,7 @@ final class TensorOps {
         r.add(op("Size")
                 .shape(ctx -> InferenceContext.one(DType.INT64, Shape.fixed()))
                 .notDifferentiable());
-        r.add(op("Gather").attrInt("axis", 0).shape(TensorOps::gather).notDifferentiable());
+        r.add(op("Gather").attrInt("axis", 0).shape(TensorOps::gather).gradient(TensorOps::gatherGrad));
         // exactly one value attribute; sparse_value from opset 11, the others but value from opset 12
         r.add(op("Constant")
                 .attr("value", TENSOR)
@@ -158,5 +159,46 @@ final class TensorOps {
         List<Dim> out = new ArrayList<>(idx.dims());
         out.add(a, d);
         return InferenceContext.one(ctx.dtype(2), Shape.of(out));
+    }
+
+    /*
+     * Gather on axis a with constant indices I (K of them, flattened): Y[p, k, q] = X[p, I_k, q] with p
+     * the axes before a and q those after. So dX[p, j, q] = sum_k [I_k = j] dY[p, k, q]: with the
+     * constant 0/1 matrix M[j, k] = [I_k = j] (n x K), dX = M @ dY viewed as [P, K, Q], a MatMul that
+     * sums repeated indices' contributions. Negative indices count from the end.
+     */
+    private static List<String> gatherGrad(GradContext c) {
+        DType dtype = c.type(c.x(0)).dtype();
+        if (dtype != DType.FLOAT32) {
+            return c.none();
+        }
+        String label = c.node().label();
+        Tensor idxT = ShapeInference.constantOf(c.emit().graph(), c.x(1));
+        if (idxT == null) {
+            throw new UnsupportedOperationException(label + ": the Gather gradient needs constant indices, got the"
+                    + " computed value '" + c.x(1) + "'; make the indices an initializer or a Constant");
+        }
+        Shape x = c.shape(c.x(0));
+        long axis = c.node().attrInt("axis", 0);
+        int a = (int) (axis < 0 ? axis + x.rank() : axis);
+        long post = x.product(a + 1, x.rank());
+        if (!x.dim(a).isFixed() || post < 0) {
+            throw new UnsupportedOperationException(label + ": the Gather gradient needs fixed sizes from the gathered"
+                    + " axis " + a + " on, got " + x + "; give the input a fixed shape there");
+        }
+        long n = x.dim(a).value();
+        long[] idx = idxT.toLongArray();
+        float[] m = new float[(int) (n * idx.length)];
+        for (int k = 0; k < idx.length; k++) {
+            long j = idx[k] < 0 ? idx[k] + n : idx[k];
+            if (j < 0 || j >= n) {
+                throw new UnsupportedOperationException(label + ": index " + idx[k] + " is out of range for axis " + a
+                        + " of " + x + " (size " + n + "); use indices in [" + -n + ", " + (n - 1) + "]");
+            }
+            m[(int) (j * idx.length + k)] += 1f;
+        }
+        String onehot = c.emit().tensor("const/gather_onehot", Tensor.of(m, n, idx.length));
+        String viewed = c.op("Reshape", c.dy(), c.emit().ints(-1, idx.length, post));
+        return c.grads(Grad.reshapeTo(c, c.op("MatMul", onehot, viewed), c.x(0)));
     }
 }

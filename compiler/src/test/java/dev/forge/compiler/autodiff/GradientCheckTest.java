@@ -294,7 +294,187 @@ public class GradientCheckTest {
         }));
         c.add(new Case(
                 "batchnorm inference form", new long[] {2, 3, 4, 4}, b -> b.output(b.batchNorm("bn", in(b)), "y")));
+        // ---- operators of the common CNN families (issue 10): shape movement, activations, reductions ----
+        c.add(new Case(
+                "slice with steps, negative indices, axes as inputs, and without axes", new long[] {2, 6, 7}, b -> {
+                    Value x = b.mul(in(b), param(b, "p", new SplittableRandom(30), -1, 1, 7));
+                    Value stepped =
+                            slice(b, x, new long[] {1, -1}, new long[] {100, 0}, new long[] {1, 2}, new long[] {2, -2});
+                    Value past = slice(
+                            b, x, new long[] {0, 5}, new long[] {7, -100}, new long[] {-1, 1}, new long[] {3, -3});
+                    Value plain = slice(b, x, new long[] {-5}, new long[] {-1}, new long[] {-1}, null);
+                    Value noAxes = b.node("Slice", null, List.of(x, longs(b, 1, 2), longs(b, 2, 4)), Map.of());
+                    b.output(b.concat(1, flat(b, stepped), flat(b, past), flat(b, plain), flat(b, noAxes)), "y");
+                }));
+        c.add(new Case("split with an unused piece, gather on constant indices", new long[] {2, 6, 3}, b -> {
+            Value x = b.mul(in(b), param(b, "p", new SplittableRandom(31), -1, 1, 3));
+            List<Value> parts = b.node("Split", null, List.of(x, longs(b, 1, 3, 2)), Map.of("axis", i(1)), 3);
+            // repeated and negative indices on axis 1; a scalar index on the last axis
+            Value picked = b.node("Gather", null, List.of(x, longs(b, 4, -1, 4, 0)), Map.of("axis", i(1)));
+            Value column = b.node(
+                    "Gather",
+                    null,
+                    List.of(x, b.constant("k_scalar", Tensor.of(new long[] {-2}))),
+                    Map.of("axis", i(2)));
+            b.output(b.concat(1, flat(b, parts.get(0)), flat(b, parts.get(2)), flat(b, picked), flat(b, column)), "y");
+        }));
+        c.add(new Case("expand and tile", new long[] {3, 1}, b -> {
+            Value x = b.mul(in(b), param(b, "p", new SplittableRandom(32), -1, 1, 1));
+            Value e = b.node("Expand", null, List.of(x, longs(b, 2, 1, 4)), Map.of());
+            Value t = b.node("Tile", null, List.of(x, longs(b, 2, 3)), Map.of());
+            Value kept = b.node(
+                    "Tile",
+                    null,
+                    List.of(b.node("Tile", null, List.of(e, longs(b, 1, 1, 1)), Map.of()), longs(b, 1, 2, 1)),
+                    Map.of());
+            b.output(b.concat(1, flat(b, kept), flat(b, t)), "y");
+        }));
+        // ties between operands are covered by tied_max_and_min_operands_split_the_gradient_evenly
+        c.add(new Case("max min mean of broadcast operands, silu as sigmoid times input", new long[] {2, 3}, b -> {
+            SplittableRandom r = new SplittableRandom(33);
+            Value x = in(b);
+            Value p = param(b, "p", r, -1, 1, 3);
+            Value q = param(b, "q", r, -1, 1, 2, 1);
+            Value max = b.node("Max", null, List.of(x, p, q), Map.of());
+            Value min = b.node("Min", null, List.of(b.tanh(x), p), Map.of());
+            Value mean = b.node("Mean", null, List.of(x, q), Map.of());
+            Value silu = b.mul(x, b.sigmoid(x));
+            b.output(b.add(b.add(max, b.mul(min, mean)), silu), "y");
+        }));
+        c.add(new Case("elu selu softsign prelu on both sides of zero", new long[] {2, 3, 2, 2}, b -> {
+            Value x = b.mul(in(b), b.constant("three", Tensor.of(new float[] {3f})));
+            Value elu = b.node("Elu", null, List.of(x), Map.of("alpha", new Attribute.Float(0.7f)));
+            Value selu = b.node("Selu", null, List.of(x), Map.of());
+            Value softsign = b.node("Softsign", null, List.of(x), Map.of());
+            Value slope = param(b, "slope", new SplittableRandom(34), 0, 0.5, 3, 1, 1);
+            Value prelu = b.node("PRelu", null, List.of(x, slope), Map.of());
+            b.output(b.add(b.add(elu, selu), b.mul(softsign, prelu)), "y");
+        }));
+        c.add(new Case("erf, gelu as exported and as the opset 20 op (both forms), mish", new long[] {3, 4}, b -> {
+            b.opset(20);
+            Value x = b.mul(in(b), b.constant("two", Tensor.of(new float[] {2.5f})));
+            Value erf = b.node(
+                    "Erf",
+                    null,
+                    List.of(b.mul(x, b.constant("rsqrt2", Tensor.of(new float[] {(float) (1 / Math.sqrt(2))})))),
+                    Map.of());
+            Value exported = b.mul(
+                    b.mul(x, b.constant("half", Tensor.of(new float[] {0.5f}))),
+                    b.add(erf, b.constant("one", Tensor.of(new float[] {1f}))));
+            Value gelu = b.node("Gelu", null, List.of(x), Map.of());
+            Value tanhGelu = b.node("Gelu", null, List.of(x), Map.of("approximate", new Attribute.Str("tanh")));
+            Value mish = b.node("Mish", null, List.of(x), Map.of());
+            b.output(b.add(b.add(exported, b.mul(gelu, tanhGelu)), mish), "y");
+        }));
+        c.add(new Case("pow with float, int64 and trained exponents", new long[] {2, 3}, b -> {
+            Value base = b.add(b.sigmoid(in(b)), b.constant("half", Tensor.of(new float[] {0.5f})));
+            Value p = param(b, "p", new SplittableRandom(35), -2, 2, 3);
+            Value y = b.node("Pow", null, List.of(base, p), Map.of());
+            y = b.add(y, b.node("Pow", null, List.of(in(b), b.constant("two", Tensor.of(new float[] {2f}))), Map.of()));
+            y = b.add(y, b.node("Pow", null, List.of(in(b), b.constant("three", Tensor.of(new long[] {3}))), Map.of()));
+            Value e = b.node("Pow", null, List.of(b.constant("e", Tensor.of(new float[] {1.5f})), in(b)), Map.of());
+            b.output(b.add(y, e), "y");
+        }));
+        // ties within a reduction are covered by tied_reducemax_and_reducemin_elements_split_the_gradient_evenly
+        c.add(new Case("reducemax reducemin reducel2 with and without keepdims", new long[] {2, 3, 4}, b -> {
+            Value x = in(b);
+            Value max = b.node("ReduceMax", null, List.of(x), Map.of("axes", ints(1)));
+            Value min = b.node("ReduceMin", null, List.of(x), Map.of("axes", ints(0, 2), "keepdims", i(0)));
+            Value l2 = b.node("ReduceL2", null, List.of(x), Map.of("axes", ints(-1), "keepdims", i(0)));
+            Value all = b.node("ReduceL2", null, List.of(x), Map.of());
+            b.output(b.concat(1, flat(b, max), flat(b, min), flat(b, l2), flat(b, all)), "y");
+        }));
+        c.add(new Case("reducemax and reducel2 with axes as an input (opset 18)", new long[] {2, 3, 4}, b -> {
+            b.opset(18);
+            Value max = b.node("ReduceMax", null, List.of(in(b), longs(b, 0, -1)), Map.of("keepdims", i(0)));
+            Value l2 = b.node("ReduceL2", null, List.of(in(b), longs(b, 1)), Map.of());
+            b.output(b.concat(1, flat(b, max), flat(b, l2)), "y");
+        }));
+        c.add(new Case(
+                "resize nearest: upsample by scales (asymmetric floor) and to sizes (half_pixel)",
+                new long[] {2, 2, 3, 4},
+                b -> {
+                    Value x = b.mul(in(b), param(b, "p", new SplittableRandom(36), -1, 1, 4));
+                    Value up = b.node(
+                            "Resize",
+                            null,
+                            java.util.Arrays.asList(
+                                    x, null, b.constant("scales", Tensor.of(new float[] {1, 1, 2, 2}, 4))),
+                            Map.of(
+                                    "mode",
+                                    new Attribute.Str("nearest"),
+                                    "coordinate_transformation_mode",
+                                    new Attribute.Str("asymmetric"),
+                                    "nearest_mode",
+                                    new Attribute.Str("floor")));
+                    // default half_pixel / round_prefer_floor, up on one axis and down on the other
+                    Value sized = b.node(
+                            "Resize", null, java.util.Arrays.asList(x, null, null, longs(b, 2, 2, 5, 3)), Map.of());
+                    b.output(b.concat(1, flat(b, up), flat(b, sized)), "y");
+                }));
+        c.add(new Case(
+                "maxpool ceil_mode with dilations",
+                new long[] {1, 2, 7, 8},
+                b -> b.output(
+                        b.node(
+                                "MaxPool",
+                                null,
+                                List.of(in(b)),
+                                Map.of(
+                                        "kernel_shape",
+                                        ints(2, 3),
+                                        "strides",
+                                        ints(2, 2),
+                                        "dilations",
+                                        ints(2, 1),
+                                        "pads",
+                                        ints(1, 0, 0, 1),
+                                        "ceil_mode",
+                                        i(1))),
+                        "y")));
+        for (int include = 0; include < 2; include++) {
+            long countPads = include;
+            c.add(new Case(
+                    "averagepool ceil_mode, a window past the padded input, count_include_pad " + include,
+                    new long[] {1, 2, 6, 7},
+                    b -> b.output(
+                            b.node(
+                                    "AveragePool",
+                                    null,
+                                    List.of(in(b)),
+                                    Map.of(
+                                            "kernel_shape",
+                                            ints(3, 3),
+                                            "strides",
+                                            ints(2, 2),
+                                            "pads",
+                                            ints(1, 1, 1, 1),
+                                            "ceil_mode",
+                                            i(1),
+                                            "count_include_pad",
+                                            i(countPads))),
+                            "y")));
+        }
         return c.stream();
+    }
+
+    /** {@code Slice(x, starts, ends, axes, steps)} with constant inputs (steps null: no steps input). */
+    private static Value slice(GraphBuilder b, Value x, long[] starts, long[] ends, long[] axes, long[] steps) {
+        List<Value> in = new ArrayList<>(List.of(x, longs(b, starts), longs(b, ends), longs(b, axes)));
+        if (steps != null) {
+            in.add(longs(b, steps));
+        }
+        return b.node("Slice", null, in, Map.of());
+    }
+
+    /** An int64 vector constant with a fresh name. */
+    private static Value longs(GraphBuilder b, long... v) {
+        return b.constant("k" + b.graph().initializers().size(), Tensor.of(v, v.length));
+    }
+
+    /** {@code v} as [1, elements], for concatenating differently shaped results into one output. */
+    private static Value flat(GraphBuilder b, Value v) {
+        return b.node("Flatten", null, List.of(v), Map.of("axis", i(0)));
     }
 
     /** Every operator type in the forward graph of some case. */
@@ -473,6 +653,75 @@ public class GradientCheckTest {
     }
 
     /**
+     * Max and Min operands that tie share dY evenly (k tied operands get dY / k each), PyTorch's
+     * convention for maximum/minimum, in the reference evaluator and in ONNX Runtime alike.
+     */
+    @Test
+    void tied_max_and_min_operands_split_the_gradient_evenly() {
+        GraphBuilder b = new GraphBuilder("ties");
+        Value x = b.input("x", Shape.fixed(4));
+        Value p = b.parameter("p", Tensor.of(new float[] {1, 5, 3, 0}, 4));
+        Value q = b.constant("q", Tensor.of(new float[] {1, 2, 3, 0}, 4));
+        Value max = b.node("Max", null, List.of(x, p, q), Map.of());
+        Value min = b.node("Min", null, List.of(x, p), Map.of());
+        Graph g = b.output(b.add(max, b.mul(min, b.constant("ten", Tensor.of(new float[] {10f})))), "y")
+                .build();
+        Emitter e = new Emitter(g, "check");
+        String loss = e.op("ReduceSum", List.of("y"), Map.of("keepdims", new Attribute.Int(0)));
+        Map<String, String> grads = Autodiff.gradients(g, loss, List.of("x", "p"));
+        g.clearOutputs();
+        g.addOutput(new ValueInfo(grads.get("x"), g.type(grads.get("x"))));
+        g.addOutput(new ValueInfo(grads.get("p"), g.type(grads.get("p"))));
+        // x = [1, 4, 3, 1] against p = [1, 5, 3, 0], q = [1, 2, 3, 0]:
+        // max: three-way tie, p alone, three-way tie, x alone; min: tie, x alone, tie, p alone
+        DoubleTensor input = DoubleTensor.of(new double[] {1, 4, 3, 1}, 4);
+        double third = 1.0 / 3;
+        DoubleTensor dx = DoubleTensor.of(new double[] {third + 5, 10, third + 5, 1}, 4);
+        DoubleTensor dp = DoubleTensor.of(new double[] {third + 5, 1, third + 5, 10}, 4);
+        Map<String, DoubleTensor> values = new HashMap<>(Map.of("x", input));
+        values.put("p", DoubleTensor.of(new double[] {1, 5, 3, 0}, 4));
+        Map<String, DoubleTensor> ref = ReferenceEvaluator.run(g, values);
+        ReferenceEvaluator.assertClose(dx, ref.get(grads.get("x")), 1e-12, "reference dX");
+        ReferenceEvaluator.assertClose(dp, ref.get(grads.get("p")), 1e-12, "reference dP");
+        try (Model m = Model.load(OnnxWriter.toBytes(g), "ties", ModelOptions.defaults())) {
+            Map<String, Tensor> out = m.run(Map.of("x", input.toTensorFloat()));
+            ReferenceEvaluator.assertClose(dx, out.get(grads.get("x")), 1e-6, "ONNX Runtime dX");
+            ReferenceEvaluator.assertClose(dp, out.get(grads.get("p")), 1e-6, "ONNX Runtime dP");
+        }
+    }
+
+    /**
+     * ReduceMax and ReduceMin elements that tie within one reduction share dY evenly, as PyTorch's
+     * amax/amin backward, in the reference evaluator and in ONNX Runtime alike.
+     */
+    @Test
+    void tied_reducemax_and_reducemin_elements_split_the_gradient_evenly() {
+        GraphBuilder b = new GraphBuilder("ties");
+        Value x = b.input("x", Shape.fixed(2, 4));
+        Value max = b.node("ReduceMax", null, List.of(x), Map.of("axes", ints(1), "keepdims", i(0)));
+        Value min = b.node("ReduceMin", null, List.of(x), Map.of("axes", ints(1), "keepdims", i(0)));
+        Graph g = b.output(b.add(max, b.mul(min, b.constant("ten", Tensor.of(new float[] {10f})))), "y")
+                .build();
+        Emitter e = new Emitter(g, "check");
+        String loss = e.op("ReduceSum", List.of("y"), Map.of("keepdims", new Attribute.Int(0)));
+        String dx = Autodiff.gradients(g, loss, List.of("x")).get("x");
+        g.clearOutputs();
+        g.addOutput(new ValueInfo(dx, g.type(dx)));
+        // row 0: the maximum 3 twice, the minimum 1 once; row 1: all four equal (max and min tie four ways)
+        DoubleTensor input = DoubleTensor.of(new double[] {3, 1, 3, 2, 5, 5, 5, 5}, 2, 4);
+        DoubleTensor expected = DoubleTensor.of(new double[] {0.5, 10, 0.5, 0, 2.75, 2.75, 2.75, 2.75}, 2, 4);
+        ReferenceEvaluator.assertClose(
+                expected,
+                ReferenceEvaluator.run(g, new HashMap<>(Map.of("x", input))).get(dx),
+                1e-12,
+                "reference");
+        try (Model m = Model.load(OnnxWriter.toBytes(g), "ties", ModelOptions.defaults())) {
+            ReferenceEvaluator.assertClose(
+                    expected, m.run(Map.of("x", input.toTensorFloat())).get(dx), 1e-6, "ONNX Runtime");
+        }
+    }
+
+    /**
      * Relu followed by MaxPool is trained as MaxPool followed by Relu (they commute): the training graph
      * pools first, computes the same loss as the model, and its gradients match finite differences.
      */
@@ -576,17 +825,21 @@ public class GradientCheckTest {
 
     @Test
     void an_op_without_a_rule_is_named_with_the_supported_list() {
-        GraphBuilder b = new GraphBuilder("erf");
+        GraphBuilder b = new GraphBuilder("mod");
         Value x = b.input("x", Shape.fixed(2, 3));
         Value p = b.parameter("p", Tensor.of(new float[] {1, 2, 3}, 3));
-        Value y = b.node("Erf", "erf1", List.of(b.mul(x, p)), Map.of());
+        Value y = b.node(
+                "Mod",
+                "mod1",
+                List.of(b.mul(x, p), b.constant("two", Tensor.of(new float[] {2f}))),
+                Map.of("fmod", new Attribute.Int(1)));
         Graph g = b.output(y, "y").build();
         Emitter e = new Emitter(g, "l");
         String loss = e.op("ReduceSum", List.of("y"), Map.of("keepdims", new Attribute.Int(0)));
         IllegalArgumentException ex =
                 assertThrows(IllegalArgumentException.class, () -> Autodiff.gradients(g, loss, List.of("p")));
         assertTrue(
-                ex.getMessage().startsWith("Erf(erf1): no gradient rule for Erf; differentiable ops are ["),
+                ex.getMessage().startsWith("Mod(mod1): no gradient rule for Mod; differentiable ops are ["),
                 ex.getMessage());
     }
 

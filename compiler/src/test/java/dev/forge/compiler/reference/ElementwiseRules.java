@@ -42,6 +42,22 @@ final class ElementwiseRules {
         });
         // y = x / (1 + |x|)
         r.put("Softsign", c -> unary(c, x -> x / (1 + Math.abs(x))));
+        r.put("Erf", c -> unary(c, ElementwiseRules::erf));
+        // y = x * Phi(x) = x (1 + erf(x / sqrt 2)) / 2; approximate="tanh":
+        // y = x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) / 2
+        r.put("Gelu", c -> {
+            String approximate = c.attrString("approximate", "none");
+            if (approximate.equals("tanh")) {
+                double k = Math.sqrt(2 / Math.PI);
+                return unary(c, x -> x * (1 + Math.tanh(k * (x + 0.044715 * x * x * x))) / 2);
+            }
+            if (!approximate.equals("none")) {
+                throw c.error("approximate must be 'none' or 'tanh', got '" + approximate + "'");
+            }
+            return unary(c, x -> x * (1 + erf(x / Math.sqrt(2))) / 2);
+        });
+        // y = x for x > 0, slope * x otherwise; slope broadcasts to x
+        r.put("PRelu", c -> List.of(Broadcasting.zip(c.in(0), c.in(1), c.in(0).dtype(), (x, s) -> x > 0 ? x : s * x)));
         // y = x * tanh(softplus(x))
         r.put("Mish", c -> unary(c, x -> x * Math.tanh(Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))))));
         // y = max(0, min(1, alpha * x + beta)); alpha defaults to 0.2, beta to 0.5
@@ -147,6 +163,24 @@ final class ElementwiseRules {
                     + b.dtype().typeName());
         }
         return List.of(Broadcasting.zip(a, b, a.dtype(), f));
+    }
+
+    /**
+     * erf(x) = 2 / sqrt(pi) * exp(-x^2) * sum_n 2^n x^(2n+1) / (1 * 3 * ... * (2n+1)), a series of
+     * positive terms (no cancellation, about 1e-15 relative); beyond |x| = 6, erf is +-1 in double.
+     */
+    static double erf(double x) {
+        double ax = Math.abs(x);
+        if (ax >= 6) {
+            return Math.signum(x);
+        }
+        double term = ax;
+        double sum = ax;
+        for (int n = 1; term > 1e-17 * sum; n++) {
+            term *= 2 * ax * ax / (2 * n + 1);
+            sum += term;
+        }
+        return Math.signum(x) * 2 / Math.sqrt(Math.PI) * Math.exp(-ax * ax) * sum;
     }
 
     /** Div: a / b; for integer types the quotient is truncated toward zero (C semantics, as ONNX Runtime). */

@@ -276,4 +276,16 @@ class ReferenceElementwiseTest {
         assertTensor(new long[] {2, 2}, new double[] {1, 2, 2, 2}, eval1("Min", Map.of(), a, b));
         assertEquals(a, eval1("Sum", Map.of(), a), "one input is the identity");
     }
+
+    @Test
+    void erf_matches_tabulated_values_to_double_precision() {
+        // erf at 0, 0.5, 1, 2, 3.5 and -1 (tabulated to 16 digits), and saturation beyond 6
+        double[] x = {0, 0.5, 1, 2, 3.5, -1, 7};
+        double[] expected = {
+            0, 0.5204998778130465, 0.8427007929497149, 0.9953222650189527, 0.9999992569016276, -0.8427007929497149, 1
+        };
+        for (int k = 0; k < x.length; k++) {
+            assertEquals(expected[k], ElementwiseRules.erf(x[k]), 1e-15, "erf(" + x[k] + ")");
+        }
+    }
 }

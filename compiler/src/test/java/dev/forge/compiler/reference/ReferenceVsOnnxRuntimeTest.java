@@ -438,6 +438,32 @@ class ReferenceVsOnnxRuntimeTest {
                     parts.get(1),
                     k.op("ScatterElements", attrs("reduction", s("add")), flat, idx, k.rand(-1, 1, 6)));
         }));
+        l.add(c("PRelu with a per-channel and a full slope", k -> {
+            Value x = k.x("x", 2, 3, 2, 2);
+            k.out(
+                    k.op("PRelu", Map.of(), x, k.rand(-1, 1, 3, 1, 1)),
+                    k.op("PRelu", Map.of(), x, k.rand(-1, 1, 2, 3, 2, 2)));
+        }));
+        l.add(c("Erf; Gelu exact and tanh (opset 20)", k -> {
+            k.b.opset(20);
+            Value x = k.op("Mul", Map.of(), k.x("x", 2, 3, 4), k.scalar(3f));
+            k.out(
+                    k.op("Erf", Map.of(), x),
+                    k.op("Gelu", Map.of(), x),
+                    k.op("Gelu", attrs("approximate", s("tanh")), x));
+        }));
+        l.add(c("ReduceMin, ReduceL2", k -> {
+            Value x = k.x("x", 2, 3, 4);
+            k.out(
+                    k.op("ReduceMin", attrs("axes", ints(0, 2)), x),
+                    k.op("ReduceMin", attrs("keepdims", i(0)), x),
+                    k.op("ReduceL2", attrs("axes", ints(1), "keepdims", i(0)), x),
+                    k.op("ReduceL2", Map.of(), x));
+        }));
+        l.add(c("Tile", k -> {
+            Value x = k.x("x", 2, 1, 3);
+            k.out(k.op("Tile", Map.of(), x, k.longs(2, 3, 1)), k.op("Tile", Map.of(), x, k.longs(1, 1, 1)));
+        }));
         l.add(c("ReduceSum, ReduceMean, ReduceMax", k -> {
             Value x = k.x("x", 2, 3, 4);
             k.out(

@@ -34,11 +34,15 @@ final class TensorRules {
         r.put("Size", c -> List.of(DoubleTensor.ofLongs(new long[] {c.in(0).size()})));
         r.put("Slice", TensorRules::slice);
         r.put("Split", TensorRules::split);
+        r.put("Tile", TensorRules::tile);
         r.put("ScatterElements", TensorRules::scatterElements);
         r.put("ReduceSum", c -> reduce(c, Reduction.SUM));
         r.put("ReduceMean", c -> reduce(c, Reduction.MEAN));
         r.put("ReduceMax", c -> reduce(c, Reduction.MAX));
+        r.put("ReduceMin", c -> reduce(c, Reduction.MIN));
         r.put("ReduceSumSquare", c -> reduce(c, Reduction.SUM_SQUARE));
+        // sqrt of the sum of squares
+        r.put("ReduceL2", c -> reduce(c, Reduction.L2));
     }
 
     private static String str(long[] s) {
@@ -282,6 +286,34 @@ final class TensorRules {
             long[] idx = DoubleTensor.unravel(flat, shape);
             for (int i = 0; i < r; i++) {
                 source[i] = first[i] + idx[i] * step[i];
+            }
+            out[flat] = x.get(source);
+        }
+        return List.of(new DoubleTensor(x.dtype(), shape, out));
+    }
+
+    /** Tile(x, repeats): repeats[i] copies of x along each axis i, so Y[j] = X[j mod shape(X)]. */
+    private static List<DoubleTensor> tile(Call c) {
+        DoubleTensor x = c.in(0);
+        long[] repeats = c.in(1).toLongArray();
+        int r = x.rank();
+        if (repeats.length != r) {
+            throw c.error("repeats has " + repeats.length + " values for input of rank " + r);
+        }
+        long[] xs = x.shape();
+        long[] shape = new long[r];
+        for (int i = 0; i < r; i++) {
+            if (repeats[i] < 0) {
+                throw c.error("repeats " + str(repeats) + " has a negative value");
+            }
+            shape[i] = xs[i] * repeats[i];
+        }
+        double[] out = new double[(int) DoubleTensor.checkedCount(shape)];
+        long[] source = new long[r];
+        for (int flat = 0; flat < out.length; flat++) {
+            long[] idx = DoubleTensor.unravel(flat, shape);
+            for (int i = 0; i < r; i++) {
+                source[i] = idx[i] % xs[i];
             }
             out[flat] = x.get(source);
         }
@@ -691,11 +723,13 @@ final class TensorRules {
         SUM,
         MEAN,
         MAX,
-        SUM_SQUARE
+        MIN,
+        SUM_SQUARE,
+        L2
     }
 
     /**
-     * ReduceSum / ReduceMean / ReduceMax over the given axes, keeping them as size 1 when keepdims (default
+     * ReduceSum / ReduceMean / ReduceMax / ReduceMin / ReduceSumSquare / ReduceL2 over the given axes, keeping them as size 1 when keepdims (default
      * 1). The axes are an optional int64 input for ReduceSum from opset 13 and for the others from opset
      * 18, the {@code axes} attribute before. No axes (or empty) reduces every axis, unless
      * noop_with_empty_axes=1, which returns the input unchanged. ReduceMean of an integer type truncates.
@@ -736,15 +770,29 @@ final class TensorRules {
             }
         }
         double[] acc = new double[(int) DoubleTensor.checkedCount(keptShape)];
-        Arrays.fill(acc, kind == Reduction.MAX ? Double.NEGATIVE_INFINITY : 0);
+        Arrays.fill(
+                acc,
+                kind == Reduction.MAX
+                        ? Double.NEGATIVE_INFINITY
+                        : kind == Reduction.MIN ? Double.POSITIVE_INFINITY : 0);
         for (int flat = 0; flat < x.size(); flat++) {
             long[] idx = x.unravel(flat);
             long target = 0;
             for (int i = 0; i < r; i++) {
                 target = target * keptShape[i] + (reduced[i] ? 0 : idx[i]);
             }
-            double v = kind == Reduction.SUM_SQUARE ? x.raw()[flat] * x.raw()[flat] : x.raw()[flat];
-            acc[(int) target] = kind == Reduction.MAX ? Math.max(acc[(int) target], v) : acc[(int) target] + v;
+            boolean squared = kind == Reduction.SUM_SQUARE || kind == Reduction.L2;
+            double v = squared ? x.raw()[flat] * x.raw()[flat] : x.raw()[flat];
+            acc[(int) target] = switch (kind) {
+                case MAX -> Math.max(acc[(int) target], v);
+                case MIN -> Math.min(acc[(int) target], v);
+                default -> acc[(int) target] + v;
+            };
+        }
+        if (kind == Reduction.L2) {
+            for (int i = 0; i < acc.length; i++) {
+                acc[i] = Math.sqrt(acc[i]);
+            }
         }
         if (kind == Reduction.MEAN) {
             boolean integral = ElementwiseRules.isIntegral(x.dtype());
