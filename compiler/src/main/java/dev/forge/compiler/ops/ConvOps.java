@@ -6,7 +6,6 @@ import static dev.forge.compiler.ops.AttributeSpec.Kind.INTS;
 import static dev.forge.compiler.ops.Grad.convAttributes;
 import static dev.forge.compiler.ops.Grad.ones;
 import static dev.forge.compiler.ops.Grad.product;
-import static dev.forge.compiler.ops.Grad.slice;
 import static dev.forge.compiler.ops.OpDef.op;
 
 import dev.forge.compiler.autodiff.GradContext;
@@ -229,8 +228,8 @@ final class ConvOps {
      *   dW[m,c,k] = sum_{n,o} dY[n,m,o] Xpad[n,c, o*S + k*D]: a convolution over the batch axis. Swapping
      *   batch and channel axes (Transpose [1,0,...]) makes X a batch of C single images with N channels
      *   and dY a bank of M filters with N channels; convolving with stride D and dilation S (the forward
-     *   roles exchanged) gives [C, M, F'] with F' >= F; keep the first F taps and swap back. Groups are
-     *   handled one at a time on channel slices.
+     *   roles exchanged) gives [C, M, F'] with F' >= F; keep the first F taps and swap back. Grouped and
+     *   depthwise Convs take a batched form over the groups (groupedWeightGrad).
      *
      *   dB = sum of dY over batch and spatial axes.
      */
@@ -275,18 +274,77 @@ final class ConvOps {
         }
         String dw = null;
         if (c.needs(1)) {
-            long channels = x.dim(1).value();
-            long filters = w.dim(0).value();
-            List<String> parts = new ArrayList<>();
-            for (long g = 0; g < group; g++) {
-                String xg = group == 1 ? c.x(0) : slice(c, c.x(0), 1, g * channels / group, (g + 1) * channels / group);
-                String dyg = group == 1 ? c.dy() : slice(c, c.dy(), 1, g * filters / group, (g + 1) * filters / group);
-                parts.add(convWeightGrad(c, xg, dyg, n, kernel, inSize, outSize, strides, dilations, pads));
-            }
-            dw = parts.size() == 1 ? parts.get(0) : c.op("Concat", parts, Map.of("axis", attrInt(0)));
+            dw = group == 1
+                    ? convWeightGrad(c, c.x(0), c.dy(), n, kernel, inSize, outSize, strides, dilations, pads)
+                    : groupedWeightGrad(c, group, kernel, outSize, strides, dilations, pads);
         }
         String db = c.needs(2) ? c.reduceSum(c.dy(), spatialAndBatchAxes(n), false) : null;
         return c.grads(dx, dw, db);
+    }
+
+    /*
+     * Weight gradient of a grouped or depthwise Conv (G groups of Cg input channels and Mg filters), in a number
+     * of nodes that grows with the kernel taps, never with G:
+     *
+     *   dW[g*Mg+m, c, k] = sum_{n,o} dY[n, g*Mg+m, o] Xpad[n, g*Cg+c, o*S + k*D].
+     *
+     * im2col by slicing: for each tap k, Slice(Xpad, start k*D, step S, one step per output) is
+     * Xpad[n, :, o*S + k*D] for every output o; the taps concatenated on a new axis 2 give [N, C, taps, out...],
+     * which reshapes to P [N, G, Cg*taps, L] (channel-major, tap-minor, W's own layout). With dY as
+     * [N, G, Mg, L], dW = sum over the batch of dY x P^T: one batched MatMul [N, G, Mg, Cg*taps], a ReduceSum
+     * and a Reshape to W's shape. It copies the input taps times and multiplies no more than dW needs; the
+     * per-group form it replaces emitted a Slice/Slice/Conv subgraph per group (a 1024-channel depthwise Conv:
+     * 1024 of them, minutes to compile, milliseconds of per-node overhead per step).
+     */
+    private static String groupedWeightGrad(
+            GradContext c, long group, long[] kernel, long[] outSize, long[] strides, long[] dilations, long[] pads) {
+        int n = kernel.length;
+        long channels = c.shape(c.x(0)).dim(1).value();
+        long filters = c.shape(c.x(1)).dim(0).value();
+        long taps = product(kernel);
+        long patch = channels / group * taps;
+        long outputs = product(outSize);
+        String x = c.op("Unsqueeze", c.x(0), c.emit().ints(2));
+        if (Arrays.stream(pads).anyMatch(p -> p != 0)) {
+            long[] padding = new long[2 * (n + 3)];
+            for (int i = 0; i < n; i++) {
+                padding[3 + i] = pads[i];
+                padding[n + 3 + 3 + i] = pads[i + n];
+            }
+            x = c.op("Pad", x, c.emit().ints(padding));
+        }
+        long[] axes = new long[n];
+        for (int i = 0; i < n; i++) {
+            axes[i] = i + 3;
+        }
+        List<String> columns = new ArrayList<>();
+        long[] tap = new long[n];
+        for (long t = 0; t < taps; t++) {
+            long rest = t;
+            for (int i = n - 1; i >= 0; i--) {
+                tap[i] = rest % kernel[i];
+                rest /= kernel[i];
+            }
+            long[] starts = new long[n];
+            long[] ends = new long[n];
+            for (int i = 0; i < n; i++) {
+                starts[i] = tap[i] * dilations[i];
+                ends[i] = starts[i] + (outSize[i] - 1) * strides[i] + 1;
+            }
+            columns.add(c.op(
+                    "Slice",
+                    x,
+                    c.emit().ints(starts),
+                    c.emit().ints(ends),
+                    c.emit().ints(axes),
+                    c.emit().ints(strides)));
+        }
+        String cols = columns.size() == 1 ? columns.get(0) : c.op("Concat", columns, Map.of("axis", attrInt(2)));
+        String p = c.op("Reshape", cols, c.emit().ints(0, group, patch, outputs));
+        String d = c.op("Reshape", c.dy(), c.emit().ints(0, group, filters / group, outputs));
+        String perSample = c.op("MatMul", d, c.op("Transpose", List.of(p), Map.of("perm", attrInts(0, 1, 3, 2))));
+        String dw = c.reduceSum(perSample, new long[] {0}, false);
+        return c.op("Reshape", dw, c.emit().ints(weightShape(filters, channels / group, kernel)));
     }
 
     /** Largest patch length (input channels x kernel taps) for which the weight gradient goes through im2col. */
