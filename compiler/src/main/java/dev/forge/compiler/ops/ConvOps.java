@@ -284,26 +284,45 @@ final class ConvOps {
 
     /*
      * Weight gradient of a grouped or depthwise Conv (G groups of Cg input channels and Mg filters), in a number
-     * of nodes that grows with the kernel taps, never with G:
+     * of nodes that never grows with G:
      *
      *   dW[g*Mg+m, c, k] = sum_{n,o} dY[n, g*Mg+m, o] Xpad[n, g*Cg+c, o*S + k*D].
      *
-     * im2col by slicing: for each tap k, Slice(Xpad, start k*D, step S, one step per output) is
-     * Xpad[n, :, o*S + k*D] for every output o; the taps concatenated on a new axis 2 give [N, C, taps, out...],
-     * which reshapes to P [N, G, Cg*taps, L] (channel-major, tap-minor, W's own layout). With dY as
-     * [N, G, Mg, L], dW = sum over the batch of dY x P^T: one batched MatMul [N, G, Mg, Cg*taps], a ReduceSum
-     * and a Reshape to W's shape. It copies the input taps times and multiplies no more than dW needs; the
-     * per-group form it replaces emitted a Slice/Slice/Conv subgraph per group (a 1024-channel depthwise Conv:
-     * 1024 of them, minutes to compile, milliseconds of per-node overhead per step).
+     * Lay the patches out as P [N, G, K, L] with K = Cg*taps (channel-major, tap-minor, W's own layout), take
+     * dY as [N, G, Mg, L]; then dW = sum over the batch of dY x P^T: one batched MatMul [N, G, Mg, K], a
+     * ReduceSum and a Reshape to W's shape. The patches come from
+     *   - K <= IM2COL_MAX_PATCH: a grouped Conv (group G, the forward's strides, pads and dilations) whose
+     *     filters are G copies of the one-hot bank of im2colWeightGrad; it costs K^2 multiply-adds per output
+     *     and group, small for these K;
+     *   - larger K: one strided Slice of the padded input per kernel tap (Xpad[n, :, o*S + k*D] for every
+     *     output o), concatenated on a new axis; copies only, taps + 3 nodes.
+     * Measured (OpAlternatives, depthwise 3x3, batch 16, a loaded machine): 144 channels at 28x28, per-group
+     * subgraphs 145 ms, grouped one-hot Conv 98 ms, tap Slices 204 ms (Mul + ReduceSum instead of the MatMul:
+     * 235 ms); 960 channels at 7x7: 162, 50 and 136 ms. The per-group form it replaces also emitted ~9 nodes per
+     * group (a 1024-channel depthwise Conv: 9000 nodes, minutes to compile).
      */
     private static String groupedWeightGrad(
             GradContext c, long group, long[] kernel, long[] outSize, long[] strides, long[] dilations, long[] pads) {
-        int n = kernel.length;
         long channels = c.shape(c.x(0)).dim(1).value();
         long filters = c.shape(c.x(1)).dim(0).value();
         long taps = product(kernel);
         long patch = channels / group * taps;
         long outputs = product(outSize);
+        String cols = patch <= IM2COL_MAX_PATCH
+                ? oneHotColumns(c, group, channels / group, kernel, strides, dilations, pads)
+                : sliceColumns(c, kernel, outSize, strides, dilations, pads);
+        String p = c.op("Reshape", cols, c.emit().ints(0, group, patch, outputs));
+        String d = c.op("Reshape", c.dy(), c.emit().ints(0, group, filters / group, outputs));
+        String perSample = c.op("MatMul", d, c.op("Transpose", List.of(p), Map.of("perm", attrInts(0, 1, 3, 2))));
+        String dw = c.reduceSum(perSample, new long[] {0}, false);
+        return c.op("Reshape", dw, c.emit().ints(weightShape(filters, channels / group, kernel)));
+    }
+
+    /** The patches of a grouped Conv by one strided Slice per kernel tap: [N, C, taps, out...]. */
+    private static String sliceColumns(
+            GradContext c, long[] kernel, long[] outSize, long[] strides, long[] dilations, long[] pads) {
+        int n = kernel.length;
+        long taps = product(kernel);
         String x = c.op("Unsqueeze", c.x(0), c.emit().ints(2));
         if (Arrays.stream(pads).anyMatch(p -> p != 0)) {
             long[] padding = new long[2 * (n + 3)];
@@ -339,12 +358,28 @@ final class ConvOps {
                     c.emit().ints(axes),
                     c.emit().ints(strides)));
         }
-        String cols = columns.size() == 1 ? columns.get(0) : c.op("Concat", columns, Map.of("axis", attrInt(2)));
-        String p = c.op("Reshape", cols, c.emit().ints(0, group, patch, outputs));
-        String d = c.op("Reshape", c.dy(), c.emit().ints(0, group, filters / group, outputs));
-        String perSample = c.op("MatMul", d, c.op("Transpose", List.of(p), Map.of("perm", attrInts(0, 1, 3, 2))));
-        String dw = c.reduceSum(perSample, new long[] {0}, false);
-        return c.op("Reshape", dw, c.emit().ints(weightShape(filters, channels / group, kernel)));
+        return columns.size() == 1 ? columns.get(0) : c.op("Concat", columns, Map.of("axis", attrInt(2)));
+    }
+
+    /** The patches of a grouped Conv by a grouped Conv with one-hot filters: [N, G*Cg*taps, out...]. */
+    private static String oneHotColumns(
+            GradContext c, long group, long channels, long[] kernel, long[] strides, long[] dilations, long[] pads) {
+        long taps = product(kernel);
+        int k = (int) (channels * taps);
+        float[] oneHot = new float[(int) (group * k * channels * taps)];
+        for (int g = 0; g < group; g++) {
+            for (int ch = 0; ch < channels; ch++) {
+                for (int t = 0; t < taps; t++) {
+                    int row = (int) (g * k + ch * taps + t);
+                    oneHot[(int) ((row * channels + ch) * taps + t)] = 1f;
+                }
+            }
+        }
+        String filters = c.emit()
+                .tensor(c.node().name() + "/grad/im2col", Tensor.of(oneHot, weightShape(group * k, channels, kernel)));
+        Map<String, Attribute> a = convAttributes(kernel, strides, pads, dilations);
+        a.put("group", attrInt(group));
+        return c.op("Conv", List.of(c.x(0), filters), a);
     }
 
     /** Largest patch length (input channels x kernel taps) for which the weight gradient goes through im2col. */

@@ -314,6 +314,21 @@ public class GradientCheckTest {
                 new long[] {2, 4, 7, 6},
                 b -> b.output(
                         b.conv2d("c", in(b), Conv2d.of(8, 2, 3).groups(2).padding(Padding.of(1, 0, 0, 2))), "y")));
+        // 8 channels per group x 3x3 = 72 > ConvOps.IM2COL_MAX_PATCH: patches by one strided Slice per tap
+        c.add(new Case(
+                "conv groups 2 eight channels per group stride 2 pad 1 dilation 2 (tap slices)",
+                new long[] {2, 16, 8, 7},
+                b -> b.roundDown()
+                        .output(
+                                b.conv2d(
+                                        "c",
+                                        in(b),
+                                        Conv2d.of(4, 3)
+                                                .groups(2)
+                                                .stride(2)
+                                                .padding(1)
+                                                .dilation(2)),
+                                "y")));
         c.add(new Case(
                 "depthwise conv 3x3 stride 2 pad 1",
                 new long[] {2, 4, 7, 7},
