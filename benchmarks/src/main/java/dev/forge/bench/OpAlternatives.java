@@ -179,6 +179,8 @@ public final class OpAlternatives {
         convWeightGradient(cases, "MNIST CNN conv1 (1->32, 5x5, pad 2, 28x28), batch 64", 64, 1, 28, 32, 5, 2);
         convWeightGradient(cases, "CIFAR-10 net conv2 (6->16, 3x3, 30x30), batch 64", 64, 6, 30, 16, 3, 0);
         convWeightGradient(cases, "LeNet-5 conv2 (6->16, 5x5, 14x14), batch 64", 64, 6, 14, 16, 5, 0);
+        depthwiseWeightGradient(cases, "MobileNet v2 block (144 channels, 28x28), batch 16", 16, 144, 28);
+        depthwiseWeightGradient(cases, "MobileNet v2 last block (960 channels, 7x7), batch 16", 16, 960, 7);
         Map<String, Attribute> transA = Map.of("transA", attrInt(1));
         cases.add(new Case(
                 "SGD momentum on fc1 (512x12544, batch 16): b' = 0.9 b + dY^T X",
@@ -324,6 +326,118 @@ public final class OpAlternatives {
                                     List.of(g, b.constant("axis0", Tensor.of(new long[] {0}, 1))),
                                     Map.of("keepdims", attrInt(0)));
                             return b.reshape(sum, co, c, k, k);
+                        }))));
+    }
+
+    /** Depthwise 3x3 Conv (pad 1) weight gradient: per channel (before) against the group-free forms. */
+    private static void depthwiseWeightGradient(List<Case> cases, String what, long n, long c, long h) {
+        long taps = 9;
+        long l = h * h;
+        float[] oneHot = new float[9 * 9];
+        for (int t = 0; t < 9; t++) {
+            oneHot[t * 9 + t] = 1f;
+        }
+        Map<String, Attribute> conv = Map.of("kernel_shape", attrInts(3, 3), "pads", attrInts(1, 1, 1, 1));
+        Map<String, Attribute> lastTwo = Map.of("perm", attrInts(0, 1, 3, 2));
+        BiFunction<GraphBuilder, Value, Value> columns = (b, x) -> {
+            // [N, C, 1, H+2, W+2], one strided Slice per tap, concatenated: [N, C, 9, H, W]
+            Value xp = b.node(
+                    "Pad",
+                    null,
+                    List.of(
+                            b.node(
+                                    "Unsqueeze",
+                                    null,
+                                    List.of(x, b.constant("ax2", Tensor.of(new long[] {2}, 1))),
+                                    Map.of()),
+                            b.constant("pads", Tensor.of(new long[] {0, 0, 0, 1, 1, 0, 0, 0, 1, 1}, 10))),
+                    Map.of());
+            List<Value> cols = new ArrayList<>();
+            for (int t = 0; t < taps; t++) {
+                long i = t / 3;
+                long j = t % 3;
+                cols.add(b.node(
+                        "Slice",
+                        null,
+                        List.of(
+                                xp,
+                                b.constant("s" + t, Tensor.of(new long[] {i, j}, 2)),
+                                b.constant("e" + t, Tensor.of(new long[] {i + h, j + h}, 2)),
+                                b.constant("a" + t, Tensor.of(new long[] {3, 4}, 2))),
+                        Map.of()));
+            }
+            return b.reshape(b.concat(2, cols.toArray(Value[]::new)), n, c, taps, l);
+        };
+        BiFunction<GraphBuilder, Value, Value> sumBatch = (b, g) -> b.reshape(
+                b.node(
+                        "ReduceSum",
+                        null,
+                        List.of(g, b.constant("axis0", Tensor.of(new long[] {0}, 1))),
+                        Map.of("keepdims", attrInt(0))),
+                c,
+                1,
+                3,
+                3);
+        cases.add(new Case(
+                "depthwise conv weight gradient, " + what,
+                Map.of("x", new long[] {n, c, h, h}, "dy", new long[] {n, c, h, h}),
+                List.of(
+                        new Variant("per channel: Slice + one-hot Conv + MatMul, Concat (before)", (b, in) -> {
+                            Value onehot = b.constant("onehot", Tensor.of(oneHot, 9, 1, 3, 3));
+                            Value[] parts = new Value[(int) c];
+                            Value a1 = b.constant("axis1", Tensor.of(new long[] {1}, 1));
+                            for (long g = 0; g < c; g++) {
+                                Value from = b.constant("from" + g, Tensor.of(new long[] {g}, 1));
+                                Value to = b.constant("to" + g, Tensor.of(new long[] {g + 1}, 1));
+                                Value xg = b.node("Slice", null, List.of(in.get("x"), from, to, a1), Map.of());
+                                Value dyg = b.node("Slice", null, List.of(in.get("dy"), from, to, a1), Map.of());
+                                Value p = b.node("Conv", null, List.of(xg, onehot), conv);
+                                Value pt = b.node(
+                                        "Transpose",
+                                        null,
+                                        List.of(b.reshape(p, n, 9, l)),
+                                        Map.of("perm", attrInts(0, 2, 1)));
+                                Value m = b.matMul(b.reshape(dyg, n, 1, l), pt);
+                                parts[(int) g] = b.reshape(
+                                        b.node(
+                                                "ReduceSum",
+                                                null,
+                                                List.of(m, b.constant("r" + g, Tensor.of(new long[] {0}, 1))),
+                                                Map.of("keepdims", attrInt(0))),
+                                        1,
+                                        1,
+                                        3,
+                                        3);
+                            }
+                            return b.concat(0, parts);
+                        }),
+                        new Variant("tap Slices + batched MatMul  [chosen when Cg x taps > 64]", (b, in) -> {
+                            Value pt = b.node("Transpose", null, List.of(columns.apply(b, in.get("x"))), lastTwo);
+                            return sumBatch.apply(b, b.matMul(b.reshape(in.get("dy"), n, c, 1, l), pt));
+                        }),
+                        new Variant("tap Slices + Mul + ReduceSum", (b, in) -> {
+                            Value prod = b.mul(b.reshape(in.get("dy"), n, c, 1, l), columns.apply(b, in.get("x")));
+                            Value s = b.node(
+                                    "ReduceSum",
+                                    null,
+                                    List.of(prod, b.constant("axes03", Tensor.of(new long[] {0, 3}, 2))),
+                                    Map.of("keepdims", attrInt(0)));
+                            return b.reshape(s, c, 1, 3, 3);
+                        }),
+                        new Variant("one-hot Conv (group C) + batched MatMul  [chosen]", (b, in) -> {
+                            float[] blocks = new float[(int) (c * 81)];
+                            for (int g = 0; g < c; g++) {
+                                System.arraycopy(oneHot, 0, blocks, g * 81, 81);
+                            }
+                            Map<String, Attribute> grouped = new HashMap<>(conv);
+                            grouped.put("group", attrInt(c));
+                            Value p = b.node(
+                                    "Conv",
+                                    null,
+                                    List.of(in.get("x"), b.constant("onehots", Tensor.of(blocks, c * 9, 1, 3, 3))),
+                                    grouped);
+                            Value pt = b.node("Transpose", null, List.of(b.reshape(p, n, c, taps, l)), lastTwo);
+                            return sumBatch.apply(b, b.matMul(b.reshape(in.get("dy"), n, c, 1, l), pt));
                         }))));
     }
 

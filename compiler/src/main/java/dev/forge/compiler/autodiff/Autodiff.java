@@ -136,7 +136,7 @@ public final class Autodiff {
             emit.prefix(w + "/grad");
             String g = sum(emit, contributions.get(w), w);
             String name = w + ".grad";
-            if (!graph.valueNames().contains(name)) {
+            if (!graph.hasValue(name)) {
                 if (graph.producer(g) != null && !wrt.contains(g)) {
                     graph.renameValue(g, name);
                     g = name;

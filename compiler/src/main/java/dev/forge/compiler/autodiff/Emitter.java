@@ -128,7 +128,7 @@ public final class Emitter {
     private String uniqueConstName(String base) {
         String name = base;
         int k = 1;
-        while (graph.valueNames().contains(name)) {
+        while (graph.hasValue(name)) {
             name = base + "_" + k++;
         }
         return name;
@@ -139,7 +139,7 @@ public final class Emitter {
         do {
             int k = counters.merge(prefix + "/" + opType, 1, Integer::sum);
             name = prefix + "/" + opType + "_" + k;
-        } while (graph.valueNames().contains(name));
+        } while (graph.hasValue(name));
         return name;
     }
 }

@@ -466,7 +466,7 @@ public final class GraphBuilder {
         do {
             int k = counters.merge(opType, 1, Integer::sum);
             name = opType + "_" + k;
-        } while (graph.valueNames().contains(name) || graph.node(name) != null);
+        } while (graph.hasValue(name) || graph.node(name) != null);
         return name;
     }
 

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +18,9 @@ import java.util.Set;
  *
  * <p>Every value that is a graph input, an initializer or a node output has a name unique in the graph;
  * {@link #type(String)} gives its inferred type.
+ *
+ * <p>Name, producer and consumer look-ups are indexed (kept up to date by every mutating method), so building
+ * a graph node by node, and asking who produces or reads a value, costs constant time per step.
  */
 public final class Graph {
     /** The ONNX opset Forge writes by default. */
@@ -36,6 +40,15 @@ public final class Graph {
     private final LinkedHashMap<String, Long> opsets = new LinkedHashMap<>();
     private final LinkedHashMap<String, String> metadata = new LinkedHashMap<>();
     private final java.util.LinkedHashSet<String> parameters = new java.util.LinkedHashSet<>();
+
+    // Indexes over inputs and nodes; initializers are their own index. Rebuilt by setNodes and copy, updated by
+    // addInput, addNode and renameValue. Value -> first producing node; value -> reading nodes in graph order
+    // (each once); node name -> first node of that name; node -> its position in nodes.
+    private final Set<String> inputNames = new HashSet<>();
+    private final Map<String, Node> producers = new HashMap<>();
+    private final Map<String, List<Node>> consumers = new HashMap<>();
+    private final Map<String, Node> nodesByName = new HashMap<>();
+    private final Map<Node, Integer> positions = new IdentityHashMap<>();
 
     /** An empty graph with the given name, importing the default ONNX opset. */
     public Graph(String name) {
@@ -130,6 +143,7 @@ public final class Graph {
     public void addInput(ValueInfo input) {
         requireNewName(input.name(), "input");
         inputs.add(input);
+        inputNames.add(input.name());
         types.put(input.name(), input.type());
     }
 
@@ -198,23 +212,39 @@ public final class Graph {
             return;
         }
         requireNewName(to, "renamed value");
-        for (int i = 0; i < nodes.size(); i++) {
+        // only the producer and the consumers of `from` change, in place; their index entries are redone
+        java.util.TreeSet<Integer> touched = new java.util.TreeSet<>();
+        Node producer = producers.get(from);
+        if (producer != null) {
+            touched.add(positions.get(producer));
+        }
+        for (Node n : consumers.getOrDefault(from, List.of())) {
+            touched.add(positions.get(n));
+        }
+        List<Node> renamedNodes = new ArrayList<>();
+        for (int i : touched) {
             Node n = nodes.get(i);
             if (n.inputs().contains(from) || n.outputs().contains(from)) {
-                nodes.set(
-                        i,
-                        new Node(
-                                n.opType(),
-                                n.name(),
-                                n.domain(),
-                                replace(n.inputs(), from, to),
-                                replace(n.outputs(), from, to),
-                                n.attributes()));
+                Node renamed = new Node(
+                        n.opType(),
+                        n.name(),
+                        n.domain(),
+                        replace(n.inputs(), from, to),
+                        replace(n.outputs(), from, to),
+                        n.attributes());
+                nodes.set(i, renamed);
+                unindex(n);
+                positions.put(renamed, i);
+                renamedNodes.add(renamed);
             }
         }
+        // re-index in graph order so that consumer lists and first producers keep the order of nodes
+        renamedNodes.forEach(this::indexReplaced);
         for (int i = 0; i < inputs.size(); i++) {
             if (inputs.get(i).name().equals(from)) {
                 inputs.set(i, new ValueInfo(to, inputs.get(i).type()));
+                inputNames.remove(from);
+                inputNames.add(to);
             }
         }
         for (int i = 0; i < outputs.size(); i++) {
@@ -272,12 +302,87 @@ public final class Graph {
             }
         }
         nodes.add(node);
+        positions.put(node, nodes.size() - 1);
+        index(node);
     }
 
     /** Replaces every node (used by passes that rewrite the graph); types are kept. */
     public void setNodes(List<Node> newNodes) {
         nodes.clear();
         nodes.addAll(newNodes);
+        reindexNodes();
+    }
+
+    private void reindexNodes() {
+        producers.clear();
+        consumers.clear();
+        nodesByName.clear();
+        positions.clear();
+        for (int i = 0; i < nodes.size(); i++) {
+            positions.put(nodes.get(i), i);
+            index(nodes.get(i));
+        }
+    }
+
+    /** Adds a node appended at the end of the graph to the producer, consumer and name indexes. */
+    private void index(Node node) {
+        nodesByName.putIfAbsent(node.name(), node);
+        for (String out : node.outputs()) {
+            if (!out.isEmpty()) {
+                producers.putIfAbsent(out, node);
+            }
+        }
+        for (String in : distinct(node.inputs())) {
+            consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(node);
+        }
+    }
+
+    /** Drops a node that is being replaced from the indexes. */
+    private void unindex(Node node) {
+        positions.remove(node);
+        nodesByName.remove(node.name(), node);
+        for (String out : node.outputs()) {
+            producers.remove(out, node);
+        }
+        for (String in : distinct(node.inputs())) {
+            List<Node> readers = consumers.get(in);
+            if (readers != null) {
+                readers.removeIf(r -> r == node);
+                if (readers.isEmpty()) {
+                    consumers.remove(in);
+                }
+            }
+        }
+    }
+
+    /** Indexes a node that replaced another at the same position, keeping every index in graph order. */
+    private void indexReplaced(Node node) {
+        int at = positions.get(node);
+        Node byName = nodesByName.get(node.name());
+        if (byName == null || positions.get(byName) > at) {
+            nodesByName.put(node.name(), node);
+        }
+        for (String out : node.outputs()) {
+            Node first = out.isEmpty() ? node : producers.get(out);
+            if (!out.isEmpty() && (first == null || positions.get(first) > at)) {
+                producers.put(out, node);
+            }
+        }
+        for (String in : distinct(node.inputs())) {
+            List<Node> readers = consumers.computeIfAbsent(in, k -> new ArrayList<>());
+            int k = readers.size();
+            while (k > 0 && positions.get(readers.get(k - 1)) > at) {
+                k--;
+            }
+            readers.add(k, node);
+        }
+    }
+
+    private static List<String> distinct(List<String> names) {
+        if (names.size() <= 1) {
+            return names;
+        }
+        return new ArrayList<>(new java.util.LinkedHashSet<>(names));
     }
 
     /** Records or overrides the type of a value. */
@@ -296,49 +401,30 @@ public final class Graph {
 
     /** True if the name is a graph input, an initializer or a node output. */
     public boolean hasValue(String valueName) {
-        if (initializers.containsKey(valueName)) {
-            return true;
-        }
-        for (ValueInfo in : inputs) {
-            if (in.name().equals(valueName)) {
-                return true;
-            }
-        }
-        return producer(valueName) != null;
+        return initializers.containsKey(valueName)
+                || inputNames.contains(valueName)
+                || producers.containsKey(valueName);
     }
 
     /** The node producing a value, or null for inputs, initializers and unknown names. */
     public Node producer(String valueName) {
-        for (Node n : nodes) {
-            if (n.outputs().contains(valueName)) {
-                return n;
-            }
-        }
-        return null;
+        return producers.get(valueName);
     }
 
     /** Every node that reads a value, in graph order. */
     public List<Node> consumers(String valueName) {
-        List<Node> out = new ArrayList<>();
-        for (Node n : nodes) {
-            if (n.inputs().contains(valueName)) {
-                out.add(n);
-            }
-        }
-        return out;
+        return new ArrayList<>(consumers.getOrDefault(valueName, List.of()));
     }
 
     /** The node with the given name, or null. */
     public Node node(String nodeName) {
-        for (Node n : nodes) {
-            if (n.name().equals(nodeName)) {
-                return n;
-            }
-        }
-        return null;
+        return nodesByName.get(nodeName);
     }
 
-    /** All value names in use (inputs, initializers, node outputs). */
+    /**
+     * All value names in use (inputs, initializers, node outputs): a new set, built in time linear in the graph;
+     * to test one name use {@link #hasValue(String)}.
+     */
     public Set<String> valueNames() {
         Set<String> names = new HashSet<>(initializers.keySet());
         inputs.forEach(i -> names.add(i.name()));
@@ -366,6 +452,8 @@ public final class Graph {
         g.opsets.putAll(opsets);
         g.metadata.putAll(metadata);
         g.parameters.addAll(parameters);
+        g.inputNames.addAll(inputNames);
+        g.reindexNodes();
         return g;
     }
 
@@ -373,9 +461,7 @@ public final class Graph {
         if (valueName == null || valueName.isEmpty()) {
             throw new IllegalArgumentException(what + " needs a non-empty name");
         }
-        if (initializers.containsKey(valueName)
-                || inputs.stream().anyMatch(i -> i.name().equals(valueName))
-                || nodes.stream().anyMatch(n -> n.outputs().contains(valueName))) {
+        if (hasValue(valueName)) {
             throw new IllegalArgumentException(
                     "value name '" + valueName + "' (" + what + ") is already used in graph '" + name + "'");
         }

@@ -455,6 +455,71 @@ public class GradientCheckTest {
                                             i(countPads))),
                             "y")));
         }
+
+        // ---- grouped and depthwise convolution: the batched weight gradient (ConvOps.groupedWeightGrad) ----
+        c.add(new Case(
+                "conv groups 3 stride 2 pad 1 dilation 2",
+                new long[] {2, 6, 9, 8},
+                b -> b.roundDown()
+                        .output(
+                                b.conv2d(
+                                        "c",
+                                        in(b),
+                                        Conv2d.of(6, 3)
+                                                .groups(3)
+                                                .stride(2)
+                                                .padding(1)
+                                                .dilation(2)),
+                                "y")));
+        c.add(new Case(
+                "conv groups 2 four filters per group 2x3 kernel asymmetric pads",
+                new long[] {2, 4, 7, 6},
+                b -> b.output(
+                        b.conv2d("c", in(b), Conv2d.of(8, 2, 3).groups(2).padding(Padding.of(1, 0, 0, 2))), "y")));
+        // 8 channels per group x 3x3 = 72 > ConvOps.IM2COL_MAX_PATCH: patches by one strided Slice per tap
+        c.add(new Case(
+                "conv groups 2 eight channels per group stride 2 pad 1 dilation 2 (tap slices)",
+                new long[] {2, 16, 8, 7},
+                b -> b.roundDown()
+                        .output(
+                                b.conv2d(
+                                        "c",
+                                        in(b),
+                                        Conv2d.of(4, 3)
+                                                .groups(2)
+                                                .stride(2)
+                                                .padding(1)
+                                                .dilation(2)),
+                                "y")));
+        c.add(new Case(
+                "depthwise conv 3x3 stride 2 pad 1",
+                new long[] {2, 4, 7, 7},
+                b -> b.output(
+                        b.conv2d("c", in(b), Conv2d.of(4, 3).groups(4).stride(2).padding(1)), "y")));
+        c.add(new Case(
+                "depthwise conv multiplier 2 dilation 2 strides 1x2 pad 2",
+                new long[] {1, 3, 8, 9},
+                b -> b.roundDown()
+                        .output(
+                                b.conv2d(
+                                        "c",
+                                        in(b),
+                                        Conv2d.of(6, 3)
+                                                .groups(3)
+                                                .dilation(2)
+                                                .stride(1, 2)
+                                                .padding(2)),
+                                "y")));
+        c.add(new Case(
+                "depthwise conv 1x1 stride 2 no bias",
+                new long[] {2, 3, 5, 5},
+                b -> b.roundDown()
+                        .output(
+                                b.conv2d(
+                                        "c",
+                                        in(b),
+                                        Conv2d.of(3, 1).groups(3).stride(2).bias(false)),
+                                "y")));
         return c.stream();
     }
 
