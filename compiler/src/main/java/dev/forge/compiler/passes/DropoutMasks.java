@@ -7,7 +7,6 @@ import dev.forge.compiler.ir.ValueInfo;
 import dev.forge.compiler.ir.ValueType;
 import dev.forge.compiler.ops.ShapeInference;
 import dev.forge.runtime.Tensor;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -21,17 +20,16 @@ public final class DropoutMasks implements Pass {
     @Override
     public Graph run(Graph g, PassContext context) {
         Emitter e = context.emitter(g);
-        for (Node n : new ArrayList<>(g.nodes())) {
-            if (n.opType().equals("Dropout")) {
-                if (n.outputs().size() > 1
-                        && !n.output(1).isEmpty()
-                        && !g.consumers(n.output(1)).isEmpty()) {
-                    throw new IllegalArgumentException(
-                            n.label() + ": Dropout's mask output is used by another node; cannot train it");
-                }
-                Splice.replace(g, n, () -> emit(e, g, n, context));
+        for (Node n : g.nodes()) {
+            if (n.opType().equals("Dropout")
+                    && n.outputs().size() > 1
+                    && !n.output(1).isEmpty()
+                    && !g.consumers(n.output(1)).isEmpty()) {
+                throw new IllegalArgumentException(
+                        n.label() + ": Dropout's mask output is used by another node; cannot train it");
             }
         }
+        Splice.replaceAll(g, n -> n.opType().equals("Dropout"), n -> emit(e, g, n, context));
         return g;
     }
 
