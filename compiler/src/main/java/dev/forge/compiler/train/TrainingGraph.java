@@ -26,10 +26,9 @@ import java.util.Set;
  * value {@code s.next}, so a trainer can keep two sets of state tensors and swap them every step.
  * It also outputs {@code loss} and the model's prediction.
  *
- * <p>Training mode changes two layers: BatchNormalization normalizes with the batch's statistics
- * (written out of ReduceMean, Sub, Mul, Sqrt and Reciprocal, so backward reuses the mean and inverse
- * standard deviation) and updates its running statistics as PyTorch does (momentum 0.1, unbiased
- * variance); Dropout multiplies by a mask input {@code <node>/mask} (0 or 1/(1-p)) that the trainer draws
+ * <p>Training mode changes two layers: BatchNormalization normalizes with the batch's statistics and
+ * updates its running statistics as PyTorch does (momentum 0.1, unbiased variance), through its training
+ * form ({@code NormalizationOps}), which brings a closed-form backward for the whole block; Dropout multiplies by a mask input {@code <node>/mask} (0 or 1/(1-p)) that the trainer draws
  * from its seeded generator, which keeps runs exactly reproducible.
  *
  * <p>The graph is made by {@link Pipelines#training} (or {@link Pipelines#gradients}), a list of named
