@@ -1,11 +1,8 @@
 package dev.forge.compiler.train;
 
 import dev.forge.compiler.ir.Graph;
-import dev.forge.compiler.passes.FoldBatchNorm;
 import dev.forge.compiler.passes.PassContext;
 import dev.forge.compiler.passes.Pipelines;
-import dev.forge.compiler.passes.RemoveTrainingNodes;
-import dev.forge.compiler.passes.RemoveUnusedInitializers;
 import dev.forge.runtime.Tensor;
 import java.util.Map;
 
@@ -28,20 +25,5 @@ public final class Export {
      */
     public static Graph inferenceModel(Graph forward, Map<String, Tensor> state, Map<String, String> metadata) {
         return Pipelines.export(state, metadata).run(forward, new PassContext());
-    }
-
-    /** Replaces every Dropout (the identity at inference) by a direct connection ({@link RemoveTrainingNodes}). */
-    public static void removeDropout(Graph g) {
-        new RemoveTrainingNodes().run(g, new PassContext());
-    }
-
-    /** Folds inference BatchNormalization into the Conv, Gemm or MatMul before it ({@link FoldBatchNorm}). */
-    public static void foldBatchNorm(Graph g) {
-        new FoldBatchNorm().run(g, new PassContext());
-    }
-
-    /** Drops initializers no node reads (and that are not graph outputs). */
-    public static void removeUnusedInitializers(Graph g) {
-        new RemoveUnusedInitializers().run(g, new PassContext());
     }
 }

@@ -1,8 +1,9 @@
 package dev.forge.compiler.train;
 
-import dev.forge.compiler.autodiff.GradientRules;
 import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.ir.Node;
+import dev.forge.compiler.ops.OpDef;
+import dev.forge.compiler.ops.Ops;
 import dev.forge.compiler.passes.InferenceForms;
 import dev.forge.compiler.passes.Pass;
 import dev.forge.compiler.passes.PassContext;
@@ -67,31 +68,16 @@ public final class Trainable {
         }
         Set<String> unsupported = new TreeSet<>();
         for (Node n : g.nodes()) {
-            if (GradientRules.rule(n.opType()) == null && !nonDifferentiable(n.opType())) {
+            OpDef def = Ops.definition(n);
+            if (def == null || (def.gradient() == null && !def.isNotDifferentiable())) {
                 unsupported.add(n.opType() + " (" + n.name() + ")");
             }
         }
         if (!unsupported.isEmpty()) {
             throw new IllegalArgumentException("model '" + g.name() + "' cannot be trained: no gradient rule for "
-                    + unsupported + "; differentiable ops are " + GradientRules.supported());
+                    + unsupported + "; differentiable ops are " + Ops.differentiable());
         }
         return g;
-    }
-
-    private static boolean nonDifferentiable(String op) {
-        return Set.of(
-                        "Shape",
-                        "Size",
-                        "Gather",
-                        "Constant",
-                        "ConstantOfShape",
-                        "Equal",
-                        "Greater",
-                        "Less",
-                        "Not",
-                        "ArgMax",
-                        "Cast")
-                .contains(op);
     }
 
     /** True if some node reads {@code name} at an input position that carries data (not a constant slot). */
