@@ -42,10 +42,12 @@ import java.util.function.Predicate;
  * atomically after every epoch, and {@link #resumeFrom(Path)} continues such a run exactly where it
  * stopped. A loss that becomes NaN or infinite stops the run with a {@link TrainingDivergedException}.
  *
- * <p>Fine-tuning: an imported model (e.g. {@code OnnxReader.read(path)}) is prepared with
- * {@link Trainable#prepare} when none of its initializers is marked trainable yet, and
- * {@link #freeze(String...)}, {@link #freezePrefix(String)} or {@link #freeze(Predicate)} turn parameters
- * into constants that the run does not train.
+ * <p>Fine-tuning ({@code docs/TRANSFER.md}): an imported model (e.g. {@code OnnxReader.read(path)}) is prepared
+ * with {@link Trainable#prepare} when none of its initializers is marked trainable yet;
+ * {@link #freeze(String...)} (by {@link ParameterPattern}), {@link #freezePrefix(String)} or
+ * {@link #freeze(Predicate)} turn parameters into constants that the run does not train;
+ * {@link #learningRate(String, double)} gives parameter groups their own rates; {@link Transfer#replaceHead}
+ * puts a new classifier on a network and {@link Schedule#warmupCosine} warms the rate up per step.
  */
 public final class Training {
     private final Graph net;
