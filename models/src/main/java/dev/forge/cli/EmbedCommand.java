@@ -121,7 +121,15 @@ final class EmbedCommand implements Callable<Integer> {
                     if (all == null) {
                         featureShape = Arrays.copyOfRange(y.shape(), 1, y.shape().length);
                         long per = Arrays.stream(featureShape).reduce(1, Math::multiplyExact);
-                        all = new float[Math.toIntExact(Math.multiplyExact(per, samples.size()))];
+                        if (per * samples.size() > Integer.MAX_VALUE - 8) {
+                            throw new IllegalArgumentException(String.format(
+                                    Locale.ROOT,
+                                    "the features of %d samples x %d values do not fit in one .npy array of this"
+                                            + " tool; pick a smaller layer or a smaller split",
+                                    samples.size(),
+                                    per));
+                        }
+                        all = new float[(int) (per * samples.size())];
                     }
                     float[] f = y.toFloatArray();
                     System.arraycopy(f, 0, all, at, f.length);
