@@ -121,6 +121,19 @@ public final class ImagePreprocessing {
      * @throws IllegalArgumentException naming the part that does not parse and the expected form
      */
     public static ImagePreprocessing parse(String spec) {
+        return parse(spec, Color.RGB);
+    }
+
+    /**
+     * {@link #parse(String)} for a model that reads the given color (ImageNet's mean and std are then put
+     * in that channel order).
+     *
+     * @param spec the text
+     * @param color the color channels
+     * @return the preprocessing
+     * @throws IllegalArgumentException naming the part that does not parse and the expected form
+     */
+    public static ImagePreprocessing parse(String spec, Color color) {
         Objects.requireNonNull(spec, "spec");
         String[] p = spec.split(":", -1);
         String form = "expected NORM:RESIZE:CROP with NORM imagenet or unit, e.g. imagenet:256:224";
@@ -315,6 +328,31 @@ public final class ImagePreprocessing {
      * @return {@code channels * H * W} floats in this layout ({@code [C, H, W]} or {@code [H, W, C]})
      */
     public float[] apply(BufferedImage image) {
+        byte[] pixels = pixels(image);
+        int channels = channels();
+        int plane = pixels.length / channels;
+        float[] out = new float[pixels.length];
+        for (int c = 0; c < channels; c++) {
+            for (int i = 0; i < plane; i++) {
+                // float32 as ToTensor's div(255), then Normalize's sub_(mean).div_(std), each rounded to float
+                float v = (pixels[c * plane + i] & 0xff) / 255f;
+                if (mean != null) {
+                    v = (v - mean[c]) / std[c];
+                }
+                out[layout == Layout.NCHW ? c * plane + i : i * channels + c] = v;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The 8-bit pixels of one image after the color, resize, crop and channel-order steps, before scaling
+     * and normalization: for loading training images the way the model will see them.
+     *
+     * @param image the decoded image, any size
+     * @return {@code channels * H * W} bytes, channels first whatever the layout
+     */
+    public byte[] pixels(BufferedImage image) {
         Objects.requireNonNull(image, "image");
         int h = image.getHeight();
         int w = image.getWidth();
@@ -341,18 +379,9 @@ public final class ImagePreprocessing {
             planes[0] = planes[2];
             planes[2] = t;
         }
-        int channels = planes.length;
-        int plane = h * w;
-        float[] out = new float[channels * plane];
-        for (int c = 0; c < channels; c++) {
-            for (int i = 0; i < plane; i++) {
-                // float32 as ToTensor's div(255), then Normalize's sub_(mean).div_(std), each rounded to float
-                float v = (planes[c][i] & 0xff) / 255f;
-                if (mean != null) {
-                    v = (v - mean[c]) / std[c];
-                }
-                out[layout == Layout.NCHW ? c * plane + i : i * channels + c] = v;
-            }
+        byte[] out = new byte[planes.length * h * w];
+        for (int c = 0; c < planes.length; c++) {
+            System.arraycopy(planes[c], 0, out, c * h * w, h * w);
         }
         return out;
     }
@@ -663,6 +692,11 @@ public final class ImagePreprocessing {
                     mean = new float[] {mean[2], mean[1], mean[0]};
                     std = new float[] {std[2], std[1], std[0]};
                 }
+            }
+            if (mean != null && mean.length == 1 && color.channels() == 3) {
+                // one value for all channels, as Normalize.of(mean, std)
+                mean = new float[] {mean[0], mean[0], mean[0]};
+                std = new float[] {std[0], std[0], std[0]};
             }
             if (mean != null && mean.length != color.channels()) {
                 throw new IllegalArgumentException("normalization has " + mean.length + " channel(s) but color "
