@@ -136,17 +136,35 @@ public final class ImagePreprocessing {
     public static ImagePreprocessing parse(String spec, Color color) {
         Objects.requireNonNull(spec, "spec");
         String[] p = spec.split(":", -1);
-        String form = "expected NORM:RESIZE:CROP with NORM imagenet or unit, e.g. imagenet:256:224";
+        String form = "expected NORM:RESIZE:CROP with NORM imagenet, unit or MEAN/STD (comma-separated per"
+                + " channel, or one value for all), e.g. imagenet:256:224 or 0.5/0.25:32:28";
         if (p.length != 3) {
             throw new IllegalArgumentException("preprocessing '" + spec + "' has " + p.length + " parts; " + form);
         }
-        Builder b = builder();
-        switch (p[0].trim().toLowerCase(Locale.ROOT)) {
-            case "imagenet" -> b.imagenetNormalization();
-            case "unit" -> {}
-            default ->
+        Builder b = builder().color(color);
+        String norm = p[0].trim().toLowerCase(Locale.ROOT);
+        if (norm.equals("imagenet")) {
+            b.imagenetNormalization();
+        } else if (norm.contains("/")) {
+            String[] ms = norm.split("/", -1);
+            float[][] v = null;
+            if (ms.length == 2) {
+                try {
+                    v = ModelMetadata.normalization(
+                                    Map.of(ModelMetadata.INPUT_MEAN, ms[0], ModelMetadata.INPUT_STD, ms[1]))
+                            .orElseThrow();
+                } catch (IllegalArgumentException e) {
+                    v = null;
+                }
+            }
+            if (v == null) {
                 throw new IllegalArgumentException(
-                        "preprocessing '" + spec + "': unknown normalization '" + p[0] + "'; " + form);
+                        "preprocessing '" + spec + "': normalization '" + p[0] + "' is not MEAN/STD; " + form);
+            }
+            b.normalization(v[0], v[1]);
+        } else if (!norm.equals("unit")) {
+            throw new IllegalArgumentException(
+                    "preprocessing '" + spec + "': unknown normalization '" + p[0] + "'; " + form);
         }
         int s = positiveOrZero(p[1], "resize", spec + "' (" + form + ")");
         if (s > 0) {
