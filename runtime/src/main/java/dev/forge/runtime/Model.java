@@ -64,6 +64,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * are copied once into new heap tensors. Every native value made during a run is released before
  * {@code run} returns; {@link #openNativeObjects()} counts what is open.
  *
+ * <p><b>Images.</b> A model that stores its {@link ImagePreprocessing} in its metadata classifies an
+ * image file of any size in one call: {@link #predict(Path, int)}, {@link #runImage(Path)} (resize,
+ * center crop, scale and normalize as torchvision's PIL pipeline, bit-identical to Pillow's resize).
+ *
  * <p><b>Threads.</b> {@code run} and {@code topK} may be called from many threads at once (ONNX
  * Runtime sessions are thread-safe). {@link #close()} waits for runs in progress; afterwards every
  * method except {@code close}, {@code isClosed} and {@code toString} throws {@link
