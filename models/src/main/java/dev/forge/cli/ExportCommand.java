@@ -3,6 +3,7 @@ package dev.forge.cli;
 import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.onnx.OnnxWriter;
 import dev.forge.models.ModelZoo;
+import dev.forge.runtime.ImagePreprocessing;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -10,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -24,7 +26,7 @@ import picocli.CommandLine.Spec;
             "Write a built-in network as an ONNX model.",
             "",
             "Builds the network with weights initialized from a seed and writes it atomically (the file is either the"
-                    + " old one or the complete new one)."
+                    + " old one or the complete new one). --preprocess stores how images are prepared for it."
         })
 final class ExportCommand implements Callable<Integer> {
     @Spec
@@ -51,6 +53,9 @@ final class ExportCommand implements Callable<Integer> {
             description = "Seed of the weight initialization (default: ${DEFAULT-VALUE}).")
     private long seed;
 
+    @Mixin
+    private PreprocessOptions preprocessing;
+
     @Override
     public Integer call() throws IOException {
         if (!ModelZoo.has(net)) {
@@ -62,6 +67,11 @@ final class ExportCommand implements Callable<Integer> {
                     "--out " + out + " is a directory; give a file name such as " + out.resolve(net + ".onnx"));
         }
         Graph g = ModelZoo.build(net, seed);
+        ImagePreprocessing p =
+                preprocessing.toPreprocessing(g.inputs().get(0).type().shape().toArrayWithWildcards());
+        if (p != null) {
+            g.metadata().putAll(p.toMetadata());
+        }
         OnnxWriter.write(g, out);
         long size;
         try {
@@ -71,10 +81,11 @@ final class ExportCommand implements Callable<Integer> {
         }
         PrintWriter w = spec.commandLine().getOut();
         w.printf(
-                "Wrote %s (seed %d, %s trainable parameters) to %s: %s bytes%n",
+                "Wrote %s (seed %d, %s trainable parameters%s) to %s: %s bytes%n",
                 net,
                 seed,
                 InspectCommand.number(ParameterCount.of(g).trainableTotal()),
+                p == null ? "" : ", images: " + p,
                 out.toAbsolutePath().normalize(),
                 InspectCommand.number(size));
         w.flush();

@@ -3,14 +3,18 @@ package dev.forge.cli;
 import dev.forge.compiler.data.Datasets;
 import dev.forge.compiler.data.ImageFolder;
 import dev.forge.compiler.data.Normalize;
+import dev.forge.runtime.ImagePreprocessing;
 import dev.forge.runtime.Model;
 import dev.forge.runtime.ModelMetadata;
 import dev.forge.runtime.Prediction;
 import dev.forge.runtime.Tensor;
+import java.awt.image.BufferedImage;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -27,9 +31,15 @@ import picocli.CommandLine.Spec;
         description = {
             "Classify PNG or JPEG images with a model and print the top-k classes.",
             "",
-            "Each image is converted to the model's input (gray or RGB, resized to its height and width), scaled to [0, 1]"
-                    + " and normalized with the model's " + ModelMetadata.INPUT_MEAN + "/" + ModelMetadata.INPUT_STD
-                    + " metadata. Labels come from " + ModelMetadata.CLASS_LABELS + "."
+            "A model that stores its image preprocessing (" + ModelMetadata.IMAGE_RESIZE + ", "
+                    + ModelMetadata.IMAGE_CROP
+                    + ", ...: forge export/train --preprocess) takes a PNG or JPEG of any size:"
+                    + " each is resized, center-cropped, scaled and normalized as the model was trained"
+                    + " (torchvision's Resize, CenterCrop, ToTensor, Normalize on PIL images).",
+            "For other models each image is converted to the model's input (gray or RGB, resized straight to its"
+                    + " height and width), scaled to [0, 1] and normalized with the model's "
+                    + ModelMetadata.INPUT_MEAN + "/" + ModelMetadata.INPUT_STD + " metadata.",
+            "Labels come from " + ModelMetadata.CLASS_LABELS + "."
         })
 final class PredictCommand implements Callable<Integer> {
     @Spec
@@ -100,9 +110,47 @@ final class PredictCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Prepares each image file as the model's stored preprocessing says (any size) and prints its top classes. */
+    private Integer withPreprocessing(Model m, ImagePreprocessing p) {
+        List<BufferedImage> decoded = new ArrayList<>();
+        for (Path f : images) {
+            decoded.add(ImagePreprocessing.read(f));
+        }
+        // one batch when every image comes out the same size (always, with a crop), else one at a time
+        List<List<Prediction>> result = new ArrayList<>();
+        if (p.cropHeight() > 0) {
+            result.addAll(m.predict(decoded, p, top));
+        } else {
+            for (BufferedImage img : decoded) {
+                result.add(m.predict(List.of(img), p, top).get(0));
+            }
+        }
+        print(result);
+        return 0;
+    }
+
+    private void print(List<List<Prediction>> result) {
+        PrintWriter out = spec.commandLine().getOut();
+        for (int i = 0; i < images.size(); i++) {
+            StringBuilder sb = new StringBuilder(images.get(i).toString()).append(':');
+            for (Prediction p : result.get(i)) {
+                sb.append(String.format(Locale.ROOT, "  %s %.4f", p.label(), p.probability()));
+            }
+            out.println(sb);
+        }
+        out.flush();
+    }
+
     @Override
     public Integer call() {
         try (Model m = Model.load(model, runtime.toModelOptions())) {
+            Optional<ImagePreprocessing> stored = m.imagePreprocessing();
+            if (stored.isPresent() && data == null) {
+                if (images.isEmpty()) {
+                    throw new IllegalArgumentException("give IMAGE files or --data DATASET");
+                }
+                return withPreprocessing(m, stored.get());
+            }
             long[] s = ModelEvaluator.sampleShape(m);
             if (s.length != 3 || (s[0] != 1 && s[0] != 3)) {
                 throw new IllegalArgumentException(model + ": predict needs an image input [N, 1 or 3, H, W], got "
@@ -128,16 +176,7 @@ final class PredictCommand implements Callable<Integer> {
                     norm.apply(batch, i * pixels.length, c, h * w);
                 }
             }
-            List<List<Prediction>> result = m.topK(Tensor.of(batch, images.size(), c, h, w), top);
-            PrintWriter out = spec.commandLine().getOut();
-            for (int i = 0; i < images.size(); i++) {
-                StringBuilder sb = new StringBuilder(images.get(i).toString()).append(':');
-                for (Prediction p : result.get(i)) {
-                    sb.append(String.format(Locale.ROOT, "  %s %.4f", p.label(), p.probability()));
-                }
-                out.println(sb);
-            }
-            out.flush();
+            print(m.topK(Tensor.of(batch, images.size(), c, h, w), top));
         }
         return 0;
     }

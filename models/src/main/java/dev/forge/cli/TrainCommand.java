@@ -167,6 +167,9 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     private TransferOptions transfer;
 
+    @Mixin
+    private ImageOptions image;
+
     @Option(names = "--no-progress", description = "No per-step progress on stderr.")
     private boolean noProgress;
 
@@ -211,12 +214,18 @@ final class TrainCommand implements Callable<Integer> {
                 throw new IllegalArgumentException(
                         "--data is required for " + (net != null ? net : model) + "; use " + DataSpec.HELP);
             }
-            Datasets.Split split = Datasets.open(dataText, sampleShape, outputs, recipe.normalize());
+            Datasets.Split split = Datasets.open(
+                    dataText,
+                    sampleShape,
+                    outputs,
+                    image.normalize(inShape, recipe.normalize()),
+                    image.preprocessing(inShape));
             train = split.train();
             test = split.test();
             norm = split.normalize();
             dataName = dataText;
         }
+        train = image.augment(train);
         // the flags refine the recipe's optimizer: --lr alone keeps its kind, --optimizer alone keeps its rate
         Optimizer opt = (optimizer != null ? optimizer : OptimizerName.of(recipe.optimizer()))
                 .create(
@@ -306,6 +315,7 @@ final class TrainCommand implements Callable<Integer> {
         if (norm != null) {
             export.normalization(norm);
         }
+        image.addTo(export, inShape);
         EpochStats last =
                 r.history().isEmpty() ? null : r.history().get(r.history().size() - 1);
         export.trainingSummary(String.format(

@@ -13,6 +13,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.OrtSession.SessionOptions;
 import ai.onnxruntime.TensorInfo;
 import ai.onnxruntime.ValueInfo;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -62,6 +63,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * are handed to ONNX Runtime without a copy; heap tensors are copied once into native memory. Outputs
  * are copied once into new heap tensors. Every native value made during a run is released before
  * {@code run} returns; {@link #openNativeObjects()} counts what is open.
+ *
+ * <p><b>Images.</b> A model that stores its {@link ImagePreprocessing} in its metadata classifies an
+ * image file of any size in one call: {@link #predict(Path, int)}, {@link #runImage(Path)} (resize,
+ * center crop, scale and normalize as torchvision's PIL pipeline, bit-identical to Pillow's resize).
  *
  * <p><b>Threads.</b> {@code run} and {@code topK} may be called from many threads at once (ONNX
  * Runtime sessions are thread-safe). {@link #close()} waits for runs in progress; afterwards every
@@ -774,6 +779,11 @@ public final class Model implements AutoCloseable {
      * @throws IllegalStateException if the model is closed
      */
     public Map<String, Tensor> run(Map<String, Tensor> inputs, List<String> outputNames) {
+        return run(inputs, outputNames, true);
+    }
+
+    /** {@link #run(Map, List)}, applying the stored normalization only when asked (images arrive normalized). */
+    private Map<String, Tensor> run(Map<String, Tensor> inputs, List<String> outputNames, boolean normalize) {
         Objects.requireNonNull(inputs, "inputs");
         Objects.requireNonNull(outputNames, "outputNames");
         lock.readLock().lock();
@@ -781,7 +791,7 @@ public final class Model implements AutoCloseable {
             ensureOpen();
             checkOutputNames(outputNames);
             validate(inputs);
-            if (normalization != null) {
+            if (normalization != null && normalize) {
                 Map<String, Tensor> in = new LinkedHashMap<>(inputs);
                 in.put(
                         this.inputs.get(0).name(),
@@ -1012,6 +1022,10 @@ public final class Model implements AutoCloseable {
      * @throws IllegalStateException if the model is closed
      */
     public List<List<Prediction>> topK(Tensor input, int k) {
+        return topK(input, k, true);
+    }
+
+    private List<List<Prediction>> topK(Tensor input, int k, boolean normalize) {
         Objects.requireNonNull(input, "input");
         ensureOpen();
         if (inputs.size() != 1) {
@@ -1029,8 +1043,8 @@ public final class Model implements AutoCloseable {
         } else if (k < 1) {
             checkK(k, Long.MAX_VALUE);
         }
-        Tensor scores =
-                run(Map.of(inputs.get(0).name(), input), List.of(out.name())).get(out.name());
+        Tensor scores = run(Map.of(inputs.get(0).name(), input), List.of(out.name()), normalize)
+                .get(out.name());
         long[] shape = scores.shape();
         if (shape.length != 2) {
             throw new InvalidInputException("topK: output '" + out.name() + "' has shape " + Tensor.shapeString(shape)
@@ -1063,6 +1077,144 @@ public final class Model implements AutoCloseable {
             result.add(Collections.unmodifiableList(row));
         }
         return Collections.unmodifiableList(result);
+    }
+
+    // ================================================================ images
+
+    /**
+     * The image preprocessing stored in this model's metadata ({@link ImagePreprocessing#fromMetadata}),
+     * used by {@link #runImage(Path)} and {@link #predict(Path, int)}.
+     *
+     * @return the preprocessing, or empty when the model stores none
+     * @throws IllegalArgumentException naming the model, the key and its value when a stored value is
+     *     malformed
+     * @throws IllegalStateException if the model is closed
+     */
+    public Optional<ImagePreprocessing> imagePreprocessing() {
+        ensureOpen();
+        try {
+            return ImagePreprocessing.fromMetadata(metadata);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                    sourceName + ": " + e.getMessage() + "; re-export the model with a valid preprocessing", e);
+        }
+    }
+
+    /**
+     * Prepares images as this model's stored preprocessing says, into one input batch.
+     *
+     * @param images decoded images of any size
+     * @return the input tensor, float32 {@code [images, C, H, W]} (or NHWC)
+     * @throws InvalidInputException if the model stores no preprocessing, does not have one image input,
+     *     or an image does not come out at the input's size
+     * @throws IllegalArgumentException if the stored preprocessing is malformed
+     */
+    public Tensor imageTensor(List<BufferedImage> images) {
+        return imageTensor(images, storedPreprocessing());
+    }
+
+    /**
+     * Prepares images with the given preprocessing (for a model that stores none, or to override it),
+     * into one input batch.
+     *
+     * @param images decoded images of any size
+     * @param preprocessing how to prepare them
+     * @return the input tensor
+     * @throws InvalidInputException if the model does not have one image input or an image does not come
+     *     out at the input's size
+     */
+    public Tensor imageTensor(List<BufferedImage> images, ImagePreprocessing preprocessing) {
+        Objects.requireNonNull(preprocessing, "preprocessing");
+        ensureOpen();
+        if (inputs.size() != 1 || inputs.get(0).dtype() != DType.FLOAT32) {
+            throw new InvalidInputException(
+                    "image inputs need a model with one float32 input, but " + sourceName + " has inputs " + inputs);
+        }
+        try {
+            return preprocessing.toTensor(images, inputs.get(0).shape());
+        } catch (InvalidInputException e) {
+            throw new InvalidInputException(sourceName + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Reads an image file, prepares it with the stored preprocessing and runs the model: one call from a
+     * PNG or JPEG of any size to the output.
+     *
+     * @param image a PNG or JPEG file
+     * @return the single output, batch 1
+     * @throws InvalidInputException if the file cannot be decoded, the model stores no preprocessing, or
+     *     the model does not have one image input and one output
+     */
+    public Tensor runImage(Path image) {
+        return runImage(ImagePreprocessing.read(image));
+    }
+
+    /**
+     * Prepares a decoded image with the stored preprocessing and runs the model.
+     *
+     * @param image the image, any size
+     * @return the single output, batch 1
+     * @throws InvalidInputException if the model stores no preprocessing, or does not have one image input
+     *     and one output
+     */
+    public Tensor runImage(BufferedImage image) {
+        Tensor x = imageTensor(List.of(image));
+        if (outputs.size() != 1) {
+            throw new InvalidInputException("runImage needs a model with one output, but " + sourceName
+                    + " has outputs " + names(outputs) + "; use imageTensor and run(Map, List)");
+        }
+        return run(Map.of(inputs.get(0).name(), x), outputNames, false).get(outputNames.get(0));
+    }
+
+    /**
+     * Classifies an image file: reads it, prepares it with the stored preprocessing and returns the {@code
+     * k} most likely classes ({@link #topK}).
+     *
+     * @param image a PNG or JPEG file
+     * @param k how many classes
+     * @return k predictions, most likely first
+     * @throws InvalidInputException if the file cannot be decoded, the model stores no preprocessing or is
+     *     not a single-input classifier
+     */
+    public List<Prediction> predict(Path image, int k) {
+        return predict(ImagePreprocessing.read(image), k);
+    }
+
+    /**
+     * Classifies a decoded image with the stored preprocessing.
+     *
+     * @param image the image, any size
+     * @param k how many classes
+     * @return k predictions, most likely first
+     * @throws InvalidInputException if the model stores no preprocessing or is not a single-input
+     *     classifier
+     */
+    public List<Prediction> predict(BufferedImage image, int k) {
+        return predict(List.of(image), storedPreprocessing(), k).get(0);
+    }
+
+    /**
+     * Classifies decoded images with the given preprocessing, in one batch.
+     *
+     * @param images the images
+     * @param preprocessing how to prepare them
+     * @param k how many classes per image
+     * @return one list of k predictions per image
+     * @throws InvalidInputException if the model is not a single-input classifier or an image does not
+     *     come out at the input's size
+     */
+    public List<List<Prediction>> predict(List<BufferedImage> images, ImagePreprocessing preprocessing, int k) {
+        return topK(imageTensor(images, preprocessing), k, false);
+    }
+
+    private ImagePreprocessing storedPreprocessing() {
+        return imagePreprocessing()
+                .orElseThrow(() -> new InvalidInputException(sourceName + " stores no image preprocessing (metadata "
+                        + ModelMetadata.IMAGE_RESIZE + ", " + ModelMetadata.IMAGE_CROP + ", "
+                        + ModelMetadata.IMAGE_COLOR + " or " + ModelMetadata.IMAGE_LAYOUT + "; it has "
+                        + metadata.keySet() + "); export it with its preprocessing (forge export --preprocess,"
+                        + " ExportOptions.preprocessing) or pass an ImagePreprocessing"));
     }
 
     private static void checkK(int k, long classes) {

@@ -18,6 +18,17 @@ public final class ModelMetadata {
     public static final String INPUT_MEAN = "input_mean";
     /** Comma-separated per-channel standard deviation of the input normalization. */
     public static final String INPUT_STD = "input_std";
+    /**
+     * Image preprocessing ({@link ImagePreprocessing}): the shorter side in pixels after resizing, e.g.
+     * {@code 256}.
+     */
+    public static final String IMAGE_RESIZE = "image_resize";
+    /** Image preprocessing: the center crop, {@code HxW} (e.g. {@code 224x224}) or one number for a square. */
+    public static final String IMAGE_CROP = "image_crop";
+    /** Image preprocessing: the color channels the model reads, {@code rgb}, {@code bgr} or {@code gray}. */
+    public static final String IMAGE_COLOR = "image_color";
+    /** Image preprocessing: the input layout, {@code nchw} or {@code nhwc}. */
+    public static final String IMAGE_LAYOUT = "image_layout";
     /** A one-line summary of the training run (network, data, optimizer, loss, steps, final loss). */
     public static final String TRAINING = "training";
     /** The {@code producer_name} of models Forge writes. */
@@ -84,6 +95,47 @@ public final class ModelMetadata {
             sb.append(i == 0 ? "" : ",").append(values[i]);
         }
         return sb.toString();
+    }
+
+    /**
+     * Parses an image size: {@code N} (a square, or one length) or {@code HxW}.
+     *
+     * @param text the value
+     * @param what the key or option, for the message
+     * @return {height, width}, both at least 1
+     * @throws IllegalArgumentException naming {@code what} and the expected form
+     */
+    static int[] size(String text, String what) {
+        String t = text.trim().toLowerCase(java.util.Locale.ROOT);
+        String[] p = t.split("x", -1);
+        try {
+            if (p.length == 1 || p.length == 2) {
+                int h = Integer.parseInt(p[0].trim());
+                int w = p.length == 2 ? Integer.parseInt(p[1].trim()) : h;
+                if (h >= 1 && w >= 1) {
+                    return new int[] {h, w};
+                }
+            }
+        } catch (NumberFormatException e) {
+            // fall through to the message
+        }
+        throw new IllegalArgumentException(
+                what + " = '" + text + "' is not a size; expected N or HxW with whole numbers >= 1, e.g. 224x224");
+    }
+
+    /** Parses an enum constant by its lower-case name, listing the valid ones in the error. */
+    static <E extends Enum<E>> E choice(String key, String text, Class<E> type) {
+        for (E e : type.getEnumConstants()) {
+            if (e.name().equalsIgnoreCase(text.trim())) {
+                return e;
+            }
+        }
+        List<String> names = new ArrayList<>();
+        for (E e : type.getEnumConstants()) {
+            names.add(e.name().toLowerCase(java.util.Locale.ROOT));
+        }
+        throw new IllegalArgumentException(
+                "metadata " + key + " = '" + text + "' is not one of " + String.join(", ", names));
     }
 
     private static float[] floats(String key, String csv) {

@@ -58,6 +58,7 @@ public final class DataLoader implements AutoCloseable {
     private final long seed;
     private final boolean dropLast;
     private final int prefetch;
+    private final boolean augment;
     private final int sampleSize;
     private final int targetSize;
     private final boolean classification;
@@ -75,6 +76,7 @@ public final class DataLoader implements AutoCloseable {
         this.seed = b.seed;
         this.dropLast = b.dropLast;
         this.prefetch = b.prefetch;
+        this.augment = b.augment;
         this.sampleShape = data.sampleShape();
         this.sampleSize = data.sampleSize();
         this.classification = data.isClassification();
@@ -115,6 +117,7 @@ public final class DataLoader implements AutoCloseable {
         private long seed;
         private boolean dropLast;
         private int prefetch;
+        private boolean augment;
 
         private Builder(Dataset data, int batchSize) {
             this.data = Objects.requireNonNull(data, "data");
@@ -171,6 +174,21 @@ public final class DataLoader implements AutoCloseable {
                 throw new IllegalArgumentException("DataLoader: prefetch must be 0..4 batches, got " + batches);
             }
             this.prefetch = batches;
+            return this;
+        }
+
+        /**
+         * Whether batches are randomly augmented (default false): when true, each sample is copied with
+         * {@link Dataset#copySample(int, float[], int, long)} and the draw {@link #draw(long, int, int)
+         * draw(seed, epoch, index)}, so an {@link Augmentation} view of the dataset varies from epoch to
+         * epoch, reproducibly for a seed whatever the prefetching. For training sets only: evaluation
+         * loaders leave it off and see the images as they are.
+         *
+         * @param augment true to augment
+         * @return this builder
+         */
+        public Builder augment(boolean augment) {
+            this.augment = augment;
             return this;
         }
 
@@ -303,6 +321,20 @@ public final class DataLoader implements AutoCloseable {
             p[j] = t;
         }
         return p;
+    }
+
+    /**
+     * The seed of sample {@code index}'s random augmentation in epoch {@code epoch}: {@code mix(mix(mix(seed
+     * ^ 0x6A09E667F3BCC909) + epoch) + index)} with {@link #permutation(int, long, int)}'s {@code mix}. A
+     * function of these three only, so batches do not depend on which thread prepares them or when.
+     *
+     * @param seed the loader's seed
+     * @param epoch the epoch number
+     * @param index the sample's index in the dataset
+     * @return the draw
+     */
+    public static long draw(long seed, int epoch, int index) {
+        return mix(mix(mix(seed ^ 0x6A09E667F3BCC909L) + epoch) + index);
     }
 
     private static long mix(long z) {
@@ -559,7 +591,11 @@ public final class DataLoader implements AutoCloseable {
             int size = Math.min(batchSize, order.length - start);
             for (int j = 0; j < size; j++) {
                 int idx = order[start + j];
-                data.copySample(idx, sampleScratch, 0);
+                if (augment) {
+                    data.copySample(idx, sampleScratch, 0, draw(seed, epoch, idx));
+                } else {
+                    data.copySample(idx, sampleScratch, 0);
+                }
                 s.inputFloats.put(j * sampleSize, sampleScratch, 0, sampleSize);
                 if (classification) {
                     s.labelLongs.put(j, data.label(idx));

@@ -81,6 +81,23 @@ public interface Dataset {
     void copySample(int index, float[] dst, int offset);
 
     /**
+     * Copies sample {@code index}'s inputs as a training batch sees them: randomly augmented when the
+     * dataset is (an {@link Augmentation} view), with all randomness drawn from {@code draw}, so that the
+     * same draw gives the same sample on any thread. The {@link DataLoader} passes a draw that depends only
+     * on (seed, epoch, sample index) when built with {@code augment(true)}. Datasets without augmentation
+     * ignore the draw: this default is {@link #copySample(int, float[], int)}.
+     *
+     * @param index 0 ≤ index &lt; {@link #size()}
+     * @param dst the destination
+     * @param offset where the first value goes
+     * @param draw the seed of this copy's random choices
+     * @throws IndexOutOfBoundsException if the index or the destination range is out of bounds
+     */
+    default void copySample(int index, float[] dst, int offset, long draw) {
+        copySample(index, dst, offset);
+    }
+
+    /**
      * The class index of sample {@code index}, in 0 ≤ label &lt; {@link #numClasses()}.
      *
      * @param index 0 ≤ index &lt; {@link #size()}

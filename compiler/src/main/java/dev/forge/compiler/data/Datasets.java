@@ -1,5 +1,6 @@
 package dev.forge.compiler.data;
 
+import dev.forge.runtime.ImagePreprocessing;
 import dev.forge.runtime.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,6 +67,20 @@ public final class Datasets {
      * @throws DatasetException for a missing or malformed data file
      */
     public static Split open(String spec, long[] sampleShape, int outputs, Normalize normalize) {
+        return open(spec, sampleShape, outputs, normalize, null);
+    }
+
+    /**
+     * {@link #open(String, long[], int, Normalize)}, decoding {@code folder:DIR} images with a model's image
+     * preprocessing ({@link ImageFolder#load(Path, ImagePreprocessing, boolean)}: shorter-side resize and
+     * center crop, as at inference) instead of resizing them straight to the input size. The other kinds
+     * hold images of a fixed size and ignore it; its mean and std are not applied (pass them as {@code
+     * normalize}).
+     *
+     * @param preprocessing the preprocessing, or null to resize folder images straight to the input size
+     */
+    public static Split open(
+            String spec, long[] sampleShape, int outputs, Normalize normalize, ImagePreprocessing preprocessing) {
         Objects.requireNonNull(spec, "spec");
         Objects.requireNonNull(sampleShape, "sampleShape");
         String kind = spec.contains(":") ? spec.substring(0, spec.indexOf(':')) : spec;
@@ -111,8 +126,13 @@ public final class Datasets {
                 int c = (int) sampleShape[0];
                 int h = (int) sampleShape[1];
                 int w = (int) sampleShape[2];
-                train = ImageFolder.load(trainDir, c, h, w).data();
-                test = ImageFolder.load(testDir, c, h, w).data();
+                if (preprocessing != null) {
+                    train = ImageFolder.load(trainDir, preprocessing, false).data();
+                    test = ImageFolder.load(testDir, preprocessing, false).data();
+                } else {
+                    train = ImageFolder.load(trainDir, c, h, w).data();
+                    test = ImageFolder.load(testDir, c, h, w).data();
+                }
             }
             case "random" -> {
                 train = random(sampleShape, outputs);

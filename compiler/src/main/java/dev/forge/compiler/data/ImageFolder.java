@@ -1,5 +1,7 @@
 package dev.forge.compiler.data;
 
+import dev.forge.runtime.ImagePreprocessing;
+import dev.forge.runtime.InvalidInputException;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
@@ -18,6 +20,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
@@ -105,6 +108,53 @@ public final class ImageFolder implements Dataset {
             throw new IllegalArgumentException(
                     "ImageFolder: height and width must be positive, got " + height + "x" + width);
         }
+        return load(root, channels, height, width, skipUnreadable, f -> decode(f, channels, height, width));
+    }
+
+    /**
+     * Loads every image under {@code root} prepared the way a model with this preprocessing sees it at
+     * inference ({@link ImagePreprocessing#pixels}: color, shorter-side resize with Pillow's antialiased
+     * bilinear filter, center crop, channel order), so that training and {@code Model.predict} agree.
+     * The preprocessing's mean and std are not applied here (wrap the result in {@link Normalize}), and
+     * samples are channels first whatever its layout.
+     *
+     * @param root the directory with one sub-folder per class
+     * @param preprocessing how to prepare each image; it must have a crop, which fixes the sample size
+     * @param skipUnreadable when true an image that cannot be decoded is logged and left out
+     * @return the dataset, samples of shape [channels, crop height, crop width]
+     * @throws IllegalArgumentException if the preprocessing has no crop
+     * @throws DatasetException as {@link #load(Path, int, int, int, boolean)}
+     */
+    public static ImageFolder load(Path root, ImagePreprocessing preprocessing, boolean skipUnreadable) {
+        Objects.requireNonNull(root, "root");
+        Objects.requireNonNull(preprocessing, "preprocessing");
+        if (preprocessing.cropHeight() == 0) {
+            throw new IllegalArgumentException("ImageFolder: the preprocessing (" + preprocessing + ") has no crop,"
+                    + " so images of different sizes would give samples of different sizes; add a crop");
+        }
+        return load(
+                root,
+                preprocessing.channels(),
+                preprocessing.cropHeight(),
+                preprocessing.cropWidth(),
+                skipUnreadable,
+                f -> {
+                    BufferedImage img;
+                    try {
+                        img = ImagePreprocessing.read(f);
+                    } catch (InvalidInputException e) {
+                        throw new DatasetException(e.getMessage(), e);
+                    }
+                    try {
+                        return preprocessing.pixels(img);
+                    } catch (RuntimeException e) {
+                        throw new DatasetException(f + ": cannot prepare the decoded image (" + e + ")", e);
+                    }
+                });
+    }
+
+    private static ImageFolder load(
+            Path root, int channels, int height, int width, boolean skipUnreadable, Function<Path, byte[]> decoder) {
         if (!Files.isDirectory(root)) {
             throw new DatasetException(
                     root + ": no such directory; expected one sub-folder of PNG/JPEG images per class");
@@ -145,7 +195,7 @@ public final class ImageFolder implements Dataset {
         Object[] decoded = new Object[candidates.size()];
         IntStream.range(0, candidates.size()).parallel().forEach(i -> {
             try {
-                decoded[i] = decode(candidates.get(i), channels, height, width);
+                decoded[i] = decoder.apply(candidates.get(i));
             } catch (DatasetException e) {
                 decoded[i] = e;
             }

@@ -120,6 +120,18 @@ public final class Normalize {
         return new Normalized(data, this, channels, data.sampleSize() / Math.max(channels, 1));
     }
 
+    /**
+     * Applies {@code f} under the normalization of a {@link #apply(Dataset) normalized view} (so that an
+     * augmentation sees [0, 1] pixels) and normalizes the result again; other datasets are given to {@code
+     * f} as they are.
+     */
+    static Dataset underNormalization(Dataset data, java.util.function.UnaryOperator<Dataset> f) {
+        if (data instanceof Normalized n) {
+            return n.norm.apply(f.apply(n.base));
+        }
+        return f.apply(data);
+    }
+
     private void checkChannels(int channels, long[] shape) {
         if (mean.length != 1 && mean.length != channels) {
             throw new IllegalArgumentException("Normalize: " + mean.length + " means/stds " + Arrays.toString(mean)
@@ -177,6 +189,12 @@ public final class Normalize {
         @Override
         public void copySample(int index, float[] dst, int offset) {
             base.copySample(index, dst, offset);
+            norm.apply(dst, offset, channels, plane);
+        }
+
+        @Override
+        public void copySample(int index, float[] dst, int offset, long draw) {
+            base.copySample(index, dst, offset, draw);
             norm.apply(dst, offset, channels, plane);
         }
 

@@ -47,6 +47,11 @@ final class Subset implements Dataset {
     }
 
     @Override
+    public void copySample(int index, float[] dst, int offset, long draw) {
+        base.copySample(from + Objects.checkIndex(index, size), dst, offset, draw);
+    }
+
+    @Override
     public long label(int index) {
         return base.label(from + Objects.checkIndex(index, size));
     }

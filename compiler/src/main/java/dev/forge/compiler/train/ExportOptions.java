@@ -1,7 +1,9 @@
 package dev.forge.compiler.train;
 
 import dev.forge.compiler.data.Normalize;
+import dev.forge.runtime.ImagePreprocessing;
 import dev.forge.runtime.ModelMetadata;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,12 +21,14 @@ public final class ExportOptions {
     private final List<String> classLabels;
     private final Normalize normalization;
     private final String trainingSummary;
+    private final ImagePreprocessing preprocessing;
     private final Map<String, String> metadata;
 
     private ExportOptions(Builder b) {
         this.classLabels = b.classLabels;
         this.normalization = b.normalization;
         this.trainingSummary = b.trainingSummary;
+        this.preprocessing = b.preprocessing;
         this.metadata = Collections.unmodifiableMap(new LinkedHashMap<>(b.metadata));
     }
 
@@ -53,6 +57,11 @@ public final class ExportOptions {
         return trainingSummary;
     }
 
+    /** The image preprocessing to record, or null for none. */
+    public ImagePreprocessing preprocessing() {
+        return preprocessing;
+    }
+
     /** Further metadata entries, in insertion order. */
     public Map<String, String> metadata() {
         return metadata;
@@ -63,6 +72,7 @@ public final class ExportOptions {
         private List<String> classLabels;
         private Normalize normalization;
         private String trainingSummary;
+        private ImagePreprocessing preprocessing;
         private final Map<String, String> metadata = new LinkedHashMap<>();
 
         private Builder() {}
@@ -95,15 +105,62 @@ public final class ExportOptions {
             return this;
         }
 
+        /**
+         * How the model's images are prepared ({@link ImagePreprocessing#toMetadata()}: {@link
+         * ModelMetadata#IMAGE_RESIZE}, {@link ModelMetadata#IMAGE_CROP}, {@link ModelMetadata#IMAGE_COLOR},
+         * {@link ModelMetadata#IMAGE_LAYOUT}), so that {@code Model.predict(Path, int)} and {@code forge
+         * predict} take an image file of any size. Its mean and std, when it has them, go to {@link
+         * ModelMetadata#INPUT_MEAN}/{@link ModelMetadata#INPUT_STD}; {@link #normalization}, if also given,
+         * must then be the same (a model is trained with one normalization).
+         */
+        public Builder preprocessing(ImagePreprocessing preprocessing) {
+            this.preprocessing = Objects.requireNonNull(preprocessing, "preprocessing");
+            return this;
+        }
+
         /** Any other metadata entry; written after the ones above. */
         public Builder metadata(String key, String value) {
             metadata.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
             return this;
         }
 
-        /** Builds the options. */
+        /**
+         * Builds the options.
+         *
+         * @throws IllegalArgumentException if the normalization and the preprocessing's mean and std differ,
+         *     or their channel counts do
+         */
         public ExportOptions build() {
+            if (preprocessing != null && normalization != null) {
+                int channels = preprocessing.channels();
+                float[] mean = perChannel(normalization.mean(), channels);
+                float[] std = perChannel(normalization.std(), channels);
+                if (preprocessing.mean().isEmpty()) {
+                    // the preprocessing takes the data's normalization, one value per channel
+                    preprocessing =
+                            preprocessing.toBuilder().normalization(mean, std).build();
+                } else if (!Arrays.equals(mean, preprocessing.mean().get())
+                        || !Arrays.equals(std, preprocessing.std().get())) {
+                    throw new IllegalArgumentException("ExportOptions: the normalization " + normalization
+                            + " differs from the preprocessing's (" + preprocessing + "); a model is trained with"
+                            + " one normalization: give the same, or only one of them");
+                }
+            }
             return new ExportOptions(this);
+        }
+
+        /** One value per channel: a single value repeated, or the values as they are. */
+        private static float[] perChannel(float[] v, int channels) {
+            if (v.length == channels) {
+                return v;
+            }
+            if (v.length != 1) {
+                throw new IllegalArgumentException("ExportOptions: the normalization has " + v.length
+                        + " values but the preprocessing has " + channels + " channel(s)");
+            }
+            float[] out = new float[channels];
+            Arrays.fill(out, v[0]);
+            return out;
         }
     }
 }

@@ -308,6 +308,7 @@ public final class Training {
                         .shuffle(shuffle)
                         .seed(seed)
                         .prefetch(1)
+                        .augment(true)
                         .build();
                 DataLoader testLoader = DataLoader.builder(test, Math.max(batchSize, 256))
                         .shuffle(false)

@@ -126,6 +126,9 @@ public final class TrainingResult {
                     ModelMetadata.INPUT_STD,
                     ModelMetadata.join(options.normalization().std()));
         }
+        if (options.preprocessing() != null) {
+            meta.putAll(options.preprocessing().toMetadata());
+        }
         meta.put(ModelMetadata.TRAINING, options.trainingSummary() != null ? options.trainingSummary() : summary());
         meta.putAll(options.metadata());
         return meta;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.forge.runtime.ImagePreprocessing;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -225,5 +226,25 @@ class ImageFolderTest {
                 missing.toString(),
                 "no such directory");
         assertThrows(IllegalArgumentException.class, () -> ImageFolder.load(root, 2, 1, 1));
+    }
+
+    @Test
+    void a_preprocessing_decodes_each_image_as_the_runtime_will_and_needs_a_crop() throws IOException {
+        Path a = png("cat/a.png", rgb(40, 30, 10, 20, 30));
+        Path b = png("dog/b.png", rgb(17, 50, 90, 0, 200));
+        ImagePreprocessing p =
+                ImagePreprocessing.builder().resize(12).crop(10, 11).build();
+        ImageFolder f = ImageFolder.load(root, p, false);
+        assertArrayEquals(new long[] {3, 10, 11}, f.sampleShape());
+        byte[] got = new byte[3 * 10 * 11];
+        f.data().copyPixels(0, got, 0);
+        assertArrayEquals(p.pixels(ImagePreprocessing.read(a)), got);
+        f.data().copyPixels(1, got, 0);
+        assertArrayEquals(p.pixels(ImagePreprocessing.read(b)), got);
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> ImageFolder.load(
+                        root, ImagePreprocessing.builder().resize(12).build(), false));
+        assertMessage(e, "has no crop", "add a crop");
     }
 }

@@ -20,11 +20,13 @@ import dev.forge.compiler.onnx.OnnxReader;
 import dev.forge.compiler.onnx.OnnxWriter;
 import dev.forge.runtime.Device;
 import dev.forge.runtime.DeviceUnavailableException;
+import dev.forge.runtime.ImagePreprocessing;
 import dev.forge.runtime.Model;
 import dev.forge.runtime.ModelLoadException;
 import dev.forge.runtime.ModelMetadata;
 import dev.forge.runtime.ModelOptions;
 import dev.forge.runtime.Tensor;
+import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -182,6 +184,48 @@ class TrainingApiTest {
                 .fit(blobs(1), blobs(2));
         assertEquals(2, r.steps());
         assertEquals(List.of("fc/W", "fc/B"), List.copyOf(r.trainedGraph().parameters()));
+    }
+
+    @Test
+    void export_options_record_the_image_preprocessing_with_the_datas_normalization() throws Exception {
+        TrainingResult r = Training.of(tinyCnn(false)).maxSteps(1).fit(blobs(1), blobs(2));
+        Path p = dir.resolve("pre.onnx");
+        ImagePreprocessing unit = ImagePreprocessing.builder()
+                .color(ImagePreprocessing.Color.GRAY)
+                .resize(9)
+                .crop(8, 8)
+                .build();
+        r.export(
+                p,
+                ExportOptions.builder()
+                        .normalization(Normalize.of(0.25f, 2f))
+                        .preprocessing(unit)
+                        .build());
+        BufferedImage img = new BufferedImage(13, 10, BufferedImage.TYPE_INT_RGB);
+        for (int i = 0; i < 130; i++) {
+            img.setRGB(i % 13, i / 13, i * 0x010203);
+        }
+        ImagePreprocessing stored = unit.toBuilder()
+                .normalization(new float[] {0.25f}, new float[] {2f})
+                .build();
+        try (Model m = Model.load(p)) {
+            assertEquals("9", m.metadata().get(ModelMetadata.IMAGE_RESIZE));
+            assertEquals("8x8", m.metadata().get(ModelMetadata.IMAGE_CROP));
+            assertEquals("gray", m.metadata().get(ModelMetadata.IMAGE_COLOR));
+            assertEquals("0.25", m.metadata().get(ModelMetadata.INPUT_MEAN));
+            // the preprocessing took the data's normalization, and the runtime applies both
+            assertEquals(stored, m.imagePreprocessing().orElseThrow());
+            assertArrayEquals(
+                    m.run(Tensor.of(stored.apply(img), 1, 1, 8, 8)).toFloatArray(),
+                    m.runImage(img).toFloatArray());
+        }
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> ExportOptions.builder()
+                        .normalization(Normalize.of(0.5f, 0.5f))
+                        .preprocessing(ImagePreprocessing.imagenet(32, 28))
+                        .build());
+        assertTrue(e.getMessage().contains("a model is trained with one normalization"), e.getMessage());
     }
 
     @Test
