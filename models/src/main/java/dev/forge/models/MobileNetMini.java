@@ -11,9 +11,9 @@ import dev.forge.compiler.ir.Value;
  * phones, at a size this machine trains in minutes. It is the backbone of the transfer-learning demo
  * (docs/TRANSFER.md).
  *
- * <p>stem Conv(1->16, 3x3) -> BN -> ReLU6, then inverted residual blocks (1x1 expand x4 -> BN -> ReLU6 ->
- * 3x3 depthwise -> BN -> ReLU6 -> 1x1 project -> BN, plus the input when the stride is 1 and the channels
- * match): 16->24 stride 2 (14x14), 24->24, 24->32 stride 2 (7x7), 32->32, 32->64 stride 2 (4x4), 64->64;
+ * <p>stem Conv(1->16, 3x3, stride 2: 14x14) -> BN -> ReLU6, then inverted residual blocks (1x1 expand x4 ->
+ * BN -> ReLU6 -> 3x3 depthwise -> BN -> ReLU6 -> 1x1 project -> BN, plus the input when the stride is 1 and
+ * the channels match): 16->24 stride 2 (7x7), 24->24, 24->32 stride 2 (4x4), 32->32, 32->64, 64->64;
  * then head Conv(64->128, 1x1) -> BN -> ReLU6 -> global average pool -> Linear(128 -> 10) named {@code
  * classifier}. Parameter names start with the layer: {@code stem}, {@code block1} ... {@code block6},
  * {@code head}, {@code classifier}, so {@code --freeze 'stem*,block*,head*'} freezes the backbone.
@@ -27,8 +27,8 @@ public final class MobileNetMini {
     public static Graph build(long seed) {
         GraphBuilder b = new GraphBuilder("mobilenet_mini").seed(seed).roundDown();
         Value x = b.input("input", Shape.of("N", 1, 28, 28));
-        x = convBn(b, "stem", x, Conv2d.of(16, 3).padding(1), true);
-        long[][] blocks = {{24, 2}, {24, 1}, {32, 2}, {32, 1}, {64, 2}, {64, 1}};
+        x = convBn(b, "stem", x, Conv2d.of(16, 3).stride(2).padding(1), true);
+        long[][] blocks = {{24, 2}, {24, 1}, {32, 2}, {32, 1}, {64, 1}, {64, 1}};
         for (int i = 0; i < blocks.length; i++) {
             x = invertedResidual(b, "block" + (i + 1), x, blocks[i][0], blocks[i][1]);
         }

@@ -27,7 +27,7 @@ class MobileNetMiniTest {
                         n.attributes().get("group") instanceof dev.forge.compiler.ir.Attribute.Int i && i.value() > 1)
                 .count();
         assertEquals(6, depthwise, "one depthwise convolution per inverted residual block");
-        assertEquals(3, nodes.stream().filter(n -> n.opType().equals("Add")).count(), "residuals of stride-1 blocks");
+        assertEquals(3, nodes.stream().filter(n -> n.opType().equals("Add")).count(), "residuals where shapes match");
         assertTrue(nodes.stream().anyMatch(n -> n.opType().equals("Clip")), "ReLU6 as Clip");
         assertTrue(g.parameters().stream()
                 .allMatch(p -> p.startsWith("stem")
