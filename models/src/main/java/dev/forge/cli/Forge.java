@@ -62,6 +62,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
             EvalCommand.class,
             PredictCommand.class,
             CompileCommand.class,
+            EmbedCommand.class,
             HelpCommand.class
         },
         footer = {

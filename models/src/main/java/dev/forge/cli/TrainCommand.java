@@ -164,6 +164,9 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     private DeviceOptions runtime;
 
+    @Mixin
+    private TransferOptions transfer;
+
     @Option(names = "--no-progress", description = "No per-step progress on stderr.")
     private boolean noProgress;
 
@@ -180,6 +183,7 @@ final class TrainCommand implements Callable<Integer> {
         ModelOptions device = runtime.toModelOptions();
         SeedRecipe recipe = net != null ? SeedRecipe.of(net) : SeedRecipe.generic();
         Graph forward = net != null ? ModelZoo.build(net, seed) : Trainable.prepare(OnnxReader.read(model));
+        forward = transfer.newHead(forward, data != null ? data : recipe.dataset(), seed);
         long[] inShape = forward.inputs().get(0).type().shape().toArrayWithWildcards();
         long[] sampleShape = Arrays.copyOfRange(inShape, 1, inShape.length);
         for (long s : sampleShape) {
@@ -281,6 +285,7 @@ final class TrainCommand implements Callable<Integer> {
                 .shuffle(!noShuffle)
                 .runtimeOptions(device)
                 .checkpointTo(ckpt);
+        transfer.configure(run, forward, (train.size() + batchSize - 1) / batchSize);
         if (steps != null) {
             run.maxSteps(steps);
         }
@@ -297,6 +302,7 @@ final class TrainCommand implements Callable<Integer> {
         log.flush();
 
         ExportOptions.Builder export = ExportOptions.builder();
+        transfer.export(export);
         if (norm != null) {
             export.normalization(norm);
         }

@@ -22,12 +22,14 @@ public final class PassContext {
     private final List<String> parameters = new ArrayList<>();
     private final LinkedHashMap<String, Tensor> state = new LinkedHashMap<>();
     private final List<String> statisticOutputs = new ArrayList<>();
+    private final java.util.Set<String> inferenceModeNodes = new java.util.LinkedHashSet<>();
     private final Map<String, Autodiff.BlockRule> blockRules = new LinkedHashMap<>();
     private final Map<String, Shape> dropoutMasks = new LinkedHashMap<>();
     private final Map<String, Float> dropoutRatios = new LinkedHashMap<>();
     private final List<String> differentiated = new ArrayList<>();
     private final Map<String, String> gradients = new LinkedHashMap<>();
     private final List<String> scalarInputs = new ArrayList<>();
+    private final LinkedHashMap<String, Double> lrGroups = new LinkedHashMap<>();
     private final List<String> nextOutputs = new ArrayList<>();
 
     /**
@@ -79,6 +81,14 @@ public final class PassContext {
         return state;
     }
 
+    /**
+     * Nodes that keep their inference form in the training step (set by {@link StateAsInputs}): each
+     * BatchNormalization whose scale and bias are both frozen.
+     */
+    public java.util.Set<String> inferenceModeNodes() {
+        return inferenceModeNodes;
+    }
+
     /** The running statistics' next values, {@code bn1/mean.next} (set by {@link TrainingForms}). */
     public List<String> statisticOutputs() {
         return statisticOutputs;
@@ -115,6 +125,14 @@ public final class PassContext {
     /** The optimizer's scalar inputs: learning rate, bias corrections (set by {@link OptimizerUpdate}). */
     public List<String> scalarInputs() {
         return scalarInputs;
+    }
+
+    /**
+     * The learning-rate groups by name ({@code ""} for the default group) with their factors (set by
+     * {@link OptimizerUpdate}); group {@code k}'s scalar inputs are named by {@link OptimizerUpdate#groupScalar}.
+     */
+    public LinkedHashMap<String, Double> lrGroups() {
+        return lrGroups;
     }
 
     /** The updated state's outputs, {@code conv1/W.next} (set by {@link OptimizerUpdate}). */

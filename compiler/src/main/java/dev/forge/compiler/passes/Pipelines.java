@@ -25,6 +25,14 @@ public final class Pipelines {
      * with every piece of state as an input and its next value as an output ({@code TrainingGraph.build}).
      */
     public static Pipeline training(Loss loss, Optimizer optimizer) {
+        return training(loss, optimizer, Map.of());
+    }
+
+    /**
+     * The training step with discriminative learning rates: {@code lrFactors} multiplies the rate of the
+     * parameters it lists (see {@link OptimizerUpdate#OptimizerUpdate(Optimizer, Map)}).
+     */
+    public static Pipeline training(Loss loss, Optimizer optimizer, Map<String, Double> lrFactors) {
         return Pipeline.of(
                 "train",
                 new StateAsInputs(),
@@ -33,7 +41,7 @@ public final class Pipelines {
                 new DropoutMasks(),
                 new AppendLoss(loss),
                 new Differentiate(false),
-                new OptimizerUpdate(optimizer),
+                new OptimizerUpdate(optimizer, lrFactors),
                 new StepOutputs());
     }
 

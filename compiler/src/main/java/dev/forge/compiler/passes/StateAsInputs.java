@@ -14,7 +14,7 @@ import java.util.Set;
 
 /**
  * Starts the training step: a new graph {@code <model>_training_step} (opset 17, no outputs yet) with the
- * forward nodes, whose trainable parameters and BatchNorm running statistics become graph inputs (the
+ * forward nodes, whose trainable parameters and the running statistics of trained BatchNorms become graph inputs (the
  * state a trainer feeds and swaps every step) while every other initializer stays a constant.
  *
  * <p>Refuses models with more than one data input, without parameters, or above opset 17.
@@ -47,7 +47,7 @@ public final class StateAsInputs implements Pass {
             g.addInput(new ValueInfo(p, new ValueType(value.dtype(), Shape.fixed(value.shape()))));
             state.put(p, value);
         }
-        for (String s : runningStatistics(forward)) {
+        for (String s : runningStatistics(forward, context)) {
             Tensor value = forward.initializers().get(s);
             g.addInput(new ValueInfo(s, new ValueType(value.dtype(), Shape.fixed(value.shape()))));
             state.put(s, value);
@@ -67,11 +67,21 @@ public final class StateAsInputs implements Pass {
         return g;
     }
 
-    /** Initializers that hold BatchNorm running statistics (inputs 3 and 4 of each BatchNormalization). */
-    private static Set<String> runningStatistics(Graph forward) {
+    /**
+     * Initializers that hold the running statistics (inputs 3 and 4) of each BatchNormalization that is
+     * trained. A BatchNormalization whose scale and bias are both constants (frozen for fine-tuning) stays in
+     * inference mode instead, PyTorch's {@code bn.eval()} convention: it normalizes with its running
+     * statistics, which stay constants, and is recorded in {@link PassContext#inferenceModeNodes()}.
+     */
+    private static Set<String> runningStatistics(Graph forward, PassContext context) {
         Set<String> out = new LinkedHashSet<>();
         for (Node n : forward.nodes()) {
             if (n.opType().equals("BatchNormalization")) {
+                if (!forward.parameters().contains(n.input(1))
+                        && !forward.parameters().contains(n.input(2))) {
+                    context.inferenceModeNodes().add(n.name());
+                    continue;
+                }
                 for (int i = 3; i <= 4; i++) {
                     if (!forward.initializers().containsKey(n.input(i))) {
                         throw new IllegalArgumentException(n.label() + ": running statistic '" + n.input(i)

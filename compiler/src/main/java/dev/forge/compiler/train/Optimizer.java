@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * An optimizer as an update subgraph: for each parameter, ONNX nodes that read the parameter, its
@@ -45,7 +46,18 @@ public sealed interface Optimizer {
      * @param state current state values by {@link #stateNames()} name
      * @return the next parameter (key {@code ""}) and next states (keys from {@link #stateNames()})
      */
-    Map<String, String> emit(Emitter e, String p, String g, Map<String, String> state);
+    default Map<String, String> emit(Emitter e, String p, String g, Map<String, String> state) {
+        return emit(e, p, g, state, UnaryOperator.identity());
+    }
+
+    /**
+     * Emits the update of one parameter that belongs to a parameter group with scalar inputs of its own
+     * (discriminative learning rates: each group's scalars are {@link #scalars} at its own rate).
+     *
+     * @param scalar maps a scalar input name of {@link #scalars} to the name of the group's input
+     * @see #emit(Emitter, String, String, Map)
+     */
+    Map<String, String> emit(Emitter e, String p, String g, Map<String, String> state, UnaryOperator<String> scalar);
 
     /** A copy with another base learning rate. */
     Optimizer withLr(double lr);
@@ -197,7 +209,8 @@ public sealed interface Optimizer {
         }
 
         @Override
-        public Map<String, String> emit(Emitter e, String p, String g, Map<String, String> state) {
+        public Map<String, String> emit(
+                Emitter e, String p, String g, Map<String, String> state, UnaryOperator<String> scalar) {
             Map<String, String> out = new LinkedHashMap<>();
             String d = decayed(e, p, g, weightDecay); // g = g + wd * p
             if (momentum != 0) {
@@ -206,7 +219,7 @@ public sealed interface Optimizer {
                 out.put("momentum_buffer", b);
                 d = nesterov ? e.op("Add", d, e.op("Mul", b, mu)) : b; // d = g + mu * b  |  b
             }
-            out.put("", e.op("Sub", p, e.op("Mul", d, LR))); // p = p - lr * d
+            out.put("", e.op("Sub", p, e.op("Mul", d, scalar.apply(LR)))); // p = p - lr * d
             return out;
         }
 
@@ -278,14 +291,15 @@ public sealed interface Optimizer {
         }
 
         @Override
-        public Map<String, String> emit(Emitter e, String p, String g, Map<String, String> state) {
+        public Map<String, String> emit(
+                Emitter e, String p, String g, Map<String, String> state, UnaryOperator<String> scalar) {
             String d = decayed(e, p, g, weightDecay); // g = g + wd * p
             String v = e.op(
                     "Add",
                     e.op("Mul", state.get("square_avg"), e.scalar((float) alpha)),
                     e.op("Mul", e.op("Mul", d, d), e.scalar((float) (1 - alpha)))); // v = a v + (1 - a) g^2
             String avg = e.op("Add", e.op("Sqrt", v), e.scalar((float) eps)); // avg = sqrt(v) + eps
-            String next = e.op("Sub", p, e.op("Mul", e.op("Div", d, avg), LR)); // p = p - lr * g / avg
+            String next = e.op("Sub", p, e.op("Mul", e.op("Div", d, avg), scalar.apply(LR))); // p = p - lr * g / avg
             return Map.of("", next, "square_avg", v);
         }
 
@@ -342,11 +356,12 @@ public sealed interface Optimizer {
         }
 
         @Override
-        public Map<String, String> emit(Emitter e, String p, String g, Map<String, String> state) {
+        public Map<String, String> emit(
+                Emitter e, String p, String g, Map<String, String> state, UnaryOperator<String> scalar) {
             String d = decayed(e, p, g, weightDecay); // g = g + wd * p
             String sum = e.op("Add", state.get("sum"), e.op("Mul", d, d)); // s = s + g^2
             String std = e.op("Add", e.op("Sqrt", sum), e.scalar((float) eps)); // std = sqrt(s) + eps
-            String next = e.op("Sub", p, e.op("Mul", e.op("Div", d, std), LR)); // p = p - lr * g / std
+            String next = e.op("Sub", p, e.op("Mul", e.op("Div", d, std), scalar.apply(LR))); // p = p - lr * g / std
             return Map.of("", next, "sum", sum);
         }
 
@@ -426,11 +441,12 @@ public sealed interface Optimizer {
         }
 
         @Override
-        public Map<String, String> emit(Emitter e, String p, String g, Map<String, String> state) {
+        public Map<String, String> emit(
+                Emitter e, String p, String g, Map<String, String> state, UnaryOperator<String> scalar) {
             String param = p;
             String d = g;
             if (decoupled) {
-                param = weightDecay == 0 ? p : e.op("Mul", p, DECAY); // p = p (1 - lr wd)
+                param = weightDecay == 0 ? p : e.op("Mul", p, scalar.apply(DECAY)); // p = p (1 - lr wd)
             } else {
                 d = decayed(e, p, g, weightDecay); // g = g + wd * p
             }
@@ -441,10 +457,12 @@ public sealed interface Optimizer {
                     "Add",
                     e.op("Mul", state.get("exp_avg_sq"), e.scalar((float) beta2)),
                     e.op("Mul", e.op("Mul", d, d), e.scalar((float) (1 - beta2)))); // v = b2 v + (1 - b2) g^2
-            String denom = e.op(
-                    "Add", e.op("Div", e.op("Sqrt", v), BC2_SQRT), e.scalar((float) eps)); // sqrt(v)/sqrt(bc2) + eps
-            String next =
-                    e.op("Sub", param, e.op("Mul", e.op("Div", m, denom), STEP_SIZE)); // p = p - step_size m / denom
+            String denom = e.op("Add", e.op("Div", e.op("Sqrt", v), scalar.apply(BC2_SQRT)), e.scalar((float)
+                    eps)); // sqrt(v)/sqrt(bc2) + eps
+            String next = e.op(
+                    "Sub",
+                    param,
+                    e.op("Mul", e.op("Div", m, denom), scalar.apply(STEP_SIZE))); // p = p - step_size m / denom
             return Map.of("", next, "exp_avg", m, "exp_avg_sq", v);
         }
 

@@ -11,6 +11,7 @@ import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.ir.Shape;
 import dev.forge.compiler.ir.ValueInfo;
 import dev.forge.compiler.onnx.OnnxWriter;
+import dev.forge.compiler.passes.OptimizerUpdate;
 import dev.forge.runtime.DType;
 import dev.forge.runtime.Model;
 import dev.forge.runtime.ModelOptions;
@@ -218,9 +219,13 @@ public final class Trainer implements AutoCloseable {
         Map<String, OnnxTensor> inputs = new HashMap<>(sets[current]);
         inputs.put(tg.dataInput(), wrap(x));
         inputs.put(TrainingGraph.TARGET, wrap(y));
-        for (Map.Entry<String, Float> s : tg.optimizer().scalars(step, lr).entrySet()) {
-            scalarBuffers.get(s.getKey()).putFloat(0, s.getValue());
-            inputs.put(s.getKey(), scalarTensors.get(s.getKey()));
+        for (Map.Entry<String, Double> group : tg.lrGroups().entrySet()) {
+            for (Map.Entry<String, Float> s :
+                    tg.optimizer().scalars(step, lr * group.getValue()).entrySet()) {
+                String name = OptimizerUpdate.groupScalar(s.getKey(), group.getKey());
+                scalarBuffers.get(name).putFloat(0, s.getValue());
+                inputs.put(name, scalarTensors.get(name));
+            }
         }
         fillMasks(inputs, x.shape()[0], step);
         try (OrtSession.Result r = stepSession.run(inputs, stepOutputs, pinned[1 - current])) {

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -60,6 +61,8 @@ public final class Training {
     private ModelOptions runtime = ModelOptions.defaults();
     private Path checkpoint;
     private Checkpoint resume;
+    private final List<ParameterPattern> frozenPatterns = new ArrayList<>();
+    private final List<Map.Entry<ParameterPattern, Double>> lrFactors = new ArrayList<>();
     private final List<Predicate<String>> frozen = new ArrayList<>();
     private final List<String> frozenDescriptions = new ArrayList<>();
     private final List<TrainingListener> listeners = new ArrayList<>();
@@ -187,16 +190,40 @@ public final class Training {
     }
 
     /**
-     * Freezes these parameters (e.g. {@code "conv1/W"}): they stay constants and are not trained.
+     * Freezes the parameters these {@link ParameterPattern patterns} select: exact names ({@code "conv1/W"}),
+     * globs ({@code "features.*"}, {@code "conv?/W"}), regular expressions ({@code "re:layer[12]\\..*"}) or
+     * everything a node depends on ({@code "upto:pool2"}). Frozen parameters stay constants: no gradient is
+     * computed for what only leads to them, and a BatchNormalization whose scale and bias are both frozen runs
+     * in inference mode (running statistics used and left unchanged, PyTorch's {@code bn.eval()} convention
+     * for fine-tuning).
      *
-     * @throws IllegalArgumentException at {@link #fit} if a name is not a trainable parameter
+     * @throws IllegalArgumentException for a malformed pattern here, and at {@link #fit} for a pattern that
+     *     selects no trainable parameter (the message lists some)
      */
-    public Training freeze(String... parameters) {
-        for (String p : parameters) {
-            Objects.requireNonNull(p, "parameter");
-            frozen.add(p::equals);
-            frozenDescriptions.add("freeze(\"" + p + "\")");
+    public Training freeze(String... patterns) {
+        for (String p : patterns) {
+            ParameterPattern pattern = ParameterPattern.of(p);
+            frozenPatterns.add(pattern);
         }
+        return this;
+    }
+
+    /**
+     * Multiplies the learning rate of the parameters {@code pattern} selects by {@code factor} (discriminative
+     * learning rates: e.g. {@code learningRate("features.*", 0.1)} trains a backbone ten times slower than
+     * the head). Each selected parameter gets its own group's rate in the optimizer, as a PyTorch parameter
+     * group with {@code lr = factor * lr} (AdamW's decoupled decay included); schedules scale every group
+     * alike. When several calls select a parameter, the last one wins.
+     *
+     * @param pattern a {@link ParameterPattern}
+     * @param factor 0 or more (0 keeps the parameters fixed but still computes their gradients; freeze instead)
+     */
+    public Training learningRate(String pattern, double factor) {
+        if (!(factor >= 0) || Double.isInfinite(factor)) {
+            throw new IllegalArgumentException(
+                    "learning-rate factor for '" + pattern + "' must be a finite number >= 0, got " + factor);
+        }
+        lrFactors.add(Map.entry(ParameterPattern.of(pattern), factor));
         return this;
     }
 
@@ -237,19 +264,20 @@ public final class Training {
             Trainable.prepare(g);
         }
         Set<String> before = new TreeSet<>(g.parameters());
+        Set<String> freeze = new LinkedHashSet<>();
+        for (ParameterPattern p : frozenPatterns) {
+            freeze.addAll(p.select(g, "freeze"));
+        }
         for (int i = 0; i < frozen.size(); i++) {
             Predicate<String> p = frozen.get(i);
             List<String> hit = before.stream().filter(p).toList();
             if (hit.isEmpty()) {
                 throw new IllegalArgumentException(frozenDescriptions.get(i) + " matches no trainable parameter of '"
-                        + g.name() + "'; its parameters are " + before);
+                        + g.name() + "'; its parameters are " + ParameterPattern.sample(g.parameters()));
             }
-            for (String name : hit) {
-                if (g.parameters().contains(name)) {
-                    g.unmarkParameter(name);
-                }
-            }
+            freeze.addAll(hit);
         }
+        freeze.forEach(g::unmarkParameter);
         if (g.parameters().isEmpty()) {
             throw new IllegalArgumentException(
                     "every parameter of '" + g.name() + "' is frozen; leave at least one to train");
@@ -269,7 +297,7 @@ public final class Training {
         Objects.requireNonNull(train, "train");
         Objects.requireNonNull(test, "test");
         Graph forward = trainedGraph();
-        TrainingGraph tg = TrainingGraph.build(forward, loss, optimizer);
+        TrainingGraph tg = TrainingGraph.build(forward, loss, optimizer, lrFactors(forward));
         List<EpochStats> history = new ArrayList<>();
         int startEpoch = 0;
         long step = 0;
@@ -324,13 +352,19 @@ public final class Training {
         long step = startStep;
         Evaluation last = null;
         boolean classifier = loss == Loss.CROSS_ENTROPY;
+        int perEpoch = maxStepsPerEpoch > 0
+                ? Math.min(trainLoader.batchesPerEpoch(), maxStepsPerEpoch)
+                : trainLoader.batchesPerEpoch();
+        long totalSteps = (long) perEpoch * epochs;
+        if (maxSteps > 0) {
+            totalSteps = Math.min(totalSteps, maxSteps);
+        }
         for (int epoch = startEpoch; epoch < epochs; epoch++) {
-            double lr = schedule.lr(optimizer.lr(), epoch);
+            double lr = schedule.perStep()
+                    ? schedule.lrAtStep(optimizer.lr(), epoch, step + 1, totalSteps)
+                    : schedule.lr(optimizer.lr(), epoch);
             trainer.setLearningRate(lr);
-            int batches = trainLoader.batchesPerEpoch();
-            if (maxStepsPerEpoch > 0) {
-                batches = Math.min(batches, maxStepsPerEpoch);
-            }
+            int batches = perEpoch;
             if (maxSteps > 0) {
                 batches = (int) Math.min(batches, Math.max(0, maxSteps - step));
             }
@@ -346,6 +380,10 @@ public final class Training {
                 for (Batch b : it) {
                     if (done == batches) {
                         break;
+                    }
+                    if (schedule.perStep()) {
+                        lr = schedule.lrAtStep(optimizer.lr(), epoch, step + 1, totalSteps);
+                        trainer.setLearningRate(lr);
                     }
                     Trainer.StepResult r = trainer.step(b.inputs(), b.labels());
                     step = trainer.steps();
@@ -420,6 +458,17 @@ public final class Training {
                 step);
         listeners.forEach(l -> l.onEnd(result));
         return result;
+    }
+
+    /** The learning-rate factor of each trained parameter some {@link #learningRate} rule selects. */
+    private Map<String, Double> lrFactors(Graph forward) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (Map.Entry<ParameterPattern, Double> rule : lrFactors) {
+            for (String p : rule.getKey().select(forward, "learningRate")) {
+                out.put(p, rule.getValue());
+            }
+        }
+        return out;
     }
 
     private void checkCompatible(Checkpoint ckpt, TrainingGraph tg) {

@@ -49,6 +49,7 @@ public final class TrainingGraph {
     private final List<String> parameters;
     private final LinkedHashMap<String, Tensor> initialState;
     private final List<String> scalars;
+    private final Map<String, Double> lrGroups;
     private final Map<String, Shape> dropoutMasks;
     private final Map<String, Float> dropoutRatios;
     private final Loss loss;
@@ -62,6 +63,7 @@ public final class TrainingGraph {
             List<String> parameters,
             LinkedHashMap<String, Tensor> initialState,
             List<String> scalars,
+            Map<String, Double> lrGroups,
             Map<String, Shape> dropoutMasks,
             Map<String, Float> dropoutRatios,
             Loss loss,
@@ -73,6 +75,7 @@ public final class TrainingGraph {
         this.parameters = parameters;
         this.initialState = initialState;
         this.scalars = scalars;
+        this.lrGroups = lrGroups;
         this.dropoutMasks = dropoutMasks;
         this.dropoutRatios = dropoutRatios;
         this.loss = loss;
@@ -84,7 +87,15 @@ public final class TrainingGraph {
      * output is the prediction; its {@link Graph#parameters() parameters} are trained).
      */
     public static TrainingGraph build(Graph forward, Loss loss, Optimizer optimizer) {
-        return build(forward, loss, optimizer, false);
+        return build(forward, loss, optimizer, Map.of(), false);
+    }
+
+    /**
+     * Like {@link #build(Graph, Loss, Optimizer)}, with discriminative learning rates: each parameter in
+     * {@code lrFactors} is updated at {@code factor} times the step's rate (a parameter group of its own).
+     */
+    public static TrainingGraph build(Graph forward, Loss loss, Optimizer optimizer, Map<String, Double> lrFactors) {
+        return build(forward, loss, optimizer, lrFactors, false);
     }
 
     /**
@@ -93,12 +104,14 @@ public final class TrainingGraph {
      * the running statistics' next values; no optimizer.
      */
     public static TrainingGraph gradients(Graph forward, Loss loss, boolean withInputGradient) {
-        return build(forward, loss, null, withInputGradient);
+        return build(forward, loss, null, Map.of(), withInputGradient);
     }
 
-    private static TrainingGraph build(Graph forward, Loss loss, Optimizer optimizer, boolean withInputGradient) {
-        Pipeline pipeline =
-                optimizer == null ? Pipelines.gradients(loss, withInputGradient) : Pipelines.training(loss, optimizer);
+    private static TrainingGraph build(
+            Graph forward, Loss loss, Optimizer optimizer, Map<String, Double> lrFactors, boolean withInputGradient) {
+        Pipeline pipeline = optimizer == null
+                ? Pipelines.gradients(loss, withInputGradient)
+                : Pipelines.training(loss, optimizer, lrFactors);
         PassContext c = new PassContext();
         Graph g = pipeline.run(forward, c);
         LinkedHashMap<String, Tensor> state = new LinkedHashMap<>(c.state());
@@ -110,6 +123,7 @@ public final class TrainingGraph {
                 new ArrayList<>(c.parameters()),
                 state,
                 new ArrayList<>(c.scalarInputs()),
+                c.lrGroups().isEmpty() ? Map.of("", 1.0) : new LinkedHashMap<>(c.lrGroups()),
                 c.dropoutMasks(),
                 c.dropoutRatios(),
                 loss,
@@ -183,6 +197,15 @@ public final class TrainingGraph {
     /** The names of the scalar inputs (see {@link Optimizer#scalars}). */
     public List<String> scalarInputs() {
         return Collections.unmodifiableList(scalars);
+    }
+
+    /**
+     * The learning-rate groups ({@code ""} is the default group, factor 1) and their factors: group
+     * {@code k} takes the optimizer's scalars at {@code factor * lr}, under the names
+     * {@link dev.forge.compiler.passes.OptimizerUpdate#groupScalar}.
+     */
+    public Map<String, Double> lrGroups() {
+        return Collections.unmodifiableMap(lrGroups);
     }
 
     /** Dropout mask inputs and their shapes. */
