@@ -15,6 +15,7 @@ public final class ModelZoo {
         MODELS.put("mnist-cnn", MnistCnn::build);
         MODELS.put("cifar10-net", Cifar10Net::build);
         MODELS.put("lenet5", LeNet5::build);
+        MODELS.put("mobilenet-mini", MobileNetMini::build);
     }
 
     private ModelZoo() {}

@@ -47,7 +47,8 @@ public record SeedRecipe(
     /**
      * The seed's recipe for a built-in network: mnist-cnn and lenet5 on MNIST with Adam (lr 0.01 / 0.001), batch
      * 64, 10 epochs; cifar10-net with SGD lr 0.0001 momentum 0.9, batch 16, 20 epochs, inputs normalized with mean
-     * 0.5 and std 0.5 (no default data set); simple-net one SGD step (lr 0.01) with L1 loss on one random sample.
+     * 0.5 and std 0.5 (no default data set); simple-net one SGD step (lr 0.01) with L1 loss on one random sample;
+     * mobilenet-mini (not a seed network) on Fashion-MNIST with Adam lr 0.005, batch 64, 3 epochs.
      *
      * @throws IllegalArgumentException naming the built-in networks for any other name
      */
@@ -66,6 +67,8 @@ public record SeedRecipe(
                         Loss.CROSS_ENTROPY,
                         Normalize.of(0.5f, 0.5f));
             case "simple-net" -> new SeedRecipe(network, "random", Optimizer.sgd(0.01), 1, 1, Loss.L1, null);
+            case "mobilenet-mini" ->
+                new SeedRecipe(network, "fashion-mnist", Optimizer.adam(0.005), 64, 3, Loss.CROSS_ENTROPY, null);
             default ->
                 throw new IllegalArgumentException(
                         "unknown built-in network '" + network + "'; built-in networks are " + ModelZoo.names());

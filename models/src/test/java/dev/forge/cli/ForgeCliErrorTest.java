@@ -360,7 +360,7 @@ class ForgeCliErrorTest {
                         "unknown built-in name",
                         List.of("inspect", "resnet-9000"),
                         "resnet-9000",
-                        "[simple-net, mnist-cnn, cifar10-net, lenet5]"),
+                        "[simple-net, mnist-cnn, cifar10-net, lenet5, mobilenet-mini]"),
                 c(
                         "inspect truncated model",
                         List.of("inspect", "truncated.onnx"),
@@ -445,7 +445,7 @@ class ForgeCliErrorTest {
                         "unknown network to export",
                         List.of("export", "alexnet", "--out", "a.onnx"),
                         "alexnet",
-                        "[simple-net, mnist-cnn, cifar10-net, lenet5]"),
+                        "[simple-net, mnist-cnn, cifar10-net, lenet5, mobilenet-mini]"),
                 c(
                         "--top larger than the classes",
                         List.of("run", mnist, "-i", input, "-o", out, "--top", "11"),

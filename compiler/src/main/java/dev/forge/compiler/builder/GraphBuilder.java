@@ -269,6 +269,18 @@ public final class GraphBuilder {
         return node("Relu", null, List.of(x), Map.of());
     }
 
+    /**
+     * ReLU6: min(max(0, x), 6), MobileNet's activation, emitted as PyTorch exports it: {@code Clip} with
+     * constant bounds as inputs.
+     */
+    public Value relu6(Value x) {
+        own(x);
+        String name = fresh("Clip");
+        Value min = constant(name + "/min", Tensor.of(new float[] {0f}));
+        Value max = constant(name + "/max", Tensor.of(new float[] {6f}));
+        return node("Clip", name, List.of(x, min, max), Map.of());
+    }
+
     /** Sigmoid: 1 / (1 + exp(-x)). */
     public Value sigmoid(Value x) {
         return node("Sigmoid", null, List.of(x), Map.of());

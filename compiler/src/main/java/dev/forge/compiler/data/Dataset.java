@@ -157,4 +157,19 @@ public interface Dataset {
     default Dataset subset(int from, int to) {
         return new Subset(this, from, to);
     }
+
+    /**
+     * A view of the samples of some classes, relabelled {@code 0, 1, ...} in the order given, keeping at most
+     * {@code perClass} samples of each (the first ones, in this data set's order): a new task carved from an
+     * old data set (Fashion-MNIST's footwear), or a few-label version of it for fine-tuning.
+     *
+     * @param perClass the most samples kept per class ({@code Integer.MAX_VALUE} for all)
+     * @param classes the classes to keep, by their index in this data set
+     * @return the view; its class names are the kept classes' names
+     * @throws IllegalArgumentException for a regression data set, no classes, a class out of range or listed
+     *     twice, or {@code perClass < 1}
+     */
+    default Dataset classes(int perClass, int... classes) {
+        return new ClassSubset(this, classes, perClass);
+    }
 }
