@@ -94,6 +94,11 @@ final class ClassSubset implements Dataset {
     }
 
     @Override
+    public void copySample(int index, float[] dst, int offset, long draw) {
+        base.copySample(indices[index], dst, offset, draw);
+    }
+
+    @Override
     public long label(int index) {
         return labels[index];
     }

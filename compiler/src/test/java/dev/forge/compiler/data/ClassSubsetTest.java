@@ -59,4 +59,40 @@ class ClassSubsetTest {
         assertThrows(IllegalArgumentException.class, () -> DATA.classes(0, 1));
         assertThrows(IllegalArgumentException.class, () -> DATA.classes(1));
     }
+
+    @Test
+    void passes_the_augmentation_draw_through() {
+        Dataset drawn = new Dataset() {
+            public int size() {
+                return DATA.size();
+            }
+
+            public long[] sampleShape() {
+                return DATA.sampleShape();
+            }
+
+            public int numClasses() {
+                return DATA.numClasses();
+            }
+
+            public List<String> classNames() {
+                return DATA.classNames();
+            }
+
+            public void copySample(int index, float[] dst, int offset) {
+                dst[offset] = -1;
+            }
+
+            public void copySample(int index, float[] dst, int offset, long draw) {
+                dst[offset] = draw;
+            }
+
+            public long label(int index) {
+                return DATA.label(index);
+            }
+        };
+        float[] x = new float[1];
+        drawn.classes(1, 2).copySample(0, x, 0, 42);
+        assertEquals(42f, x[0]);
+    }
 }
