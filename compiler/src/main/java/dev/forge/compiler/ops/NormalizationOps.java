@@ -21,9 +21,11 @@ import java.util.Map;
 import java.util.function.UnaryOperator;
 
 /**
- * Normalization: {@code BatchNormalization}. The inference form (running statistics as constants) has an
- * ordinary gradient rule; the training form normalizes with the batch's own statistics, updates the
- * running ones, and brings a closed-form backward rule for the whole block.
+ * Normalization: {@code BatchNormalization}, {@code InstanceNormalization}. BatchNormalization's inference
+ * form (running statistics as constants) has an ordinary gradient rule; its training form normalizes with
+ * the batch's own statistics, updates the running ones, and brings a closed-form backward rule for the
+ * whole block. InstanceNormalization always normalizes with the statistics of each (sample, channel), so it
+ * has one form and a closed-form gradient ({@link #meanVarianceGrad}).
  */
 final class NormalizationOps {
     private NormalizationOps() {}
@@ -38,6 +40,115 @@ final class NormalizationOps {
                 .shape(NormalizationOps::batchNorm)
                 .gradient(NormalizationOps::batchNormInference)
                 .trainingForm(NormalizationOps::batchNormTraining));
+        r.add(op("InstanceNormalization")
+                .attrFloat("epsilon", 1e-5f)
+                .shape(NormalizationOps::instanceNorm)
+                .gradient(NormalizationOps::instanceNormGrad));
+    }
+
+    /** InstanceNormalization: X [N, C, D1, ...], scale and B [C]; Y like X. */
+    static List<ValueType> instanceNorm(InferenceContext ctx) {
+        Shape x = ctx.shape(0);
+        if (x.rank() < 3) {
+            throw ctx.error(
+                    "input X must be [N, C, D1, ...] with rank >= 3, got " + x,
+                    "add a spatial axis (PyTorch's GroupNorm export reshapes to [N, groups, -1])");
+        }
+        Dim c = x.dim(1);
+        String[] names = {"scale", "B"};
+        for (int i = 1; i <= 2; i++) {
+            Shape s = ctx.shape(i);
+            if (s.rank() != 1 || (c.isFixed() && s.dim(0).isFixed() && s.dim(0).value() != c.value())) {
+                throw ctx.error(
+                        names[i - 1] + " must be [" + c + "] (one value per channel), got " + s,
+                        "give one " + names[i - 1] + " value per channel of X");
+            }
+        }
+        return InferenceContext.one(ctx.dtype(0), x);
+    }
+
+    /*
+     * InstanceNormalization normalizes each (n, c) over its spatial axes:
+     *   y[n,c,s] = xhat[n,c,s] * scale[c] + B[c],  xhat = (x - mean_nc) / sqrt(var_nc + eps)
+     * so per (n, c) it is the mean-variance normalization of meanVarianceGrad over the spatial axes with
+     * s = scale reshaped to [1, C, 1, ...]; dscale[c] = sum over n and s of dy * xhat, dB[c] = sum of dy.
+     */
+    private static List<String> instanceNormGrad(GradContext c) {
+        Shape xs = c.shape(c.x(0));
+        int rank = xs.rank();
+        long[] spatial = new long[rank - 2];
+        long[] others = new long[rank - 1];
+        for (int i = 2; i < rank; i++) {
+            spatial[i - 2] = i;
+            others[i - 1] = i;
+        }
+        long[] bshape = Grad.ones(rank);
+        bshape[1] = c.shape(c.x(1)).dim(0).value();
+        String scale = c.op("Reshape", c.x(1), c.emit().ints(bshape));
+        float eps = c.node().attrFloat("epsilon", 1e-5f);
+        MeanVarianceGrad g = c.needs(0) || c.needs(1)
+                ? meanVarianceGrad(c, c.x(0), spatial, scale, eps, c.dy(), null, null)
+                : new MeanVarianceGrad(null, null);
+        String dscale = c.needs(1) ? c.reduceSum(c.mul(c.dy(), g.xhat()), others, false) : null;
+        String db = c.needs(2) ? c.reduceSum(c.dy(), others, false) : null;
+        return c.grads(g.dx(), dscale, db);
+    }
+
+    /** The results of {@link #meanVarianceGrad}: dX (null when not needed) and the normalized input. */
+    record MeanVarianceGrad(String dx, String xhat) {}
+
+    /*
+     * Mean-variance normalization over the axes R (M elements per group), with a scale s broadcast to x:
+     *   mu = E_R[x], xc = x - mu, v = E_R[xc^2], inv = (v + eps)^(-1/2), xhat = xc inv, y = xhat s (+ b)
+     * Backward, with g = dy s: d xhat = g, and since xhat depends on every x of its group,
+     *   dx = inv (g - E_R[g] - xhat E_R[g xhat])
+     * (the standard normalization backward). The statistics are recomputed in centered form (two passes,
+     * E[xc^2] rather than E[x^2] - E[x]^2, which cancels in float32 when the mean dwarfs the spread), and
+     * every product in dx is of centered values. Outputs carrying the statistics themselves add
+     * d mu / dx = 1/M and d inv / dx = -inv^3 xc / M:
+     *   dx += dMean / M - dInv inv^3 xc / M.
+     * E_R is ReduceSum times the constant 1/M (ReduceSum takes its axes as an input at every opset a
+     * training graph uses; ReduceMean only from opset 18).
+     */
+    static MeanVarianceGrad meanVarianceGrad(
+            GradContext c, String x, long[] axes, String scale, float eps, String dy, String dMean, String dInv) {
+        Shape xs = c.shape(x);
+        long m = 1;
+        for (long a : axes) {
+            if (!xs.dim((int) a).isFixed()) {
+                throw new IllegalStateException(c.node().label() + ": the normalization gradient needs fixed sizes"
+                        + " on the normalized axes, got " + xs + "; give those dimensions fixed sizes");
+            }
+            m *= xs.dim((int) a).value();
+        }
+        String invM = c.scalar(1f / m);
+        String mu = c.mul(c.reduceSum(x, axes, true), invM);
+        String xc = c.sub(x, mu);
+        String v = c.mul(c.reduceSum(c.mul(xc, xc), axes, true), invM);
+        String inv = c.op("Reciprocal", c.op("Sqrt", c.add(v, c.scalar(eps))));
+        String xhat = c.mul(xc, inv);
+        if (!c.needs(0)) {
+            return new MeanVarianceGrad(null, xhat);
+        }
+        String dx = null;
+        if (dy != null) {
+            String g = scale == null ? dy : c.mul(dy, scale);
+            String meanG = c.mul(c.reduceSum(g, axes, true), invM);
+            String meanGx = c.mul(c.reduceSum(c.mul(g, xhat), axes, true), invM);
+            dx = c.mul(inv, c.sub(c.sub(g, meanG), c.mul(xhat, meanGx)));
+        }
+        if (dMean != null) {
+            String term = c.mul(dMean, invM);
+            dx = dx == null
+                    ? c.op("Expand", term, xs.isFixed() ? c.emit().ints(xs.toArray()) : c.shapeOf(x))
+                    : c.add(dx, term);
+        }
+        if (dInv != null) {
+            String cube = c.mul(c.mul(inv, inv), inv);
+            String term = c.mul(c.mul(c.mul(dInv, cube), invM), xc);
+            dx = dx == null ? c.op("Neg", term) : c.sub(dx, term);
+        }
+        return new MeanVarianceGrad(dx, xhat);
     }
 
     /** BatchNormalization: X [N, C, ...], scale/B/mean/var [C]; Y like X (+ running stats in training mode). */

@@ -520,6 +520,40 @@ public class GradientCheckTest {
                                         in(b),
                                         Conv2d.of(3, 1).groups(3).stride(2).bias(false)),
                                 "y")));
+        // ---- normalization, transposed convolution and linear resizing (issue 10, the last rules) ----
+        c.add(new Case("instancenorm affine on offset inputs", new long[] {2, 3, 4, 5}, b -> {
+            SplittableRandom r = new SplittableRandom(40);
+            Value x = b.add(in(b), b.constant("offset", Tensor.of(new float[] {3f})));
+            Value y = b.node(
+                    "InstanceNormalization",
+                    null,
+                    List.of(x, param(b, "scale", r, 0.5, 2, 3), param(b, "bias", r, -1, 1, 3)),
+                    Map.of("epsilon", new Attribute.Float(1e-3f)));
+            b.output(y, "y");
+        }));
+        // torch.nn.GroupNorm as PyTorch exports it at opsets <= 17: the groups through an InstanceNormalization
+        // with constant unit scale and zero bias, the affine per channel after reshaping back
+        c.add(new Case(
+                "groupnorm as exported: reshape, instancenorm, reshape, mul, add", new long[] {2, 6, 3, 4}, b -> {
+                    SplittableRandom r = new SplittableRandom(41);
+                    Value grouped = b.node("Reshape", null, List.of(in(b), longs(b, 0, 3, -1)), Map.of());
+                    Value normed = b.node(
+                            "InstanceNormalization",
+                            null,
+                            List.of(
+                                    grouped,
+                                    b.constant("gn_ones", Tensor.of(new float[] {1, 1, 1}, 3)),
+                                    b.constant("gn_zeros", Tensor.of(new float[] {0, 0, 0}, 3))),
+                            Map.of());
+                    Value back = b.node(
+                            "Reshape",
+                            null,
+                            List.of(normed, b.node("Shape", null, List.of(in(b)), Map.of())),
+                            Map.of());
+                    Value y = b.add(
+                            b.mul(back, param(b, "gamma", r, 0.5, 2, 6, 1, 1)), param(b, "beta", r, -1, 1, 6, 1, 1));
+                    b.output(y, "y");
+                }));
         return c.stream();
     }
 

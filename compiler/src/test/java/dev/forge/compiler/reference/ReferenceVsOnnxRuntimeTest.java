@@ -281,6 +281,13 @@ class ReferenceVsOnnxRuntimeTest {
                         k.rand(-1, 1, 3),
                         k.rand(-0.5, 0.5, 3),
                         k.rand(0.5, 2, 3)))));
+        l.add(c("InstanceNormalization 4-D and 3-D, offset inputs", k -> {
+            Value x = k.op("Add", Map.of(), k.x("x", 2, 3, 4, 5), k.scalar(20f));
+            Value g = k.x("g", 2, 4, 6);
+            k.out(
+                    k.op("InstanceNormalization", attrs("epsilon", f(1e-3f)), x, k.rand(0.5, 2, 3), k.rand(-1, 1, 3)),
+                    k.op("InstanceNormalization", Map.of(), g, k.rand(0.5, 2, 4), k.rand(-1, 1, 4)));
+        }));
         l.add(c("Activations", k -> {
             Value x = k.x("x", 2, 3, 4);
             Value pos = k.op("Add", Map.of(), k.op("Abs", Map.of(), x), k.scalar(0.25f));
