@@ -21,11 +21,12 @@ import java.util.Map;
 import java.util.function.UnaryOperator;
 
 /**
- * Normalization: {@code BatchNormalization}, {@code InstanceNormalization}. BatchNormalization's inference
+ * Normalization: {@code BatchNormalization}, {@code InstanceNormalization}, {@code LayerNormalization}. BatchNormalization's inference
  * form (running statistics as constants) has an ordinary gradient rule; its training form normalizes with
  * the batch's own statistics, updates the running ones, and brings a closed-form backward rule for the
- * whole block. InstanceNormalization always normalizes with the statistics of each (sample, channel), so it
- * has one form and a closed-form gradient ({@link #meanVarianceGrad}).
+ * whole block. InstanceNormalization (statistics of each sample and channel) and LayerNormalization
+ * (statistics of each sample over the trailing axes) have one form each and a shared closed-form gradient
+ * ({@link #meanVarianceGrad}).
  */
 final class NormalizationOps {
     private NormalizationOps() {}
@@ -44,6 +45,82 @@ final class NormalizationOps {
                 .attrFloat("epsilon", 1e-5f)
                 .shape(NormalizationOps::instanceNorm)
                 .gradient(NormalizationOps::instanceNormGrad));
+        // opset 17; stash_type is the precision of the statistics (1: float32, what Forge computes in)
+        r.add(op("LayerNormalization")
+                .attrInt("axis", -1)
+                .attrFloat("epsilon", 1e-5f)
+                .attrInt("stash_type", 1)
+                .shape(NormalizationOps::layerNorm)
+                .gradient(NormalizationOps::layerNormGrad));
+    }
+
+    /**
+     * LayerNormalization: X [d0, ..., d(r-1)] normalized over the axes from {@code axis} on; Scale and the
+     * optional B broadcast to X[axis:]; Y like X, Mean and InvStdDev [d0, ..., d(axis-1), 1, ..., 1].
+     */
+    static List<ValueType> layerNorm(InferenceContext ctx) {
+        Shape x = ctx.shape(0);
+        int rank = x.rank();
+        long axisAttr = ctx.node().attrInt("axis", -1);
+        if (rank < 1 || axisAttr < -rank || axisAttr >= rank) {
+            throw ctx.error(
+                    "axis " + axisAttr + " is out of range for X " + x,
+                    "give an axis in [" + -rank + ", " + (rank - 1) + "]");
+        }
+        int axis = (int) (axisAttr < 0 ? axisAttr + rank : axisAttr);
+        String[] names = {"Scale", "B"};
+        for (int i = 1; i <= 2; i++) {
+            if (!ctx.hasInput(i)) {
+                continue;
+            }
+            Shape s = ctx.shape(i);
+            boolean fits = s.rank() <= rank - axis;
+            for (int k = 0; fits && k < s.rank(); k++) {
+                Dim sd = s.dim(s.rank() - 1 - k);
+                Dim xd = x.dim(rank - 1 - k);
+                fits = !sd.isFixed() || !xd.isFixed() || sd.value() == 1 || sd.value() == xd.value();
+            }
+            if (!fits) {
+                throw ctx.error(
+                        names[i - 1] + " " + s + " does not broadcast to the normalized axes of X " + x + " (from axis "
+                                + axis + ")",
+                        "give " + names[i - 1] + " the shape of X's axes " + axis + " to " + (rank - 1));
+            }
+        }
+        List<ValueType> out = new ArrayList<>();
+        out.add(ctx.input(0));
+        List<Dim> stats = new ArrayList<>();
+        for (int i = 0; i < rank; i++) {
+            stats.add(i < axis ? x.dim(i) : Dim.of(1));
+        }
+        for (int i = 1; i < ctx.node().outputs().size(); i++) {
+            out.add(new ValueType(dev.forge.runtime.DType.FLOAT32, Shape.of(stats)));
+        }
+        return out;
+    }
+
+    /*
+     * LayerNormalization over the axes R = axis..r-1: y = xhat * Scale + B with xhat the mean-variance
+     * normalization of each x[i0, ..., i(axis-1), :, ...] (meanVarianceGrad, with its Mean and InvStdDev
+     * outputs' gradients when those are read); dScale = dy * xhat and dB = dy, each summed back to its
+     * input's shape over the axes it was broadcast along.
+     */
+    private static List<String> layerNormGrad(GradContext c) {
+        Shape xs = c.shape(c.x(0));
+        int rank = xs.rank();
+        long axisAttr = c.node().attrInt("axis", -1);
+        int axis = (int) (axisAttr < 0 ? axisAttr + rank : axisAttr);
+        long[] normalized = new long[rank - axis];
+        for (int i = axis; i < rank; i++) {
+            normalized[i - axis] = i;
+        }
+        float eps = c.node().attrFloat("epsilon", 1e-5f);
+        MeanVarianceGrad g = c.needs(0) || c.needs(1)
+                ? meanVarianceGrad(c, c.x(0), normalized, c.x(1), eps, c.dy(), c.dy(1), c.dy(2))
+                : new MeanVarianceGrad(null, null);
+        String dscale = c.needs(1) && c.dy() != null ? c.unbroadcast(c.mul(c.dy(), g.xhat()), c.x(1)) : null;
+        String db = c.node().hasInput(2) && c.needs(2) && c.dy() != null ? c.unbroadcast(c.dy(), c.x(2)) : null;
+        return c.grads(g.dx(), dscale, db);
     }
 
     /** InstanceNormalization: X [N, C, D1, ...], scale and B [C]; Y like X. */

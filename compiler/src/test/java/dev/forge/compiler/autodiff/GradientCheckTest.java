@@ -554,6 +554,45 @@ public class GradientCheckTest {
                             b.mul(back, param(b, "gamma", r, 0.5, 2, 6, 1, 1)), param(b, "beta", r, -1, 1, 6, 1, 1));
                     b.output(y, "y");
                 }));
+        c.add(new Case(
+                "layernorm over the last axis and over [C, H, W] with its mean and invstddev",
+                new long[] {2, 3, 2, 4},
+                b -> {
+                    SplittableRandom r = new SplittableRandom(42);
+                    Value x = b.add(in(b), b.constant("offset", Tensor.of(new float[] {2f})));
+                    Value last = b.node(
+                            "LayerNormalization",
+                            null,
+                            List.of(x, param(b, "ln_scale", r, 0.5, 2, 4), param(b, "ln_bias", r, -1, 1, 4)),
+                            Map.of());
+                    // Scale broadcast along H, no B; Mean and InvStdDev read downstream
+                    List<Value> chw = b.node(
+                            "LayerNormalization",
+                            null,
+                            List.of(x, param(b, "chw_scale", r, 0.5, 2, 3, 1, 4)),
+                            Map.of("axis", i(1), "epsilon", new Attribute.Float(1e-3f)),
+                            3);
+                    Value stats = b.add(chw.get(1), b.mul(chw.get(2), chw.get(2)));
+                    b.output(b.add(b.mul(last, chw.get(0)), stats), "y");
+                }));
+        // torch.nn.LayerNorm as PyTorch exports it below opset 17, from primitives
+        c.add(new Case(
+                "layernorm as exported below opset 17: reducemean, sub, pow, sqrt, div", new long[] {2, 3, 5}, b -> {
+                    SplittableRandom r = new SplittableRandom(43);
+                    Value x = in(b);
+                    Value mean = b.node("ReduceMean", null, List.of(x), Map.of("axes", ints(-1)));
+                    Value xc = b.node("Sub", null, List.of(x, mean), Map.of());
+                    Value sq =
+                            b.node("Pow", null, List.of(xc, b.constant("two", Tensor.of(new float[] {2f}))), Map.of());
+                    Value var = b.node("ReduceMean", null, List.of(sq), Map.of("axes", ints(-1)));
+                    Value std = b.node(
+                            "Sqrt",
+                            null,
+                            List.of(b.add(var, b.constant("eps", Tensor.of(new float[] {1e-5f})))),
+                            Map.of());
+                    Value normed = b.node("Div", null, List.of(xc, std), Map.of());
+                    b.output(b.add(b.mul(normed, param(b, "w", r, 0.5, 2, 5)), param(b, "bias", r, -1, 1, 5)), "y");
+                }));
         return c.stream();
     }
 

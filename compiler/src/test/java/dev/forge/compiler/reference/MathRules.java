@@ -4,7 +4,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
-/** Matrix products, batch and instance normalization and (log-)softmax. */
+/** Matrix products, batch, instance and layer normalization and (log-)softmax. */
 final class MathRules {
     private MathRules() {}
 
@@ -13,6 +13,7 @@ final class MathRules {
         r.put("MatMul", MathRules::matMul);
         r.put("BatchNormalization", MathRules::batchNormalization);
         r.put("InstanceNormalization", MathRules::instanceNormalization);
+        r.put("LayerNormalization", MathRules::layerNormalization);
         r.put("Softmax", c -> softmax(c, false));
         r.put("LogSoftmax", c -> softmax(c, true));
     }
@@ -238,6 +239,40 @@ final class MathRules {
             }
         }
         return List.of(new DoubleTensor(x.dtype(), x.shape(), y));
+    }
+
+    /**
+     * LayerNormalization (opset 17) of X over the axes from {@code axis} (default -1) on:
+     * {@code Y = (X - mean) / sqrt(var + epsilon) * Scale + B} with Scale and the optional B broadcast to
+     * X[axis:]; the optional outputs Mean and InvStdDev = 1/sqrt(var + epsilon) have X's leading axes and
+     * size 1 on the normalized ones. epsilon defaults to 1e-5.
+     */
+    private static List<DoubleTensor> layerNormalization(Call c) {
+        DoubleTensor x = c.in(0);
+        long[] shape = x.rawShape();
+        int axis = c.axis(c.attrInt("axis", -1), x.rank());
+        int rows = 1;
+        for (int i = 0; i < axis; i++) {
+            rows *= (int) shape[i];
+        }
+        int length = x.size() / Math.max(1, rows);
+        long[] inner = Arrays.copyOfRange(shape, axis, shape.length);
+        double[] scale = Broadcasting.to(c.in(1), inner).raw();
+        double[] bias = c.has(2) ? Broadcasting.to(c.in(2), inner).raw() : new double[length];
+        double[] means = new double[rows];
+        double[] invStd = new double[rows];
+        double[] y = normalizeRows(x.raw(), rows, length, c.attrFloat("epsilon", 1e-5f), means, invStd);
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < length; i++) {
+                y[r * length + i] = y[r * length + i] * scale[i] + bias[i];
+            }
+        }
+        long[] statShape = shape.clone();
+        Arrays.fill(statShape, axis, statShape.length, 1);
+        return List.of(
+                new DoubleTensor(x.dtype(), x.shape(), y),
+                DoubleTensor.of(means, statShape),
+                DoubleTensor.of(invStd, statShape));
     }
 
     /**

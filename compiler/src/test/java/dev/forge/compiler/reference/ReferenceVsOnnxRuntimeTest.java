@@ -288,6 +288,13 @@ class ReferenceVsOnnxRuntimeTest {
                     k.op("InstanceNormalization", attrs("epsilon", f(1e-3f)), x, k.rand(0.5, 2, 3), k.rand(-1, 1, 3)),
                     k.op("InstanceNormalization", Map.of(), g, k.rand(0.5, 2, 4), k.rand(-1, 1, 4)));
         }));
+        l.add(c("LayerNormalization over the last axis and over [C, H, W], with Mean and InvStdDev", k -> {
+            Value x = k.op("Add", Map.of(), k.x("x", 2, 3, 4, 5), k.scalar(10f));
+            k.out(k.op("LayerNormalization", Map.of(), x, k.rand(0.5, 2, 5), k.rand(-1, 1, 5)));
+            List<Value> all = k.ops(
+                    "LayerNormalization", attrs("axis", i(1), "epsilon", f(1e-3f)), 3, x, k.rand(0.5, 2, 3, 1, 5));
+            k.out(all.get(0), all.get(1), all.get(2));
+        }));
         l.add(c("Activations", k -> {
             Value x = k.x("x", 2, 3, 4);
             Value pos = k.op("Add", Map.of(), k.op("Abs", Map.of(), x), k.scalar(0.25f));
