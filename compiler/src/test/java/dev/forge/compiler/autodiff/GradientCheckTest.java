@@ -593,6 +593,54 @@ public class GradientCheckTest {
                     Value normed = b.node("Div", null, List.of(xc, std), Map.of());
                     b.output(b.add(b.mul(normed, param(b, "w", r, 0.5, 2, 5)), param(b, "bias", r, -1, 1, 5)), "y");
                 }));
+        // 8 output channels x 3x3 = 72 > ConvOps.IM2COL_MAX_PATCH (the weight gradient over the batch axis), then
+        // 3 output channels x 2x2 (im2col)
+        c.add(new Case(
+                "convtranspose stride 2 pad 1 output_padding 1, then 2x2 stride 2 without bias",
+                new long[] {2, 2, 3, 4},
+                b -> {
+                    SplittableRandom r = new SplittableRandom(44);
+                    Value up = b.node(
+                            "ConvTranspose",
+                            null,
+                            List.of(in(b), param(b, "t1_w", r, -1, 1, 2, 8, 3, 3), param(b, "t1_b", r, -1, 1, 8)),
+                            Map.of("strides", ints(2, 2), "pads", ints(1, 1, 1, 1), "output_padding", ints(1, 0)));
+                    Value up2 = b.node(
+                            "ConvTranspose",
+                            null,
+                            List.of(up, param(b, "t2_w", r, -1, 1, 8, 3, 2, 2)),
+                            Map.of("strides", ints(2, 2)));
+                    b.output(up2, "y");
+                }));
+        // grouped: 3 output channels per group x 3x3 (one-hot columns); depthwise-like with 8 outputs per group
+        // x 3x3 = 72 (tap slices)
+        c.add(new Case(
+                "convtranspose groups 2 dilation 2 asymmetric pads, and 8 outputs per group",
+                new long[] {2, 4, 3, 3},
+                b -> {
+                    SplittableRandom r = new SplittableRandom(45);
+                    Value g2 = b.node(
+                            "ConvTranspose",
+                            null,
+                            List.of(in(b), param(b, "g2_w", r, -1, 1, 4, 3, 3, 3), param(b, "g2_b", r, -1, 1, 6)),
+                            Map.of(
+                                    "group",
+                                    i(2),
+                                    "strides",
+                                    ints(2, 1),
+                                    "dilations",
+                                    ints(2, 2),
+                                    "pads",
+                                    ints(1, 0, 2, 1),
+                                    "output_padding",
+                                    ints(1, 0)));
+                    Value g4 = b.node(
+                            "ConvTranspose",
+                            null,
+                            List.of(in(b), param(b, "g4_w", r, -1, 1, 4, 8, 3, 3)),
+                            Map.of("group", i(4), "strides", ints(2, 2), "pads", ints(1, 1, 1, 1)));
+                    b.output(b.concat(1, flat(b, g2), flat(b, g4)), "y");
+                }));
         return c.stream();
     }
 
@@ -995,5 +1043,23 @@ public class GradientCheckTest {
                 .filter(n -> n.opType().equals("ConvTranspose"))
                 .count();
         assertEquals(1, transposes);
+    }
+
+    @Test
+    void convtranspose_with_output_shape_names_what_its_gradient_needs() {
+        GraphBuilder b = new GraphBuilder("ct");
+        Value x = b.input("x", Shape.fixed(1, 2, 3, 3));
+        Value w = b.parameter("w", Tensor.of(new float[2 * 2 * 9], 2, 2, 3, 3));
+        Value y =
+                b.node("ConvTranspose", "up", List.of(x, w), Map.of("strides", ints(2, 2), "output_shape", ints(6, 6)));
+        Graph g = b.output(y, "y").build();
+        Emitter e = new Emitter(g, "l");
+        String loss = e.op("ReduceSum", List.of("y"), Map.of("keepdims", new Attribute.Int(0)));
+        UnsupportedOperationException ex =
+                assertThrows(UnsupportedOperationException.class, () -> Autodiff.gradients(g, loss, List.of("w")));
+        assertTrue(
+                ex.getMessage().startsWith("ConvTranspose(up): the ConvTranspose gradient needs explicit pads")
+                        && ex.getMessage().contains("output_shape"),
+                ex.getMessage());
     }
 }
