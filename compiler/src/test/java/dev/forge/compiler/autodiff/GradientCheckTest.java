@@ -641,6 +641,31 @@ public class GradientCheckTest {
                             Map.of("group", i(4), "strides", ints(2, 2), "pads", ints(1, 1, 1, 1)));
                     b.output(b.concat(1, flat(b, g2), flat(b, g4)), "y");
                 }));
+        for (String ctm : List.of("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric")) {
+            c.add(new Case("resize linear " + ctm + ": up by scales, down to sizes", new long[] {2, 2, 3, 4}, b -> {
+                Value x = b.mul(in(b), param(b, "p", new SplittableRandom(46), -1, 1, 4));
+                Map<String, Attribute> a = Map.of(
+                        "mode", new Attribute.Str("linear"), "coordinate_transformation_mode", new Attribute.Str(ctm));
+                Value up = b.node(
+                        "Resize",
+                        null,
+                        java.util.Arrays.asList(
+                                x, null, b.constant("scales", Tensor.of(new float[] {1, 1, 2, 1.5f}, 4))),
+                        a);
+                Value down = b.node("Resize", null, java.util.Arrays.asList(x, null, null, longs(b, 2, 2, 2, 3)), a);
+                b.output(b.concat(1, flat(b, up), flat(b, down)), "y");
+            }));
+        }
+        // built at the builder's opset, declared opset 9 (Upsample's last); the backward is Transpose and MatMul
+        // no parameter: broadcasting gradients (ReduceSum with axes as an input) need opset 13
+        c.add(new Case("upsample opset 9 nearest and bilinear by 2", new long[] {1, 2, 3, 4}, b -> {
+            Value x = in(b);
+            Value scales = b.constant("scales", Tensor.of(new float[] {1, 1, 2, 2}, 4));
+            Value nearest = b.node("Upsample", null, List.of(x, scales), Map.of());
+            Value linear = b.node("Upsample", null, List.of(x, scales), Map.of("mode", new Attribute.Str("linear")));
+            b.output(b.add(nearest, b.mul(linear, linear)), "y");
+            b.graph().opsets().put("", 9L);
+        }));
         return c.stream();
     }
 
@@ -711,7 +736,20 @@ public class GradientCheckTest {
         Emitter e = new Emitter(g, "check");
         String r = e.tensor("R", rWeights.toTensorFloat());
         values.put(r, rWeights);
-        String loss = e.op("ReduceSum", List.of(e.op("Mul", y, r)), Map.of("keepdims", new Attribute.Int(0)));
+        String weighted = e.op("Mul", y, r);
+        String loss;
+        if (g.opset() >= 13) {
+            loss = e.op("ReduceSum", List.of(weighted), Map.of("keepdims", new Attribute.Int(0)));
+        } else {
+            // below opset 13 (Upsample's cases) a sum whose backward is Reshape, Transpose and MatMul only, valid
+            // at every opset (ReduceSum's gradient uses the opset 13 forms of Unsqueeze)
+            int count = (int) rWeights.size();
+            float[] ones = new float[count];
+            java.util.Arrays.fill(ones, 1f);
+            String row = e.op("Reshape", weighted, e.ints(1, count));
+            String total = e.op("MatMul", row, e.tensor("ones", Tensor.of(ones, count, 1)));
+            loss = e.op("Reshape", total, e.ints());
+        }
         Graph lossGraph = g.copy();
         lossGraph.clearOutputs();
         lossGraph.addOutput(new ValueInfo(loss, lossGraph.type(loss)));

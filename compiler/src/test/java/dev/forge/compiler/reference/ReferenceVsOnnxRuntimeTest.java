@@ -418,6 +418,34 @@ class ReferenceVsOnnxRuntimeTest {
                             sc),
                     k.op("Resize", attrs("mode", s("nearest")), x, null, sc));
         }));
+        l.add(c("Resize linear: every coordinate_transformation_mode, by scales and by sizes", k -> {
+            Value x = k.x("x", 1, 2, 3, 4);
+            Value up = k.b.constant("scales", Tensor.of(new float[] {1, 1, 2, 1.5f}, 4));
+            Value down = k.longs(1, 2, 2, 3);
+            for (String ctm : List.of("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric")) {
+                Map<String, Attribute> a = attrs("mode", s("linear"), "coordinate_transformation_mode", s(ctm));
+                k.out(k.op("Resize", a, x, null, up), k.op("Resize", a, x, null, null, down));
+            }
+            // nearest with the coordinate modes the linear cases add
+            k.out(k.op(
+                    "Resize",
+                    attrs("mode", s("nearest"), "coordinate_transformation_mode", s("align_corners")),
+                    x,
+                    null,
+                    up));
+        }));
+        // the builder writes opset 13+; these graphs hold nothing else, so they are declared opset 9 and 8
+        l.add(c("Upsample opset 9 (scales input), nearest and linear", k -> {
+            Value x = k.x("x", 1, 2, 3, 4);
+            Value sc = k.b.constant("scales", Tensor.of(new float[] {1, 1, 2, 1.5f}, 4));
+            k.out(k.op("Upsample", Map.of(), x, sc), k.op("Upsample", attrs("mode", s("linear")), x, sc));
+            k.b.graph().opsets().put("", 9L);
+        }));
+        l.add(c("Upsample opset 8 (scales attribute), nearest", k -> {
+            Value x = k.x("x", 1, 2, 3, 4);
+            k.out(k.op("Upsample", Map.of("scales", new Attribute.Floats(new float[] {1, 1, 3, 2})), x));
+            k.b.graph().opsets().put("", 8L);
+        }));
         l.add(c("Logic, rounding, Sign, Sum/Mean/Max/Min", k -> {
             Value a = k.x("a", 2, 3, 1);
             Value b = k.rand(-1, 1, 4);
