@@ -666,6 +666,21 @@ public class GradientCheckTest {
             b.output(b.add(nearest, b.mul(linear, linear)), "y");
             b.graph().opsets().put("", 9L);
         }));
+        c.add(new Case("concat of nine inputs, each scaled by its own parameter", new long[] {2, 2, 3}, b -> {
+            SplittableRandom r = new SplittableRandom(48);
+            Value[] parts = new Value[9];
+            for (int k = 0; k < parts.length; k++) {
+                parts[k] = b.mul(in(b), param(b, "p" + k, r, -1, 1, 3));
+            }
+            b.output(b.concat(1, parts), "y");
+        }));
+        // ShuffleNet's channel shuffle with 2 groups of 3 channels
+        c.add(new Case("channel shuffle: reshape, transpose, reshape", new long[] {2, 6, 2, 2}, b -> {
+            Value x = b.mul(in(b), param(b, "p", new SplittableRandom(49), -1, 1, 6, 1, 1));
+            Value grouped = b.reshape(x, 2, 2, 3, 2, 2);
+            Value swapped = b.node("Transpose", null, List.of(grouped), Map.of("perm", ints(0, 2, 1, 3, 4)));
+            b.output(b.reshape(swapped, 2, 6, 2, 2), "y");
+        }));
         return c.stream();
     }
 
@@ -1099,5 +1114,31 @@ public class GradientCheckTest {
                 ex.getMessage().startsWith("ConvTranspose(up): the ConvTranspose gradient needs explicit pads")
                         && ex.getMessage().contains("output_shape"),
                 ex.getMessage());
+    }
+
+    /**
+     * Dropout in a classifier head, trained: the training graph multiplies by the mask input the trainer
+     * draws (0 or 1/(1 - ratio)); with a fixed mask every gradient matches finite differences, dropped
+     * features pass none, and the mask is not all ones (so the case can fail).
+     */
+    @Test
+    void dropout_in_a_classifier_head_trains_with_exact_gradients() {
+        SplittableRandom rnd = new SplittableRandom(50);
+        GraphBuilder b = new GraphBuilder("head");
+        Value x = b.input("input", Shape.fixed(4, 2, 5, 5));
+        Value features = b.flatten(b.globalAvgPool(b.relu(b.conv2d("c", x, Conv2d.of(6, 3)))));
+        Graph forward =
+                b.output(b.linear("fc", b.dropout(features, 0.4f), 3), "logits").build();
+        TrainingGraph tg = TrainingGraph.gradients(forward, Loss.CROSS_ENTROPY, true);
+        assertEquals(1, tg.dropoutMasks().size(), "one mask input");
+        Map<String, DoubleTensor> values = stateValues(tg, rnd);
+        values.put("input", DoubleTensor.random(rnd, 4, 2, 5, 5));
+        values.put(TrainingGraph.TARGET, DoubleTensor.ofLongs(new long[] {0, 2, 1, 2}, 4));
+        for (Map.Entry<String, Shape> m : tg.dropoutMasks().entrySet()) {
+            DoubleTensor mask = DoubleTensor.random(rnd, m.getValue().toArray()).map(v -> v < -0.2 ? 0 : 1 / 0.6);
+            assertTrue(java.util.Arrays.stream(mask.toDoubleArray()).anyMatch(v -> v == 0), "some features dropped");
+            values.put(m.getKey(), mask);
+        }
+        assertLossGradients(forward, tg.graph(), values, rnd, "dropout head");
     }
 }
