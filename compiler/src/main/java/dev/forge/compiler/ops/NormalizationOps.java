@@ -184,8 +184,10 @@ final class NormalizationOps {
      * every product in dx is of centered values. Outputs carrying the statistics themselves add
      * d mu / dx = 1/M and d inv / dx = -inv^3 xc / M:
      *   dx += dMean / M - dInv inv^3 xc / M.
-     * E_R is ReduceSum times the constant 1/M (ReduceSum takes its axes as an input at every opset a
-     * training graph uses; ReduceMean only from opset 18).
+     * E_R is ReduceSum divided by the constant M (ReduceSum takes its axes as an input at every opset a
+     * training graph uses; ReduceMean only from opset 18). Divided, not multiplied by a float32 1/M: that
+     * constant's rounding (3e-8 relative for M = 48) would shift a mean of 1000 by 3e-5, a visible error
+     * against a spread of 1.
      */
     static MeanVarianceGrad meanVarianceGrad(
             GradContext c, String x, long[] axes, String scale, float eps, String dy, String dMean, String dInv) {
@@ -198,10 +200,10 @@ final class NormalizationOps {
             }
             m *= xs.dim((int) a).value();
         }
-        String invM = c.scalar(1f / m);
-        String mu = c.mul(c.reduceSum(x, axes, true), invM);
+        String count = c.scalar((float) m);
+        String mu = c.div(c.reduceSum(x, axes, true), count);
         String xc = c.sub(x, mu);
-        String v = c.mul(c.reduceSum(c.mul(xc, xc), axes, true), invM);
+        String v = c.div(c.reduceSum(c.mul(xc, xc), axes, true), count);
         String inv = c.op("Reciprocal", c.op("Sqrt", c.add(v, c.scalar(eps))));
         String xhat = c.mul(xc, inv);
         if (!c.needs(0)) {
@@ -210,19 +212,19 @@ final class NormalizationOps {
         String dx = null;
         if (dy != null) {
             String g = scale == null ? dy : c.mul(dy, scale);
-            String meanG = c.mul(c.reduceSum(g, axes, true), invM);
-            String meanGx = c.mul(c.reduceSum(c.mul(g, xhat), axes, true), invM);
+            String meanG = c.div(c.reduceSum(g, axes, true), count);
+            String meanGx = c.div(c.reduceSum(c.mul(g, xhat), axes, true), count);
             dx = c.mul(inv, c.sub(c.sub(g, meanG), c.mul(xhat, meanGx)));
         }
         if (dMean != null) {
-            String term = c.mul(dMean, invM);
+            String term = c.div(dMean, count);
             dx = dx == null
                     ? c.op("Expand", term, xs.isFixed() ? c.emit().ints(xs.toArray()) : c.shapeOf(x))
                     : c.add(dx, term);
         }
         if (dInv != null) {
             String cube = c.mul(c.mul(inv, inv), inv);
-            String term = c.mul(c.mul(c.mul(dInv, cube), invM), xc);
+            String term = c.mul(c.div(c.mul(dInv, cube), count), xc);
             dx = dx == null ? c.op("Neg", term) : c.sub(dx, term);
         }
         return new MeanVarianceGrad(dx, xhat);
