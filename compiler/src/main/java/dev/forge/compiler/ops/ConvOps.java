@@ -523,20 +523,10 @@ final class ConvOps {
      *   the Conv's input and X as its output gradient, so the same formulations (im2col, batch axis,
      *   grouped) serve both;
      *   dB = sum of dY over batch and spatial axes.
-     * output_shape and auto_pad derive the pads from the sizes; the gradient takes explicit pads only.
+     * output_shape and auto_pad SAME_* derive the pads from the sizes (below), then the same holds.
      */
     private static List<String> convTransposeGrad(GradContext c) {
         String label = c.node().label();
-        if (c.node().attr("output_shape") != null
-                || !c.node().attrString("auto_pad", "NOTSET").equals("NOTSET")) {
-            throw new UnsupportedOperationException(label + ": the ConvTranspose gradient needs explicit pads and"
-                    + " output_padding, got "
-                    + (c.node().attr("output_shape") != null
-                            ? "output_shape"
-                            : "auto_pad " + c.node().attrString("auto_pad", "NOTSET"))
-                    + "; export with pads and output_padding instead"
-                    + " (PyTorch's ConvTranspose export does)");
-        }
         Shape x = c.shape(c.x(0));
         Shape w = c.shape(c.x(1));
         Shape y = c.shape(c.y(0));
@@ -556,8 +546,27 @@ final class ConvOps {
         }
         long[] strides = c.attrInts("strides", ones(n));
         long[] dilations = c.attrInts("dilations", ones(n));
-        long[] pads = c.attrInts("pads", new long[2 * n]);
+        long[] outputPadding = c.attrInts("output_padding", new long[n]);
+        String autoPad = c.node().attrString("auto_pad", "NOTSET");
+        boolean derived = c.node().attr("output_shape") != null || autoPad.startsWith("SAME");
+        long[] given = c.attrInts("pads", new long[2 * n]);
+        // Y is the window [begin, begin + out) of the full scatter (length full); with output_shape or
+        // SAME_* the pads come from the sizes as ONNX Runtime derives them: total = full - out, the odd one at
+        // the end except for SAME_UPPER (ONNX Runtime refuses an output_shape past the full scatter)
+        long[] pads = new long[2 * n];
         for (int i = 0; i < n; i++) {
+            long full = strides[i] * (inSize[i] - 1) + outputPadding[i] + (kernel[i] - 1) * dilations[i] + 1;
+            long total = Math.max(full - outSize[i], 0);
+            long begin = derived
+                    ? (autoPad.equals("SAME_UPPER") ? total / 2 : total - total / 2)
+                    : autoPad.equals("VALID") ? 0 : given[i];
+            pads[i] = begin;
+            pads[i + n] = full - begin - outSize[i];
+            if (pads[i + n] < 0) {
+                throw new UnsupportedOperationException(label + ": output size " + outSize[i] + " on "
+                        + Spatial.axisName(i, n) + " is past the full transposed convolution (" + full
+                        + "); give an output_shape of at most " + full);
+            }
             // the Conv over dY must land exactly on X's size: output_padding below the stride
             long back = (outSize[i] + pads[i] + pads[i + n] - ((kernel[i] - 1) * dilations[i] + 1)) / strides[i] + 1;
             if (back != inSize[i]) {
@@ -566,14 +575,15 @@ final class ConvOps {
                         + " gives " + back + ", not the input's " + inSize[i] + "); reduce output_padding");
             }
         }
+        String dy = c.dy();
         Map<String, Attribute> a = convAttributes(kernel, strides, pads, dilations);
         a.put("group", attrInt(group));
-        String dx = c.needs(0) ? c.op("Conv", List.of(c.dy(), c.x(1)), a) : null;
+        String dx = c.needs(0) ? c.op("Conv", List.of(dy, c.x(1)), a) : null;
         String dw = null;
         if (c.needs(1)) {
             dw = group == 1
-                    ? convWeightGrad(c, c.dy(), c.x(0), n, kernel, outSize, inSize, strides, dilations, pads)
-                    : groupedWeightGrad(c, c.dy(), c.x(0), group, kernel, inSize, strides, dilations, pads);
+                    ? convWeightGrad(c, dy, c.x(0), n, kernel, outSize, inSize, strides, dilations, pads)
+                    : groupedWeightGrad(c, dy, c.x(0), group, kernel, inSize, strides, dilations, pads);
         }
         String db = c.needs(2) ? c.reduceSum(c.dy(), spatialAndBatchAxes(n), false) : null;
         return c.grads(dx, dw, db);
