@@ -24,10 +24,16 @@ Models:
   squeeze-like    a SqueezeNet-like net (fire modules, 1x1 conv classifier) with every bias zero
   dropout-training  bn-training with Dropout(0.5) before the Linear, TrainingMode.TRAINING export
                   (no optimizer oracle: PyTorch's dropout masks are not Forge's; Java checks it trains)
+  decoder-norms   Conv-InstanceNorm2d(affine)-Relu-ConvTranspose2d-GroupNorm-Upsample(x2, bilinear)-Conv-
+                  LayerNorm([C, H, W])-GAP-Linear, exported at opset 13 in 'eval' mode (GroupNorm through
+                  InstanceNormalization, LayerNorm from ReduceMean/Sub/Pow/Sqrt/Div, Resize linear)
+  decoder-norms-opset17  the same model exported at opset 17 (LayerNorm as LayerNormalization)
 
 Determinism: one thread, deterministic algorithms, seeded generators. Usage:
 
     /usr/bin/python3 testdata/scripts/make_import_golden.py              # -> testdata/golden-import
+    /usr/bin/python3 testdata/scripts/make_import_golden.py --only decoder-norms decoder-norms-opset17
+                                      # only those directories (and their README lines); the rest untouched
 """
 
 import argparse
@@ -128,6 +134,38 @@ class SqueezeLike(nn.Module):
         return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
 
 
+class DecoderNorms(nn.Module):
+    """The normalization and upsampling layers of decoders and segmentation heads, in one small net."""
+
+    def __init__(self):
+        super().__init__()
+        # no bias before InstanceNorm: it would cancel it exactly, leaving a zero gradient whose float rounding
+        # Adam's normalized step turns into noise of full step size on both sides
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.inorm = nn.InstanceNorm2d(8, affine=True)
+        self.up = nn.ConvTranspose2d(8, 8, 3, stride=2, padding=1, output_padding=1)
+        self.gnorm = nn.GroupNorm(4, 8)
+        self.conv2 = nn.Conv2d(8, 4, 3, stride=2, padding=1)
+        self.lnorm = nn.LayerNorm([4, 16, 16])
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        x = F.relu(self.inorm(self.conv1(x)))
+        x = self.gnorm(self.up(x))
+        x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        x = self.lnorm(self.conv2(x))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def randomized(model):
+    """Affine normalization parameters away from their initial ones and zeros, so each one is a real case."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name:
+                p.copy_(p + 0.1 * torch.randn_like(p))
+    return model
+
+
 def save(path, a, dtype=np.float32):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     np.save(path, np.array(a, dtype=dtype, order="C"), allow_pickle=False)
@@ -138,8 +176,8 @@ def state(model):
     return {k: v.detach().clone() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
 
 
-def export(model, x, path, mode):
-    kwargs = dict(opset_version=OPSET, input_names=["input"], output_names=["logits"],
+def export(model, x, path, mode, opset=OPSET):
+    kwargs = dict(opset_version=opset, input_names=["input"], output_names=["logits"],
                   dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
     if mode == "eval":
         model.eval()
@@ -165,18 +203,18 @@ def train(model, x, y, opt, steps):
     return state(model)
 
 
-def make(out_root, name, ctor, mode, oracle=True):
+def make(out_root, name, ctor, mode, oracle=True, opset=OPSET, seed_name=None):
     d = os.path.join(out_root, name)
     if os.path.isdir(d):
         shutil.rmtree(d)
     os.makedirs(d)
-    torch.manual_seed(1000 + sum(map(ord, name)))
+    torch.manual_seed(1000 + sum(map(ord, seed_name or name)))
     model = ctor()
     gen = torch.Generator().manual_seed(77)
     x = torch.randn((4, 3, 8, 8), generator=gen)
     n_classes = 4 if name in ("zero-bias-cnn", "squeeze-like") else 3
     y = torch.tensor([0, 1, 2, 1]) % n_classes
-    m = export(model, x, os.path.join(d, "model.onnx"), mode)
+    m = export(model, x, os.path.join(d, "model.onnx"), mode, opset)
     # the oracle starts from what the file holds: a TRAINING export traces the model in train mode, which
     # updates BatchNorm's running statistics once before they are written
     init = state(model)
@@ -199,28 +237,54 @@ def make(out_root, name, ctor, mode, oracle=True):
                 save(os.path.join(d, opt_name, k + ".npy"), v.numpy())
     size = os.path.getsize(os.path.join(d, "model.onnx"))
     line = (f"{name}: {len(keys)} parameters, {len(inits)} initializers, {identities} Identity of an initializer,"
-            f" {size} bytes")
+            f" {size} bytes" + ("" if opset == OPSET else f", opset {opset}"))
     print(line, flush=True)
     return line
+
+
+MODELS = {
+    "zero-bias-cnn": lambda out: make(out, "zero-bias-cnn", lambda: zero_biases(ZeroBiasCnn()), "default"),
+    "bn-init": lambda out: make(out, "bn-init", BnNet, "eval"),
+    "bn-training": lambda out: make(out, "bn-training", BnNet, "training"),
+    "squeeze-like": lambda out: make(out, "squeeze-like", lambda: zero_biases(SqueezeLike()), "default"),
+    "dropout-training": lambda out: make(out, "dropout-training", lambda: BnNet(dropout=True), "training",
+                                         oracle=False),
+    # 'eval' (no constant folding): the default export folds GroupNorm's Unsqueeze(weight) and Unsqueeze(bias)
+    # into initializers named onnx::Mul_<n> and onnx::Add_<n>, which train the same (SGD and Adam are
+    # elementwise) but are not named after the parameters the oracle compares
+    "decoder-norms": lambda out: make(out, "decoder-norms", lambda: randomized(DecoderNorms()), "eval",
+                                      opset=13),
+    # the same weights (same seed), LayerNorm exported as LayerNormalization
+    "decoder-norms-opset17": lambda out: make(out, "decoder-norms-opset17", lambda: randomized(DecoderNorms()),
+                                              "eval", opset=17, seed_name="decoder-norms"),
+}
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", default=DEFAULT_OUT)
-    out = os.path.abspath(p.parse_args(argv).out)
+    p.add_argument("--only", nargs="+", choices=sorted(MODELS), help="regenerate only these models")
+    args = p.parse_args(argv)
+    out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
-    lines = [
-        make(out, "zero-bias-cnn", lambda: zero_biases(ZeroBiasCnn()), "default"),
-        make(out, "bn-init", BnNet, "eval"),
-        make(out, "bn-training", BnNet, "training"),
-        make(out, "squeeze-like", lambda: zero_biases(SqueezeLike()), "default"),
-        make(out, "dropout-training", lambda: BnNet(dropout=True), "training", oracle=False),
-    ]
-    with open(os.path.join(out, "README.txt"), "w", encoding="utf-8") as f:
+    names = args.only or list(MODELS)
+    made = {name: MODELS[name](out) for name in names}
+    # README lines of the models not regenerated are kept as they are
+    readme = os.path.join(out, "README.txt")
+    old = {}
+    if args.only and os.path.exists(readme):
+        with open(readme, encoding="utf-8") as f:
+            for line in f:
+                key = line.split(":", 1)[0]
+                if key in MODELS:
+                    old[key] = line.rstrip("\n")
+    lines = [made.get(name, old.get(name)) for name in MODELS if name in made or name in old]
+    with open(readme, "w", encoding="utf-8") as f:
         f.write("golden-import: PyTorch exports as users make them, and PyTorch's parameters after training them\n\n"
                 "Generated by testdata/scripts/make_import_golden.py; do not edit by hand. Regenerate with\n"
                 "    /usr/bin/python3 testdata/scripts/make_import_golden.py\n"
-                f"torch {torch.__version__}, numpy {np.__version__}, onnx {onnx.__version__}, opset {OPSET}\n\n"
+                f"torch {torch.__version__}, numpy {np.__version__}, onnx {onnx.__version__}, opset {OPSET}"
+                " unless a line says otherwise\n\n"
                 "Exports: 'default' = torch.onnx.export in eval mode with its defaults; 'eval' = eval mode,\n"
                 "training=TrainingMode.PRESERVE, do_constant_folding=False (keeps BatchNormalization);\n"
                 "'training' = train mode, training=TrainingMode.TRAINING.\n"

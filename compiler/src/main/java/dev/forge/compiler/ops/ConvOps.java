@@ -21,8 +21,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Convolution: {@code Conv} (shape rule and gradient, derived below) and {@code ConvTranspose} (shape
- * rule; it appears in backward graphs as Conv's input gradient).
+ * Convolution: {@code Conv} and {@code ConvTranspose} (shape rules and gradients, derived below; each is
+ * the other's input gradient, and both weight gradients share one formulation).
  */
 final class ConvOps {
     private ConvOps() {}
@@ -46,7 +46,8 @@ final class ConvOps {
                 .attr("output_shape", INTS)
                 .attr("pads", INTS)
                 .attr("strides", INTS)
-                .shape(ConvOps::convTranspose));
+                .shape(ConvOps::convTranspose)
+                .gradient(ConvOps::convTransposeGrad));
     }
 
     /** Conv: X [N, C, spatial...], W [M, C/group, k...], optional B [M]; Y [N, M, out...]. */
@@ -276,7 +277,7 @@ final class ConvOps {
         if (c.needs(1)) {
             dw = group == 1
                     ? convWeightGrad(c, c.x(0), c.dy(), n, kernel, inSize, outSize, strides, dilations, pads)
-                    : groupedWeightGrad(c, group, kernel, outSize, strides, dilations, pads);
+                    : groupedWeightGrad(c, c.x(0), c.dy(), group, kernel, outSize, strides, dilations, pads);
         }
         String db = c.needs(2) ? c.reduceSum(c.dy(), spatialAndBatchAxes(n), false) : null;
         return c.grads(dx, dw, db);
@@ -302,17 +303,25 @@ final class ConvOps {
      * group (a 1024-channel depthwise Conv: 9000 nodes, minutes to compile).
      */
     private static String groupedWeightGrad(
-            GradContext c, long group, long[] kernel, long[] outSize, long[] strides, long[] dilations, long[] pads) {
-        long channels = c.shape(c.x(0)).dim(1).value();
+            GradContext c,
+            String x,
+            String dy,
+            long group,
+            long[] kernel,
+            long[] outSize,
+            long[] strides,
+            long[] dilations,
+            long[] pads) {
+        long channels = c.shape(x).dim(1).value();
         long filters = c.shape(c.x(1)).dim(0).value();
         long taps = product(kernel);
         long patch = channels / group * taps;
         long outputs = product(outSize);
         String cols = patch <= IM2COL_MAX_PATCH
-                ? oneHotColumns(c, group, channels / group, kernel, strides, dilations, pads)
-                : sliceColumns(c, kernel, outSize, strides, dilations, pads);
+                ? oneHotColumns(c, x, group, channels / group, kernel, strides, dilations, pads)
+                : sliceColumns(c, x, kernel, outSize, strides, dilations, pads);
         String p = c.op("Reshape", cols, c.emit().ints(0, group, patch, outputs));
-        String d = c.op("Reshape", c.dy(), c.emit().ints(0, group, filters / group, outputs));
+        String d = c.op("Reshape", dy, c.emit().ints(0, group, filters / group, outputs));
         String perSample = c.op("MatMul", d, c.op("Transpose", List.of(p), Map.of("perm", attrInts(0, 1, 3, 2))));
         String dw = c.reduceSum(perSample, new long[] {0}, false);
         return c.op("Reshape", dw, c.emit().ints(weightShape(filters, channels / group, kernel)));
@@ -320,10 +329,10 @@ final class ConvOps {
 
     /** The patches of a grouped Conv by one strided Slice per kernel tap: [N, C, taps, out...]. */
     private static String sliceColumns(
-            GradContext c, long[] kernel, long[] outSize, long[] strides, long[] dilations, long[] pads) {
+            GradContext c, String input, long[] kernel, long[] outSize, long[] strides, long[] dilations, long[] pads) {
         int n = kernel.length;
         long taps = product(kernel);
-        String x = c.op("Unsqueeze", c.x(0), c.emit().ints(2));
+        String x = c.op("Unsqueeze", input, c.emit().ints(2));
         if (Arrays.stream(pads).anyMatch(p -> p != 0)) {
             long[] padding = new long[2 * (n + 3)];
             for (int i = 0; i < n; i++) {
@@ -363,7 +372,14 @@ final class ConvOps {
 
     /** The patches of a grouped Conv by a grouped Conv with one-hot filters: [N, G*Cg*taps, out...]. */
     private static String oneHotColumns(
-            GradContext c, long group, long channels, long[] kernel, long[] strides, long[] dilations, long[] pads) {
+            GradContext c,
+            String x,
+            long group,
+            long channels,
+            long[] kernel,
+            long[] strides,
+            long[] dilations,
+            long[] pads) {
         long taps = product(kernel);
         int k = (int) (channels * taps);
         float[] oneHot = new float[(int) (group * k * channels * taps)];
@@ -379,7 +395,7 @@ final class ConvOps {
                 .tensor(c.node().name() + "/grad/im2col", Tensor.of(oneHot, weightShape(group * k, channels, kernel)));
         Map<String, Attribute> a = convAttributes(kernel, strides, pads, dilations);
         a.put("group", attrInt(group));
-        return c.op("Conv", List.of(c.x(0), filters), a);
+        return c.op("Conv", List.of(x, filters), a);
     }
 
     /** Largest patch length (input channels x kernel taps) for which the weight gradient goes through im2col. */
@@ -494,6 +510,83 @@ final class ConvOps {
                     c.emit().ints(axes));
         }
         return c.op("Transpose", List.of(z), Map.of("perm", attrInts(swap)));
+    }
+
+    /*
+     * Transposed convolution, the adjoint of a Conv in its input: with the same strides S, pads,
+     * dilations D and groups,
+     *   Y[n,m,j] = sum_{c,i,k : j = i*S + k*D - padBegin} X[n,c,i] W[c,m,k] (+ B[m])
+     * (output_padding only appends rows no input reaches). Hence
+     *   dX[n,c,i] = sum_{m,k} dYpad[n,m, i*S + k*D] W[c,m,k] = Conv(dY, W) with those strides, pads,
+     *   dilations and groups (W [C, M/group, k...] read as C filters over M/group channels);
+     *   dW[c,m,k] = sum_{n,i} X[n,c,i] dYpad[n,m, i*S + k*D]: exactly a Conv's weight gradient with dY as
+     *   the Conv's input and X as its output gradient, so the same formulations (im2col, batch axis,
+     *   grouped) serve both;
+     *   dB = sum of dY over batch and spatial axes.
+     * output_shape and auto_pad SAME_* derive the pads from the sizes (below), then the same holds.
+     */
+    private static List<String> convTransposeGrad(GradContext c) {
+        String label = c.node().label();
+        Shape x = c.shape(c.x(0));
+        Shape w = c.shape(c.x(1));
+        Shape y = c.shape(c.y(0));
+        int n = x.rank() - 2;
+        long group = c.node().attrInt("group", 1);
+        long[] kernel = new long[n];
+        long[] inSize = new long[n];
+        long[] outSize = new long[n];
+        for (int i = 0; i < n; i++) {
+            kernel[i] = w.dim(i + 2).value();
+            if (!x.dim(i + 2).isFixed() || !y.dim(i + 2).isFixed()) {
+                throw new IllegalStateException(
+                        label + ": the ConvTranspose gradient needs fixed spatial sizes, got " + x + " to " + y);
+            }
+            inSize[i] = x.dim(i + 2).value();
+            outSize[i] = y.dim(i + 2).value();
+        }
+        long[] strides = c.attrInts("strides", ones(n));
+        long[] dilations = c.attrInts("dilations", ones(n));
+        long[] outputPadding = c.attrInts("output_padding", new long[n]);
+        String autoPad = c.node().attrString("auto_pad", "NOTSET");
+        boolean derived = c.node().attr("output_shape") != null || autoPad.startsWith("SAME");
+        long[] given = c.attrInts("pads", new long[2 * n]);
+        // Y is the window [begin, begin + out) of the full scatter (length full); with output_shape or
+        // SAME_* the pads come from the sizes as ONNX Runtime derives them: total = full - out, the odd one at
+        // the end except for SAME_UPPER (ONNX Runtime refuses an output_shape past the full scatter)
+        long[] pads = new long[2 * n];
+        for (int i = 0; i < n; i++) {
+            long full = strides[i] * (inSize[i] - 1) + outputPadding[i] + (kernel[i] - 1) * dilations[i] + 1;
+            long total = Math.max(full - outSize[i], 0);
+            long begin = derived
+                    ? (autoPad.equals("SAME_UPPER") ? total / 2 : total - total / 2)
+                    : autoPad.equals("VALID") ? 0 : given[i];
+            pads[i] = begin;
+            pads[i + n] = full - begin - outSize[i];
+            if (pads[i + n] < 0) {
+                throw new UnsupportedOperationException(label + ": output size " + outSize[i] + " on "
+                        + Spatial.axisName(i, n) + " is past the full transposed convolution (" + full
+                        + "); give an output_shape of at most " + full);
+            }
+            // the Conv over dY must land exactly on X's size: output_padding below the stride
+            long back = (outSize[i] + pads[i] + pads[i + n] - ((kernel[i] - 1) * dilations[i] + 1)) / strides[i] + 1;
+            if (back != inSize[i]) {
+                throw new UnsupportedOperationException(label + ": the ConvTranspose gradient needs output_padding"
+                        + " below the stride on " + Spatial.axisName(i, n) + " (a Conv over dY of size " + outSize[i]
+                        + " gives " + back + ", not the input's " + inSize[i] + "); reduce output_padding");
+            }
+        }
+        String dy = c.dy();
+        Map<String, Attribute> a = convAttributes(kernel, strides, pads, dilations);
+        a.put("group", attrInt(group));
+        String dx = c.needs(0) ? c.op("Conv", List.of(dy, c.x(1)), a) : null;
+        String dw = null;
+        if (c.needs(1)) {
+            dw = group == 1
+                    ? convWeightGrad(c, dy, c.x(0), n, kernel, outSize, inSize, strides, dilations, pads)
+                    : groupedWeightGrad(c, dy, c.x(0), group, kernel, inSize, strides, dilations, pads);
+        }
+        String db = c.needs(2) ? c.reduceSum(c.dy(), spatialAndBatchAxes(n), false) : null;
+        return c.grads(dx, dw, db);
     }
 
     private static long[] spatialAndBatchAxes(int n) {

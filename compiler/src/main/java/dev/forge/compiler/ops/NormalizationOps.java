@@ -21,9 +21,12 @@ import java.util.Map;
 import java.util.function.UnaryOperator;
 
 /**
- * Normalization: {@code BatchNormalization}. The inference form (running statistics as constants) has an
- * ordinary gradient rule; the training form normalizes with the batch's own statistics, updates the
- * running ones, and brings a closed-form backward rule for the whole block.
+ * Normalization: {@code BatchNormalization}, {@code InstanceNormalization}, {@code LayerNormalization}. BatchNormalization's inference
+ * form (running statistics as constants) has an ordinary gradient rule; its training form normalizes with
+ * the batch's own statistics, updates the running ones, and brings a closed-form backward rule for the
+ * whole block. InstanceNormalization (statistics of each sample and channel) and LayerNormalization
+ * (statistics of each sample over the trailing axes) have one form each and a shared closed-form gradient
+ * ({@link #meanVarianceGrad}).
  */
 final class NormalizationOps {
     private NormalizationOps() {}
@@ -38,6 +41,193 @@ final class NormalizationOps {
                 .shape(NormalizationOps::batchNorm)
                 .gradient(NormalizationOps::batchNormInference)
                 .trainingForm(NormalizationOps::batchNormTraining));
+        r.add(op("InstanceNormalization")
+                .attrFloat("epsilon", 1e-5f)
+                .shape(NormalizationOps::instanceNorm)
+                .gradient(NormalizationOps::instanceNormGrad));
+        // opset 17; stash_type is the precision of the statistics (1: float32, what Forge computes in)
+        r.add(op("LayerNormalization")
+                .attrInt("axis", -1)
+                .attrFloat("epsilon", 1e-5f)
+                .attrInt("stash_type", 1)
+                .shape(NormalizationOps::layerNorm)
+                .gradient(NormalizationOps::layerNormGrad));
+    }
+
+    /**
+     * LayerNormalization: X [d0, ..., d(r-1)] normalized over the axes from {@code axis} on; Scale and the
+     * optional B broadcast to X[axis:]; Y like X, Mean and InvStdDev [d0, ..., d(axis-1), 1, ..., 1].
+     */
+    static List<ValueType> layerNorm(InferenceContext ctx) {
+        Shape x = ctx.shape(0);
+        int rank = x.rank();
+        long axisAttr = ctx.node().attrInt("axis", -1);
+        if (rank < 1 || axisAttr < -rank || axisAttr >= rank) {
+            throw ctx.error(
+                    "axis " + axisAttr + " is out of range for X " + x,
+                    "give an axis in [" + -rank + ", " + (rank - 1) + "]");
+        }
+        int axis = (int) (axisAttr < 0 ? axisAttr + rank : axisAttr);
+        String[] names = {"Scale", "B"};
+        for (int i = 1; i <= 2; i++) {
+            if (!ctx.hasInput(i)) {
+                continue;
+            }
+            Shape s = ctx.shape(i);
+            boolean fits = s.rank() <= rank - axis;
+            for (int k = 0; fits && k < s.rank(); k++) {
+                Dim sd = s.dim(s.rank() - 1 - k);
+                Dim xd = x.dim(rank - 1 - k);
+                fits = !sd.isFixed() || !xd.isFixed() || sd.value() == 1 || sd.value() == xd.value();
+            }
+            if (!fits) {
+                throw ctx.error(
+                        names[i - 1] + " " + s + " does not broadcast to the normalized axes of X " + x + " (from axis "
+                                + axis + ")",
+                        "give " + names[i - 1] + " the shape of X's axes " + axis + " to " + (rank - 1));
+            }
+        }
+        List<ValueType> out = new ArrayList<>();
+        out.add(ctx.input(0));
+        List<Dim> stats = new ArrayList<>();
+        for (int i = 0; i < rank; i++) {
+            stats.add(i < axis ? x.dim(i) : Dim.of(1));
+        }
+        for (int i = 1; i < ctx.node().outputs().size(); i++) {
+            out.add(new ValueType(dev.forge.runtime.DType.FLOAT32, Shape.of(stats)));
+        }
+        return out;
+    }
+
+    /*
+     * LayerNormalization over the axes R = axis..r-1: y = xhat * Scale + B with xhat the mean-variance
+     * normalization of each x[i0, ..., i(axis-1), :, ...] (meanVarianceGrad, with its Mean and InvStdDev
+     * outputs' gradients when those are read); dScale = dy * xhat and dB = dy, each summed back to its
+     * input's shape over the axes it was broadcast along.
+     */
+    private static List<String> layerNormGrad(GradContext c) {
+        Shape xs = c.shape(c.x(0));
+        int rank = xs.rank();
+        long axisAttr = c.node().attrInt("axis", -1);
+        int axis = (int) (axisAttr < 0 ? axisAttr + rank : axisAttr);
+        long[] normalized = new long[rank - axis];
+        for (int i = axis; i < rank; i++) {
+            normalized[i - axis] = i;
+        }
+        float eps = c.node().attrFloat("epsilon", 1e-5f);
+        MeanVarianceGrad g = c.needs(0) || c.needs(1)
+                ? meanVarianceGrad(c, c.x(0), normalized, c.x(1), eps, c.dy(), c.dy(1), c.dy(2))
+                : new MeanVarianceGrad(null, null);
+        String dscale = c.needs(1) && c.dy() != null ? c.unbroadcast(c.mul(c.dy(), g.xhat()), c.x(1)) : null;
+        String db = c.node().hasInput(2) && c.needs(2) && c.dy() != null ? c.unbroadcast(c.dy(), c.x(2)) : null;
+        return c.grads(g.dx(), dscale, db);
+    }
+
+    /** InstanceNormalization: X [N, C, D1, ...], scale and B [C]; Y like X. */
+    static List<ValueType> instanceNorm(InferenceContext ctx) {
+        Shape x = ctx.shape(0);
+        if (x.rank() < 3) {
+            throw ctx.error(
+                    "input X must be [N, C, D1, ...] with rank >= 3, got " + x,
+                    "add a spatial axis (PyTorch's GroupNorm export reshapes to [N, groups, -1])");
+        }
+        Dim c = x.dim(1);
+        String[] names = {"scale", "B"};
+        for (int i = 1; i <= 2; i++) {
+            Shape s = ctx.shape(i);
+            if (s.rank() != 1 || (c.isFixed() && s.dim(0).isFixed() && s.dim(0).value() != c.value())) {
+                throw ctx.error(
+                        names[i - 1] + " must be [" + c + "] (one value per channel), got " + s,
+                        "give one " + names[i - 1] + " value per channel of X");
+            }
+        }
+        return InferenceContext.one(ctx.dtype(0), x);
+    }
+
+    /*
+     * InstanceNormalization normalizes each (n, c) over its spatial axes:
+     *   y[n,c,s] = xhat[n,c,s] * scale[c] + B[c],  xhat = (x - mean_nc) / sqrt(var_nc + eps)
+     * so per (n, c) it is the mean-variance normalization of meanVarianceGrad over the spatial axes with
+     * s = scale reshaped to [1, C, 1, ...]; dscale[c] = sum over n and s of dy * xhat, dB[c] = sum of dy.
+     */
+    private static List<String> instanceNormGrad(GradContext c) {
+        Shape xs = c.shape(c.x(0));
+        int rank = xs.rank();
+        long[] spatial = new long[rank - 2];
+        long[] others = new long[rank - 1];
+        for (int i = 2; i < rank; i++) {
+            spatial[i - 2] = i;
+            others[i - 1] = i;
+        }
+        long[] bshape = Grad.ones(rank);
+        bshape[1] = c.shape(c.x(1)).dim(0).value();
+        String scale = c.op("Reshape", c.x(1), c.emit().ints(bshape));
+        float eps = c.node().attrFloat("epsilon", 1e-5f);
+        MeanVarianceGrad g = c.needs(0) || c.needs(1)
+                ? meanVarianceGrad(c, c.x(0), spatial, scale, eps, c.dy(), null, null)
+                : new MeanVarianceGrad(null, null);
+        String dscale = c.needs(1) ? c.reduceSum(c.mul(c.dy(), g.xhat()), others, false) : null;
+        String db = c.needs(2) ? c.reduceSum(c.dy(), others, false) : null;
+        return c.grads(g.dx(), dscale, db);
+    }
+
+    /** The results of {@link #meanVarianceGrad}: dX (null when not needed) and the normalized input. */
+    record MeanVarianceGrad(String dx, String xhat) {}
+
+    /*
+     * Mean-variance normalization over the axes R (M elements per group), with a scale s broadcast to x:
+     *   mu = E_R[x], xc = x - mu, v = E_R[xc^2], inv = (v + eps)^(-1/2), xhat = xc inv, y = xhat s (+ b)
+     * Backward, with g = dy s: d xhat = g, and since xhat depends on every x of its group,
+     *   dx = inv (g - E_R[g] - xhat E_R[g xhat])
+     * (the standard normalization backward). The statistics are recomputed in centered form (two passes,
+     * E[xc^2] rather than E[x^2] - E[x]^2, which cancels in float32 when the mean dwarfs the spread), and
+     * every product in dx is of centered values. Outputs carrying the statistics themselves add
+     * d mu / dx = 1/M and d inv / dx = -inv^3 xc / M:
+     *   dx += dMean / M - dInv inv^3 xc / M.
+     * E_R is ReduceSum divided by the constant M (ReduceSum takes its axes as an input at every opset a
+     * training graph uses; ReduceMean only from opset 18). Divided, not multiplied by a float32 1/M: that
+     * constant's rounding (3e-8 relative for M = 48) would shift a mean of 1000 by 3e-5, a visible error
+     * against a spread of 1.
+     */
+    static MeanVarianceGrad meanVarianceGrad(
+            GradContext c, String x, long[] axes, String scale, float eps, String dy, String dMean, String dInv) {
+        Shape xs = c.shape(x);
+        long m = 1;
+        for (long a : axes) {
+            if (!xs.dim((int) a).isFixed()) {
+                throw new IllegalStateException(c.node().label() + ": the normalization gradient needs fixed sizes"
+                        + " on the normalized axes, got " + xs + "; give those dimensions fixed sizes");
+            }
+            m *= xs.dim((int) a).value();
+        }
+        String count = c.scalar((float) m);
+        String mu = c.div(c.reduceSum(x, axes, true), count);
+        String xc = c.sub(x, mu);
+        String v = c.div(c.reduceSum(c.mul(xc, xc), axes, true), count);
+        String inv = c.op("Reciprocal", c.op("Sqrt", c.add(v, c.scalar(eps))));
+        String xhat = c.mul(xc, inv);
+        if (!c.needs(0)) {
+            return new MeanVarianceGrad(null, xhat);
+        }
+        String dx = null;
+        if (dy != null) {
+            String g = scale == null ? dy : c.mul(dy, scale);
+            String meanG = c.div(c.reduceSum(g, axes, true), count);
+            String meanGx = c.div(c.reduceSum(c.mul(g, xhat), axes, true), count);
+            dx = c.mul(inv, c.sub(c.sub(g, meanG), c.mul(xhat, meanGx)));
+        }
+        if (dMean != null) {
+            String term = c.div(dMean, count);
+            dx = dx == null
+                    ? c.op("Expand", term, xs.isFixed() ? c.emit().ints(xs.toArray()) : c.shapeOf(x))
+                    : c.add(dx, term);
+        }
+        if (dInv != null) {
+            String cube = c.mul(c.mul(inv, inv), inv);
+            String term = c.mul(c.div(c.mul(dInv, cube), count), xc);
+            dx = dx == null ? c.op("Neg", term) : c.sub(dx, term);
+        }
+        return new MeanVarianceGrad(dx, xhat);
     }
 
     /** BatchNormalization: X [N, C, ...], scale/B/mean/var [C]; Y like X (+ running stats in training mode). */

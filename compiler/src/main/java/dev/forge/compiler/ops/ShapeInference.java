@@ -59,7 +59,11 @@ public final class ShapeInference {
         return null;
     }
 
-    /** The constant value of a value: an initializer or the output of a {@code Constant} node; else null. */
+    /**
+     * The constant value of a value: an initializer, the output of a {@code Constant} node, or a
+     * {@code Concat} of constant float or int64 vectors (how PyTorch writes Resize's scales when it does not
+     * fold constants); else null.
+     */
     public static Tensor constantOf(Graph graph, String name) {
         Tensor t = graph.initializers().get(name);
         if (t != null) {
@@ -68,6 +72,44 @@ public final class ShapeInference {
         Node p = graph.producer(name);
         if (p != null && p.opType().equals("Constant")) {
             return TensorOps.constantValue(p);
+        }
+        if (p != null && p.opType().equals("Concat") && !p.inputs().isEmpty()) {
+            return concatOfVectors(graph, p);
+        }
+        return null;
+    }
+
+    private static Tensor concatOfVectors(Graph graph, Node concat) {
+        List<Tensor> parts = new ArrayList<>();
+        for (String in : concat.inputs()) {
+            Tensor part = in.isEmpty() ? null : constantOf(graph, in);
+            if (part == null
+                    || part.shape().length != 1
+                    || part.dtype() != parts.stream().findFirst().orElse(part).dtype()) {
+                return null;
+            }
+            parts.add(part);
+        }
+        int n = parts.stream().mapToInt(x -> (int) x.size()).sum();
+        if (parts.get(0).dtype() == dev.forge.runtime.DType.FLOAT32) {
+            float[] v = new float[n];
+            int k = 0;
+            for (Tensor part : parts) {
+                for (float f : part.toFloatArray()) {
+                    v[k++] = f;
+                }
+            }
+            return Tensor.of(v, n);
+        }
+        if (parts.get(0).dtype() == dev.forge.runtime.DType.INT64) {
+            long[] v = new long[n];
+            int k = 0;
+            for (Tensor part : parts) {
+                for (long l : part.toLongArray()) {
+                    v[k++] = l;
+                }
+            }
+            return Tensor.of(v, n);
         }
         return null;
     }

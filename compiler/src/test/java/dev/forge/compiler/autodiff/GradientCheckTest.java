@@ -520,6 +520,205 @@ public class GradientCheckTest {
                                         in(b),
                                         Conv2d.of(3, 1).groups(3).stride(2).bias(false)),
                                 "y")));
+        // ---- normalization, transposed convolution and linear resizing (issue 10, the last rules) ----
+        c.add(new Case("instancenorm affine on offset inputs", new long[] {2, 3, 4, 5}, b -> {
+            SplittableRandom r = new SplittableRandom(40);
+            Value x = b.add(in(b), b.constant("offset", Tensor.of(new float[] {3f})));
+            Value y = b.node(
+                    "InstanceNormalization",
+                    null,
+                    List.of(x, param(b, "scale", r, 0.5, 2, 3), param(b, "bias", r, -1, 1, 3)),
+                    Map.of("epsilon", new Attribute.Float(1e-3f)));
+            b.output(y, "y");
+        }));
+        // torch.nn.GroupNorm as PyTorch exports it at opsets <= 17: the groups through an InstanceNormalization
+        // with constant unit scale and zero bias, the affine per channel after reshaping back
+        c.add(new Case(
+                "groupnorm as exported: reshape, instancenorm, reshape, mul, add", new long[] {2, 6, 3, 4}, b -> {
+                    SplittableRandom r = new SplittableRandom(41);
+                    Value grouped = b.node("Reshape", null, List.of(in(b), longs(b, 0, 3, -1)), Map.of());
+                    Value normed = b.node(
+                            "InstanceNormalization",
+                            null,
+                            List.of(
+                                    grouped,
+                                    b.constant("gn_ones", Tensor.of(new float[] {1, 1, 1}, 3)),
+                                    b.constant("gn_zeros", Tensor.of(new float[] {0, 0, 0}, 3))),
+                            Map.of());
+                    Value back = b.node(
+                            "Reshape",
+                            null,
+                            List.of(normed, b.node("Shape", null, List.of(in(b)), Map.of())),
+                            Map.of());
+                    Value y = b.add(
+                            b.mul(back, param(b, "gamma", r, 0.5, 2, 6, 1, 1)), param(b, "beta", r, -1, 1, 6, 1, 1));
+                    b.output(y, "y");
+                }));
+        c.add(new Case(
+                "layernorm over the last axis and over [C, H, W] with its mean and invstddev",
+                new long[] {2, 3, 2, 4},
+                b -> {
+                    SplittableRandom r = new SplittableRandom(42);
+                    Value x = b.add(in(b), b.constant("offset", Tensor.of(new float[] {2f})));
+                    Value last = b.node(
+                            "LayerNormalization",
+                            null,
+                            List.of(x, param(b, "ln_scale", r, 0.5, 2, 4), param(b, "ln_bias", r, -1, 1, 4)),
+                            Map.of());
+                    // Scale broadcast along H, no B; Mean and InvStdDev read downstream
+                    List<Value> chw = b.node(
+                            "LayerNormalization",
+                            null,
+                            List.of(x, param(b, "chw_scale", r, 0.5, 2, 3, 1, 4)),
+                            Map.of("axis", i(1), "epsilon", new Attribute.Float(1e-3f)),
+                            3);
+                    Value stats = b.add(chw.get(1), b.mul(chw.get(2), chw.get(2)));
+                    b.output(b.add(b.mul(last, chw.get(0)), stats), "y");
+                }));
+        // torch.nn.LayerNorm as PyTorch exports it below opset 17, from primitives
+        c.add(new Case(
+                "layernorm as exported below opset 17: reducemean, sub, pow, sqrt, div", new long[] {2, 3, 5}, b -> {
+                    SplittableRandom r = new SplittableRandom(43);
+                    Value x = in(b);
+                    Value mean = b.node("ReduceMean", null, List.of(x), Map.of("axes", ints(-1)));
+                    Value xc = b.node("Sub", null, List.of(x, mean), Map.of());
+                    Value sq =
+                            b.node("Pow", null, List.of(xc, b.constant("two", Tensor.of(new float[] {2f}))), Map.of());
+                    Value var = b.node("ReduceMean", null, List.of(sq), Map.of("axes", ints(-1)));
+                    Value std = b.node(
+                            "Sqrt",
+                            null,
+                            List.of(b.add(var, b.constant("eps", Tensor.of(new float[] {1e-5f})))),
+                            Map.of());
+                    Value normed = b.node("Div", null, List.of(xc, std), Map.of());
+                    b.output(b.add(b.mul(normed, param(b, "w", r, 0.5, 2, 5)), param(b, "bias", r, -1, 1, 5)), "y");
+                }));
+        // 8 output channels x 3x3 = 72 > ConvOps.IM2COL_MAX_PATCH (the weight gradient over the batch axis), then
+        // 3 output channels x 2x2 (im2col)
+        c.add(new Case(
+                "convtranspose stride 2 pad 1 output_padding 1, then 2x2 stride 2 without bias",
+                new long[] {2, 2, 3, 4},
+                b -> {
+                    SplittableRandom r = new SplittableRandom(44);
+                    Value up = b.node(
+                            "ConvTranspose",
+                            null,
+                            List.of(in(b), param(b, "t1_w", r, -1, 1, 2, 8, 3, 3), param(b, "t1_b", r, -1, 1, 8)),
+                            Map.of("strides", ints(2, 2), "pads", ints(1, 1, 1, 1), "output_padding", ints(1, 0)));
+                    Value up2 = b.node(
+                            "ConvTranspose",
+                            null,
+                            List.of(up, param(b, "t2_w", r, -1, 1, 8, 3, 2, 2)),
+                            Map.of("strides", ints(2, 2)));
+                    b.output(up2, "y");
+                }));
+        // grouped: 3 output channels per group x 3x3 (one-hot columns); depthwise-like with 8 outputs per group
+        // x 3x3 = 72 (tap slices)
+        c.add(new Case(
+                "convtranspose groups 2 dilation 2 asymmetric pads, and 8 outputs per group",
+                new long[] {2, 4, 3, 3},
+                b -> {
+                    SplittableRandom r = new SplittableRandom(45);
+                    Value g2 = b.node(
+                            "ConvTranspose",
+                            null,
+                            List.of(in(b), param(b, "g2_w", r, -1, 1, 4, 3, 3, 3), param(b, "g2_b", r, -1, 1, 6)),
+                            Map.of(
+                                    "group",
+                                    i(2),
+                                    "strides",
+                                    ints(2, 1),
+                                    "dilations",
+                                    ints(2, 2),
+                                    "pads",
+                                    ints(1, 0, 2, 1),
+                                    "output_padding",
+                                    ints(1, 0)));
+                    Value g4 = b.node(
+                            "ConvTranspose",
+                            null,
+                            List.of(in(b), param(b, "g4_w", r, -1, 1, 4, 8, 3, 3)),
+                            Map.of("group", i(4), "strides", ints(2, 2), "pads", ints(1, 1, 1, 1)));
+                    b.output(b.concat(1, flat(b, g2), flat(b, g4)), "y");
+                }));
+        for (String ctm : List.of("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric")) {
+            c.add(new Case("resize linear " + ctm + ": up by scales, down to sizes", new long[] {2, 2, 3, 4}, b -> {
+                Value x = b.mul(in(b), param(b, "p", new SplittableRandom(46), -1, 1, 4));
+                Map<String, Attribute> a = Map.of(
+                        "mode", new Attribute.Str("linear"), "coordinate_transformation_mode", new Attribute.Str(ctm));
+                Value up = b.node(
+                        "Resize",
+                        null,
+                        java.util.Arrays.asList(
+                                x, null, b.constant("scales", Tensor.of(new float[] {1, 1, 2, 1.5f}, 4))),
+                        a);
+                Value down = b.node("Resize", null, java.util.Arrays.asList(x, null, null, longs(b, 2, 2, 2, 3)), a);
+                b.output(b.concat(1, flat(b, up), flat(b, down)), "y");
+            }));
+        }
+        // built at the builder's opset, declared opset 9 (Upsample's last); the backward is Transpose and MatMul
+        // no parameter: broadcasting gradients (ReduceSum with axes as an input) need opset 13
+        c.add(new Case("upsample opset 9 nearest and bilinear by 2", new long[] {1, 2, 3, 4}, b -> {
+            Value x = in(b);
+            Value scales = b.constant("scales", Tensor.of(new float[] {1, 1, 2, 2}, 4));
+            Value nearest = b.node("Upsample", null, List.of(x, scales), Map.of());
+            Value linear = b.node("Upsample", null, List.of(x, scales), Map.of("mode", new Attribute.Str("linear")));
+            b.output(b.add(nearest, b.mul(linear, linear)), "y");
+            b.graph().opsets().put("", 9L);
+        }));
+        c.add(new Case("concat of nine inputs, each scaled by its own parameter", new long[] {2, 2, 3}, b -> {
+            SplittableRandom r = new SplittableRandom(48);
+            Value[] parts = new Value[9];
+            for (int k = 0; k < parts.length; k++) {
+                parts[k] = b.mul(in(b), param(b, "p" + k, r, -1, 1, 3));
+            }
+            b.output(b.concat(1, parts), "y");
+        }));
+        // ShuffleNet's channel shuffle with 2 groups of 3 channels
+        c.add(new Case("channel shuffle: reshape, transpose, reshape", new long[] {2, 6, 2, 2}, b -> {
+            Value x = b.mul(in(b), param(b, "p", new SplittableRandom(49), -1, 1, 6, 1, 1));
+            Value grouped = b.reshape(x, 2, 2, 3, 2, 2);
+            Value swapped = b.node("Transpose", null, List.of(grouped), Map.of("perm", ints(0, 2, 1, 3, 4)));
+            b.output(b.reshape(swapped, 2, 6, 2, 2), "y");
+        }));
+        // the mean dwarfs the spread: E[x^2] - E[x]^2 would lose every digit in float32 (ONNX Runtime's run
+        // of the backward graph is held to 1e-4 of the double-precision reference)
+        c.add(new Case("instancenorm and layernorm on inputs offset by 1000", new long[] {2, 3, 4, 4}, b -> {
+            SplittableRandom r = new SplittableRandom(51);
+            Value x = b.add(in(b), b.constant("offset", Tensor.of(new float[] {1000f})));
+            Value in = b.node(
+                    "InstanceNormalization",
+                    null,
+                    List.of(x, param(b, "in_scale", r, 0.5, 2, 3), param(b, "in_bias", r, -1, 1, 3)),
+                    Map.of());
+            Value ln = b.node(
+                    "LayerNormalization",
+                    null,
+                    List.of(x, param(b, "ln_scale", r, 0.5, 2, 4), param(b, "ln_bias", r, -1, 1, 4)),
+                    Map.of("axis", i(1)));
+            b.output(b.mul(in, ln), "y");
+        }));
+        // pads derived from the sizes: output_shape with an odd total padding (the odd row at the end), SAME_UPPER
+        // (at the start)
+        c.add(new Case(
+                "convtranspose output_shape with odd total padding, and auto_pad SAME_UPPER",
+                new long[] {1, 2, 3, 3},
+                b -> {
+                    SplittableRandom r = new SplittableRandom(52);
+                    Value w = param(b, "w", r, -1, 1, 2, 3, 3, 3);
+                    Value bias = param(b, "bias", r, -1, 1, 3);
+                    Value shaped = b.node(
+                            "ConvTranspose",
+                            null,
+                            List.of(in(b), w, bias),
+                            Map.of("strides", ints(2, 2), "output_shape", ints(6, 7)));
+                    Value same = b.node(
+                            "ConvTranspose",
+                            null,
+                            List.of(in(b), w),
+                            Map.of("strides", ints(2, 2), "auto_pad", new Attribute.Str("SAME_UPPER")));
+                    b.output(b.concat(1, flat(b, shaped), flat(b, same)), "y");
+                }));
         return c.stream();
     }
 
@@ -590,7 +789,20 @@ public class GradientCheckTest {
         Emitter e = new Emitter(g, "check");
         String r = e.tensor("R", rWeights.toTensorFloat());
         values.put(r, rWeights);
-        String loss = e.op("ReduceSum", List.of(e.op("Mul", y, r)), Map.of("keepdims", new Attribute.Int(0)));
+        String weighted = e.op("Mul", y, r);
+        String loss;
+        if (g.opset() >= 13) {
+            loss = e.op("ReduceSum", List.of(weighted), Map.of("keepdims", new Attribute.Int(0)));
+        } else {
+            // below opset 13 (Upsample's cases) a sum whose backward is Reshape, Transpose and MatMul only, valid
+            // at every opset (ReduceSum's gradient uses the opset 13 forms of Unsqueeze)
+            int count = (int) rWeights.size();
+            float[] ones = new float[count];
+            java.util.Arrays.fill(ones, 1f);
+            String row = e.op("Reshape", weighted, e.ints(1, count));
+            String total = e.op("MatMul", row, e.tensor("ones", Tensor.of(ones, count, 1)));
+            loss = e.op("Reshape", total, e.ints());
+        }
         Graph lossGraph = g.copy();
         lossGraph.clearOutputs();
         lossGraph.addOutput(new ValueInfo(loss, lossGraph.type(loss)));
@@ -922,5 +1134,49 @@ public class GradientCheckTest {
                 .filter(n -> n.opType().equals("ConvTranspose"))
                 .count();
         assertEquals(1, transposes);
+    }
+
+    /**
+     * Dropout in a classifier head, trained: the training graph multiplies by the mask input the trainer
+     * draws (0 or 1/(1 - ratio)); with a fixed mask every gradient matches finite differences, dropped
+     * features pass none, and the mask is not all ones (so the case can fail).
+     */
+    @Test
+    void dropout_in_a_classifier_head_trains_with_exact_gradients() {
+        SplittableRandom rnd = new SplittableRandom(50);
+        GraphBuilder b = new GraphBuilder("head");
+        Value x = b.input("input", Shape.fixed(4, 2, 5, 5));
+        Value features = b.flatten(b.globalAvgPool(b.relu(b.conv2d("c", x, Conv2d.of(6, 3)))));
+        Graph forward =
+                b.output(b.linear("fc", b.dropout(features, 0.4f), 3), "logits").build();
+        TrainingGraph tg = TrainingGraph.gradients(forward, Loss.CROSS_ENTROPY, true);
+        assertEquals(1, tg.dropoutMasks().size(), "one mask input");
+        Map<String, DoubleTensor> values = stateValues(tg, rnd);
+        values.put("input", DoubleTensor.random(rnd, 4, 2, 5, 5));
+        values.put(TrainingGraph.TARGET, DoubleTensor.ofLongs(new long[] {0, 2, 1, 2}, 4));
+        for (Map.Entry<String, Shape> m : tg.dropoutMasks().entrySet()) {
+            DoubleTensor mask = DoubleTensor.random(rnd, m.getValue().toArray()).map(v -> v < -0.2 ? 0 : 1 / 0.6);
+            assertTrue(java.util.Arrays.stream(mask.toDoubleArray()).anyMatch(v -> v == 0), "some features dropped");
+            values.put(m.getKey(), mask);
+        }
+        assertLossGradients(forward, tg.graph(), values, rnd, "dropout head");
+    }
+
+    @Test
+    void convtranspose_with_an_output_shape_past_the_scatter_names_the_limit() {
+        GraphBuilder b = new GraphBuilder("ct");
+        Value x = b.input("x", Shape.fixed(1, 2, 3, 3));
+        Value w = b.parameter("w", Tensor.of(new float[2 * 2 * 9], 2, 2, 3, 3));
+        Value y =
+                b.node("ConvTranspose", "up", List.of(x, w), Map.of("strides", ints(2, 2), "output_shape", ints(8, 7)));
+        Graph g = b.output(y, "y").build();
+        Emitter e = new Emitter(g, "l");
+        String loss = e.op("ReduceSum", List.of("y"), Map.of("keepdims", new Attribute.Int(0)));
+        UnsupportedOperationException ex =
+                assertThrows(UnsupportedOperationException.class, () -> Autodiff.gradients(g, loss, List.of("w")));
+        assertEquals(
+                "ConvTranspose(up): output size 8 on height is past the full transposed convolution (7); give an"
+                        + " output_shape of at most 7",
+                ex.getMessage());
     }
 }

@@ -4,7 +4,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
-/** Matrix products, batch normalization and (log-)softmax. */
+/** Matrix products, batch, instance and layer normalization and (log-)softmax. */
 final class MathRules {
     private MathRules() {}
 
@@ -12,6 +12,8 @@ final class MathRules {
         r.put("Gemm", MathRules::gemm);
         r.put("MatMul", MathRules::matMul);
         r.put("BatchNormalization", MathRules::batchNormalization);
+        r.put("InstanceNormalization", MathRules::instanceNormalization);
+        r.put("LayerNormalization", MathRules::layerNormalization);
         r.put("Softmax", c -> softmax(c, false));
         r.put("LogSoftmax", c -> softmax(c, true));
     }
@@ -208,6 +210,101 @@ final class MathRules {
                 out,
                 new DoubleTensor(inputMean.dtype(), new long[] {channels}, runningMean),
                 new DoubleTensor(inputVar.dtype(), new long[] {channels}, runningVar));
+    }
+
+    /**
+     * InstanceNormalization of X [N, C, D1, ...]: each (n, c) over its D1 x ... elements,
+     * {@code Y = (X - mean) / sqrt(var + epsilon) * scale[c] + B[c]} with the population variance;
+     * epsilon defaults to 1e-5.
+     */
+    private static List<DoubleTensor> instanceNormalization(Call c) {
+        DoubleTensor x = c.in(0);
+        DoubleTensor scale = c.in(1);
+        DoubleTensor bias = c.in(2);
+        if (x.rank() < 3) {
+            throw c.error("X must be [N, C, D1, ...], got " + Arrays.toString(x.rawShape()));
+        }
+        int channels = (int) x.dim(1);
+        for (DoubleTensor p : List.of(scale, bias)) {
+            if (p.rank() != 1 || p.dim(0) != channels) {
+                throw c.error("scale and B must be [" + channels + "], got " + Arrays.toString(p.rawShape()));
+            }
+        }
+        int groups = (int) x.dim(0) * channels;
+        int inner = x.size() / groups;
+        double[] y = normalizeRows(x.raw(), groups, inner, c.attrFloat("epsilon", 1e-5f), null, null);
+        for (int g = 0; g < groups; g++) {
+            for (int i = 0; i < inner; i++) {
+                y[g * inner + i] = y[g * inner + i] * scale.raw()[g % channels] + bias.raw()[g % channels];
+            }
+        }
+        return List.of(new DoubleTensor(x.dtype(), x.shape(), y));
+    }
+
+    /**
+     * LayerNormalization (opset 17) of X over the axes from {@code axis} (default -1) on:
+     * {@code Y = (X - mean) / sqrt(var + epsilon) * Scale + B} with Scale and the optional B broadcast to
+     * X[axis:]; the optional outputs Mean and InvStdDev = 1/sqrt(var + epsilon) have X's leading axes and
+     * size 1 on the normalized ones. epsilon defaults to 1e-5.
+     */
+    private static List<DoubleTensor> layerNormalization(Call c) {
+        DoubleTensor x = c.in(0);
+        long[] shape = x.rawShape();
+        int axis = c.axis(c.attrInt("axis", -1), x.rank());
+        int rows = 1;
+        for (int i = 0; i < axis; i++) {
+            rows *= (int) shape[i];
+        }
+        int length = x.size() / Math.max(1, rows);
+        long[] inner = Arrays.copyOfRange(shape, axis, shape.length);
+        double[] scale = Broadcasting.to(c.in(1), inner).raw();
+        double[] bias = c.has(2) ? Broadcasting.to(c.in(2), inner).raw() : new double[length];
+        double[] means = new double[rows];
+        double[] invStd = new double[rows];
+        double[] y = normalizeRows(x.raw(), rows, length, c.attrFloat("epsilon", 1e-5f), means, invStd);
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < length; i++) {
+                y[r * length + i] = y[r * length + i] * scale[i] + bias[i];
+            }
+        }
+        long[] statShape = shape.clone();
+        Arrays.fill(statShape, axis, statShape.length, 1);
+        return List.of(
+                new DoubleTensor(x.dtype(), x.shape(), y),
+                DoubleTensor.of(means, statShape),
+                DoubleTensor.of(invStd, statShape));
+    }
+
+    /**
+     * Each of {@code rows} consecutive runs of {@code length} values normalized to mean 0 and variance 1
+     * (population variance plus epsilon, two passes); the means and 1/sqrt(var + epsilon) go to
+     * {@code means} and {@code invStd} when given.
+     */
+    static double[] normalizeRows(double[] x, int rows, int length, double epsilon, double[] means, double[] invStd) {
+        double[] y = new double[x.length];
+        for (int r = 0; r < rows; r++) {
+            double sum = 0;
+            for (int i = 0; i < length; i++) {
+                sum += x[r * length + i];
+            }
+            double mu = sum / length;
+            double sq = 0;
+            for (int i = 0; i < length; i++) {
+                double d = x[r * length + i] - mu;
+                sq += d * d;
+            }
+            double inv = 1 / Math.sqrt(sq / length + epsilon);
+            for (int i = 0; i < length; i++) {
+                y[r * length + i] = (x[r * length + i] - mu) * inv;
+            }
+            if (means != null) {
+                means[r] = mu;
+            }
+            if (invStd != null) {
+                invStd[r] = inv;
+            }
+        }
+        return y;
     }
 
     /**

@@ -281,6 +281,20 @@ class ReferenceVsOnnxRuntimeTest {
                         k.rand(-1, 1, 3),
                         k.rand(-0.5, 0.5, 3),
                         k.rand(0.5, 2, 3)))));
+        l.add(c("InstanceNormalization 4-D and 3-D, offset inputs", k -> {
+            Value x = k.op("Add", Map.of(), k.x("x", 2, 3, 4, 5), k.scalar(20f));
+            Value g = k.x("g", 2, 4, 6);
+            k.out(
+                    k.op("InstanceNormalization", attrs("epsilon", f(1e-3f)), x, k.rand(0.5, 2, 3), k.rand(-1, 1, 3)),
+                    k.op("InstanceNormalization", Map.of(), g, k.rand(0.5, 2, 4), k.rand(-1, 1, 4)));
+        }));
+        l.add(c("LayerNormalization over the last axis and over [C, H, W], with Mean and InvStdDev", k -> {
+            Value x = k.op("Add", Map.of(), k.x("x", 2, 3, 4, 5), k.scalar(10f));
+            k.out(k.op("LayerNormalization", Map.of(), x, k.rand(0.5, 2, 5), k.rand(-1, 1, 5)));
+            List<Value> all = k.ops(
+                    "LayerNormalization", attrs("axis", i(1), "epsilon", f(1e-3f)), 3, x, k.rand(0.5, 2, 3, 1, 5));
+            k.out(all.get(0), all.get(1), all.get(2));
+        }));
         l.add(c("Activations", k -> {
             Value x = k.x("x", 2, 3, 4);
             Value pos = k.op("Add", Map.of(), k.op("Abs", Map.of(), x), k.scalar(0.25f));
@@ -403,6 +417,34 @@ class ReferenceVsOnnxRuntimeTest {
                             null,
                             sc),
                     k.op("Resize", attrs("mode", s("nearest")), x, null, sc));
+        }));
+        l.add(c("Resize linear: every coordinate_transformation_mode, by scales and by sizes", k -> {
+            Value x = k.x("x", 1, 2, 3, 4);
+            Value up = k.b.constant("scales", Tensor.of(new float[] {1, 1, 2, 1.5f}, 4));
+            Value down = k.longs(1, 2, 2, 3);
+            for (String ctm : List.of("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric")) {
+                Map<String, Attribute> a = attrs("mode", s("linear"), "coordinate_transformation_mode", s(ctm));
+                k.out(k.op("Resize", a, x, null, up), k.op("Resize", a, x, null, null, down));
+            }
+            // nearest with the coordinate modes the linear cases add
+            k.out(k.op(
+                    "Resize",
+                    attrs("mode", s("nearest"), "coordinate_transformation_mode", s("align_corners")),
+                    x,
+                    null,
+                    up));
+        }));
+        // the builder writes opset 13+; these graphs hold nothing else, so they are declared opset 9 and 8
+        l.add(c("Upsample opset 9 (scales input), nearest and linear", k -> {
+            Value x = k.x("x", 1, 2, 3, 4);
+            Value sc = k.b.constant("scales", Tensor.of(new float[] {1, 1, 2, 1.5f}, 4));
+            k.out(k.op("Upsample", Map.of(), x, sc), k.op("Upsample", attrs("mode", s("linear")), x, sc));
+            k.b.graph().opsets().put("", 9L);
+        }));
+        l.add(c("Upsample opset 8 (scales attribute), nearest", k -> {
+            Value x = k.x("x", 1, 2, 3, 4);
+            k.out(k.op("Upsample", Map.of("scales", new Attribute.Floats(new float[] {1, 1, 3, 2})), x));
+            k.b.graph().opsets().put("", 8L);
         }));
         l.add(c("Logic, rounding, Sign, Sum/Mean/Max/Min", k -> {
             Value a = k.x("a", 2, 3, 1);

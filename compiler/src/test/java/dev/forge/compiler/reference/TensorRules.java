@@ -30,6 +30,7 @@ final class TensorRules {
         r.put("ConstantOfShape", TensorRules::constantOfShape);
         r.put("Expand", TensorRules::expand);
         r.put("Resize", TensorRules::resize);
+        r.put("Upsample", TensorRules::upsample);
         r.put("OneHot", TensorRules::oneHot);
         r.put("Size", c -> List.of(DoubleTensor.ofLongs(new long[] {c.in(0).size()})));
         r.put("Slice", TensorRules::slice);
@@ -612,17 +613,15 @@ final class TensorRules {
 
     /** Expand: broadcast the input together with the int64 shape input (bidirectionally, like numpy). */
     /**
-     * Resize, nearest mode only, with scales (input 2) or sizes (input 3): output index o maps to input
-     * coordinate asymmetric o / scale or half_pixel (o + 0.5) / scale - 0.5, rounded by nearest_mode
-     * (floor, ceil, round_prefer_floor, round_prefer_ceil) and clamped to the input.
+     * Resize, modes nearest and linear, with scales (input 2) or sizes (input 3; the scale is then
+     * size / in). Output index o maps to the input coordinate x(o) by coordinate_transformation_mode:
+     * half_pixel (o + 0.5) / scale - 0.5; pytorch_half_pixel the same but 0 when the output size is 1;
+     * align_corners o * (in - 1) / (out - 1) (0 when out is 1); asymmetric o / scale. nearest rounds x by
+     * nearest_mode (floor, ceil, round_prefer_floor, round_prefer_ceil) and clamps it to the input; linear
+     * clamps x to [0, in - 1] and interpolates between floor(x) and the next index (n-linear: axis by axis).
      */
     private static List<DoubleTensor> resize(Call c) {
         DoubleTensor x = c.in(0);
-        if (!c.attrString("mode", "nearest").equals("nearest")) {
-            throw c.error("only mode=nearest is supported, got " + c.attrString("mode", "nearest"));
-        }
-        String ctm = c.attrString("coordinate_transformation_mode", "half_pixel");
-        String nm = c.attrString("nearest_mode", "round_prefer_floor");
         long[] in = x.rawShape();
         int r = in.length;
         double[] scale = new double[r];
@@ -640,6 +639,59 @@ final class TensorRules {
                 out[i] = (long) Math.floor(in[i] * sc[i]);
             }
         }
+        return List.of(resample(
+                c,
+                x,
+                out,
+                scale,
+                c.attrString("mode", "nearest"),
+                c.attrString("coordinate_transformation_mode", "half_pixel"),
+                c.attrString("nearest_mode", "round_prefer_floor")));
+    }
+
+    /**
+     * Upsample (opsets 7-9): scales as an attribute (7, 8) or input 1 (9), out = floor(in * scale),
+     * asymmetric coordinates o / scale; nearest takes floor(x) when upsampling and ceil(x) when
+     * downsampling (ONNX Runtime's reading), linear as Resize's.
+     */
+    private static List<DoubleTensor> upsample(Call c) {
+        DoubleTensor x = c.in(0);
+        long[] in = x.rawShape();
+        double[] scale;
+        if (c.node.attr("scales") instanceof dev.forge.compiler.ir.Attribute.Floats f) {
+            scale = new double[f.values().length];
+            for (int i = 0; i < scale.length; i++) {
+                scale[i] = f.values()[i];
+            }
+        } else {
+            scale = c.in(1).raw();
+        }
+        if (scale.length != in.length) {
+            throw c.error("scales has " + scale.length + " values for rank " + in.length);
+        }
+        long[] out = new long[in.length];
+        for (int i = 0; i < in.length; i++) {
+            out[i] = (long) Math.floor(in[i] * scale[i]);
+        }
+        return List.of(resample(c, x, out, scale, c.attrString("mode", "nearest"), "asymmetric", "simple"));
+    }
+
+    private static DoubleTensor resample(
+            Call c, DoubleTensor x, long[] out, double[] scale, String mode, String ctm, String nm) {
+        long[] in = x.rawShape();
+        int r = in.length;
+        if (mode.equals("linear")) {
+            DoubleTensor y = x;
+            for (int a = 0; a < r; a++) {
+                if (out[a] != in[a] || scale[a] != 1.0) {
+                    y = linearAxis(c, y, a, out[a], scale[a], ctm);
+                }
+            }
+            return y;
+        }
+        if (!mode.equals("nearest")) {
+            throw c.error("mode " + mode + " is not supported (nearest, linear)");
+        }
         DoubleTensor y = DoubleTensor.zeros(x.dtype(), out);
         double[] dst = y.raw();
         double[] src = x.raw();
@@ -652,17 +704,14 @@ final class TensorRules {
             }
             long srcFlat = 0;
             for (int i = 0; i < r; i++) {
-                double coord = switch (ctm) {
-                    case "asymmetric" -> idx[i] / scale[i];
-                    case "half_pixel" -> (idx[i] + 0.5) / scale[i] - 0.5;
-                    default -> throw c.error("coordinate_transformation_mode " + ctm + " is not supported");
-                };
+                double coord = coordinate(c, ctm, idx[i], in[i], out[i], scale[i]);
                 long k = switch (nm) {
                     case "floor" -> (long) Math.floor(coord);
                     case "ceil" -> (long) Math.ceil(coord);
                     case "round_prefer_floor" ->
                         coord - Math.floor(coord) == 0.5 ? (long) Math.floor(coord) : Math.round(coord);
                     case "round_prefer_ceil" -> (long) Math.floor(coord + 0.5);
+                    case "simple" -> scale[i] < 1 ? (long) Math.ceil(coord) : (long) Math.floor(coord);
                     default -> throw c.error("nearest_mode " + nm + " is not supported");
                 };
                 k = Math.max(0, Math.min(in[i] - 1, k));
@@ -670,7 +719,50 @@ final class TensorRules {
             }
             dst[flat] = src[(int) srcFlat];
         }
-        return List.of(y);
+        return y;
+    }
+
+    /** The input coordinate of output index o on one axis. */
+    private static double coordinate(Call c, String ctm, long o, long in, long out, double scale) {
+        return switch (ctm) {
+            case "asymmetric" -> o / scale;
+            case "half_pixel" -> (o + 0.5) / scale - 0.5;
+            case "pytorch_half_pixel" -> out > 1 ? (o + 0.5) / scale - 0.5 : 0;
+            case "align_corners" -> out > 1 ? o * (in - 1) / (double) (out - 1) : 0;
+            default -> throw c.error("coordinate_transformation_mode " + ctm + " is not supported");
+        };
+    }
+
+    /** Linear interpolation along one axis to {@code out} elements. */
+    private static DoubleTensor linearAxis(Call c, DoubleTensor x, int axis, long out, double scale, String ctm) {
+        long[] in = x.rawShape();
+        long[] shape = in.clone();
+        shape[axis] = out;
+        long outer = 1;
+        long inner = 1;
+        for (int i = 0; i < in.length; i++) {
+            if (i < axis) {
+                outer *= in[i];
+            } else if (i > axis) {
+                inner *= in[i];
+            }
+        }
+        long n = in[axis];
+        double[] src = x.raw();
+        double[] dst = new double[(int) (outer * out * inner)];
+        for (long o = 0; o < out; o++) {
+            double coord = Math.max(0, Math.min(n - 1, coordinate(c, ctm, o, n, out, scale)));
+            long i0 = (long) Math.floor(coord);
+            long i1 = Math.min(i0 + 1, n - 1);
+            double w = coord - i0;
+            for (long p = 0; p < outer; p++) {
+                for (long q = 0; q < inner; q++) {
+                    dst[(int) ((p * out + o) * inner + q)] =
+                            (1 - w) * src[(int) ((p * n + i0) * inner + q)] + w * src[(int) ((p * n + i1) * inner + q)];
+                }
+            }
+        }
+        return new DoubleTensor(x.dtype(), shape, dst);
     }
 
     private static List<DoubleTensor> expand(Call c) {
