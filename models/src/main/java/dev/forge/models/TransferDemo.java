@@ -14,6 +14,8 @@ import dev.forge.compiler.train.Transfer;
 import dev.forge.runtime.Model;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -25,9 +27,10 @@ import java.util.Locale;
  * per class. {@link MobileNetMini} is trained on A and exported to ONNX; then three runs of the same epochs (so
  * the same steps) train on B, are exported, and are scored through the runtime on B's 5,000 test images: from
  * scratch, the imported backbone frozen under a new head, and the whole imported network under a new head with
- * the backbone's learning rate a tenth of the head's and a one-epoch warm-up.
+ * the backbone's learning rate a tenth of the head's and a one-epoch warm-up. {@code --backbone FILE} starts from
+ * an earlier run's task-A export instead of pretraining again.
  *
- * <pre>bash scripts/transfer-demo.sh [--pretrain-epochs N] [--pretrain-images N] [--labels N] [--epochs N] [--seed N] [--out DIR]</pre>
+ * <pre>bash scripts/transfer-demo.sh [--pretrain-epochs N] [--pretrain-images N] [--backbone FILE] [--labels N] [--epochs N] [--seed N] [--out DIR]</pre>
  */
 public final class TransferDemo {
     private static final int[] TASK_A = {0, 1, 2, 3, 4};
@@ -38,6 +41,7 @@ public final class TransferDemo {
     public static void main(String[] args) throws Exception {
         int pretrainEpochs = 2;
         int pretrainImages = Integer.MAX_VALUE;
+        Path given = null;
         int labels = 100;
         int epochs = 15;
         long seed = 0;
@@ -46,6 +50,7 @@ public final class TransferDemo {
             switch (args[i]) {
                 case "--pretrain-epochs" -> pretrainEpochs = Integer.parseInt(args[++i]);
                 case "--pretrain-images" -> pretrainImages = Integer.parseInt(args[++i]);
+                case "--backbone" -> given = Path.of(args[++i]);
                 case "--labels" -> labels = Integer.parseInt(args[++i]);
                 case "--epochs" -> epochs = Integer.parseInt(args[++i]);
                 case "--seed" -> seed = Long.parseLong(args[++i]);
@@ -53,7 +58,7 @@ public final class TransferDemo {
                 default -> {
                     System.err.println(
                             "unknown argument " + args[i]
-                                    + "; usage: [--pretrain-epochs N] [--pretrain-images N] [--labels N] [--epochs N] [--seed N] [--out DIR]");
+                                    + "; usage: [--pretrain-epochs N] [--pretrain-images N] [--backbone FILE] [--labels N] [--epochs N] [--seed N] [--out DIR]");
                     System.exit(2);
                 }
             }
@@ -67,30 +72,33 @@ public final class TransferDemo {
         Dataset validationA = testA.subset(0, 1000);
         Dataset validationB = testB.subset(0, 1000);
 
-        Path backbone = out.resolve("clothing.onnx");
-        Run pretrain = run(
-                "pretrain on task A",
-                Training.of(Transfer.replaceHead(MobileNetMini.build(seed), TASK_A.length, seed))
-                        .optimizer(Optimizer.adam(0.005))
-                        .batchSize(64)
-                        .epochs(pretrainEpochs)
-                        .seed(seed),
-                trainA,
-                validationA,
-                backbone,
-                testA);
+        List<Run> runs = new ArrayList<>();
+        Path backbone = given != null ? given : out.resolve("clothing.onnx");
+        if (given == null) {
+            runs.add(run(
+                    "pretrain on task A",
+                    Training.of(Transfer.replaceHead(MobileNetMini.build(seed), TASK_A.length, seed))
+                            .optimizer(Optimizer.adam(0.005))
+                            .batchSize(64)
+                            .epochs(pretrainEpochs)
+                            .seed(seed),
+                    trainA,
+                    validationA,
+                    backbone,
+                    testA));
+        }
 
         Graph imported = Transfer.replaceHead(OnnxReader.read(backbone), TASK_B.length, seed + 1);
         Graph fresh = Transfer.replaceHead(MobileNetMini.build(seed + 1), TASK_B.length, seed + 1);
         int stepsPerEpoch = (trainB.size() + BATCH - 1) / BATCH;
-        Run scratch = run(
+        runs.add(run(
                 "task B from scratch",
                 budget(Training.of(fresh), epochs).optimizer(Optimizer.adam(0.005)),
                 trainB,
                 validationB,
                 out.resolve("scratch.onnx"),
-                testB);
-        Run frozen = run(
+                testB));
+        runs.add(run(
                 "task B, frozen backbone + new head",
                 budget(Training.of(imported), epochs)
                         .freeze(Transfer.backbone(imported))
@@ -98,8 +106,8 @@ public final class TransferDemo {
                 trainB,
                 validationB,
                 out.resolve("frozen.onnx"),
-                testB);
-        Run whole = run(
+                testB));
+        runs.add(run(
                 "task B, whole network + new head (backbone lr x0.1, warm-up)",
                 budget(Training.of(imported), epochs)
                         .learningRate(Transfer.backbone(imported), 0.1)
@@ -108,7 +116,7 @@ public final class TransferDemo {
                 trainB,
                 validationB,
                 out.resolve("whole.onnx"),
-                testB);
+                testB));
 
         System.out.printf(
                 Locale.ROOT,
@@ -122,7 +130,7 @@ public final class TransferDemo {
                 BATCH);
         System.out.println("| run | steps | test accuracy | training time | ms per step |");
         System.out.println("| --- | --- | --- | --- | --- |");
-        for (Run r : new Run[] {pretrain, scratch, frozen, whole}) {
+        for (Run r : runs) {
             System.out.printf(
                     Locale.ROOT,
                     "| %s | %d | %.4f | %.1f s | %.0f |%n",
