@@ -113,7 +113,17 @@ class ForgeCliTest {
     @Test
     void inspectEveryBuiltInNetwork() {
         Map<String, String> expected = Map.of(
-                "simple-net", "6,456,942", "mnist-cnn", "63,626", "cifar10-net", "6,457,570", "lenet5", "61,706");
+                "simple-net",
+                "6,456,942",
+                "mnist-cnn",
+                "63,626",
+                "cifar10-net",
+                "6,457,570",
+                "lenet5",
+                "61,706",
+                // stem 176, blocks 3,440 + 5,904 + 6,688 + 9,920 + 14,080 + 36,224, head 8,448, classifier 1,290
+                "mobilenet-mini",
+                "86,170");
         assertEquals(expected.keySet(), ModelZoo.names());
         for (String name : ModelZoo.names()) {
             String out = forge("inspect", name).ok().out;
