@@ -1,9 +1,10 @@
 #!/bin/sh
-# Installs what Forge's tests need from Debian: PyTorch, torchvision, onnx and numpy for /usr/bin/python3 (the oracle
-# scripts and the ONNX checker) and the Fashion-MNIST data set (dataset-fashion-mnist).
+# Installs what Forge's tests need from Debian: PyTorch, torchvision (model definitions of the CNN families,
+# no weights), onnx and numpy for /usr/bin/python3 (the oracle scripts and the ONNX checker) and the
+# Fashion-MNIST data set (dataset-fashion-mnist).
 #
 # Idempotent and non-interactive: run as root on Debian 12 (bookworm), no standard input needed. If the
-# three modules already import, it does nothing and exits 0 at once. Otherwise it runs apt-get and checks
+# four modules already import, it does nothing and exits 0 at once. Otherwise it runs apt-get and checks
 # the import again; it exits non-zero with a message on stderr if they still do not import.
 #
 #   sudo testdata/scripts/install_deps.sh
@@ -13,7 +14,7 @@ PYTHON=/usr/bin/python3
 PACKAGES="python3-torch python3-torchvision python3-onnx python3-numpy dataset-fashion-mnist"
 FASHION=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-# Imports the three modules once (importing torch takes a couple of seconds); on success sets $VERSIONS.
+# Imports the four modules once (importing torch takes a couple of seconds); on success sets $VERSIONS.
 have_modules() {
     [ -x "$PYTHON" ] || return 1
     [ -f "$FASHION" ] || return 1
@@ -26,7 +27,7 @@ if have_modules; then
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "install_deps: torch, onnx and numpy do not import with $PYTHON, and installing them needs root." >&2
+    echo "install_deps: torch, torchvision, onnx and numpy do not import with $PYTHON, and installing them needs root." >&2
     echo "install_deps: run this script as root (e.g. with sudo), or: apt-get install $PACKAGES" >&2
     exit 1
 fi

@@ -14,10 +14,11 @@ public final class Pipelines {
     /**
      * What an imported model goes through before Forge decides what is trainable ({@code Trainable.prepare},
      * which runs these passes in place): parameters the exporter tied are untied, training-mode nodes take
-     * their inference forms.
+     * their inference forms, shape arithmetic on fixed dimensions is folded (so shapes after a traced
+     * {@code view(x.size(0), ...)} are known).
      */
     public static Pipeline importing() {
-        return Pipeline.of("import", new UntieParameters(), new InferenceForms());
+        return Pipeline.of("import", new UntieParameters(), new InferenceForms(), new FoldShapes());
     }
 
     /**

@@ -52,7 +52,7 @@ class ImportPassesTest {
     @Test
     void the_import_pipeline_reads_as_one_list() {
         assertEquals(
-                List.of("UntieParameters", "InferenceForms"),
+                List.of("UntieParameters", "InferenceForms", "FoldShapes"),
                 Pipelines.importing().passNames());
     }
 
@@ -127,5 +127,93 @@ class ImportPassesTest {
         g.addOutput(new ValueInfo("y", f32(2, 3)));
         new InferenceForms().run(g, new PassContext());
         assertEquals(List.of("x", "ratio"), g.nodes().get(0).inputs());
+    }
+
+    /**
+     * ShuffleNet's channel shuffle as torch.onnx.export traces {@code x.view(x.size(0), 2, c // 2, h, w)},
+     * {@code transpose(1, 2)}, {@code view(x.size(0), -1, h, w)}, followed by a 1x1 Conv: the Reshape
+     * targets are computed from {@code Shape(x)} at run time.
+     */
+    static Graph channelShuffle() {
+        Graph g = new Graph("shuffle");
+        g.addInput(new ValueInfo("x", ValueType.float32(Shape.of("N", 4, 3, 3))));
+        g.addInitializer("i0", Tensor.of(new long[] {0}));
+        g.addInitializer("i1", Tensor.of(new long[] {1}));
+        g.addInitializer("two", Tensor.of(new long[] {2}));
+        g.addInitializer("axes", Tensor.of(new long[] {0}, 1));
+        g.addInitializer("groups", Tensor.of(new long[] {2}, 1));
+        g.addInitializer("hw", Tensor.of(new long[] {3, 3}, 2));
+        g.addInitializer("minus1", Tensor.of(new long[] {-1}, 1));
+        g.addInitializer("w", Tensor.of(new float[] {1, 2, 3, 4, 5, 6, 7, 8}, 2, 4, 1, 1));
+        g.addNode(node("Shape", "shape", List.of("x"), List.of("s")), null);
+        g.addNode(node("Gather", "batch", List.of("s", "i0"), List.of("b")), null);
+        g.addNode(node("Gather", "channels", List.of("s", "i1"), List.of("c")), null);
+        g.addNode(node("Div", "per_group", List.of("c", "two"), List.of("cpg")), null);
+        g.addNode(
+                new Node("Cast", "cast", "", List.of("cpg"), List.of("cpg64"), Map.of("to", new Attribute.Int(7))),
+                null);
+        g.addNode(new Node("Unsqueeze", "ub", "", List.of("b", "axes"), List.of("bu"), Map.of()), null);
+        g.addNode(new Node("Unsqueeze", "uc", "", List.of("cpg64", "axes"), List.of("cu"), Map.of()), null);
+        g.addNode(
+                new Node(
+                        "Concat",
+                        "t5",
+                        "",
+                        List.of("bu", "groups", "cu", "hw"),
+                        List.of("target5"),
+                        Map.of("axis", new Attribute.Int(0))),
+                null);
+        g.addNode(node("Reshape", "view1", List.of("x", "target5"), List.of("r1")), null);
+        g.addNode(
+                new Node(
+                        "Transpose",
+                        "tr",
+                        "",
+                        List.of("r1"),
+                        List.of("t"),
+                        Map.of("perm", new Attribute.Ints(new long[] {0, 2, 1, 3, 4}))),
+                null);
+        g.addNode(
+                new Node(
+                        "Concat",
+                        "t4",
+                        "",
+                        List.of("bu", "minus1", "hw"),
+                        List.of("target4"),
+                        Map.of("axis", new Attribute.Int(0))),
+                null);
+        g.addNode(node("Reshape", "view2", List.of("t", "target4"), List.of("r2")), null);
+        g.addNode(node("Conv", "conv", List.of("r2", "w"), List.of("y")), null);
+        dev.forge.compiler.ops.ShapeInference.run(g);
+        g.addOutput(new ValueInfo("y", g.type("y")));
+        return g;
+    }
+
+    @Test
+    void shape_arithmetic_of_a_traced_channel_shuffle_folds_so_the_conv_after_it_trains() {
+        Graph raw = channelShuffle();
+        assertFalse(raw.type("r2").shape().dim(2).isFixed(), "before: the shuffle's output size is unknown");
+        assertThrows(RuntimeException.class, () -> TrainingGraph.build(raw.copy(), Loss.MSE, Optimizer.sgd(0.1)));
+
+        Graph g = Trainable.prepare(channelShuffle());
+        assertEquals(Shape.of("N", 2, 2, 3, 3), g.type("r1").shape());
+        assertEquals(Shape.of("N", 4, 3, 3), g.type("r2").shape());
+        assertEquals(
+                List.of("Reshape", "Transpose", "Reshape", "Conv"),
+                g.nodes().stream().map(Node::opType).toList(),
+                "the shape arithmetic is gone");
+        assertEquals(
+                List.of(0L, 2L, 2L, 3L, 3L),
+                boxed(g.initializers().get(g.nodes().get(0).input(1))));
+        assertEquals(
+                List.of(0L, -1L, 3L, 3L),
+                boxed(g.initializers().get(g.nodes().get(2).input(1))));
+        assertEquals(Set.of("w"), g.parameters());
+        TrainingGraph tg = TrainingGraph.build(g, Loss.MSE, Optimizer.sgd(0.1));
+        assertTrue(tg.parameters().contains("w"));
+    }
+
+    static List<Long> boxed(Tensor t) {
+        return java.util.Arrays.stream(t.toLongArray()).boxed().toList();
     }
 }
