@@ -4,7 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.ValueInfo;
 import dev.forge.compiler.onnx.OnnxReader;
+import dev.forge.compiler.reference.DoubleTensor;
+import dev.forge.compiler.reference.ReferenceEvaluator;
 import dev.forge.compiler.train.Loss;
 import dev.forge.compiler.train.Optimizer;
 import dev.forge.compiler.train.Trainable;
@@ -20,6 +23,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -59,10 +63,8 @@ class TorchvisionFamiliesVsPyTorchTest {
             // DenseNet with Adam is left out (cases()): its output after three Adam steps is 4.0e-2 from the
             // float64 oracle where PyTorch's float32 run is 5.0e-3 (after SGD 3.2e-4 against 3.9e-6): the
             // precision of Forge's BatchNorm training on DenseNet-121 is still worse than PyTorch's.
-            // GoogLeNet is left out: after one SGD step Forge's update of conv3.conv.weight is 11% (of the
-            // update's scale) from the float64 oracle and inception5b.branch2.0.bn.bias 19%, where PyTorch's
-            // float32 run is within 3e-4; its outputs match (7.6e-6 after SGD). Not yet found: the same
-            // Inception block, MaxPool ceil_mode windows and BatchNorm eps 1e-3 each match alone.
+            // GoogLeNet's parameters after SGD are checked in double precision (FLOAT32_KINKS)
+            "googlenet",
             "resnet",
             "vgg_bn",
             "alexnet",
@@ -95,7 +97,32 @@ class TorchvisionFamiliesVsPyTorchTest {
      */
     static final double PARAMETER_TOLERANCE = 5e-2;
 
+    static final double SGD_LR = 0.01;
+
     static final double PARAMETER_FLOOR = 1e-3;
+
+    /*
+     * Families whose one-step float32 gradient is decided by rounding at a kink, so their parameters after
+     * SGD are not compared in float32. GoogLeNet (measured): Forge's float32 update of conv3.conv.weight is
+     * 11% of its scale from the float64 oracle and inception5b.branch2.0.bn.bias 19%, while Forge's gradient
+     * graph evaluated in double precision by the reference evaluator gives every parameter's gradient within
+     * 3e-6 of the oracle's (bn.weight 6.7e-4: the oracle stores 1 - lr g in float32). The float32 forward
+     * pass meets two near-ties: maxpool2's outputs [1,94,6,4] and [1,94,6,3] are 1.73229935 and 1.73229865
+     * in float64 (PyTorch float32 keeps them 1 ulp apart, ONNX Runtime rounds both to 1.73229957, so
+     * inception3a.branch4's MaxPool picks the other one and dY goes to another conv3 output), and
+     * inception5b.branch2.0's BatchNorm output [0,70,0,0] is -1.5e-5 in float64 (PyTorch float32 -2.3e-5,
+     * ONNX Runtime +2.5e-6, so the ReLU passes its gradient). Both are within float32 rounding of a 60-layer
+     * forward pass; the outputs after training still match (7.6e-6, PyTorch float32 5.1e-6).
+     */
+    static final Set<String> FLOAT32_KINKS = Set.of("googlenet");
+
+    /*
+     * Gradients in double precision (FLOAT32_KINKS) against (p - p') / lr of the float64 oracle, relative to
+     * each gradient's largest magnitude. Measured on GoogLeNet: worst 6.7e-4 (BatchNorm weights: p' is stored
+     * in float32, so near 1 the recovered gradient is exact only to 6e-6), every other tensor below 3e-6; a
+     * wrong rule is off by the order of the gradient.
+     */
+    static final double GRADIENT_TOLERANCE = 2e-3;
 
     static Stream<Arguments> cases() {
         String only = System.getProperty("forge.families", "");
@@ -118,9 +145,12 @@ class TorchvisionFamiliesVsPyTorchTest {
         Tensor x = Npy.read(d.resolve("input.npy"));
         Tensor y = Npy.read(d.resolve("labels.npy"));
         boolean sgd = optimizer.equals("sgd");
-        Optimizer opt = sgd ? Optimizer.sgd(0.01) : Optimizer.adam(0.001).withEps(1e-5);
+        Optimizer opt = sgd ? Optimizer.sgd(SGD_LR) : Optimizer.adam(0.001).withEps(1e-5);
         int steps = sgd ? 1 : 3;
         Path after = d.resolve(optimizer);
+        if (sgd && FLOAT32_KINKS.contains(family)) {
+            assertGradientsInDoublePrecision(family, g, x, y, after);
+        }
         Map<String, Tensor> state;
         Tensor logits;
         try (Trainer t = new Trainer(TrainingGraph.build(g, Loss.CROSS_ENTROPY, opt), 0, 0)) {
@@ -160,13 +190,53 @@ class TorchvisionFamiliesVsPyTorchTest {
             }
         }
         System.out.printf("%s %s: worst parameter %.3g (%s)%n", family, optimizer, worst, worstKey);
-        // after Adam only the outputs are compared: see PARAMETER_TOLERANCE
+        // after Adam only the outputs are compared: see PARAMETER_TOLERANCE; FLOAT32_KINKS were checked above
         assertTrue(
-                !sgd || worst <= PARAMETER_TOLERANCE,
+                !sgd || FLOAT32_KINKS.contains(family) || worst <= PARAMETER_TOLERANCE,
                 String.format(
                         "%s %s: parameter %s differs from PyTorch's by %.3g of its scale (max(max|p|, %.0e)), more"
                                 + " than %.0e",
                         family, optimizer, worstKey, worst, PARAMETER_FLOOR, PARAMETER_TOLERANCE));
+    }
+
+    /**
+     * Evaluates the gradient graph (training-mode forward, loss, every parameter's gradient) with the
+     * double-precision reference evaluator and compares each gradient with the float64 oracle's one SGD step,
+     * (p - p') / lr: the exact check of the gradient rules on the whole network, immune to float32 near-ties.
+     */
+    static void assertGradientsInDoublePrecision(String family, Graph g, Tensor x, Tensor y, Path after) {
+        TrainingGraph gt = TrainingGraph.gradients(g, Loss.CROSS_ENTROPY, false);
+        Map<String, Tensor> feeds = new LinkedHashMap<>();
+        for (ValueInfo in : gt.graph().inputs()) {
+            Tensor state = gt.initialState().get(in.name());
+            feeds.put(in.name(), state != null ? state : in.name().equals(gt.dataInput()) ? x : y);
+        }
+        Map<String, DoubleTensor> grads = ReferenceEvaluator.run(gt.graph(), ReferenceEvaluator.fromTensors(feeds));
+        double worst = 0;
+        String worstKey = "";
+        for (String p : gt.parameters()) {
+            double[] before = gt.initialState().get(p).toDoubleArray();
+            double[] oracle = Npy.read(after.resolve(p + ".npy")).toDoubleArray();
+            double[] grad = grads.get(p + ".grad").toDoubleArray();
+            double scale = 1e-30;
+            double err = 0;
+            for (int i = 0; i < grad.length; i++) {
+                double expected = (before[i] - oracle[i]) / SGD_LR;
+                scale = Math.max(scale, Math.abs(expected));
+                err = Math.max(err, Math.abs(expected - grad[i]));
+            }
+            if (err / scale > worst) {
+                worst = err / scale;
+                worstKey = p;
+            }
+        }
+        System.out.printf("%s: worst gradient in double precision %.3g (%s)%n", family, worst, worstKey);
+        assertTrue(
+                worst <= GRADIENT_TOLERANCE,
+                String.format(
+                        "%s: the gradient of %s in double precision differs from PyTorch's float64 one by %.3g of its"
+                                + " scale, more than %.0e",
+                        family, worstKey, worst, GRADIENT_TOLERANCE));
     }
 
     /**

@@ -491,6 +491,29 @@ public class GradientCheckTest {
                                                 .padding(1)
                                                 .dilation(2)),
                                 "y")));
+        // GoogLeNet's inception5 blocks at a 64x64 input: 3x3 windows larger than their 2x2 input
+        c.add(new Case(
+                "conv 3x3 pad 1 on a 2x2 input (kernel larger than the input)",
+                new long[] {2, 16, 2, 2},
+                b -> b.output(b.conv2d("c", in(b), Conv2d.of(32, 3).padding(1)), "y")));
+        c.add(new Case(
+                "maxpool 3x3 stride 1 pad 1 ceil_mode on a 2x2 input (every window covers the input)",
+                new long[] {2, 3, 2, 2},
+                b -> b.output(
+                        b.node(
+                                "MaxPool",
+                                null,
+                                List.of(in(b)),
+                                Map.of(
+                                        "kernel_shape",
+                                        ints(3, 3),
+                                        "strides",
+                                        ints(1, 1),
+                                        "pads",
+                                        ints(1, 1, 1, 1),
+                                        "ceil_mode",
+                                        i(1))),
+                        "y")));
         c.add(new Case(
                 "depthwise conv 3x3 stride 2 pad 1",
                 new long[] {2, 4, 7, 7},
