@@ -540,8 +540,16 @@ public final class ImagePreprocessing {
         return out;
     }
 
-    /** The image as row-major 8-bit planes of its own size: R, G, B or one gray plane (Pillow's conversions). */
-    static byte[][] planes(BufferedImage img, int channels) {
+    /**
+     * The image as row-major 8-bit planes of its own size, with Pillow's conversions: R, G, B for 3 channels (a
+     * gray image repeated), or one gray plane for 1 (ITU-R 601 luma of a color image, as {@code convert("L")});
+     * gray images are read from their raw samples, 16-bit samples scaled to 8 bits, alpha dropped.
+     *
+     * @param img a decoded image
+     * @param channels 1 or 3
+     * @return {@code channels} planes of {@code width * height} bytes
+     */
+    public static byte[][] planes(BufferedImage img, int channels) {
         int w = img.getWidth();
         int h = img.getHeight();
         ColorModel cm = img.getColorModel();

@@ -2,11 +2,7 @@ package dev.forge.compiler.data;
 
 import dev.forge.runtime.ImagePreprocessing;
 import dev.forge.runtime.InvalidInputException;
-import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
-import java.awt.image.ColorModel;
-import java.awt.image.IndexColorModel;
-import java.awt.image.Raster;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -355,7 +351,7 @@ public final class ImageFolder implements Dataset {
         int h = img.getHeight();
         byte[][] planes;
         try {
-            planes = toPlanes(img, channels);
+            planes = ImagePreprocessing.planes(img, channels);
         } catch (RuntimeException e) {
             throw new DatasetException(file + ": cannot convert the decoded " + w + "x" + h + " image (" + e + ")", e);
         }
@@ -365,47 +361,6 @@ public final class ImageFolder implements Dataset {
             System.arraycopy(plane, 0, out, c * height * width, height * width);
         }
         return out;
-    }
-
-    /** The image as {@code channels} row-major 8-bit planes of its own size. */
-    private static byte[][] toPlanes(BufferedImage img, int channels) {
-        int w = img.getWidth();
-        int h = img.getHeight();
-        ColorModel cm = img.getColorModel();
-        boolean gray = !(cm instanceof IndexColorModel)
-                && cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY
-                && cm.getNumColorComponents() == 1;
-        byte[][] planes = new byte[channels][w * h];
-        if (gray) {
-            Raster r = img.getRaster();
-            int bits = cm.getComponentSize(0);
-            long max = (1L << bits) - 1;
-            int[] row = new int[w];
-            for (int y = 0; y < h; y++) {
-                r.getSamples(0, y, w, 1, 0, row);
-                for (int x = 0; x < w; x++) {
-                    int v = bits == 8 ? row[x] : (int) ((row[x] * 255L + max / 2) / max);
-                    for (int c = 0; c < channels; c++) {
-                        planes[c][y * w + x] = (byte) v;
-                    }
-                }
-            }
-            return planes;
-        }
-        int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
-        for (int i = 0; i < argb.length; i++) {
-            int r = (argb[i] >> 16) & 0xff;
-            int g = (argb[i] >> 8) & 0xff;
-            int b = argb[i] & 0xff;
-            if (channels == 3) {
-                planes[0][i] = (byte) r;
-                planes[1][i] = (byte) g;
-                planes[2][i] = (byte) b;
-            } else {
-                planes[0][i] = (byte) ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16);
-            }
-        }
-        return planes;
     }
 
     /**
