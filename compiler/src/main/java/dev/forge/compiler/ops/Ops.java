@@ -34,6 +34,7 @@ public final class Ops {
         NormalizationOps.register(r);
         ReductionOps.register(r);
         ShapeOps.register(r);
+        ResizeOps.register(r);
         TensorOps.register(r);
         DEFINITIONS = Collections.unmodifiableMap(r.definitions);
         Set<String> differentiable = new TreeSet<>();
