@@ -26,6 +26,9 @@ public final class QuantMath {
     /** The largest symmetric int8 magnitude: weights use -127..127 so that the range is symmetric. */
     public static final int INT8_SYMMETRIC_MAX = 127;
 
+    /** The largest magnitude of reduced-range (7-bit) weights, see {@link #symmetricScales(Tensor, int, int)}. */
+    public static final int INT7_SYMMETRIC_MAX = 63;
+
     private QuantMath() {}
 
     /**
@@ -60,6 +63,20 @@ public final class QuantMath {
      * @return one scale per index of {@code axis}
      */
     public static float[] symmetricScales(Tensor weights, int axis) {
+        return symmetricScales(weights, axis, INT8_SYMMETRIC_MAX);
+    }
+
+    /**
+     * Symmetric scales per slice for stored magnitudes up to {@code qmax}: {@code max|w| / qmax} per slice, 1
+     * for an all-zero slice. A {@code qmax} of 63 ("reduced range", 7-bit weights) keeps the sum of two
+     * products {@code 255 * 63 * 2} inside int16, the accumulator of x86 AVX2 u8 x s8 kernels.
+     *
+     * @param weights float weights
+     * @param axis the output-channel axis
+     * @param qmax the largest stored magnitude, 1..127
+     * @return one scale per index of {@code axis}
+     */
+    public static float[] symmetricScales(Tensor weights, int axis, int qmax) {
         requireFloat(weights);
         float[] w = weights.toFloatArray();
         Layout l = new Layout(weights.shape(), axis);
@@ -70,7 +87,7 @@ public final class QuantMath {
         }
         float[] scales = new float[l.channels];
         for (int c = 0; c < scales.length; c++) {
-            float s = maxAbs[c] / INT8_SYMMETRIC_MAX;
+            float s = maxAbs[c] / qmax;
             scales[c] = s >= Float.MIN_NORMAL ? s : 1f;
         }
         return scales;
@@ -85,6 +102,20 @@ public final class QuantMath {
      * @return an int8 tensor of the same shape
      */
     public static Tensor quantizeWeights(Tensor weights, int axis, float[] scales) {
+        return quantizeWeights(weights, axis, scales, INT8_SYMMETRIC_MAX);
+    }
+
+    /**
+     * Quantizes float weights to int8 in {@code [-qmax, qmax]} with one scale per slice along {@code axis}
+     * and zero point 0.
+     *
+     * @param weights float weights
+     * @param axis the axis the scales run along
+     * @param scales one positive scale per index of {@code axis}
+     * @param qmax the largest stored magnitude
+     * @return an int8 tensor of the same shape
+     */
+    public static Tensor quantizeWeights(Tensor weights, int axis, float[] scales, int qmax) {
         requireFloat(weights);
         float[] w = weights.toFloatArray();
         Layout l = new Layout(weights.shape(), axis);
@@ -94,7 +125,7 @@ public final class QuantMath {
         }
         byte[] q = new byte[w.length];
         for (int i = 0; i < w.length; i++) {
-            q[i] = (byte) quantize(w[i], scales[l.channel(i)], 0, -INT8_SYMMETRIC_MAX, INT8_SYMMETRIC_MAX);
+            q[i] = (byte) quantize(w[i], scales[l.channel(i)], 0, -qmax, qmax);
         }
         return Tensor.ofInt8(q, weights.shape());
     }
