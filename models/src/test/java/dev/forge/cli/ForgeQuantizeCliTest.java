@@ -94,6 +94,38 @@ class ForgeQuantizeCliTest {
     }
 
     @Test
+    void inspect_shows_each_layers_precision_and_counts_int8_weights_as_parameters() {
+        Path out = dir.resolve("inspected.int8.onnx");
+        forge(
+                        "quantize",
+                        trained.toString(),
+                        "--data",
+                        "mnist",
+                        "--calibration-samples",
+                        "64",
+                        "--eval-samples",
+                        "100",
+                        "--out",
+                        out.toString())
+                .ok();
+        String floatReport = forge("inspect", trained.toString()).ok().out();
+        String report = forge("inspect", out.toString()).ok().out();
+        assertTrue(!floatReport.contains("Precision"), floatReport);
+        assertTrue(report.matches("(?s).*\\nconv1 +Conv +int8 .*"), report);
+        assertTrue(report.matches("(?s).*\\nfc2 +Gemm +int8 .*"), report);
+        assertTrue(report.matches("(?s).*\\npool1 +MaxPool +int8 .*"), report);
+        assertTrue(report.matches("(?s).*\\nPrecision: +[0-9]+ int8, [0-9]+ q/dq nodes.*"), report);
+        // the same parameters as the float model (whose export already folded bn1 into conv1)
+        Matcher f = Pattern.compile("Trainable parameters: +([0-9,]+)").matcher(floatReport);
+        Matcher q = Pattern.compile("Trainable parameters: +([0-9,]+)").matcher(report);
+        assertTrue(f.find() && q.find(), report);
+        assertEquals(
+                Long.parseLong(f.group(1).replace(",", "")),
+                Long.parseLong(q.group(1).replace(",", "")),
+                report);
+    }
+
+    @Test
     void dynamic_int8_needs_no_data() throws Exception {
         Path out = dir.resolve("dyn.onnx");
         ForgeCliTest.Result r = forge("quantize", trained.toString(), "--dynamic", "--out", out.toString())
