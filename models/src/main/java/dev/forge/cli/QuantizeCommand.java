@@ -110,9 +110,11 @@ final class QuantizeCommand implements Callable<Integer> {
     private String activations;
 
     @Option(
-            names = "--reduce-range",
-            description = "7-bit weights, for x86 CPUs without VNNI whose int8 kernels can saturate.")
-    private boolean reduceRange;
+            names = "--weight-bits",
+            paramLabel = "BITS",
+            description = "7 or 8 bits per stored weight (default: the passes' choice, 7, because ONNX Runtime's"
+                    + " x86 u8 x s8 kernels can saturate with 8; see docs/QUANTIZATION.md).")
+    private Integer weightBits;
 
     @Option(
             names = {"-o", "--out"},
@@ -142,6 +144,9 @@ final class QuantizeCommand implements Callable<Integer> {
         if (data == null && maxAccuracyDrop != null) {
             throw new IllegalArgumentException("--max-accuracy-drop measures accuracy on a test split: give --data");
         }
+        if (weightBits != null && weightBits != 7 && weightBits != 8) {
+            throw new IllegalArgumentException("--weight-bits must be 7 or 8, got " + weightBits);
+        }
         QuantType type = switch (activations) {
             case "uint8" -> QuantType.UINT8;
             case "int8" -> QuantType.INT8;
@@ -158,8 +163,10 @@ final class QuantizeCommand implements Callable<Integer> {
         long floatBytes = ref.sizeBytes(g);
 
         Quantizer q = dynamic ? Quantizer.dynamicInt8() : Quantizer.int8();
+        if (weightBits != null) {
+            q.reduceRange(weightBits == 7);
+        }
         q.activationType(type)
-                .reduceRange(reduceRange)
                 .keepFloat(new LinkedHashSet<>(keepFloat))
                 .method(calibrationMethod)
                 .options(runtime.toModelOptions());

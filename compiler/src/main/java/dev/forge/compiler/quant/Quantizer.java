@@ -42,7 +42,9 @@ public final class Quantizer {
     private Dataset calibrationData;
     private int calibrationSamples = Calibration.DEFAULT_SAMPLES;
     private QuantType activationType = QuantType.UINT8;
-    private boolean reduceRange;
+    /** Null: the passes' own default. */
+    private Boolean reduceRange;
+
     private Set<String> keepFloat = Set.of();
     private Dataset testData;
     private int reportSamples = -1;
@@ -113,7 +115,7 @@ public final class Quantizer {
     }
 
     /**
-     * Stores weights in 7 bits, for x86 CPUs without VNNI whose int8 kernels can saturate.
+     * Stores weights in 7 bits rather than 8 (default: the passes' own choice, see docs/QUANTIZATION.md).
      *
      * @param reduceRange whether to use 7-bit weights
      * @return this quantizer
@@ -203,10 +205,10 @@ public final class Quantizer {
         Calibration calibration = null;
         Function<Set<String>, StaticQuantization.Result> build;
         if (dynamic) {
-            build = kept -> DynamicQuantization.defaults()
-                    .reduceRange(reduceRange)
-                    .keepFloat(union(keepFloat, kept))
-                    .apply(model);
+            build = kept -> {
+                DynamicQuantization d = DynamicQuantization.defaults().keepFloat(union(keepFloat, kept));
+                return (reduceRange == null ? d : d.reduceRange(reduceRange)).apply(model);
+            };
         } else {
             if (calibrationData == null) {
                 throw new IllegalArgumentException("static INT8 quantization needs calibration data: call"
@@ -250,11 +252,9 @@ public final class Quantizer {
     }
 
     private StaticQuantization staticQuantization(Set<String> kept) {
-        return StaticQuantization.builder()
-                .activationType(activationType)
-                .reduceRange(reduceRange)
-                .keepFloat(union(keepFloat, kept))
-                .build();
+        StaticQuantization.Builder b =
+                StaticQuantization.builder().activationType(activationType).keepFloat(union(keepFloat, kept));
+        return (reduceRange == null ? b : b.reduceRange(reduceRange)).build();
     }
 
     private static Set<String> union(Set<String> a, Set<String> b) {
