@@ -8,6 +8,7 @@ import dev.forge.compiler.ops.ShapeInference;
 import dev.forge.compiler.passes.FoldBatchNorm;
 import dev.forge.compiler.passes.PassContext;
 import dev.forge.compiler.passes.RemoveUnusedInitializers;
+import dev.forge.compiler.passes.UntieParameters;
 import dev.forge.runtime.DType;
 import dev.forge.runtime.Tensor;
 import java.util.ArrayList;
@@ -45,16 +46,17 @@ public final class DynamicQuantization {
     }
 
     /**
-     * Full 8-bit weights, nothing kept float.
+     * 7-bit weights (see {@link StaticQuantization.Builder#reduceRange}), nothing kept float.
      *
      * @return the default dynamic quantization
      */
     public static DynamicQuantization defaults() {
-        return new DynamicQuantization(false, Set.of());
+        return new DynamicQuantization(true, Set.of());
     }
 
     /**
-     * The same with 7-bit weights ({@code -63..63}), see {@link StaticQuantization.Builder#reduceRange}.
+     * The same with 7-bit ({@code -63..63}, true) or 8-bit weights, see
+     * {@link StaticQuantization.Builder#reduceRange}.
      *
      * @param reduce whether to use 7-bit weights
      * @return a new quantization
@@ -83,6 +85,8 @@ public final class DynamicQuantization {
     public StaticQuantization.Result apply(Graph graph) {
         Graph g = graph.copy();
         QuantGraphs.requireFloatModel(g, NAME);
+        // a PyTorch export ties equal parameters through Identity nodes; untied, they are constants again
+        new UntieParameters().run(g, new PassContext());
         new FoldBatchNorm().run(g, new PassContext());
         ShapeInference.run(g);
         Map<String, String> quantized = new LinkedHashMap<>();

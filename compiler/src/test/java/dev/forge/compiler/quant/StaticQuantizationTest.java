@@ -25,6 +25,7 @@ import dev.forge.compiler.passes.Pipeline;
 import dev.forge.runtime.DType;
 import dev.forge.runtime.Model;
 import dev.forge.runtime.ModelOptions;
+import dev.forge.runtime.Npy;
 import dev.forge.runtime.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -198,20 +199,31 @@ class StaticQuantizationTest {
     }
 
     @Test
-    void s8s8_and_reduced_range_change_the_stored_types_and_weight_magnitudes() {
+    void s8s8_and_full_range_change_the_stored_types_and_weight_magnitudes() {
+        Graph full = quantize(
+                        cnn(), StaticQuantization.builder().reduceRange(false).build())
+                .graph();
+        Node fullDq = producer(full, full.node("conv1").input(1));
+        int maxFull = 0;
+        for (byte v : full.initializers().get(fullDq.input(0)).toByteArray()) {
+            maxFull = Math.max(maxFull, Math.abs(v));
+        }
+        assertEquals(127, maxFull);
+        // the default: 7-bit weights
         Graph q = quantize(
                         cnn(),
                         StaticQuantization.builder()
                                 .activationType(QuantType.INT8)
-                                .reduceRange(true)
                                 .build())
                 .graph();
         Node qin = q.consumers("input").get(0);
         assertEquals(DType.INT8, q.type(qin.output(0)).dtype());
         Node wdq = producer(q, q.node("conv1").input(1));
+        int max7 = 0;
         for (byte v : q.initializers().get(wdq.input(0)).toByteArray()) {
-            assertTrue(Math.abs(v) <= 63, "7-bit weight " + v);
+            max7 = Math.max(max7, Math.abs(v));
         }
+        assertEquals(63, max7, "the largest 7-bit weight");
     }
 
     @Test
@@ -277,6 +289,33 @@ class StaticQuantizationTest {
         assertEquals(List.of("StaticQuantization"), p.passNames());
         Graph q = p.run(g, new PassContext(), GraphVerifier.afterEachPass());
         assertTrue(q.nodes().stream().anyMatch(n -> n.opType().equals("QuantizeLinear")));
+    }
+
+    @Test
+    void pytorch_exports_quantize_and_run_close_to_float() throws Exception {
+        for (String model : List.of("zero-bias-cnn", "bn-init")) {
+            Path d = Path.of("../testdata/golden-import", model);
+            Graph g = OnnxReader.read(d.resolve("model.onnx"));
+            Tensor input = Npy.read(d.resolve("input.npy"));
+            String in = g.inputs().get(0).name();
+            StaticQuantization q = StaticQuantization.builder().build();
+            StaticQuantization.Result r =
+                    q.apply(g, QuantTesting.minMax(g, q.calibrationTensors(g), in, List.of(input)));
+            List<String> convs = g.nodes().stream()
+                    .filter(n -> n.opType().equals("Conv"))
+                    .map(Node::name)
+                    .toList();
+            assertTrue(r.quantized().keySet().containsAll(convs), model + ": " + r.keptFloat());
+            float[] fp = run(g, input);
+            float[] int8 = run(r.graph(), input);
+            double range = 0;
+            double maxDiff = 0;
+            for (int i = 0; i < fp.length; i++) {
+                range = Math.max(range, Math.abs(fp[i]));
+                maxDiff = Math.max(maxDiff, Math.abs(fp[i] - int8[i]));
+            }
+            assertTrue(maxDiff <= 0.05 * range, model + ": max difference " + maxDiff + " of outputs up to " + range);
+        }
     }
 
     static float[] run(Graph g, Tensor input) {
