@@ -147,20 +147,32 @@ class Float16ConversionTest {
     }
 
     @Test
-    void the_probe_sees_through_onnx_runtimes_inserted_casts() {
-        // ONNX Runtime 1.29's CPU provider has a float16 Gemm but no float16 Conv: it accepts a float16 Conv
-        // by wrapping it in Casts, which the probe must report as float32 (docs/QUANTIZATION-fp16.md)
+    void the_probe_sees_through_inserted_casts_and_rejects_inexact_kernels() {
+        // ONNX Runtime 1.29's CPU provider accepts a float16 Conv by wrapping it in Casts to float32, and has a
+        // float16 Gemm that accumulates in float16; the probe reports both as float32, and Flatten (which only
+        // moves data) as float16 (docs/QUANTIZATION-fp16.md)
         Graph g = exported();
         Float16KernelProbe probe = Float16KernelProbe.on(Device.cpu());
         Node conv = g.nodes().stream()
                 .filter(n -> n.opType().equals("Conv"))
                 .findFirst()
                 .orElseThrow();
-        Node gemm = g.node("fc");
+        Node flatten = g.nodes().stream()
+                .filter(n -> n.opType().equals("Flatten"))
+                .findFirst()
+                .orElseThrow();
         Float16KernelProbe.Result c = probe.probe(g, conv, DType.FLOAT16);
         assertFalse(c.supported());
         assertTrue(c.reason().contains("Casts"), c.reason());
-        assertTrue(probe.probe(g, gemm, DType.FLOAT16).supported());
+        // 16 inputs per output are few enough for float16 sums to stay within 2 ulps; 4096 are not
+        assertTrue(probe.probe(g, g.node("fc"), DType.FLOAT16).supported());
+        GraphBuilder b = new GraphBuilder("wide").seed(1);
+        b.output(b.linear("fc", b.input("x", Shape.of("N", 4096)), 10), "y");
+        Graph wide = b.build();
+        Float16KernelProbe.Result gemm = probe.probe(wide, wide.node("fc"), DType.FLOAT16);
+        assertFalse(gemm.supported());
+        assertTrue(gemm.reason().contains("inexact"), gemm.reason());
+        assertTrue(probe.probe(g, flatten, DType.FLOAT16).supported());
         assertTrue(Float16KernelProbe.answers().keySet().stream().anyMatch(k -> k.startsWith("cpu|:Conv@17|")));
     }
 
