@@ -81,8 +81,9 @@ class Float16SeedNetTest {
                 "mnist-cnn fp16: size ratio %.4f, top-1 agreement %d/%d, max |logit diff| %.3g, float32 nodes %s%n",
                 ratio, agree, n, worst, pass.float32Nodes().keySet());
         assertTrue(agreement >= 0.999, "top-1 agreement " + agree + "/" + n);
-        // logits of magnitude ~10-30; observed max difference about 0.02 (float16 spacing at 16 is 0.0156)
-        assertTrue(worst < 0.1, "max |fp16 - fp32| logit difference " + worst);
+        // logits up to ~40; observed max difference 0.0034 (on this CPU the compute stays float32 and only
+        // the weights are rounded; with ORT's float16 Gemm it was 0.27 and 11 of 10000 predictions changed)
+        assertTrue(worst < 0.02, "max |fp16 - fp32| logit difference " + worst);
     }
 
     private static int argmax(float[] y, int offset) {
