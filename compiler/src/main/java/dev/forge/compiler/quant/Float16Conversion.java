@@ -55,12 +55,14 @@ public final class Float16Conversion implements Pass {
     private final Device device;
     private final boolean float16Io;
     private final Set<String> keepFloat32;
+    private final boolean probe;
     private final Map<String, String> float32Nodes = new LinkedHashMap<>();
 
-    private Float16Conversion(Device device, boolean float16Io, Set<String> keepFloat32) {
+    private Float16Conversion(Device device, boolean float16Io, Set<String> keepFloat32, boolean probe) {
         this.device = device;
         this.float16Io = float16Io;
         this.keepFloat32 = keepFloat32;
+        this.probe = probe;
     }
 
     /**
@@ -71,7 +73,7 @@ public final class Float16Conversion implements Pass {
      */
     public static Float16Conversion forDevice(Device device) {
         Objects.requireNonNull(device, "device");
-        return new Float16Conversion(device, false, Set.of());
+        return new Float16Conversion(device, false, Set.of(), true);
     }
 
     /**
@@ -80,7 +82,7 @@ public final class Float16Conversion implements Pass {
      * @return a new pass
      */
     public Float16Conversion float16Io() {
-        return new Float16Conversion(device, true, keepFloat32);
+        return new Float16Conversion(device, true, keepFloat32, probe);
     }
 
     /**
@@ -92,7 +94,19 @@ public final class Float16Conversion implements Pass {
     public Float16Conversion keepFloat32(String... opTypes) {
         Set<String> s = new LinkedHashSet<>(keepFloat32);
         s.addAll(List.of(opTypes));
-        return new Float16Conversion(device, float16Io, Set.copyOf(s));
+        return new Float16Conversion(device, float16Io, Set.copyOf(s), probe);
+    }
+
+    /**
+     * The same conversion without probing: every node with float32 values computes in float16 (except
+     * unfolded BatchNormalization and {@link #keepFloat32} types), whatever the provider has. For
+     * measuring what the probe saves, or for a provider whose float16 coverage is known; on the CPU, ONNX
+     * Runtime then wraps each node that lacks a float16 kernel in Casts of its own.
+     *
+     * @return a new pass
+     */
+    public Float16Conversion everyNode() {
+        return new Float16Conversion(device, float16Io, keepFloat32, false);
     }
 
     /**
@@ -113,7 +127,7 @@ public final class Float16Conversion implements Pass {
     public Graph run(Graph input, PassContext context) {
         float32Nodes.clear();
         Graph g = new FoldBatchNorm().run(input, context);
-        Float16KernelProbe probe = Float16KernelProbe.on(device);
+        Float16KernelProbe kernels = Float16KernelProbe.on(device);
 
         // 1. which nodes compute in float16
         Set<Node> half = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
@@ -130,8 +144,8 @@ public final class Float16Conversion implements Pass {
                 reason = n.attr("value") instanceof Attribute.TensorValue ? null : "value is not a tensor attribute";
             } else if (!readsFloat32(g, n) && !n.opType().equals("Cast")) {
                 reason = "its float32 output type is fixed by an attribute";
-            } else {
-                Float16KernelProbe.Result r = probe.probe(g, n, DType.FLOAT16);
+            } else if (probe) {
+                Float16KernelProbe.Result r = kernels.probe(g, n, DType.FLOAT16);
                 reason = r.supported() ? null : r.reason();
             }
             if (reason == null) {
@@ -142,7 +156,7 @@ public final class Float16Conversion implements Pass {
         }
 
         // a float16-capable node with only float32 neighbours would cost two Casts and gain nothing
-        for (boolean changed = true; changed; ) {
+        for (boolean changed = probe; changed; ) {
             changed = false;
             for (Node n : g.nodes()) {
                 if (half.contains(n) && isolated(g, n, half)) {
