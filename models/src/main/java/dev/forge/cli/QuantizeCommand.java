@@ -10,6 +10,7 @@ import dev.forge.compiler.quant.CalibrationMethod;
 import dev.forge.compiler.quant.QuantType;
 import dev.forge.compiler.quant.Quantizer;
 import dev.forge.runtime.ModelMetadata;
+import dev.forge.runtime.ModelOptions;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,14 +33,15 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
-            "Quantize a float model to INT8 and report what it cost.",
+            "Quantize a float model to INT8 (or convert it to FP16) and report what it cost.",
             "",
             "  forge quantize MODEL.onnx --data mnist --out m.int8.onnx",
             "",
             "Static INT8 (the default) writes a standard QDQ model (QuantizeLinear/DequantizeLinear, opset 13+) any"
                     + " ONNX runtime reads: weights int8 per output channel, activations uint8 per tensor with ranges"
                     + " calibrated on samples of the data set's training split. --dynamic quantizes MatMul and Gemm"
-                    + " weights only and the activations at run time: no calibration. With labelled data the"
+                    + " weights only and the activations at run time: no calibration. --fp16 stores the weights in"
+                    + " float16 and computes in float16 where the device has exact float16 kernels. With labelled data the"
                     + " float and quantized models are compared on the test split: top-1 accuracy, agreement and"
                     + " the SQNR of every layer. The input normalization recorded in the model's metadata ("
                     + ModelMetadata.INPUT_MEAN + ", " + ModelMetadata.INPUT_STD + ") is applied. The file is written"
@@ -82,6 +84,17 @@ final class QuantizeCommand implements Callable<Integer> {
     private boolean dynamic;
 
     @Option(
+            names = "--fp16",
+            description = "FP16 instead of INT8: weights in float16, compute in float16 where the --device's ONNX"
+                    + " Runtime provider has exact float16 kernels (probed), float32 elsewhere; no calibration.")
+    private boolean fp16;
+
+    @Option(
+            names = "--float16-io",
+            description = "With --fp16: float16 model inputs and outputs (default: float32, through Casts).")
+    private boolean float16Io;
+
+    @Option(
             names = "--keep-float",
             paramLabel = "LAYER",
             split = ",",
@@ -119,7 +132,8 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(
             names = {"-o", "--out"},
             paramLabel = "FILE.onnx",
-            description = "Where to write the model (default: MODEL with .int8.onnx).")
+            description =
+                    "Where to write the model (default: MODEL with .int8.onnx, .int8-dynamic.onnx or .fp16.onnx).")
     private Path out;
 
     @Mixin
@@ -137,7 +151,18 @@ final class QuantizeCommand implements Callable<Integer> {
             throw new IllegalArgumentException(
                     "--max-accuracy-drop is in percentage points, 0 to 100, got " + maxAccuracyDrop);
         }
-        if (data == null && !dynamic) {
+        if (fp16 && dynamic) {
+            throw new IllegalArgumentException("--fp16 and --dynamic exclude each other: choose FP16 or dynamic INT8");
+        }
+        if (float16Io && !fp16) {
+            throw new IllegalArgumentException("--float16-io applies to --fp16 only");
+        }
+        if (fp16 && (maxAccuracyDrop != null || !keepFloat.isEmpty())) {
+            throw new IllegalArgumentException("--max-accuracy-drop and --keep-float apply to INT8; --fp16 keeps in"
+                    + " float32 exactly the nodes the device has no float16 kernel for");
+        }
+        boolean noCalibration = dynamic || fp16;
+        if (data == null && !noCalibration) {
             throw new IllegalArgumentException("static INT8 needs calibration data: give --data DATASET (e.g. --data"
                     + " mnist), or use --dynamic, which needs none");
         }
@@ -162,19 +187,22 @@ final class QuantizeCommand implements Callable<Integer> {
         Graph g = ref.graph();
         long floatBytes = ref.sizeBytes(g);
 
-        Quantizer q = dynamic ? Quantizer.dynamicInt8() : Quantizer.int8();
+        ModelOptions options = runtime.toModelOptions();
+        Quantizer q = fp16
+                ? Quantizer.fp16().device(options.device()).float16Io(float16Io)
+                : dynamic ? Quantizer.dynamicInt8() : Quantizer.int8();
         if (weightBits != null) {
             q.reduceRange(weightBits == 7);
         }
         q.activationType(type)
                 .keepFloat(new LinkedHashSet<>(keepFloat))
                 .method(calibrationMethod)
-                .options(runtime.toModelOptions());
+                .options(options);
         Datasets.Split split = null;
         if (data != null) {
             Normalize norm = ModelEvaluator.normalization(g.metadata());
             split = Datasets.open(data, sampleShape(g), -1, norm);
-            if (!dynamic) {
+            if (!noCalibration) {
                 q.calibrate(split.train(), calibrationSamples);
             }
             Dataset test = split.test();
@@ -205,10 +233,13 @@ final class QuantizeCommand implements Callable<Integer> {
                     data,
                     split.normalize() == null ? "" : ", normalized with " + split.normalize());
         }
-        w.println(dynamic ? "dynamic INT8 (activations quantized at run time):" : "static INT8 (QDQ):");
+        w.println(
+                fp16
+                        ? "FP16 (float16 weights; float16 compute where " + options.device() + " has exact kernels):"
+                        : dynamic ? "dynamic INT8 (activations quantized at run time):" : "static INT8 (QDQ):");
         TextTable layers = new TextTable("Layer", "Precision", "How");
         for (Map.Entry<String, String> e : r.quantized().entrySet()) {
-            layers.row(e.getKey(), "int8", e.getValue());
+            layers.row(e.getKey(), fp16 ? "fp16" : "int8", e.getValue());
         }
         for (Map.Entry<String, String> e : r.keptFloat().entrySet()) {
             layers.row(e.getKey(), "fp32", e.getValue());
@@ -241,7 +272,7 @@ final class QuantizeCommand implements Callable<Integer> {
     }
 
     private Path defaultOut(ModelRef ref) {
-        String suffix = dynamic ? ".int8-dynamic.onnx" : ".int8.onnx";
+        String suffix = fp16 ? ".fp16.onnx" : dynamic ? ".int8-dynamic.onnx" : ".int8.onnx";
         if (ref.isBuiltIn()) {
             return Path.of(ref.builtIn() + suffix);
         }

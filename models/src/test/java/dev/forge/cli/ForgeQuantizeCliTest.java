@@ -136,6 +136,23 @@ class ForgeQuantizeCliTest {
     }
 
     @Test
+    void fp16_halves_the_file_and_keeps_the_predictions() throws Exception {
+        Path out = dir.resolve("small.fp16.onnx");
+        ForgeCliTest.Result r = forge(
+                        "quantize", trained.toString(), "--fp16", "--data", "mnist", "--eval-samples", "500")
+                .ok();
+        assertTrue(Files.isRegularFile(out), r.out());
+        assertTrue(r.out().contains("FP16"), r.out());
+        Matcher agreement = Pattern.compile("top-1 agreement: ([0-9.]+)").matcher(r.out());
+        assertTrue(agreement.find(), r.out());
+        assertTrue(Double.parseDouble(agreement.group(1)) >= 0.998, r.out()); // at most 1 of 500 differs
+        assertTrue(Files.size(out) <= 0.52 * Files.size(trained), r.out());
+        ForgeCliTest.Result both = forge("quantize", trained.toString(), "--fp16", "--dynamic");
+        assertNotEquals(0, both.code());
+        assertTrue(both.err().contains("exclude each other"), both.err());
+    }
+
+    @Test
     void keep_float_leaves_the_named_layer_in_float() {
         Path out = dir.resolve("keep.onnx");
         ForgeCliTest.Result r = forge(

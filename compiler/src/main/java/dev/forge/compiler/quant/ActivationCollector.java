@@ -89,9 +89,10 @@ public final class ActivationCollector implements AutoCloseable {
                         + abbreviated(defaultTensors(graph)));
             }
             ValueType type = graph.type(t);
-            if (type == null || type.dtype() != DType.FLOAT32) {
+            // float16 values (of a converted model, compared in a report) are widened to float
+            if (type == null || !type.dtype().isFloatingPoint()) {
                 throw new IllegalArgumentException("ActivationCollector(" + name + "): tensor '" + t + "' is " + type
-                        + "; only float32 tensors are calibrated");
+                        + "; only floating-point tensors are collected");
             }
             if (!list.contains(t)) {
                 list.add(t);

@@ -6,7 +6,6 @@ import dev.forge.compiler.ir.Node;
 import dev.forge.compiler.ir.ValueInfo;
 import dev.forge.compiler.ir.ValueType;
 import dev.forge.compiler.onnx.OnnxReader;
-import dev.forge.runtime.DType;
 import dev.forge.runtime.ModelOptions;
 import dev.forge.runtime.Tensor;
 import java.util.ArrayList;
@@ -166,7 +165,7 @@ public final class QuantizationReport {
                 ValueType qt = quantized.hasValue(t) ? quantized.type(t) : null;
                 if (!isInput
                         && qt != null
-                        && qt.dtype() == DType.FLOAT32
+                        && qt.dtype().isFloatingPoint()
                         && !quantized.initializers().containsKey(t)) {
                     compared.add(t);
                 }

@@ -2,6 +2,10 @@ package dev.forge.compiler.quant;
 
 import dev.forge.compiler.data.Dataset;
 import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.Node;
+import dev.forge.compiler.passes.PassContext;
+import dev.forge.runtime.DType;
+import dev.forge.runtime.Device;
 import dev.forge.runtime.ModelOptions;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -37,7 +41,16 @@ public final class Quantizer {
     /** The default calibration method: see docs/QUANTIZATION.md for the measurement behind it. */
     public static final String DEFAULT_METHOD = "minmax";
 
-    private final boolean dynamic;
+    /** What the quantizer makes. */
+    private enum Kind {
+        STATIC_INT8,
+        DYNAMIC_INT8,
+        FP16
+    }
+
+    private final Kind kind;
+    private Device device = Device.cpu();
+    private boolean float16Io;
     private CalibrationMethod method = CalibrationMethod.parse(DEFAULT_METHOD);
     private Dataset calibrationData;
     private int calibrationSamples = Calibration.DEFAULT_SAMPLES;
@@ -51,8 +64,8 @@ public final class Quantizer {
     private double maxAccuracyDrop = Double.NaN;
     private ModelOptions options = ModelOptions.defaults();
 
-    private Quantizer(boolean dynamic) {
-        this.dynamic = dynamic;
+    private Quantizer(Kind kind) {
+        this.kind = kind;
     }
 
     /**
@@ -62,7 +75,7 @@ public final class Quantizer {
      * @return a quantizer to configure
      */
     public static Quantizer int8() {
-        return new Quantizer(false);
+        return new Quantizer(Kind.STATIC_INT8);
     }
 
     /**
@@ -71,7 +84,39 @@ public final class Quantizer {
      * @return a quantizer to configure
      */
     public static Quantizer dynamicInt8() {
-        return new Quantizer(true);
+        return new Quantizer(Kind.DYNAMIC_INT8);
+    }
+
+    /**
+     * FP16: weights and compute in float16 wherever the device's ONNX Runtime provider has float16 kernels
+     * ({@link Float16Conversion}); no calibration.
+     *
+     * @return a quantizer to configure
+     */
+    public static Quantizer fp16() {
+        return new Quantizer(Kind.FP16);
+    }
+
+    /**
+     * The device whose float16 kernels decide which nodes FP16 converts (default: the CPU).
+     *
+     * @param device the device the model will run on
+     * @return this quantizer
+     */
+    public Quantizer device(Device device) {
+        this.device = Objects.requireNonNull(device, "device");
+        return this;
+    }
+
+    /**
+     * FP16 with float16 graph inputs and outputs (default: float32, through Casts).
+     *
+     * @param float16Io whether the model's interface is float16
+     * @return this quantizer
+     */
+    public Quantizer float16Io(boolean float16Io) {
+        this.float16Io = float16Io;
+        return this;
     }
 
     /**
@@ -126,7 +171,7 @@ public final class Quantizer {
     }
 
     /**
-     * Layers to keep in float, by node name or output name.
+     * Layers to keep in float (INT8 only), by node name or output name.
      *
      * @param names the layers
      * @return this quantizer
@@ -201,10 +246,25 @@ public final class Quantizer {
             throw new IllegalArgumentException(
                     "the accuracy budget needs labelled test data to measure against: call report(test)");
         }
-        QuantGraphs.requireFloatModel(model, dynamic ? "DynamicQuantization" : "StaticQuantization");
+        QuantGraphs.requireFloatModel(
+                model,
+                switch (kind) {
+                    case STATIC_INT8 -> "StaticQuantization";
+                    case DYNAMIC_INT8 -> "DynamicQuantization";
+                    case FP16 -> "Float16Conversion";
+                });
         Calibration calibration = null;
         Function<Set<String>, StaticQuantization.Result> build;
-        if (dynamic) {
+        if (kind == Kind.FP16) {
+            if (!Double.isNaN(maxAccuracyDrop)) {
+                throw new IllegalArgumentException("the accuracy budget applies to INT8; FP16 keeps no layer in float");
+            }
+            if (!keepFloat.isEmpty()) {
+                throw new IllegalArgumentException("keeping layers in float applies to INT8; FP16 keeps in float32"
+                        + " exactly the nodes the device has no float16 kernel for");
+            }
+            build = kept -> float16(model);
+        } else if (kind == Kind.DYNAMIC_INT8) {
             build = kept -> {
                 DynamicQuantization d = DynamicQuantization.defaults().keepFloat(union(keepFloat, kept));
                 return (reduceRange == null ? d : d.reduceRange(reduceRange)).apply(model);
@@ -249,6 +309,26 @@ public final class Quantizer {
                 calibration,
                 auto.report(),
                 auto.withinBudget());
+    }
+
+    private StaticQuantization.Result float16(Graph model) {
+        Float16Conversion pass = Float16Conversion.forDevice(device);
+        if (float16Io) {
+            pass = pass.float16Io();
+        }
+        Graph g = pass.run(model.copy(), new PassContext());
+        Map<String, String> converted = new LinkedHashMap<>();
+        Map<String, String> float32 = pass.float32Nodes();
+        for (Node n : g.nodes()) {
+            if (!float32.containsKey(n.label()) && !n.outputs().isEmpty() && isFloat16(g, n.output(0))) {
+                converted.put(n.name(), "float16");
+            }
+        }
+        return new StaticQuantization.Result(g, converted, float32);
+    }
+
+    private static boolean isFloat16(Graph g, String value) {
+        return g.type(value) != null && g.type(value).dtype() == DType.FLOAT16;
     }
 
     private StaticQuantization staticQuantization(Set<String> kept) {
