@@ -106,6 +106,15 @@ public final class Int8Inference {
                             .build()
                             .apply(g, ranges)
                             .graph());
+            Set<String> convs = new java.util.TreeSet<>();
+            g.nodes().stream().filter(n -> n.opType().equals("Conv")).forEach(n -> convs.add(n.name()));
+            variants.put(
+                    "static U8S8, Convs kept float",
+                    StaticQuantization.builder()
+                            .keepFloat(convs)
+                            .build()
+                            .apply(g, ranges)
+                            .graph());
             variants.put(
                     "dynamic (7-bit w)", DynamicQuantization.defaults().apply(g).graph());
             Map<String, Model> models = new LinkedHashMap<>();
