@@ -106,6 +106,15 @@ public final class Int8Inference {
                             .build()
                             .apply(g, ranges)
                             .graph());
+            Set<String> convs = new java.util.TreeSet<>();
+            g.nodes().stream().filter(n -> n.opType().equals("Conv")).forEach(n -> convs.add(n.name()));
+            variants.put(
+                    "static U8S8, Convs kept float",
+                    StaticQuantization.builder()
+                            .keepFloat(convs)
+                            .build()
+                            .apply(g, ranges)
+                            .graph());
             variants.put(
                     "dynamic (7-bit w)", DynamicQuantization.defaults().apply(g).graph());
             Map<String, Model> models = new LinkedHashMap<>();
@@ -157,6 +166,16 @@ public final class Int8Inference {
             variants.put(
                     "static int8",
                     StaticQuantization.builder().build().apply(g, ranges).graph());
+            Set<String> convs = new java.util.TreeSet<>();
+            g.nodes().stream().filter(n -> n.opType().equals("Conv")).forEach(n -> convs.add(n.name()));
+            variants.put(
+                    "static int8, Convs float",
+                    StaticQuantization.builder()
+                            .keepFloat(convs)
+                            .build()
+                            .apply(g, ranges)
+                            .graph());
+            variants.put("dynamic int8", DynamicQuantization.defaults().apply(g).graph());
             for (Map.Entry<String, Graph> v : variants.entrySet()) {
                 Map<String, Double> byOp = new java.util.TreeMap<>();
                 try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
@@ -191,9 +210,13 @@ public final class Int8Inference {
         }
     }
 
-    /** Min and max of every tensor static quantization asks for, over the batches (run in ONNX Runtime). */
+    /** Min and max of every tensor the static variants ask for, over the batches (run in ONNX Runtime). */
     static Map<String, TensorRange> minMax(Graph graph, List<Tensor> batches) {
-        Set<String> names = StaticQuantization.tensorsToCalibrate(graph);
+        // the default's tensors and those of the variant with every Conv kept float
+        Set<String> names = new java.util.LinkedHashSet<>(StaticQuantization.tensorsToCalibrate(graph));
+        Set<String> convs = new java.util.TreeSet<>();
+        graph.nodes().stream().filter(n -> n.opType().equals("Conv")).forEach(n -> convs.add(n.name()));
+        names.addAll(StaticQuantization.builder().keepFloat(convs).build().calibrationTensors(graph));
         Graph g = graph.copy();
         String input = g.inputs().get(0).name();
         for (String n : names) {
