@@ -296,8 +296,11 @@ public final class Quantizer {
             QuantizationReport report = reporter.run(model, r.graph(), testData);
             return new Result(r.graph(), r.quantized(), r.keptFloat(), List.of(), calibration, report, true);
         }
+        // the candidates are the nodes the full quantization quantizes: keeping any other float changes nothing
+        Set<String> candidates = build.apply(Set.of()).quantized().keySet();
         SqnrFallback.Result auto = SqnrFallback.of(kept -> build.apply(kept).graph())
                 .maxAccuracyDrop(maxAccuracyDrop)
+                .candidates(candidates)
                 .reports(reporter)
                 .run(model, testData);
         StaticQuantization.Result r = build.apply(new LinkedHashSet<>(auto.keptFloat()));
