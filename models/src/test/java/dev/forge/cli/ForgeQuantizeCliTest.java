@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.forge.compiler.builder.Conv2d;
 import dev.forge.compiler.builder.GraphBuilder;
 import dev.forge.compiler.builder.Pool2d;
+import dev.forge.compiler.data.Dataset;
 import dev.forge.compiler.data.Mnist;
 import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.ir.Shape;
@@ -17,6 +18,8 @@ import dev.forge.compiler.train.Optimizer;
 import dev.forge.compiler.train.Training;
 import dev.forge.runtime.DType;
 import dev.forge.runtime.Model;
+import dev.forge.runtime.Npy;
+import dev.forge.runtime.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
@@ -150,6 +153,33 @@ class ForgeQuantizeCliTest {
         ForgeCliTest.Result both = forge("quantize", trained.toString(), "--fp16", "--dynamic");
         assertNotEquals(0, both.code());
         assertTrue(both.err().contains("exclude each other"), both.err());
+    }
+
+    @Test
+    void npy_arrays_serve_as_calibration_and_test_data() throws Exception {
+        Dataset test = Mnist.test().subset(0, 200);
+        float[] x = new float[200 * 784];
+        long[] y = new long[200];
+        for (int i = 0; i < 200; i++) {
+            test.copySample(i, x, i * 784);
+            y[i] = test.label(i);
+        }
+        Path xs = dir.resolve("x.npy");
+        Path ys = dir.resolve("y.npy");
+        Npy.write(xs, Tensor.of(x, 200, 1, 28, 28));
+        Npy.write(ys, Tensor.of(y, 200));
+        ForgeCliTest.Result r = forge(
+                        "quantize",
+                        trained.toString(),
+                        "--data",
+                        "npy:" + xs + "," + ys,
+                        "--calibration-samples",
+                        "100",
+                        "--out",
+                        dir.resolve("npy.int8.onnx").toString())
+                .ok();
+        assertTrue(r.out().contains("calibration: minmax on 100 samples of npy:"), r.out());
+        assertTrue(r.out().contains("test samples: 200"), r.out());
     }
 
     @Test
