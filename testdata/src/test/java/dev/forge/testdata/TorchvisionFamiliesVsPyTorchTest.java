@@ -87,7 +87,7 @@ class TorchvisionFamiliesVsPyTorchTest {
      * of the order of the whole update; float32 rounding is smaller but not small on deep BatchNorm networks
      * trained on two samples, and the outputs above are the precise check. Measured
      * worst cases, SGD: RegNet 3.4e-2 (PyTorch float32 against float64 is 4.8e-3 of the update scale on the
-     * same tensors), DenseNet 1.1e-2, MnasNet 6.1e-4, MobileNet v2 and ShuffleNet 1.7e-4, the others below
+     * same tensors; two ReLU kinks in block 4, docs/PERFORMANCE.md), DenseNet 1.1e-2 (one kink), MnasNet 6.1e-4, MobileNet v2 and ShuffleNet 1.7e-4, the others below
      * 6e-5. After three Adam steps parameters are not compared: Adam's normalized step turns a gradient
      * near zero into a step of up to lr whose sign float32 rounding decides, so parameters differ by up to
      * 2.3 of their scale (MnasNet; MobileNet v2 1.1, RegNet 1.6, ShuffleNet 0.85, EfficientNet 0.70) while
