@@ -28,6 +28,10 @@ Models:
                   LayerNorm([C, H, W])-GAP-Linear, exported at opset 13 in 'eval' mode (GroupNorm through
                   InstanceNormalization, LayerNorm from ReduceMean/Sub/Pow/Sqrt/Div, Resize linear)
   decoder-norms-opset17  the same model exported at opset 17 (LayerNorm as LayerNormalization)
+  upsample-opset9  Conv-BN-Relu-Upsample(x2, nearest)-Conv-Relu-GAP-Linear exported at opset 9 in 'eval' mode:
+                  Upsample (deprecated at opset 10) with its scales a Concat of Constants, which Forge turns
+                  into Resize on import (nearest only: PyTorch's bilinear is not what an opset-9 Upsample
+                  computes, the exporter warns so)
 
 Determinism: one thread, deterministic algorithms, seeded generators. Usage:
 
@@ -157,6 +161,21 @@ class DecoderNorms(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+class UpsampleNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 4, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.conv2 = nn.Conv2d(4, 4, 3, stride=2, padding=1)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        x = self.up(F.relu(self.bn1(self.conv1(x))))
+        x = F.relu(self.conv2(x))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
 def randomized(model):
     """Affine normalization parameters away from their initial ones and zeros, so each one is a real case."""
     with torch.no_grad():
@@ -257,6 +276,7 @@ MODELS = {
     # the same weights (same seed), LayerNorm exported as LayerNormalization
     "decoder-norms-opset17": lambda out: make(out, "decoder-norms-opset17", lambda: randomized(DecoderNorms()),
                                               "eval", opset=17, seed_name="decoder-norms"),
+    "upsample-opset9": lambda out: make(out, "upsample-opset9", UpsampleNet, "eval", opset=9),
 }
 
 

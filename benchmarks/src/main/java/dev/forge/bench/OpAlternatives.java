@@ -121,7 +121,9 @@ public final class OpAlternatives {
                         new Variant("E[x^2] - E[x]^2, folded backward  [old]", (b, in) -> bnBlock(b, in, 0)),
                         new Variant("centered xc = x - E[x]", (b, in) -> bnBlock(b, in, 1)),
                         new Variant("centered, corrected two-pass  [chosen]", (b, in) -> bnBlock(b, in, 2)),
-                        new Variant("shifted by x[0, c, 0, 0]", (b, in) -> bnBlock(b, in, 3)))));
+                        new Variant("shifted by x[0, c, 0, 0]", (b, in) -> bnBlock(b, in, 3)),
+                        new Variant("ORT training_mode=1 statistics, no correction", (b, in) -> bnBlock(b, in, 4)),
+                        new Variant("ORT training_mode=1 statistics, corrected by d", (b, in) -> bnBlock(b, in, 5)))));
         Map<String, Attribute> nearest = Map.of(
                 "mode",
                 new Attribute.Str("nearest"),
@@ -204,8 +206,13 @@ public final class OpAlternatives {
      * The training-mode BatchNorm block as NormalizationOps emits it (form 2), and the forms it replaced:
      * 0 = var E[x^2] - E[x]^2, BatchNormalization fed x, backward on sum(dy x) - mean sum(dy); 1 = centered
      * xc = x - mean without the correction d = E[xc]; 3 = shifted sums, xc = x - x[0, c, 0, 0] (a sample of
-     * each channel instead of its mean: one reduction less, but only as good as the sample). Returns y + dx + dscale + dB (one output, so nothing is
-     * pruned; the final Adds cost the same in every form).
+     * each channel instead of its mean: one reduction less, but only as good as the sample); 4 = the batch
+     * mean and variance (and y) from ONNX's BatchNormalization with training_mode=1 and momentum 0, backward
+     * on xc = x - mean without a correction; 5 = the same with the correction d = E[xc] in the statistics and
+     * the backward (y still the kernel's, which ONNX Runtime normalizes with the rounded float32 mean: 1e-4
+     * off at an offset of 1000, so a stable block would need form 2's BatchNormalization of xc as well).
+     * Returns y + dx + dscale + dB (one output, so nothing is pruned; the final Adds cost the same in every
+     * form).
      */
     private static Value bnBlock(GraphBuilder b, Map<String, Value> in, int form) {
         int[] id = {0};
@@ -222,6 +229,54 @@ public final class OpAlternatives {
         Value axes = b.constant("axes", Tensor.of(new long[] {0, 2, 3}, 3));
         Value invM = b.constant("invM", Tensor.of(new float[] {1f / (64 * 28 * 28)}));
         Value eps = b.constant("eps", Tensor.of(new float[] {1e-5f}));
+        if (form >= 4) {
+            // statistics from ONNX's training-mode BatchNormalization (momentum 0: the running outputs are the
+            // batch mean and biased variance), then the same centered backward as form 2 with d = 0
+            List<Value> outs = b.node(
+                    "BatchNormalization",
+                    "ytrain",
+                    List.of(x, scale, shift, zeros, scale),
+                    Map.of(
+                            "epsilon",
+                            new Attribute.Float(1e-5f),
+                            "momentum",
+                            new Attribute.Float(0f),
+                            "training_mode",
+                            attrInt(1)),
+                    3);
+            Value meanT = b.reshape(outs.get(1), 1, 32, 1, 1);
+            Value varT = b.reshape(outs.get(2), 1, 32, 1, 1);
+            Value xcT = op.apply("Sub", List.of(x, meanT));
+            Value dT = form == 5 ? b.node("ReduceMean", "d", List.of(xcT), stats) : null;
+            if (dT != null) {
+                varT = op.apply("Sub", List.of(varT, b.mul(dT, dT)));
+            }
+            Value invT = op.apply("Reciprocal", List.of(op.apply("Sqrt", List.of(b.add(varT, eps)))));
+            Map<String, Attribute> keepT = Map.of("keepdims", attrInt(1));
+            Value sDy = b.node("ReduceSum", "sdy", List.of(dy, axes), keepT);
+            Value sDyXc = b.node("ReduceSum", "sdyx", List.of(b.mul(dy, xcT), axes), keepT);
+            if (dT != null) {
+                sDyXc = op.apply("Sub", List.of(sDyXc, b.mul(dT, sDy)));
+            }
+            Value k1T = b.mul(sDy, invM);
+            Value k2T = b.mul(b.mul(b.mul(invT, invT), sDyXc), invM);
+            Value pT = op.apply("Neg", List.of(b.mul(invT, k2T)));
+            Value qT = op.apply("Neg", List.of(dT == null ? b.mul(invT, k1T) : b.add(b.mul(invT, k1T), b.mul(dT, pT))));
+            Value affineT = b.node(
+                    "BatchNormalization",
+                    "affine",
+                    List.of(
+                            xcT,
+                            op.apply("Reshape", List.of(pT, c)),
+                            op.apply("Reshape", List.of(qT, c)),
+                            zeros,
+                            scale),
+                    Map.of("epsilon", new Attribute.Float(0f)));
+            Value dxT = b.add(b.mul(dy, invT), affineT);
+            Value gradsT =
+                    b.add(op.apply("Reshape", List.of(sDy, c)), op.apply("Reshape", List.of(b.mul(sDyXc, invT), c)));
+            return b.add(b.add(outs.get(0), dxT), b.reshape(gradsT, 1, 32, 1, 1));
+        }
         Value mean = form == 3
                 ? b.node(
                         "Slice",

@@ -1,5 +1,6 @@
 package dev.forge.testdata;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -9,6 +10,7 @@ import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.ir.Node;
 import dev.forge.compiler.ir.ValueInfo;
 import dev.forge.compiler.onnx.OnnxReader;
+import dev.forge.compiler.onnx.OnnxWriter;
 import dev.forge.compiler.passes.FoldBatchNorm;
 import dev.forge.compiler.passes.FoldConstants;
 import dev.forge.compiler.passes.Pass;
@@ -20,6 +22,8 @@ import dev.forge.compiler.train.Optimizer;
 import dev.forge.compiler.train.Trainable;
 import dev.forge.compiler.train.Trainer;
 import dev.forge.compiler.train.TrainingGraph;
+import dev.forge.runtime.Model;
+import dev.forge.runtime.ModelOptions;
 import dev.forge.runtime.Npy;
 import dev.forge.runtime.Tensor;
 import java.io.IOException;
@@ -72,7 +76,8 @@ class ImportedExportsVsPyTorchTest {
      * float32 arithmetic in a different summation order, and the worst difference measured over every
      * parameter and running statistic of these eight cases is about 2e-6 (bn-training's bn1.bias after SGD,
      * squeeze-like's classifier.bias after three Adam steps); the decoder-norms cases (InstanceNorm, GroupNorm
-     * as exported, ConvTranspose, bilinear Resize, LayerNorm from primitives and as LayerNormalization) 9e-7.
+     * as exported, ConvTranspose, bilinear Resize, LayerNorm from primitives and as LayerNormalization) 9e-7;
+     * upsample-opset9 (its opset-9 Upsample trained as Resize) 2.4e-7.
      */
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({
@@ -87,7 +92,9 @@ class ImportedExportsVsPyTorchTest {
         "decoder-norms, sgd",
         "decoder-norms, adam",
         "decoder-norms-opset17, sgd",
-        "decoder-norms-opset17, adam"
+        "decoder-norms-opset17, adam",
+        "upsample-opset9, sgd",
+        "upsample-opset9, adam"
     })
     void every_parameter_after_training_matches_pytorch(String model, String optimizer) {
         Graph g = imported(model);
@@ -135,6 +142,23 @@ class ImportedExportsVsPyTorchTest {
                 .filter(p -> !(p instanceof FoldBatchNorm) && !(p instanceof FoldConstants))
                 .toList();
         return new Pipeline("export-unfolded", passes).run(g, new PassContext());
+    }
+
+    @Test
+    void upsample_exported_at_opset_9_imports_as_resize_with_the_same_outputs() {
+        Path file = DIR.resolve("upsample-opset9/model.onnx");
+        Graph raw = OnnxReader.read(file);
+        assertEquals(9, raw.opset());
+        assertTrue(raw.nodes().stream().anyMatch(n -> n.opType().equals("Upsample")));
+        Graph g = Trainable.prepare(OnnxReader.read(file));
+        assertTrue(g.nodes().stream().noneMatch(n -> n.opType().equals("Upsample")), "Upsample rewritten");
+        Tensor x = Npy.read(DIR.resolve("upsample-opset9/input.npy"));
+        try (Model before = Model.load(file);
+                Model after = Model.load(OnnxWriter.toBytes(g), "prepared", ModelOptions.defaults())) {
+            assertArrayEquals(
+                    before.run(Map.of("input", x)).get("logits").toFloatArray(),
+                    after.run(Map.of("input", x)).get("logits").toFloatArray());
+        }
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.ir.ValueInfo;
 import dev.forge.compiler.onnx.OnnxReader;
+import dev.forge.compiler.passes.OptimizerUpdate;
 import dev.forge.compiler.reference.DoubleTensor;
 import dev.forge.compiler.reference.ReferenceEvaluator;
 import dev.forge.compiler.train.Loss;
@@ -60,10 +61,8 @@ class TorchvisionFamiliesVsPyTorchTest {
             "mnasnet",
             "regnet",
             "densenet",
-            // DenseNet with Adam is left out (cases()): its output after three Adam steps is 4.0e-2 from the
-            // float64 oracle where PyTorch's float32 run is 5.0e-3 (after SGD 3.2e-4 against 3.9e-6): the
-            // precision of Forge's BatchNorm training on DenseNet-121 is still worse than PyTorch's.
-            // GoogLeNet's parameters after SGD are checked in double precision (FLOAT32_KINKS)
+            // GoogLeNet's and DenseNet's parameters after SGD are checked in double precision (FLOAT32_KINKS),
+            // DenseNet's three Adam steps too (ADAM_IN_DOUBLE)
             "googlenet",
             "resnet",
             "vgg_bn",
@@ -88,7 +87,7 @@ class TorchvisionFamiliesVsPyTorchTest {
      * of the order of the whole update; float32 rounding is smaller but not small on deep BatchNorm networks
      * trained on two samples, and the outputs above are the precise check. Measured
      * worst cases, SGD: RegNet 3.4e-2 (PyTorch float32 against float64 is 4.8e-3 of the update scale on the
-     * same tensors), DenseNet 1.1e-2, MnasNet 6.1e-4, MobileNet v2 and ShuffleNet 1.7e-4, the others below
+     * same tensors; two ReLU kinks in block 4, docs/PERFORMANCE.md), DenseNet 1.1e-2 (one kink), MnasNet 6.1e-4, MobileNet v2 and ShuffleNet 1.7e-4, the others below
      * 6e-5. After three Adam steps parameters are not compared: Adam's normalized step turns a gradient
      * near zero into a step of up to lr whose sign float32 rounding decides, so parameters differ by up to
      * 2.3 of their scale (MnasNet; MobileNet v2 1.1, RegNet 1.6, ShuffleNet 0.85, EfficientNet 0.70) while
@@ -106,30 +105,46 @@ class TorchvisionFamiliesVsPyTorchTest {
      * SGD are not compared in float32. GoogLeNet (measured): Forge's float32 update of conv3.conv.weight is
      * 11% of its scale from the float64 oracle and inception5b.branch2.0.bn.bias 19%, while Forge's gradient
      * graph evaluated in double precision by the reference evaluator gives every parameter's gradient within
-     * 3e-6 of the oracle's (bn.weight 6.7e-4: the oracle stores 1 - lr g in float32). The float32 forward
+     * 3e-6 of the oracle's. The float32 forward
      * pass meets two near-ties: maxpool2's outputs [1,94,6,4] and [1,94,6,3] are 1.73229935 and 1.73229865
      * in float64 (PyTorch float32 keeps them 1 ulp apart, ONNX Runtime rounds both to 1.73229957, so
      * inception3a.branch4's MaxPool picks the other one and dY goes to another conv3 output), and
      * inception5b.branch2.0's BatchNorm output [0,70,0,0] is -1.5e-5 in float64 (PyTorch float32 -2.3e-5,
      * ONNX Runtime +2.5e-6, so the ReLU passes its gradient). Both are within float32 rounding of a 60-layer
-     * forward pass; the outputs after training still match (7.6e-6, PyTorch float32 5.1e-6).
+     * forward pass; the outputs after training still match (7.6e-6, PyTorch float32 5.1e-6). DenseNet: one
+     * ReLU kink, see ADAM_IN_DOUBLE (its float32 parameters after SGD are 1.1e-2 of their scale off, its
+     * outputs 3.2e-4).
      */
-    static final Set<String> FLOAT32_KINKS = Set.of("googlenet");
+    static final Set<String> FLOAT32_KINKS = Set.of("googlenet", "densenet");
+
+    /*
+     * Families whose three Adam steps are run in double precision (the training step graph evaluated by the
+     * reference evaluator) and compared with the float64 oracle, because one float32 ReLU kink decides their
+     * float32 result (the float32 run is still made and its output printed). DenseNet-121 (measured): the
+     * input of denseblock3.denselayer24.relu2 at [1, 24, 1, 3] is 5.77e-6 in float64; ONNX Runtime's float32
+     * forward gives -1.48e-6, PyTorch's float32 1.27e-5, both about 7e-6 off (as precise as each other: the
+     * layer's conv1 output is 4.7e-6 relative from float64 in Forge, 6.8e-6 in PyTorch; the logits 1.3e-5
+     * and 1.4e-5), but Forge's lands below zero, so the ReLU passes no gradient there, and that dY, 23% of
+     * the layer's gradient scale, is missing from every gradient upstream. PyTorch in float64 with that one
+     * ReLU output zeroed is 3.2e-4 from the oracle after one SGD step and 3.8e-2 after three Adam steps,
+     * which is Forge's float32 distance (3.2e-4 and 4.0e-2); the training graph in double precision is
+     * within 1e-6 of it.
+     */
+    static final Set<String> ADAM_IN_DOUBLE = Set.of("densenet");
 
     /*
      * Gradients in double precision (FLOAT32_KINKS) against (p - p') / lr of the float64 oracle, relative to
-     * each gradient's largest magnitude. Measured on GoogLeNet: worst 6.7e-4 (BatchNorm weights: p' is stored
-     * in float32, so near 1 the recovered gradient is exact only to 6e-6), every other tensor below 3e-6; a
-     * wrong rule is off by the order of the gradient.
+     * each gradient's largest magnitude, beyond what the float32 storage of p' leaves unknown (half an ulp of
+     * p' divided by lr: 6e-6 near 1, so without it a BatchNorm weight whose gradients are all about 1e-5,
+     * DenseNet's norm0.weight, seems 48% off). Measured: GoogLeNet 4.9e-7, DenseNet 6.8e-12; a wrong rule is off by
+     * the order of the gradient.
      */
     static final double GRADIENT_TOLERANCE = 2e-3;
 
     static Stream<Arguments> cases() {
         String only = System.getProperty("forge.families", "");
         List<String> names = only.isEmpty() ? FAMILIES : List.of(only.split(","));
-        return names.stream()
-                .flatMap(f -> Stream.of(Arguments.of(f, "sgd"), Arguments.of(f, "adam")))
-                .filter(a -> !(a.get()[0].equals("densenet") && a.get()[1].equals("adam")));
+        return names.stream().flatMap(f -> Stream.of(Arguments.of(f, "sgd"), Arguments.of(f, "adam")));
     }
 
     @ParameterizedTest(name = "{0} {1}")
@@ -172,6 +187,18 @@ class TorchvisionFamiliesVsPyTorchTest {
         System.out.printf(
                 "%s %s: output %.3g (PyTorch float32 %.3g)%n",
                 family, optimizer, relativeError(expected, logits), pytorch32);
+        if (!sgd && ADAM_IN_DOUBLE.contains(family)) {
+            DoubleTensor exact = trainedOutputInDoublePrecision(g, opt, steps, x, y);
+            double err = relativeError(expected, exact.toTensorFloat());
+            System.out.printf("%s %s: output in double precision %.3g%n", family, optimizer, err);
+            assertTrue(
+                    err <= DOUBLE_OUTPUT_TOLERANCE,
+                    String.format(
+                            "%s %s: the training step graph in double precision gives outputs %.3g from PyTorch's"
+                                    + " float64 ones, more than %.0e",
+                            family, optimizer, err, DOUBLE_OUTPUT_TOLERANCE));
+            return;
+        }
         Golden.assertClose(
                 expected, logits, outputTolerance, family + " " + optimizer + ": eval output after training");
         List<String> keys = npyKeys(after);
@@ -223,7 +250,9 @@ class TorchvisionFamiliesVsPyTorchTest {
             for (int i = 0; i < grad.length; i++) {
                 double expected = (before[i] - oracle[i]) / SGD_LR;
                 scale = Math.max(scale, Math.abs(expected));
-                err = Math.max(err, Math.abs(expected - grad[i]));
+                // p' is stored in float32: the recovered gradient is known only to half its ulp / lr
+                double known = Math.ulp((float) oracle[i]) / 2 / SGD_LR;
+                err = Math.max(err, Math.max(0, Math.abs(expected - grad[i]) - known));
             }
             if (err / scale > worst) {
                 worst = err / scale;
@@ -237,6 +266,59 @@ class TorchvisionFamiliesVsPyTorchTest {
                         "%s: the gradient of %s in double precision differs from PyTorch's float64 one by %.3g of its"
                                 + " scale, more than %.0e",
                         family, worstKey, worst, GRADIENT_TOLERANCE));
+    }
+
+    /*
+     * Outputs of the training steps run in double precision (ADAM_IN_DOUBLE) against the float64 oracle: only
+     * the float32 learning rate, Adam's float32 bias corrections and the float32 oracle files separate them
+     * (measured on DenseNet: 8.4e-8); a wrong rule is off by the order of the update.
+     */
+    static final double DOUBLE_OUTPUT_TOLERANCE = 1e-5;
+
+    /**
+     * Forge's training step graph run {@code steps} times by the double-precision reference evaluator (state
+     * carried from each step's {@code .next} outputs to the next step's inputs), then its evaluation graph:
+     * the outputs after training with every rounding decision exact.
+     */
+    static DoubleTensor trainedOutputInDoublePrecision(Graph g, Optimizer opt, int steps, Tensor x, Tensor y) {
+        TrainingGraph tg = TrainingGraph.build(g, Loss.CROSS_ENTROPY, opt);
+        Map<String, DoubleTensor> state = ReferenceEvaluator.fromTensors(tg.initialState());
+        Graph step = tg.graph().copy();
+        step.clearOutputs();
+        for (String s : state.keySet()) {
+            step.addOutput(new ValueInfo(s + TrainingGraph.NEXT, step.type(s + TrainingGraph.NEXT)));
+        }
+        for (long t = 1; t <= steps; t++) {
+            Map<String, DoubleTensor> feeds = new LinkedHashMap<>(state);
+            feeds.put(tg.dataInput(), DoubleTensor.of(x));
+            feeds.put(TrainingGraph.TARGET, DoubleTensor.of(y));
+            for (Map.Entry<String, Double> group : tg.lrGroups().entrySet()) {
+                for (Map.Entry<String, Float> sc :
+                        opt.scalars(t, opt.lr() * group.getValue()).entrySet()) {
+                    feeds.put(
+                            OptimizerUpdate.groupScalar(sc.getKey(), group.getKey()),
+                            DoubleTensor.scalar(sc.getValue()));
+                }
+            }
+            Map<String, DoubleTensor> out = ReferenceEvaluator.run(step, feeds);
+            Map<String, DoubleTensor> next = new LinkedHashMap<>();
+            for (String s : state.keySet()) {
+                next.put(s, out.get(s + TrainingGraph.NEXT));
+            }
+            state = next;
+        }
+        Graph eval = tg.evalGraph().copy();
+        eval.clearOutputs();
+        eval.addOutput(new ValueInfo(tg.prediction(), eval.type(tg.prediction())));
+        Map<String, DoubleTensor> feeds = new LinkedHashMap<>();
+        for (ValueInfo in : eval.inputs()) {
+            feeds.put(
+                    in.name(),
+                    state.containsKey(in.name())
+                            ? state.get(in.name())
+                            : in.name().equals(tg.dataInput()) ? DoubleTensor.of(x) : DoubleTensor.of(y));
+        }
+        return ReferenceEvaluator.run(eval, feeds).get(tg.prediction());
     }
 
     /**

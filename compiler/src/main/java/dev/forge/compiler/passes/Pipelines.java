@@ -14,11 +14,12 @@ public final class Pipelines {
     /**
      * What an imported model goes through before Forge decides what is trainable ({@code Trainable.prepare},
      * which runs these passes in place): parameters the exporter tied are untied, training-mode nodes take
-     * their inference forms, shape arithmetic on fixed dimensions is folded (so shapes after a traced
-     * {@code view(x.size(0), ...)} are known).
+     * their inference forms, Upsample (opsets 7 to 9) becomes Resize, shape arithmetic on fixed dimensions is
+     * folded (so shapes after a traced {@code view(x.size(0), ...)} are known).
      */
     public static Pipeline importing() {
-        return Pipeline.of("import", new UntieParameters(), new InferenceForms(), new FoldShapes());
+        return Pipeline.of(
+                "import", new UntieParameters(), new InferenceForms(), new UpsampleToResize(), new FoldShapes());
     }
 
     /**

@@ -191,10 +191,15 @@ public final class QuantizationReport {
                     Map<String, Tensor> fv = f.run(x);
                     Map<String, Tensor> qv = q.run(x);
                     for (Map.Entry<String, Sqnr> e : sqnr.entrySet()) {
-                        e.getValue()
-                                .add(
-                                        fv.get(e.getKey()).toFloatArray(),
-                                        qv.get(e.getKey()).toFloatArray());
+                        Tensor a = fv.get(e.getKey());
+                        Tensor b = qv.get(e.getKey());
+                        if (!Arrays.equals(a.shape(), b.shape())) {
+                            throw new IllegalArgumentException("tensor '" + e.getKey() + "' is "
+                                    + Arrays.toString(a.shape()) + " in the float model but "
+                                    + Arrays.toString(b.shape()) + " in the quantized one; the report compares"
+                                    + " tensors of the same name, so a quantized model must keep their shapes");
+                        }
+                        e.getValue().add(a.toFloatArray(), b.toFloatArray());
                     }
                     int[] pf = top1(floatModel.name(), fv.get(floatOut), batch.length, test.numClasses());
                     int[] pq = top1(quantized.name(), qv.get(quantOut), batch.length, test.numClasses());

@@ -3,6 +3,7 @@ package dev.forge.compiler.train;
 import static dev.forge.compiler.autodiff.Emitter.attrInt;
 
 import dev.forge.compiler.autodiff.Emitter;
+import dev.forge.compiler.ir.Attribute;
 import dev.forge.compiler.ir.Shape;
 import dev.forge.compiler.ir.ValueType;
 import dev.forge.runtime.DType;
@@ -61,8 +62,14 @@ public enum Loss {
                 String values = e.tensor("loss/onehot_values", Tensor.of(new float[] {0f, 1f}, 2));
                 String depth = e.tensor("loss/classes", Tensor.of(new long[] {classes}));
                 String onehot = e.op("OneHot", List.of(target, depth, values), Map.of("axis", attrInt(-1)));
-                String picked = e.op(
-                        "ReduceSum", List.of(e.op("Mul", logp, onehot), e.ints(1)), Map.of("keepdims", attrInt(0)));
+                String product = e.op("Mul", logp, onehot);
+                // axes are an input from opset 13; the evaluation graph of an older model keeps its opset
+                String picked = e.graph().opset() >= 13
+                        ? e.op("ReduceSum", List.of(product, e.ints(1)), Map.of("keepdims", attrInt(0)))
+                        : e.op(
+                                "ReduceSum",
+                                List.of(product),
+                                Map.of("axes", new Attribute.Ints(new long[] {1}), "keepdims", attrInt(0)));
                 return mean(e, e.op("Neg", picked));
             }
             case L1 -> {

@@ -38,6 +38,8 @@ public final class Trainable {
             Map.entry("ReduceSum", Set.of(1)),
             Map.entry("ReduceMean", Set.of(1)),
             Map.entry("Clip", Set.of(1, 2)),
+            Map.entry("Resize", Set.of(1, 2, 3)),
+            Map.entry("Upsample", Set.of(1)),
             Map.entry("OneHot", Set.of(0, 1, 2)));
 
     private Trainable() {}

@@ -1,27 +1,41 @@
 package dev.forge.compiler.passes;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.forge.compiler.builder.GraphBuilder;
 import dev.forge.compiler.ir.Attribute;
 import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.ir.Node;
 import dev.forge.compiler.ir.Shape;
+import dev.forge.compiler.ir.Value;
 import dev.forge.compiler.ir.ValueInfo;
 import dev.forge.compiler.ir.ValueType;
+import dev.forge.compiler.onnx.OnnxWriter;
+import dev.forge.compiler.reference.DoubleTensor;
+import dev.forge.compiler.reference.ReferenceEvaluator;
 import dev.forge.compiler.train.Loss;
 import dev.forge.compiler.train.Optimizer;
 import dev.forge.compiler.train.Trainable;
+import dev.forge.compiler.train.Trainer;
 import dev.forge.compiler.train.TrainingGraph;
 import dev.forge.runtime.DType;
+import dev.forge.runtime.Model;
+import dev.forge.runtime.ModelOptions;
 import dev.forge.runtime.Tensor;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The import pipeline: parameters tied by an exporter are untied, training-mode nodes take inference forms. */
 class ImportPassesTest {
@@ -52,7 +66,7 @@ class ImportPassesTest {
     @Test
     void the_import_pipeline_reads_as_one_list() {
         assertEquals(
-                List.of("UntieParameters", "InferenceForms", "FoldShapes"),
+                List.of("UntieParameters", "InferenceForms", "UpsampleToResize", "FoldShapes"),
                 Pipelines.importing().passNames());
     }
 
@@ -211,6 +225,139 @@ class ImportPassesTest {
         assertEquals(Set.of("w"), g.parameters());
         TrainingGraph tg = TrainingGraph.build(g, Loss.MSE, Optimizer.sgd(0.1));
         assertTrue(tg.parameters().contains("w"));
+    }
+
+    /**
+     * An opset-9 export of {@code nn.Upsample}: x * p, nearest by (2, 3) with scales as an input, linear by
+     * (2, 2), each average-pooled to one value per channel; or at opset 8, nearest with scales as an attribute.
+     */
+    static Graph upsampling(int opset) {
+        GraphBuilder b = new GraphBuilder("upsample");
+        Value x = b.input("x", Shape.fixed(2, 2, 3, 4));
+        Value p = b.parameter("p", Tensor.of(new float[] {0.5f, -1.5f}, 1, 2, 1, 1));
+        Value scaled = b.mul(x, p);
+        Value nearest = opset >= 9
+                ? b.node(
+                        "Upsample",
+                        null,
+                        List.of(scaled, b.constant("s1", Tensor.of(new float[] {1, 1, 2, 3}, 4))),
+                        Map.of())
+                : b.node(
+                        "Upsample", null, List.of(scaled), Map.of("scales", new Attribute.Floats(new float[] {1, 1, 2, 3
+                        })));
+        Value linear = b.node(
+                "Upsample",
+                null,
+                opset >= 9
+                        ? List.of(scaled, b.constant("s2", Tensor.of(new float[] {1, 1, 2, 2}, 4)))
+                        : List.of(scaled),
+                opset >= 9
+                        ? Map.of("mode", new Attribute.Str("linear"))
+                        : Map.of("mode", new Attribute.Str("linear"), "scales", new Attribute.Floats(new float[] {
+                            1, 1, 2, 2
+                        })));
+        Value pooled = b.add(
+                b.node("GlobalAveragePool", null, List.of(b.mul(nearest, nearest)), Map.of()),
+                b.node("GlobalAveragePool", null, List.of(b.mul(linear, linear)), Map.of()));
+        Graph g = b.output(b.flatten(pooled), "y").build();
+        g.opsets().put("", (long) opset);
+        return g;
+    }
+
+    static Tensor runOnnxRuntime(Graph g, Tensor x) {
+        try (Model m = Model.load(OnnxWriter.toBytes(g), "upsample", ModelOptions.defaults())) {
+            return m.run(Map.of("x", x)).get("y");
+        }
+    }
+
+    @ParameterizedTest(name = "opset {0}")
+    @ValueSource(ints = {8, 9})
+    void upsample_becomes_the_resize_that_computes_the_same_values_and_trains(int opset) {
+        Graph original = upsampling(opset);
+        Graph g = Trainable.prepare(upsampling(opset));
+        assertEquals(11, g.opset(), "raised to Resize's opset");
+        assertEquals(Set.of("p"), g.parameters(), "scales and the empty roi are constants");
+        List<Node> resizes =
+                g.nodes().stream().filter(n -> n.opType().equals("Resize")).toList();
+        assertEquals(2, resizes.size());
+        assertTrue(g.nodes().stream().noneMatch(n -> n.opType().equals("Upsample")));
+        assertEquals("asymmetric", resizes.get(0).attrString("coordinate_transformation_mode", ""));
+        assertEquals("floor", resizes.get(0).attrString("nearest_mode", ""));
+        assertEquals("linear", resizes.get(1).attrString("mode", ""));
+
+        // inference: ONNX Runtime's Resize gives the Upsample's values to the last bit
+        SplittableRandom rnd = new SplittableRandom(opset);
+        DoubleTensor x = DoubleTensor.random(rnd, 2, 2, 3, 4);
+        assertArrayEquals(
+                runOnnxRuntime(original, x.toTensorFloat()).toFloatArray(),
+                runOnnxRuntime(g, x.toTensorFloat()).toFloatArray());
+
+        // training: the gradients through the Resize against central differences in double precision, and
+        // ONNX Runtime's float32 run of the same gradient graph against that
+        TrainingGraph tg = TrainingGraph.gradients(g, Loss.MSE, true);
+        Map<String, DoubleTensor> values = new HashMap<>();
+        for (Map.Entry<String, Tensor> e : tg.graph().initializers().entrySet()) {
+            values.put(e.getKey(), DoubleTensor.of(e.getValue()));
+        }
+        values.put("p", DoubleTensor.random(rnd, 1, 2, 1, 1));
+        values.put("x", x);
+        values.put(TrainingGraph.TARGET, DoubleTensor.random(rnd, 2, 2));
+        Map<String, DoubleTensor> exact = ReferenceEvaluator.run(tg.graph(), values);
+        Graph lossGraph = tg.graph().copy();
+        lossGraph.clearOutputs();
+        lossGraph.addOutput(new ValueInfo(TrainingGraph.LOSS, lossGraph.type(TrainingGraph.LOSS)));
+        double h = 1e-6;
+        for (String w : List.of("p", "x")) {
+            DoubleTensor base = values.get(w);
+            DoubleTensor analytic = exact.get(w + ".grad");
+            for (int k = 0; k < base.size(); k += 5) {
+                Map<String, DoubleTensor> plus = new HashMap<>(values);
+                plus.put(w, base.withFlat(k, base.getFlat(k) + h));
+                Map<String, DoubleTensor> minus = new HashMap<>(values);
+                minus.put(w, base.withFlat(k, base.getFlat(k) - h));
+                double numeric = (ReferenceEvaluator.run(lossGraph, plus)
+                                        .get(TrainingGraph.LOSS)
+                                        .getFlat(0)
+                                - ReferenceEvaluator.run(lossGraph, minus)
+                                        .get(TrainingGraph.LOSS)
+                                        .getFlat(0))
+                        / (2 * h);
+                assertEquals(numeric, analytic.getFlat(k), 1e-6 * Math.max(1, Math.abs(numeric)), w + "[" + k + "]");
+            }
+        }
+        Map<String, Tensor> feeds = new LinkedHashMap<>();
+        for (ValueInfo in : tg.graph().inputs()) {
+            feeds.put(in.name(), values.get(in.name()).toTensorFloat());
+        }
+        try (Model m = Model.load(OnnxWriter.toBytes(tg.graph()), "upsample-grad", ModelOptions.defaults())) {
+            Map<String, Tensor> out = m.run(feeds);
+            for (String w : List.of("p", "x")) {
+                ReferenceEvaluator.assertClose(exact.get(w + ".grad"), out.get(w + ".grad"), 1e-5, "ORT " + w);
+            }
+        }
+        try (Trainer t = new Trainer(TrainingGraph.build(g, Loss.MSE, Optimizer.sgd(0.1)), 0, 0)) {
+            Tensor target = DoubleTensor.random(rnd, 2, 2).toTensorFloat();
+            double before = t.evaluate(x.toTensorFloat(), target).loss();
+            t.step(x.toTensorFloat(), target);
+            assertTrue(t.evaluate(x.toTensorFloat(), target).loss() < before, "one SGD step lowers the loss");
+        }
+    }
+
+    @Test
+    void upsample_in_a_model_whose_other_nodes_change_meaning_at_opset_11_is_refused_naming_them() {
+        Graph g = upsampling(9);
+        g.addNode(
+                new Node(
+                        "Pad",
+                        "pad",
+                        "",
+                        List.of("y"),
+                        List.of("padded"),
+                        Map.of("pads", new Attribute.Ints(new long[] {0, 1, 0, 1}))),
+                List.of(f32(2, 4)));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Trainable.prepare(g));
+        assertTrue(e.getMessage().startsWith("Upsample("), e.getMessage());
+        assertTrue(e.getMessage().contains("[Pad(pad)]") && e.getMessage().contains("opset_version"), e.getMessage());
     }
 
     static List<Long> boxed(Tensor t) {

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -142,6 +144,37 @@ class CalibrationMethodTest {
             v[i] = i % 2 == 0 ? 0.5f : 4f;
         }
         assertEquals(new TensorRange(0, 4), calibrate(CalibrationMethod.entropy(), v));
+    }
+
+    /** The histograms of testdata/scripts/make_entropy_golden.py, from the same integer formulas. */
+    static long[] goldenHistogram(String name) {
+        int n = name.equals("small") ? 256 : 2048;
+        long[] h = new long[n];
+        for (int j = 0; j < n; j++) {
+            long jj = (long) j * j;
+            h[j] = switch (name) {
+                case "cauchy", "cauchy_64_levels" -> 1_000_000_000L * 4096 / (4096 + jj);
+                case "power" -> 1_000_000_000_000L / ((long) (j + 64) * (j + 64) * (j + 64));
+                case "narrow_with_outliers" -> j < 300 ? 1_000_000_000L * 1024 / (1024 + jj) : j >= 2040 ? 3 : 0;
+                case "spikes" -> j == 10 ? 1000 : j == 500 ? 10 : j == 1500 ? 1 : 0;
+                case "small" -> 1_000_000L * 64 / (64 + jj);
+                default -> throw new IllegalArgumentException(name);
+            };
+        }
+        return h;
+    }
+
+    @Test
+    void the_entropy_search_picks_the_thresholds_of_an_independent_numpy_implementation() throws Exception {
+        List<String> lines = Files.readAllLines(Path.of("../testdata/golden/quant/entropy_thresholds.txt"));
+        assertEquals(6, lines.size(), lines.toString());
+        for (String line : lines) {
+            String[] f = line.split(" ");
+            long[] hist = goldenHistogram(f[0]);
+            assertEquals(Integer.parseInt(f[1]), hist.length, line);
+            CalibrationMethod.Entropy m = new CalibrationMethod.Entropy(hist.length, Integer.parseInt(f[2]));
+            assertEquals(Integer.parseInt(f[3]), m.threshold(hist), line);
+        }
     }
 
     @Test

@@ -10,10 +10,12 @@ import dev.forge.compiler.data.NpyDataset;
 import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.ir.Shape;
 import dev.forge.compiler.ir.Value;
+import dev.forge.compiler.onnx.OnnxReader;
 import dev.forge.compiler.onnx.OnnxWriter;
 import dev.forge.compiler.reference.DoubleTensor;
 import dev.forge.compiler.reference.ReferenceEvaluator;
 import dev.forge.runtime.Tensor;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -107,6 +109,24 @@ class CalibrationTest {
                     spec + " clipped only " + clipped + " of " + c.ranges().size() + " tensors");
             assertEquals(2048, c.statistics().get("conv1").bins(), spec);
         }
+    }
+
+    @Test
+    void a_pytorch_export_is_calibrated_under_its_own_tensor_names() {
+        Graph g = OnnxReader.read(Path.of("../testdata/golden/mnist-cnn/opset13/model_bn.onnx"));
+        Calibration c = Calibration.of(CalibrationMethod.entropy()).samples(64).run(g, CalibrationFixtures.mnistTest());
+        assertEquals(
+                List.of(
+                        "input",
+                        "/conv1/Conv_output_0",
+                        "/bn1/BatchNormalization_output_0",
+                        "/Relu_output_0",
+                        "/pool/MaxPool_output_0",
+                        "/Flatten_output_0",
+                        "logits"),
+                List.copyOf(c.ranges().keySet()));
+        assertEquals(0f, c.range("/Relu_output_0").min());
+        assertTrue(c.range("logits").max() > c.range("logits").min());
     }
 
     @Test

@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.forge.compiler.data.Dataset;
 import dev.forge.compiler.data.NpyDataset;
 import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.Node;
+import dev.forge.compiler.ir.Shape;
+import dev.forge.compiler.ir.ValueType;
 import dev.forge.compiler.onnx.OnnxWriter;
 import dev.forge.compiler.reference.DoubleTensor;
 import dev.forge.compiler.reference.ReferenceEvaluator;
@@ -148,6 +151,24 @@ class QuantizationReportTest {
         assertFalse(tensors.contains("pool1"), tensors.toString());
         assertTrue(tensors.contains("conv2") && tensors.contains("conv1"), tensors.toString());
         assertEquals(1.0, r.agreement());
+    }
+
+    @Test
+    void a_tensor_whose_shape_changed_is_named() {
+        Graph g = CalibrationFixtures.mnistCnn();
+        // the same computation, but the value named conv1 is now conv1's output padded by one row
+        Graph changed = g.copy();
+        changed.renameValue("conv1", "conv1_unpadded");
+        changed.addInitializer("pads", Tensor.of(new long[] {0, 0, 0, 0, 0, 0, 1, 0}, 8));
+        changed.addNode(
+                new Node("Pad", "pad", List.of("conv1_unpadded", "pads"), List.of("conv1"), Map.of()),
+                List.of(ValueType.float32(Shape.of("N", 4, 29, 28))));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> QuantizationReport.builder().samples(8).run(g, changed, test()));
+        assertTrue(
+                e.getMessage().contains("tensor 'conv1' is [8, 4, 28, 28] in the float model but [8, 4, 29, 28]"),
+                e.getMessage());
     }
 
     @Test
