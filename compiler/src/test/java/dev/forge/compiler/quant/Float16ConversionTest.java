@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.forge.compiler.builder.Conv2d;
 import dev.forge.compiler.builder.GraphBuilder;
 import dev.forge.compiler.builder.Pool2d;
+import dev.forge.compiler.ir.Attribute;
 import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.ir.Node;
 import dev.forge.compiler.ir.Shape;
@@ -23,6 +24,7 @@ import dev.forge.runtime.Model;
 import dev.forge.runtime.ModelOptions;
 import dev.forge.runtime.Tensor;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -116,6 +118,49 @@ class Float16ConversionTest {
         // probabilities near 0.1; float16 keeps 11 significant bits (relative 4.9e-4); observed 3.5e-5
         assertTrue(worst < 5e-4, "max |fp16 - fp32| = " + worst);
         assertTrue(worst > 0, "the float16 model computes something different from float32 at all");
+    }
+
+    @Test
+    void integer_tensors_and_constant_of_shape_are_left_alone() {
+        // y = Reshape(conv(x), [0, -1]) + ConstantOfShape(Shape(...), 0.5): int64 shapes and the attribute-typed
+        // ConstantOfShape keep their types; the values still match float32
+        GraphBuilder b = new GraphBuilder("ints").seed(4);
+        Value x = b.input("x", Shape.of("N", 2, 8, 8));
+        Value c = b.reshape(b.conv2d("conv", x, Conv2d.of(4, 3).padding(1)), 0, -1);
+        Value shape = b.node("Shape", "shape", List.of(c), Map.of());
+        Value half = b.node(
+                "ConstantOfShape",
+                "half",
+                List.of(shape),
+                Map.of("value", new Attribute.TensorValue(Tensor.of(new float[] {0.5f}, 1))));
+        b.output(b.add(c, half), "y");
+        Graph g = Export.inferenceModel(b.build(), Map.of(), Map.of());
+        Float16Conversion pass = Float16Conversion.forDevice(Device.cpu());
+        Graph h = pass.run(g.copy(), new PassContext());
+        g.initializers().forEach((name, t) -> {
+            if (t.dtype() == DType.INT64) {
+                assertEquals(t, h.initializers().get(name), name);
+            }
+        });
+        assertEquals(DType.INT64, h.type("shape").dtype());
+        assertEquals(DType.FLOAT32, h.type("half").dtype());
+        assertEquals(
+                Tensor.of(new float[] {0.5f}, 1),
+                ((Attribute.TensorValue) h.node("half").attr("value")).value());
+        assertTrue(
+                pass.float32Nodes().get("ConstantOfShape(half)").contains("attribute"),
+                pass.float32Nodes().toString());
+        Random r = new Random(8);
+        float[] v = new float[3 * 2 * 8 * 8];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) r.nextGaussian();
+        }
+        Tensor in = Tensor.of(v, 3, 2, 8, 8);
+        float[] want = run(g, in);
+        float[] got = run(h, in);
+        for (int i = 0; i < want.length; i++) {
+            assertEquals(want[i], got[i], 1e-2, "element " + i);
+        }
     }
 
     @Test
