@@ -10,6 +10,7 @@ import dev.forge.compiler.passes.FoldBatchNorm;
 import dev.forge.compiler.passes.GraphVerifier;
 import dev.forge.compiler.passes.Pass;
 import dev.forge.compiler.passes.PassContext;
+import dev.forge.compiler.passes.RemoveUnusedInitializers;
 import dev.forge.runtime.DType;
 import dev.forge.runtime.Device;
 import dev.forge.runtime.Tensor;
@@ -256,6 +257,8 @@ public final class Float16Conversion implements Pass {
             }
             out.addOutput(new ValueInfo(o.name(), new ValueType(want, o.type().shape())));
         }
+        // the folded BatchNormalizations' and replaced weights' old initializers
+        new RemoveUnusedInitializers().run(out, context);
         checkTypes(out);
         GraphVerifier.verify(out);
         return out;
