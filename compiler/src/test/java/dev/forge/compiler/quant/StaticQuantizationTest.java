@@ -255,6 +255,20 @@ class StaticQuantizationTest {
     }
 
     @Test
+    void an_unknown_keep_float_name_is_refused_listing_the_layers() {
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> StaticQuantization.builder()
+                        .keepFloat(Set.of("conv9"))
+                        .build()
+                        .calibrationTensors(cnn()));
+        assertEquals(
+                "StaticQuantization: keepFloat names [conv9], which graph 'qcnn' has neither as a node nor as a node"
+                        + " output; its layers are [conv1, conv2, fc1, fc2]",
+                e.getMessage());
+    }
+
+    @Test
     void a_missing_range_is_named() {
         IllegalArgumentException e = assertThrows(
                 IllegalArgumentException.class,
