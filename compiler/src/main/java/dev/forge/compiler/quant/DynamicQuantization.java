@@ -89,6 +89,7 @@ public final class DynamicQuantization {
         new UntieParameters().run(g, new PassContext());
         new FoldBatchNorm().run(g, new PassContext());
         ShapeInference.run(g);
+        QuantGraphs.requireKnownNames(g, keepFloat, NAME);
         Map<String, String> quantized = new LinkedHashMap<>();
         Map<String, String> keptFloat = new LinkedHashMap<>();
         List<Node> out = new ArrayList<>();

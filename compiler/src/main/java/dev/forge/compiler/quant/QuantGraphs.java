@@ -58,6 +58,31 @@ final class QuantGraphs {
         }
     }
 
+    /** Refuses keep-float names that are neither a node nor a node output of the graph (a typo keeps nothing). */
+    static void requireKnownNames(Graph g, Set<String> keepFloat, String pass) {
+        Set<String> known = new java.util.HashSet<>();
+        for (Node n : g.nodes()) {
+            known.add(n.name());
+            known.addAll(n.outputs());
+        }
+        List<String> unknown = new ArrayList<>();
+        for (String name : new java.util.TreeSet<>(keepFloat)) {
+            if (!known.contains(name)) {
+                unknown.add(name);
+            }
+        }
+        if (!unknown.isEmpty()) {
+            List<String> layers = new ArrayList<>();
+            for (Node n : g.nodes()) {
+                if (Set.of("Conv", "Gemm", "MatMul").contains(n.opType())) {
+                    layers.add(n.name());
+                }
+            }
+            throw new IllegalArgumentException(pass + ": keepFloat names " + unknown + ", which graph '" + g.name()
+                    + "' has neither as a node nor as a node output; its layers are " + layers);
+        }
+    }
+
     /** A float32 initializer, or null when {@code name} is computed at run time or of another type. */
     static Tensor floatConstant(Graph g, String name) {
         Tensor t = name.isEmpty() ? null : g.initializers().get(name);

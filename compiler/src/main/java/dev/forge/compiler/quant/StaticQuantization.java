@@ -261,6 +261,7 @@ public final class StaticQuantization {
     }
 
     private Plan plan(Graph g) {
+        QuantGraphs.requireKnownNames(g, keepFloat, NAME);
         Plan p = new Plan();
         Set<String> fused = new HashSet<>();
         for (Node n : g.nodes()) {

@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -82,6 +83,70 @@ class DynamicQuantizationTest {
         float[] out = StaticQuantizationTest.run(r.graph(), Tensor.of(new float[] {1, 2, 3, 4, 5, 6, 7, 8}, 1, 8));
         assertEquals(0f, out[0]);
         assertEquals(0f, out[1]);
+    }
+
+    /** x [N, 8] by W [8, 4] whose columns differ in scale by 10x each, then a Gemm (transB) likewise. */
+    static Graph columnsOfDifferentScales() {
+        SplittableRandom rnd = new SplittableRandom(4);
+        float[] w = new float[8 * 4];
+        float[] g = new float[4 * 4];
+        for (int k = 0; k < 8; k++) {
+            for (int c = 0; c < 4; c++) {
+                w[k * 4 + c] = (float) (rnd.nextDouble(-1, 1) * Math.pow(10, c - 2));
+            }
+        }
+        for (int o = 0; o < 4; o++) {
+            for (int k = 0; k < 4; k++) {
+                g[o * 4 + k] = (float) (rnd.nextDouble(-1, 1) * Math.pow(10, 1 - o));
+            }
+        }
+        GraphBuilder b = new GraphBuilder("columns");
+        Value x = b.input("input", Shape.of("N", 8));
+        Value h = b.matMul(x, b.parameter("w", Tensor.of(w, 8, 4)));
+        Value y = b.node(
+                "Gemm",
+                "gemm",
+                List.of(
+                        h,
+                        b.parameter("g", Tensor.of(g, 4, 4)),
+                        b.parameter("c", Tensor.of(new float[] {1, -1, 0.5f, 0}, 4))),
+                Map.of("transB", new dev.forge.compiler.ir.Attribute.Int(1)));
+        return b.output(y, "y").build();
+    }
+
+    /** The largest error per output column relative to that column's largest magnitude. */
+    static double worstColumnError(float[] fp, float[] q, int columns) {
+        double worst = 0;
+        for (int c = 0; c < columns; c++) {
+            double max = 0;
+            double err = 0;
+            for (int i = c; i < fp.length; i += columns) {
+                max = Math.max(max, Math.abs(fp[i]));
+                err = Math.max(err, Math.abs(fp[i] - q[i]));
+            }
+            worst = Math.max(worst, err / max);
+        }
+        return worst;
+    }
+
+    static Tensor randomInput(int n, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[] v = new float[n * 8];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) rnd.nextDouble(-1, 1);
+        }
+        return Tensor.of(v, n, 8);
+    }
+
+    @Test
+    void per_column_scales_follow_columns_of_very_different_magnitudes() {
+        Graph g = columnsOfDifferentScales();
+        Tensor x = randomInput(32, 5);
+        float[] fp = StaticQuantizationTest.run(g, x);
+        float[] q = StaticQuantizationTest.run(
+                DynamicQuantization.defaults().apply(g).graph(), x);
+        double err = worstColumnError(fp, q, 4);
+        assertTrue(err < 0.05, "worst column error " + err + " of the column's scale");
     }
 
     @Test

@@ -227,6 +227,45 @@ class StaticQuantizationTest {
     }
 
     @Test
+    void per_channel_weights_follow_output_channels_of_very_different_magnitudes() {
+        // one MatMul [8, 4] and one Gemm with transB [4, 8], both reading the input, with output channels
+        // 10x apart in magnitude; per-tensor weights would leave the small channels with almost no levels
+        SplittableRandom rnd = new SplittableRandom(4);
+        float[] w = new float[8 * 4];
+        float[] gt = new float[4 * 8];
+        for (int k = 0; k < 8; k++) {
+            for (int c = 0; c < 4; c++) {
+                w[k * 4 + c] = (float) (rnd.nextDouble(-1, 1) * Math.pow(10, c - 2));
+                gt[c * 8 + k] = (float) (rnd.nextDouble(-1, 1) * Math.pow(10, 1 - c));
+            }
+        }
+        GraphBuilder b = new GraphBuilder("channels");
+        Value x = b.input("input", Shape.of("N", 8));
+        b.output(b.matMul(x, b.parameter("w", Tensor.of(w, 8, 4))), "mm");
+        Value gemm = b.node(
+                "Gemm",
+                "gemm",
+                List.of(x, b.parameter("g", Tensor.of(gt, 4, 8))),
+                Map.of("transB", new dev.forge.compiler.ir.Attribute.Int(1)));
+        Graph g = b.output(gemm, "gemm_out").build();
+        StaticQuantization q = StaticQuantization.builder().build();
+        List<Tensor> calibration = List.of(DynamicQuantizationTest.randomInput(64, 6));
+        StaticQuantization.Result r = q.apply(g, QuantTesting.minMax(g, q.calibrationTensors(g), "input", calibration));
+        assertEquals(2, r.quantized().size(), r.keptFloat().toString());
+        Tensor in = DynamicQuantizationTest.randomInput(32, 5);
+        try (Model fp = Model.load(OnnxWriter.toBytes(g), ModelOptions.defaults());
+                Model int8 = Model.load(OnnxWriter.toBytes(r.graph()), ModelOptions.defaults())) {
+            Map<String, Tensor> a = fp.run(Map.of("input", in));
+            Map<String, Tensor> c = int8.run(Map.of("input", in));
+            for (String out : List.of("mm", "gemm_out")) {
+                double err = DynamicQuantizationTest.worstColumnError(
+                        a.get(out).toFloatArray(), c.get(out).toFloatArray(), 4);
+                assertTrue(err < 0.03, out + ": worst column error " + err + " of the column's scale");
+            }
+        }
+    }
+
+    @Test
     void the_quantized_model_round_trips_through_onnx_and_passes_the_full_checker() throws Exception {
         Graph q = quantize(cnn(), StaticQuantization.builder().build()).graph();
         Path file = dir.resolve("q.onnx");
@@ -252,6 +291,20 @@ class StaticQuantizationTest {
                 () -> StaticQuantization.builder().build().apply(q, Map.of()));
         assertTrue(e.getMessage().contains("already quantized"), e.getMessage());
         assertTrue(e.getMessage().contains("QuantizeLinear("), e.getMessage());
+    }
+
+    @Test
+    void an_unknown_keep_float_name_is_refused_listing_the_layers() {
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> StaticQuantization.builder()
+                        .keepFloat(Set.of("conv9"))
+                        .build()
+                        .calibrationTensors(cnn()));
+        assertEquals(
+                "StaticQuantization: keepFloat names [conv9], which graph 'qcnn' has neither as a node nor as a node"
+                        + " output; its layers are [conv1, conv2, fc1, fc2]",
+                e.getMessage());
     }
 
     @Test
