@@ -29,7 +29,7 @@ import java.util.Set;
  * result (probed kernels, Casts at island boundaries) and of a naive conversion of every node (ONNX
  * Runtime inserts its own Casts), and the largest output difference. Then what {@link Float16KernelProbe}
  * finds for float16 and bfloat16 on the CPU for every operator of those networks and for MatMul.
- * Numbers for {@code docs/QUANTIZATION-fp16.md}; never run in unit tests.
+ * Numbers for {@code docs/QUANTIZATION.md}; never run in unit tests.
  *
  * <pre>java -cp "benchmarks/target/classes:benchmarks/target/lib/*" dev.forge.bench.Float16Benchmark [--rounds 30]</pre>
  */

@@ -46,7 +46,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * that are exact in the low-precision type, once in that type and once in float32, and accepts the
  * kernel only when every output is within two units in the last place of the float32 result, which a
  * kernel that accumulates in float32 meets. (ONNX Runtime 1.29's CPU float16 Gemm accumulates in
- * float16 and fails this; see {@code docs/QUANTIZATION-fp16.md}.) Answers are cached for the process by
+ * float16 and fails this; see {@code docs/QUANTIZATION.md}.) Answers are cached for the process by
  * provider, operator, opset and input types.
  */
 public final class Float16KernelProbe {

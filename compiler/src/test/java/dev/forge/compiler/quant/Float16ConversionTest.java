@@ -195,7 +195,7 @@ class Float16ConversionTest {
     void the_probe_sees_through_inserted_casts_and_rejects_inexact_kernels() {
         // ONNX Runtime 1.29's CPU provider accepts a float16 Conv by wrapping it in Casts to float32, and has a
         // float16 Gemm that accumulates in float16; the probe reports both as float32, and Flatten (which only
-        // moves data) as float16 (docs/QUANTIZATION-fp16.md)
+        // moves data) as float16 (docs/QUANTIZATION.md)
         Graph g = exported();
         Float16KernelProbe probe = Float16KernelProbe.on(Device.cpu());
         Node conv = g.nodes().stream()
