@@ -12,5 +12,7 @@ mkdir -p "$out"
 ./forge eval "$out/mnist-cnn.onnx" --data mnist
 ./forge predict "$out/mnist-cnn.onnx" --data mnist --count 10 --top 3
 echo
-echo "model: $out/mnist-cnn.onnx"
+./forge quantize "$out/mnist-cnn.onnx" --data mnist --out "$out/mnist-cnn.int8.onnx"
+echo
+echo "model: $out/mnist-cnn.onnx (INT8: $out/mnist-cnn.int8.onnx)"
 echo "plot:  $out/mnist-cnn.loss.png (Train/Test Loss), history: $out/mnist-cnn.history.csv"

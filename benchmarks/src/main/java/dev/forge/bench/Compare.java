@@ -6,10 +6,12 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.forge.compiler.builder.GraphBuilder;
 import dev.forge.compiler.data.Dataset;
+import dev.forge.compiler.data.Datasets;
 import dev.forge.compiler.data.Mnist;
 import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.ir.Shape;
 import dev.forge.compiler.onnx.OnnxWriter;
+import dev.forge.compiler.quant.Quantizer;
 import dev.forge.compiler.train.Loss;
 import dev.forge.compiler.train.Optimizer;
 import dev.forge.compiler.train.Trainer;
@@ -28,6 +30,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -98,18 +101,49 @@ public final class Compare {
     private void inference() throws Exception {
         for (String net : List.of("simple-net", "mnist-cnn", "cifar10-net")) {
             Graph g = ModelZoo.build(net, 0);
+            // the low-precision variants of the same weights; ranges from random inputs (speed does not
+            // depend on the values; accuracy is tested on real data)
+            Map<String, Graph> variants = new LinkedHashMap<>();
+            Dataset calibration = Datasets.random(
+                    Arrays.copyOfRange(
+                            g.inputs().get(0).type().shape().toArrayWithWildcards(),
+                            1,
+                            g.inputs().get(0).type().shape().rank()),
+                    1);
+            variants.put(
+                    "INT8 static",
+                    Quantizer.int8().calibrate(calibration, 1).quantize(g).model());
+            variants.put("INT8 dynamic", Quantizer.dynamicInt8().quantize(g).model());
+            variants.put("FP16", Quantizer.fp16().quantize(g).model());
+            Map<String, Model> low = new LinkedHashMap<>();
             try (Model m = Workloads.inferenceModel(net, 0)) {
+                for (Map.Entry<String, Graph> v : variants.entrySet()) {
+                    low.put(
+                            v.getKey(),
+                            Model.load(OnnxWriter.toBytes(v.getValue()), v.getKey(), ModelOptions.defaults()));
+                }
                 List<double[]> forgeP = new ArrayList<>();
                 List<double[]> ptP = new ArrayList<>();
                 Tensor x1 = Workloads.input(g, 1, 1);
                 Tensor x64 = Workloads.input(g, 64, 1);
                 List<Double> f64 = new ArrayList<>();
                 List<Double> t64 = new ArrayList<>();
+                Map<String, List<Double>> low64 = new LinkedHashMap<>();
+                Map<String, List<Double>> low1 = new LinkedHashMap<>();
+                for (String v : low.keySet()) {
+                    low64.put(v, new ArrayList<>());
+                    low1.put(v, new ArrayList<>());
+                }
                 for (int r = 0; r < rounds; r++) {
                     forgeP.add(latency(() -> m.run(x1)));
                     ptP.add(torchPercentiles("infer", net, 1));
                     f64.add(throughput(64, () -> m.run(x64)));
                     t64.add(torchMedian("infer", net, 64, null));
+                    for (Map.Entry<String, Model> v : low.entrySet()) {
+                        low64.get(v.getKey())
+                                .add(throughput(64, () -> v.getValue().run(x64)));
+                        low1.get(v.getKey()).add(latency(() -> v.getValue().run(x1))[0]);
+                    }
                 }
                 double[] fp = medianEach(forgeP);
                 double[] tp = medianEach(ptP);
@@ -130,6 +164,34 @@ public final class Compare {
                         fmt(tT),
                         fT / tT,
                         Workloads.forwardFlops(g, 1) * fT / 1e9);
+                long fpBytes = OnnxWriter.toBytes(g).length;
+                for (String v : low.keySet()) {
+                    double t = median(low64.get(v));
+                    double l = median(low1.get(v));
+                    long bytes = OnnxWriter.toBytes(variants.get(v)).length;
+                    // the PyTorch column stays fp32: the ratio is against the tuned fp32 peer
+                    row(
+                            String.format(
+                                    Locale.ROOT,
+                                    "%s b64 (img/s; %.2fx Forge fp32; size %.0f%%)",
+                                    v,
+                                    t / fT,
+                                    100.0 * bytes / fpBytes),
+                            net,
+                            fmt(t),
+                            fmt(tT),
+                            t / tT,
+                            Workloads.forwardFlops(g, 1) * t / 1e9);
+                    row(
+                            String.format(Locale.ROOT, "%s b1 p50 (ms; %.2fx Forge fp32)", v, fp[0] / l),
+                            net,
+                            String.format(Locale.ROOT, "%.3f", l),
+                            String.format(Locale.ROOT, "%.3f", tp[0]),
+                            tp[0] / l,
+                            Workloads.forwardFlops(g, 1) / (l / 1e3) / 1e9);
+                }
+            } finally {
+                low.values().forEach(Model::close);
             }
         }
     }

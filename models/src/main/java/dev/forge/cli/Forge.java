@@ -63,6 +63,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
             PredictCommand.class,
             CompileCommand.class,
             EmbedCommand.class,
+            QuantizeCommand.class,
             HelpCommand.class
         },
         footer = {

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -67,7 +68,12 @@ final class InspectCommand implements Callable<Integer> {
         StringBuilder sb = new StringBuilder();
         sb.append(TorchRepr.of(g, className(g, fileName))).append('\n');
 
-        TextTable table = new TextTable("Layer", "Op", "Output shape", ">Params");
+        // a quantized or float16 model gets a precision column; a float32 one keeps the PyTorch-like table
+        boolean mixed = Precision.isMixed(g);
+        TextTable table = mixed
+                ? new TextTable("Layer", "Op", "Precision", "Output shape", ">Params")
+                : new TextTable("Layer", "Op", "Output shape", ">Params");
+        Map<String, Integer> precisions = new TreeMap<>();
         for (Node n : g.nodes()) {
             List<String> shapes = new ArrayList<>();
             for (String o : n.outputs()) {
@@ -75,7 +81,15 @@ final class InspectCommand implements Callable<Integer> {
                     shapes.add(shape(g.type(o)));
                 }
             }
-            table.row(n.name(), n.opType(), String.join(" ", shapes), number(params.of(n)));
+            if (mixed) {
+                String p = Precision.of(g, n);
+                table.row(n.name(), n.opType(), p, String.join(" ", shapes), number(params.of(n)));
+                if (!p.isEmpty()) {
+                    precisions.merge(p, 1, Integer::sum);
+                }
+            } else {
+                table.row(n.name(), n.opType(), String.join(" ", shapes), number(params.of(n)));
+            }
         }
         sb.append(table.render(""));
         sb.append('\n');
@@ -95,6 +109,11 @@ final class InspectCommand implements Callable<Integer> {
                 "Model size:",
                 number(sizeBytes) + " bytes as ONNX (" + humanBytes(sizeBytes) + "), of which weights "
                         + number(params.weightBytes()) + " bytes");
+        if (mixed) {
+            List<String> parts = new ArrayList<>();
+            precisions.forEach((p, count) -> parts.add(count + " " + p));
+            facts.row("Precision:", String.join(", ", parts) + " nodes");
+        }
         facts.row("Opsets:", opsets(g.opsets()));
         facts.row("IR version:", g.irVersion());
         facts.row(

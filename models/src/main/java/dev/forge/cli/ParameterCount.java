@@ -22,6 +22,9 @@ import java.util.Set;
  * PyTorch's {@code model.parameters()} holds for the networks PyTorch exports, and it gives an exported
  * built-in network the same count as the built-in.
  *
+ * <p>In a quantized (QDQ) model a layer reads its weights through a {@code DequantizeLinear} of an integer
+ * initializer; that initializer is the parameter, counted for the layer.
+ *
  * <p>A parameter read by several nodes counts once, for the first of them.
  */
 final class ParameterCount {
@@ -49,7 +52,13 @@ final class ParameterCount {
         long sum = 0;
         for (Node n : g.nodes()) {
             long k = 0;
-            for (String in : n.inputs()) {
+            if (n.opType().equals("DequantizeLinear")) {
+                // its integer weights count for the layer that reads them through it
+                perNode.put(n, 0L);
+                continue;
+            }
+            for (String read : n.inputs()) {
+                String in = stored(g, read);
                 if (trainable.contains(in) && counted.add(in)) {
                     k += g.initializers().get(in).size();
                 }
@@ -66,9 +75,10 @@ final class ParameterCount {
         this.trainableTotal = sum;
         long floats = 0;
         long bytes = 0;
-        for (Tensor t : g.initializers().values()) {
+        for (Map.Entry<String, Tensor> e : g.initializers().entrySet()) {
+            Tensor t = e.getValue();
             bytes += t.byteSize();
-            if (t.dtype().isFloatingPoint()) {
+            if (t.dtype().isFloatingPoint() || trainable.contains(e.getKey())) {
                 floats += t.size();
             }
         }
@@ -97,13 +107,31 @@ final class ParameterCount {
                 continue;
             }
             for (int i : positions) {
-                Tensor t = n.hasInput(i) ? g.initializers().get(n.input(i)) : null;
-                if (t != null && t.dtype().isFloatingPoint()) {
-                    out.add(n.input(i));
+                if (!n.hasInput(i)) {
+                    continue;
+                }
+                String name = stored(g, n.input(i));
+                Tensor t = g.initializers().get(name);
+                if (t != null && (t.dtype().isFloatingPoint() || !name.equals(n.input(i)))) {
+                    out.add(name);
                 }
             }
         }
         return out;
+    }
+
+    /**
+     * The initializer a value is stored in: the integer initializer a {@code DequantizeLinear} reads, or
+     * the value itself.
+     */
+    private static String stored(Graph g, String value) {
+        Node dq = g.producer(value);
+        if (dq != null
+                && dq.opType().equals("DequantizeLinear")
+                && g.initializers().containsKey(dq.input(0))) {
+            return dq.input(0);
+        }
+        return value;
     }
 
     /** The names of the trainable parameters. */

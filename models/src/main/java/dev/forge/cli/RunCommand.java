@@ -1,5 +1,6 @@
 package dev.forge.cli;
 
+import dev.forge.runtime.DType;
 import dev.forge.runtime.Model;
 import dev.forge.runtime.ModelMetadata;
 import dev.forge.runtime.Npy;
@@ -34,6 +35,9 @@ import picocli.CommandLine.Spec;
             "",
             "Writes each output to DIR/<output>.npy"
                     + " (characters other than letters, digits, '.', '-' and '_' in output names become '_').",
+            "float16 inputs may be given as <f2 files, or as <f4/<f8 files that are rounded to float16;"
+                    + " bfloat16 (which NumPy lacks) is read from and written to <f4 files, rounded to nearest"
+                    + " even on the way in and widened exactly on the way out.",
             "Prints each output's name, element type and shape, and with --top the k most likely classes of"
                     + " every row of the first output (softmax applied to logits; labels from the metadata key"
                     + " " + ModelMetadata.CLASS_LABELS + ")."
@@ -90,7 +94,13 @@ final class RunCommand implements Callable<Integer> {
                 Tensor t = e.getValue();
                 Path file = files.get(e.getKey());
                 Npy.write(file, t);
-                out.printf("%s: %s%s -> %s%n", e.getKey(), t.dtype().typeName(), shape(t.shape()), file);
+                out.printf(
+                        "%s: %s%s -> %s%s%n",
+                        e.getKey(),
+                        t.dtype().typeName(),
+                        shape(t.shape()),
+                        file,
+                        t.dtype() == DType.BFLOAT16 ? " (as float32: NumPy has no bfloat16)" : "");
             }
             if (top != null) {
                 printTop(out, m, feeds, top);
@@ -135,9 +145,25 @@ final class RunCommand implements Callable<Integer> {
             if (feeds.containsKey(name)) {
                 throw new IllegalArgumentException("input '" + name + "' is given twice by --input");
             }
-            feeds.put(name, Npy.read(Path.of(file)));
+            Tensor t = Npy.read(Path.of(file));
+            feeds.put(name, toHalfInput(t, m.inputs().get(names.indexOf(name)).dtype()));
         }
         return feeds;
+    }
+
+    /**
+     * A float32 or float64 array given for a float16 or bfloat16 input, rounded to the input's type
+     * (bfloat16 has no .npy dtype, so this is the only way to feed one); other arrays as they are.
+     */
+    static Tensor toHalfInput(Tensor t, DType want) {
+        boolean wide = t.dtype() == DType.FLOAT32 || t.dtype() == DType.FLOAT64;
+        if (wide && want == DType.FLOAT16) {
+            return Tensor.ofFloat16(t.toFloatArray(), t.shape());
+        }
+        if (wide && want == DType.BFLOAT16) {
+            return Tensor.ofBFloat16(t.toFloatArray(), t.shape());
+        }
+        return t;
     }
 
     /** {@code DIR/<output>.npy} per output, with unsafe characters replaced; refuses two outputs on one file. */

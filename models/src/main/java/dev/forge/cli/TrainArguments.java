@@ -182,7 +182,7 @@ final class TrainArguments {
     static final class DataKinds implements Iterable<String> {
         @Override
         public Iterator<String> iterator() {
-            return List.of("mnist", "fashion-mnist", "fashion-mnist:", "cifar10:", "folder:", "random")
+            return List.of("mnist", "fashion-mnist", "fashion-mnist:", "cifar10:", "folder:", "npy:", "random")
                     .iterator();
         }
     }

@@ -12,6 +12,7 @@ import dev.forge.compiler.ir.Shape;
 import dev.forge.compiler.ir.Value;
 import dev.forge.compiler.onnx.OnnxWriter;
 import dev.forge.models.ModelZoo;
+import dev.forge.runtime.DType;
 import dev.forge.runtime.Model;
 import dev.forge.runtime.Npy;
 import dev.forge.runtime.Tensor;
@@ -167,6 +168,54 @@ class ForgeCliTest {
     }
 
     // ---- run ---------------------------------------------------------------------------------------
+
+    @Test
+    void runReadsAndWritesFloat16AndBfloat16() throws Exception {
+        // h = Identity(x), b = Cast(x, bfloat16), x: float16[N,4]
+        Graph g = new Graph("halves");
+        g.addInput(new dev.forge.compiler.ir.ValueInfo(
+                "x", new dev.forge.compiler.ir.ValueType(DType.FLOAT16, Shape.of("N", 4))));
+        g.addNode(
+                new dev.forge.compiler.ir.Node("Identity", "id", List.of("x"), List.of("h"), Map.of()),
+                List.of(new dev.forge.compiler.ir.ValueType(DType.FLOAT16, Shape.of("N", 4))));
+        g.addNode(
+                new dev.forge.compiler.ir.Node(
+                        "Cast",
+                        "tobf",
+                        List.of("x"),
+                        List.of("b"),
+                        Map.of("to", new dev.forge.compiler.ir.Attribute.Int(16))),
+                List.of(new dev.forge.compiler.ir.ValueType(DType.BFLOAT16, Shape.of("N", 4))));
+        g.addOutput(new dev.forge.compiler.ir.ValueInfo("h", g.type("h")));
+        g.addOutput(new dev.forge.compiler.ir.ValueInfo("b", g.type("b")));
+        Path model = dir.resolve("halves.onnx");
+        OnnxWriter.write(g, model);
+
+        float[] x = {1f / 3, -65504f, 1e-7f, 70000f};
+        Path f4 = dir.resolve("x-f4.npy");
+        Npy.write(f4, Tensor.of(x, 1, 4));
+        Path out = dir.resolve("halves-out");
+        Result r = forge("run", model.toString(), "-i", f4.toString(), "-o", out.toString())
+                .ok();
+        assertTrue(r.out.contains("h: float16[1,4]"), r.out);
+        assertTrue(r.out.contains("b: bfloat16[1,4]") && r.out.contains("as float32"), r.out);
+        // a <f4 file is rounded to float16 on the way in (1e-7 to the subnormal 2^-23, 70000 to infinity)
+        Tensor h = Npy.read(out.resolve("h.npy"));
+        assertEquals(DType.FLOAT16, h.dtype());
+        assertArrayEquals(new short[] {0x3555, (short) 0xfbff, 0x0002, 0x7c00}, h.toShortArray());
+        // bfloat16 comes back as exact float32
+        Tensor b = Npy.read(out.resolve("b.npy"));
+        assertEquals(DType.FLOAT32, b.dtype());
+        assertArrayEquals(
+                new float[] {0.333984375f, -65536f, 1.1920929e-7f, Float.POSITIVE_INFINITY}, b.toFloatArray());
+
+        // a <f2 file goes in as it is
+        Path f2 = dir.resolve("x-f2.npy");
+        Npy.write(f2, h);
+        Path out2 = dir.resolve("halves-out2");
+        forge("run", model.toString(), "-i", "x=" + f2, "-o", out2.toString()).ok();
+        assertEquals(h, Npy.read(out2.resolve("h.npy")));
+    }
 
     @Test
     void runWritesLogitsEqualToModelRun() throws Exception {

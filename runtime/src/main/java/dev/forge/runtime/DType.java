@@ -11,8 +11,13 @@ import java.util.stream.Collectors;
  * The element types a {@link Tensor} can hold, and their ONNX, ONNX Runtime and NumPy names.
  *
  * <p>This is the closed set of types the runtime moves across the native boundary; a model whose
- * inputs or outputs use another type (float16, string, ...) is refused at load time with a message
- * listing these.
+ * inputs or outputs use another type (string, uint16, uint32, uint64, ...) is refused at load time with
+ * a message listing these. (ONNX Runtime's Java API has no tensor type for the unsigned 16-, 32- and
+ * 64-bit integers, so they are not offered.)
+ *
+ * <p>The 16-bit floats are held as raw bits: {@link HalfFloats} converts them. bfloat16 has no NumPy
+ * dtype, so {@link #npyDescr()} is null for it and {@link Npy#write} stores it widened to {@code <f4},
+ * which is exact.
  */
 public enum DType {
     /** IEEE 754 single precision; ONNX {@code FLOAT} (1), NumPy {@code <f4}. */
@@ -28,7 +33,13 @@ public enum DType {
     /** Signed 8-bit integer; ONNX {@code INT8} (3), NumPy {@code |i1}. */
     INT8(1, "|i1", 3, OnnxJavaType.INT8, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8),
     /** Boolean stored as one byte, 0 or 1; ONNX {@code BOOL} (9), NumPy {@code |b1}. */
-    BOOL(1, "|b1", 9, OnnxJavaType.BOOL, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL);
+    BOOL(1, "|b1", 9, OnnxJavaType.BOOL, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL),
+    /** IEEE 754 half precision (binary16); ONNX {@code FLOAT16} (10), NumPy {@code <f2}. */
+    FLOAT16(2, "<f2", 10, OnnxJavaType.FLOAT16, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16),
+    /** bfloat16 (the upper 16 bits of a float32); ONNX {@code BFLOAT16} (16), no NumPy dtype. */
+    BFLOAT16(2, null, 16, OnnxJavaType.BFLOAT16, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16),
+    /** Signed 16-bit integer; ONNX {@code INT16} (5), NumPy {@code <i2}. */
+    INT16(2, "<i2", 5, OnnxJavaType.INT16, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16);
 
     private final int byteSize;
     private final String npyDescr;
@@ -47,7 +58,7 @@ public enum DType {
     /**
      * Size of one element in bytes.
      *
-     * @return 1, 4 or 8
+     * @return 1, 2, 4 or 8
      */
     public int byteSize() {
         return byteSize;
@@ -57,7 +68,8 @@ public enum DType {
      * The NumPy dtype descriptor that {@link Npy#write} puts in a {@code .npy} header, e.g. {@code
      * "<f4"} for float32 and {@code "|u1"} for uint8.
      *
-     * @return the little-endian (or byte-order-free) descriptor
+     * @return the little-endian (or byte-order-free) descriptor, or null for bfloat16, which NumPy has no
+     *     dtype for (it is written as {@code <f4})
      */
     public String npyDescr() {
         return npyDescr;
@@ -74,8 +86,8 @@ public enum DType {
     }
 
     /**
-     * The ONNX {@code TensorProto.DataType} number of this type (FLOAT = 1, UINT8 = 2, INT8 = 3, INT32 =
-     * 6, INT64 = 7, BOOL = 9, DOUBLE = 11).
+     * The ONNX {@code TensorProto.DataType} number of this type (FLOAT = 1, UINT8 = 2, INT8 = 3, INT16 =
+     * 5, INT32 = 6, INT64 = 7, BOOL = 9, FLOAT16 = 10, DOUBLE = 11, BFLOAT16 = 16).
      *
      * @return the ONNX element type
      */
@@ -102,12 +114,12 @@ public enum DType {
     }
 
     /**
-     * True for FLOAT32 and FLOAT64.
+     * True for FLOAT32, FLOAT64, FLOAT16 and BFLOAT16.
      *
      * @return whether this is a floating-point type
      */
     public boolean isFloatingPoint() {
-        return this == FLOAT32 || this == FLOAT64;
+        return this == FLOAT32 || this == FLOAT64 || this == FLOAT16 || this == BFLOAT16;
     }
 
     /**
@@ -115,7 +127,7 @@ public enum DType {
      *
      * @param type the ORT element type
      * @return the matching DType
-     * @throws IllegalArgumentException if the type has no DType (float16, string, ...), listing the
+     * @throws IllegalArgumentException if the type has no DType (string, uint32, ...), listing the
      *     supported ones
      */
     public static DType fromOnnxTensorType(OnnxTensorType type) {

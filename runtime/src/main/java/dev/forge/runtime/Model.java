@@ -868,6 +868,11 @@ public final class Model implements AutoCloseable {
                 return OnnxTensor.createTensor(env, buf, shape, OnnxJavaType.INT8);
             case BOOL:
                 return OnnxTensor.createTensor(env, buf, shape, OnnxJavaType.BOOL);
+            case FLOAT16:
+            case BFLOAT16:
+            case INT16:
+                // the bits as they are: ONNX Runtime takes 16-bit types through a buffer of that width
+                return OnnxTensor.createTensor(env, buf, shape, t.dtype().toOnnxJavaType());
             default:
                 throw new AssertionError(t.dtype());
         }
@@ -973,8 +978,9 @@ public final class Model implements AutoCloseable {
         long count = 0;
         long n = t.size();
         boolean f32 = t.dtype() == DType.FLOAT32;
+        boolean f64 = t.dtype() == DType.FLOAT64;
         for (int i = 0; i < n; i++) {
-            double v = f32 ? b.getFloat(i * 4) : b.getDouble(i * 8);
+            double v = f32 ? b.getFloat(i * 4) : f64 ? b.getDouble(i * 8) : t.getDouble(i);
             if (!Double.isFinite(v)) {
                 if (first < 0) {
                     first = i;

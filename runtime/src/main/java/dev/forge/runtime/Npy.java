@@ -19,11 +19,13 @@ import java.util.Objects;
 /**
  * Reads and writes NumPy {@code .npy} files (format versions 1.0, 2.0 and 3.0) as {@link Tensor}s.
  *
- * <p>Supported: C-order arrays of {@code <f4}, {@code <f8}, {@code <i8}, {@code <i4}, {@code |u1},
- * {@code |i1} and {@code |b1} (the byte-order character may be {@code <}, {@code |} or {@code =}, and
- * is ignored for one-byte types), any rank including 0-d scalars and empty arrays. Anything else —
- * Fortran order, big-endian data, object or structured dtypes, float16, a malformed or truncated file
- * — is refused with an {@link NpyFormatException} that names the source, says what is wrong and how to
+ * <p>Supported: C-order arrays of {@code <f4}, {@code <f8}, {@code <f2}, {@code <i8}, {@code <i4},
+ * {@code <i2}, {@code |u1}, {@code |i1} and {@code |b1} (the byte-order character may be {@code <},
+ * {@code |} or {@code =}, and is ignored for one-byte types), any rank including 0-d scalars and empty
+ * arrays. NumPy has no bfloat16 dtype: a bfloat16 tensor is written as {@code <f4}, which holds every
+ * bfloat16 value exactly, and reads back as float32. Anything else — Fortran order, big-endian data,
+ * object or structured dtypes, unsigned 16-bit and wider integers, a malformed or truncated file — is
+ * refused with an {@link NpyFormatException} that names the source, says what is wrong and how to
  * fix it on the NumPy side.
  *
  * <p>The header is parsed by a small strict parser of the Python literal dict NumPy writes ({@code
@@ -195,6 +197,9 @@ public final class Npy {
      */
     public static byte[] toBytes(Tensor tensor) {
         Objects.requireNonNull(tensor, "tensor");
+        if (tensor.dtype() == DType.BFLOAT16) {
+            tensor = Tensor.of(tensor.toFloatArray(), tensor.shape()); // exact widening, see the class doc
+        }
         StringBuilder dict = new StringBuilder();
         dict.append("{'descr': '")
                 .append(tensor.dtype().npyDescr())
@@ -420,6 +425,12 @@ public final class Npy {
             case "f8":
                 dtype = DType.FLOAT64;
                 break;
+            case "f2":
+                dtype = DType.FLOAT16;
+                break;
+            case "i2":
+                dtype = DType.INT16;
+                break;
             case "i8":
                 dtype = DType.INT64;
                 break;
@@ -446,15 +457,15 @@ public final class Npy {
                         "object arrays hold pickled Python objects and are not supported; convert to a numeric dtype, e.g. a.astype(np.float32)";
             } else if (code.startsWith("U") || code.startsWith("S")) {
                 hint = "string arrays are not supported; encode the values as numbers";
-            } else if (code.equals("f2")) {
-                hint = "float16 is not supported; save a.astype(np.float32)";
+            } else if (code.equals("u2") || code.equals("u4") || code.equals("u8")) {
+                hint = "unsigned integers wider than 8 bits are not supported; save a.astype(np.int64)";
             } else {
                 hint = "convert with a.astype(...) to one of them";
             }
             throw fail(
                     src,
                     "unsupported dtype '" + descr + "', expected one of "
-                            + "['<f4', '<f8', '<i8', '<i4', '|u1', '|i1', '|b1']; " + hint);
+                            + "['<f4', '<f8', '<f2', '<i8', '<i4', '<i2', '|u1', '|i1', '|b1']; " + hint);
         }
         if (order == '>' && dtype.byteSize() > 1) {
             throw fail(src, "big-endian data ('" + descr + "') is not supported; save with a.astype('<" + code + "')");

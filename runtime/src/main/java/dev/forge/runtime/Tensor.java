@@ -148,6 +148,86 @@ public final class Tensor {
         return new Tensor(DType.BOOL, s, b);
     }
 
+    /**
+     * An int16 tensor holding a copy of {@code data}.
+     *
+     * @param data the values in row-major order
+     * @param shape the dimensions; empty for a scalar
+     * @return the tensor
+     * @throws IllegalArgumentException if the shape is invalid or does not match {@code data.length}
+     */
+    public static Tensor ofInt16(short[] data, long... shape) {
+        return ofShorts(DType.INT16, data, shape);
+    }
+
+    /**
+     * A float16 tensor holding a copy of raw binary16 bits (see {@link HalfFloats}).
+     *
+     * @param bits the values' bits in row-major order
+     * @param shape the dimensions; empty for a scalar
+     * @return the tensor
+     * @throws IllegalArgumentException if the shape is invalid or does not match {@code bits.length}
+     */
+    public static Tensor ofFloat16Bits(short[] bits, long... shape) {
+        return ofShorts(DType.FLOAT16, bits, shape);
+    }
+
+    /**
+     * A bfloat16 tensor holding a copy of raw bfloat16 bits (see {@link HalfFloats}).
+     *
+     * @param bits the values' bits in row-major order
+     * @param shape the dimensions; empty for a scalar
+     * @return the tensor
+     * @throws IllegalArgumentException if the shape is invalid or does not match {@code bits.length}
+     */
+    public static Tensor ofBFloat16Bits(short[] bits, long... shape) {
+        return ofShorts(DType.BFLOAT16, bits, shape);
+    }
+
+    /**
+     * A float16 tensor of {@code values} rounded to the nearest binary16, ties to even (overflow to
+     * infinity, small values to subnormals; {@link HalfFloats#toFloat16}).
+     *
+     * @param values the values in row-major order
+     * @param shape the dimensions; empty for a scalar
+     * @return the tensor
+     * @throws IllegalArgumentException if the shape is invalid or does not match {@code values.length}
+     */
+    public static Tensor ofFloat16(float[] values, long... shape) {
+        Objects.requireNonNull(values, "values");
+        short[] bits = new short[values.length];
+        for (int i = 0; i < bits.length; i++) {
+            bits[i] = HalfFloats.toFloat16(values[i]);
+        }
+        return ofShorts(DType.FLOAT16, bits, shape);
+    }
+
+    /**
+     * A bfloat16 tensor of {@code values} rounded to the nearest bfloat16, ties to even ({@link
+     * HalfFloats#toBFloat16}).
+     *
+     * @param values the values in row-major order
+     * @param shape the dimensions; empty for a scalar
+     * @return the tensor
+     * @throws IllegalArgumentException if the shape is invalid or does not match {@code values.length}
+     */
+    public static Tensor ofBFloat16(float[] values, long... shape) {
+        Objects.requireNonNull(values, "values");
+        short[] bits = new short[values.length];
+        for (int i = 0; i < bits.length; i++) {
+            bits[i] = HalfFloats.toBFloat16(values[i]);
+        }
+        return ofShorts(DType.BFLOAT16, bits, shape);
+    }
+
+    private static Tensor ofShorts(DType dtype, short[] data, long[] shape) {
+        Objects.requireNonNull(data, "data");
+        long[] s = checkedShape(dtype, shape, data.length);
+        ByteBuffer b = allocate(dtype, data.length);
+        b.asShortBuffer().put(data);
+        return new Tensor(dtype, s, b);
+    }
+
     private static Tensor ofBytes(DType dtype, byte[] data, long[] shape) {
         Objects.requireNonNull(data, "data");
         long[] s = checkedShape(dtype, shape, data.length);
@@ -354,7 +434,7 @@ public final class Tensor {
 
     /**
      * The values as floats, converted from any dtype (int64, int32 and float64 may lose precision;
-     * uint8 is unsigned; bool is 0 or 1).
+     * float16 and bfloat16 widen exactly; uint8 is unsigned; bool is 0 or 1).
      *
      * @return a new array of {@link #size()} values
      */
@@ -429,6 +509,24 @@ public final class Tensor {
             }
             out[i] = (int) v;
         }
+        return out;
+    }
+
+    /**
+     * The values of a two-byte tensor as raw shorts: the bits of float16 and bfloat16 values (widen them
+     * with {@link HalfFloats} or {@link #toFloatArray()}), or int16 values.
+     *
+     * @return a new array of {@link #size()} shorts
+     * @throws IllegalStateException for types that are not two bytes wide
+     */
+    public short[] toShortArray() {
+        if (dtype.byteSize() != 2) {
+            throw new IllegalStateException("toShortArray needs a float16, bfloat16 or int16 tensor, this one is "
+                    + dtype.typeName()
+                    + "; use toFloatArray() or buffer()");
+        }
+        short[] out = new short[size];
+        view().asShortBuffer().get(out);
         return out;
     }
 
@@ -657,6 +755,9 @@ public final class Tensor {
                 case 8:
                     to.putLong(i * 8, from.getLong(i * 8));
                     break;
+                case 2:
+                    to.putShort(i * 2, from.getShort(i * 2));
+                    break;
                 default:
                     to.put(i, from.get(i));
             }
@@ -688,6 +789,10 @@ public final class Tensor {
                 return data.getFloat(i * 4);
             case FLOAT64:
                 return data.getDouble(i * 8);
+            case FLOAT16:
+                return HalfFloats.fromFloat16(data.getShort(i * 2));
+            case BFLOAT16:
+                return HalfFloats.fromBFloat16(data.getShort(i * 2));
             default:
                 return longAt(i);
         }
@@ -699,6 +804,8 @@ public final class Tensor {
                 return data.getLong(i * 8);
             case INT32:
                 return data.getInt(i * 4);
+            case INT16:
+                return data.getShort(i * 2);
             case UINT8:
                 return data.get(i) & 0xff;
             case INT8:
@@ -708,6 +815,9 @@ public final class Tensor {
                 return (long) data.getFloat(i * 4);
             case FLOAT64:
                 return (long) data.getDouble(i * 8);
+            case FLOAT16:
+            case BFLOAT16:
+                return (long) doubleAt(i);
             default:
                 throw new AssertionError(dtype);
         }
@@ -719,6 +829,9 @@ public final class Tensor {
                 return Float.toString(data.getFloat(i * 4));
             case FLOAT64:
                 return Double.toString(data.getDouble(i * 8));
+            case FLOAT16:
+            case BFLOAT16:
+                return Float.toString((float) doubleAt(i));
             case BOOL:
                 return data.get(i) != 0 ? "true" : "false";
             default:

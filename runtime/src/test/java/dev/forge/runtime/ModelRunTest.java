@@ -117,6 +117,9 @@ class ModelRunTest {
         cases.put(TestModels.UINT8, Tensor.ofUint8(new byte[] {0, (byte) 255}, 2));
         cases.put(TestModels.INT8, Tensor.ofInt8(new byte[] {-128, 127}, 2));
         cases.put(TestModels.BOOL, Tensor.ofBool(new boolean[] {true, false}, 2));
+        cases.put(TestModels.FLOAT16, Tensor.ofFloat16Bits(new short[] {(short) 0x3c00, (short) 0xfbff}, 2));
+        cases.put(TestModels.BFLOAT16, Tensor.ofBFloat16Bits(new short[] {(short) 0x3f80, (short) 0xff7f}, 2));
+        cases.put(TestModels.INT16, Tensor.ofInt16(new short[] {Short.MIN_VALUE, 7}, 2));
         for (Map.Entry<Integer, Tensor> e : cases.entrySet()) {
             try (Model id = Model.load(TestModels.identity(e.getKey()), "id" + e.getKey(), ModelOptions.defaults())) {
                 assertEquals(e.getValue().dtype(), id.inputs().get(0).dtype());

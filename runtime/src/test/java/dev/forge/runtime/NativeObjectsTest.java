@@ -47,7 +47,7 @@ class NativeObjectsTest {
         assertThrows(ModelLoadException.class, () -> Model.load(new byte[] {1, 2, 3}, "junk", ModelOptions.defaults()));
         ModelLoadException ort = assertThrows(
                 ModelLoadException.class,
-                () -> Model.load(TestModels.float16Identity(), "f16", ModelOptions.defaults()));
+                () -> Model.load(TestModels.uint32Identity(), "u32", ModelOptions.defaults()));
         assertEquals(base, Model.openNativeObjects(), ort.getMessage() + ": " + NativeObjects.describe());
         Path src = dir.resolve("conv.onnx");
         Files.write(src, TestModels.conv());

@@ -44,6 +44,13 @@ class NpyTest {
     static final String U1_2 =
             "934e554d5059010076007b276465736372273a20277c7531272c2027666f727472616e5f6f72646572273a2046616c73652c20277368617065273a2028322c292c207d2020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020200a01ff";
 
+    /** np.array([[1, -2, 65504], [2**-24, inf, 0.1]], dtype='<f2') (NumPy 1.24). */
+    static final String F2_2X3 =
+            "934e554d5059010076007b276465736372273a20273c6632272c2027666f727472616e5f6f72646572273a2046616c73652c20277368617065273a2028322c2033292c207d202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020200a003c00c0ff7b0100007c662e";
+    /** np.array([-32768, 7], dtype='<i2') (NumPy 1.24). */
+    static final String I2_2 =
+            "934e554d5059010076007b276465736372273a20273c6932272c2027666f727472616e5f6f72646572273a2046616c73652c20277368617065273a2028322c292c207d2020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020202020200a00800700";
+
     private static byte[] hex(String s) {
         return HexFormat.of().parseHex(s);
     }
@@ -82,6 +89,34 @@ class NpyTest {
         assertArrayEquals(hex(I8_SCALAR), Npy.toBytes(Tensor.of(new long[] {3})));
         assertArrayEquals(hex(BOOL_3), Npy.toBytes(Tensor.ofBool(new boolean[] {true, false, true}, 3)));
         assertArrayEquals(hex(U1_2), Npy.toBytes(Tensor.ofUint8(new byte[] {1, (byte) 255}, 2)));
+        assertArrayEquals(
+                hex(F2_2X3),
+                Npy.toBytes(
+                        Tensor.ofFloat16(new float[] {1, -2, 65504, 0x1p-24f, Float.POSITIVE_INFINITY, 0.1f}, 2, 3)));
+        assertArrayEquals(hex(I2_2), Npy.toBytes(Tensor.ofInt16(new short[] {Short.MIN_VALUE, 7}, 2)));
+    }
+
+    @Test
+    void readsFloat16AndInt16FilesWrittenByNumpy() {
+        Tensor f2 = Npy.read(hex(F2_2X3), "f2.npy");
+        assertEquals(DType.FLOAT16, f2.dtype());
+        assertArrayEquals(new long[] {2, 3}, f2.shape());
+        // the bits NumPy stored (a.view('<u2')): 0.1 rounds to 0x2e66
+        assertArrayEquals(new short[] {0x3c00, (short) 0xc000, 0x7bff, 0x0001, 0x7c00, 0x2e66}, f2.toShortArray());
+        assertArrayEquals(
+                new float[] {1, -2, 65504, 0x1p-24f, Float.POSITIVE_INFINITY, 0.0999755859375f}, f2.toFloatArray());
+        Tensor i2 = Npy.read(hex(I2_2), "i2.npy");
+        assertEquals(DType.INT16, i2.dtype());
+        assertArrayEquals(new long[] {-32768, 7}, i2.toLongArray());
+    }
+
+    @Test
+    void bfloat16IsWrittenAsExactFloat32() {
+        Tensor bf = Tensor.ofBFloat16Bits(new short[] {0x3f80, (short) 0xc2f7, 0x7f80, 0x0001}, 4);
+        Tensor back = Npy.read(Npy.toBytes(bf), "bf16.npy");
+        assertEquals(DType.FLOAT32, back.dtype());
+        assertArrayEquals(bf.toFloatArray(), back.toFloatArray());
+        assertEquals(Tensor.of(bf.toFloatArray(), 4), back);
     }
 
     @Test
@@ -99,6 +134,8 @@ class NpyTest {
                 Tensor.ofUint8(new byte[] {0, (byte) 200, (byte) 255}, 3),
                 Tensor.ofInt8(new byte[] {-128, 127}, 2),
                 Tensor.ofBool(new boolean[] {true, false, false, true}, 2, 2),
+                Tensor.ofFloat16Bits(new short[] {0x3c00, (short) 0x8001, 0x7e01, (short) 0xfc00}, 2, 2),
+                Tensor.ofInt16(new short[] {Short.MIN_VALUE, Short.MAX_VALUE}, 2),
                 Tensor.of(new float[] {2.5f}),
                 Tensor.zeros(DType.INT32, 0, 4));
     }
@@ -202,7 +239,7 @@ class NpyTest {
     }
 
     @Test
-    void objectStringAndFloat16DtypesAreRefused() {
+    void objectStringAndWideUnsignedDtypesAreRefused() {
         assertContains(
                 failure(build(1, "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", new byte[8])),
                 "unsupported dtype '|O'",
@@ -213,9 +250,9 @@ class NpyTest {
                 "'<U3'",
                 "string");
         assertContains(
-                failure(build(1, "{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }", new byte[2])),
-                "float16",
-                "astype(np.float32)");
+                failure(build(1, "{'descr': '<u4', 'fortran_order': False, 'shape': (1,), }", new byte[4])),
+                "'<u4'",
+                "astype(np.int64)");
         assertContains(
                 failure(build(1, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", new byte[4])),
                 "structured dtype");

@@ -260,7 +260,30 @@ class TensorTest {
         assertEquals(OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE, DType.FLOAT64.toOnnxTensorType());
         IllegalArgumentException e = assertThrows(
                 IllegalArgumentException.class,
-                () -> DType.fromOnnxTensorType(OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16));
-        assertTrue(e.getMessage().contains("float16") && e.getMessage().contains("float32"), e.getMessage());
+                () -> DType.fromOnnxTensorType(OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32));
+        assertTrue(e.getMessage().contains("uint32") && e.getMessage().contains("float16"), e.getMessage());
+    }
+
+    @Test
+    void sixteenBitFactoriesRoundWidenAndKeepBits() {
+        Tensor h = Tensor.ofFloat16(new float[] {1f / 3, 70000f, -0f, 1e-8f}, 2, 2);
+        assertEquals(DType.FLOAT16, h.dtype());
+        assertEquals(8, h.byteSize());
+        assertArrayEquals(new short[] {0x3555, 0x7c00, (short) 0x8000, 0x0000}, h.toShortArray());
+        assertArrayEquals(new float[] {0.33325195f, Float.POSITIVE_INFINITY, -0f, 0f}, h.toFloatArray());
+        assertEquals(0.33325195f, h.getFloat(0));
+        assertEquals("Tensor(float16[2,2]: 0.33325195, Infinity, -0.0, 0.0)", h.toString());
+        Tensor bf = Tensor.ofBFloat16(new float[] {1f / 3}, 1);
+        assertArrayEquals(new short[] {0x3eab}, bf.toShortArray());
+        assertEquals(0.333984375, bf.getDouble(0));
+        assertEquals(h, Tensor.ofFloat16Bits(h.toShortArray(), 2, 2));
+        assertArrayEquals(
+                new long[] {-5, 9}, Tensor.ofInt16(new short[] {-5, 9}, 2).toLongArray());
+        assertTrue(DType.FLOAT16.isFloatingPoint() && DType.BFLOAT16.isFloatingPoint());
+        assertThrows(IllegalStateException.class, h::toLongArray);
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class, () -> Tensor.of(new float[1], 1).toShortArray());
+        assertTrue(e.getMessage().contains("float32"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Tensor.ofFloat16Bits(new short[3], 2, 2));
     }
 }

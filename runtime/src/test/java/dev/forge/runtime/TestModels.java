@@ -24,6 +24,10 @@ final class TestModels {
     static final int INT64 = 7;
     static final int BOOL = 9;
     static final int DOUBLE = 11;
+    static final int INT16 = 5;
+    static final int FLOAT16 = 10;
+    static final int UINT32 = 12;
+    static final int BFLOAT16 = 16;
 
     // ---------------------------------------------------------------- wire format
 
@@ -292,9 +296,19 @@ final class TestModels {
         return m.build();
     }
 
-    /** y = Identity(x), x: float16[N] (ONNX element type 10), which the runtime does not support. */
-    static byte[] float16Identity() {
-        return identity(10);
+    /** y = Identity(x), x: uint32[N] (ONNX element type 12), which the runtime does not support. */
+    static byte[] uint32Identity() {
+        return identity(UINT32);
+    }
+
+    /** y = Cast(x, to), x: float[N] (or the {@code from} type), y: the {@code to} type. */
+    static byte[] cast(int from, int to) {
+        ModelSpec m = new ModelSpec();
+        m.graphName = "cast_" + from + "_" + to;
+        m.nodes.add(node("Cast", "cast", List.of("x"), List.of("y"), intAttr("to", to)));
+        m.inputs.add(valueInfo("x", from, "N"));
+        m.outputs.add(valueInfo("y", to, "N"));
+        return m.build();
     }
 
     /** The conv model's 2 filters of 3x3 and biases. */

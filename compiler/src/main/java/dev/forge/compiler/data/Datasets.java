@@ -25,12 +25,14 @@ import java.util.SplittableRandom;
  */
 public final class Datasets {
     /** The kinds of spec, the part before any {@code ':'}. */
-    public static final Set<String> KINDS = Set.of("mnist", "fashion-mnist", "cifar10", "folder", "random");
+    public static final Set<String> KINDS = Set.of("mnist", "fashion-mnist", "cifar10", "folder", "npy", "random");
 
     /** The forms of a spec, for messages and help. */
     public static final String FORMS =
             "mnist, fashion-mnist[:DIR] (IDX files, gzipped or not), cifar10:DIR (data_batch_*.bin, test_batch.bin), "
-                    + "folder:DIR (DIR/train/<class>/*.png|jpg and DIR/test/<class>/...), or random (one random sample)";
+                    + "folder:DIR (DIR/train/<class>/*.png|jpg and DIR/test/<class>/...), npy:X.npy,Y.npy[,TEST_X.npy,TEST_Y.npy]"
+                    + " (NumPy inputs and integer labels; without test files both splits are these), or random (one random"
+                    + " sample)";
 
     private Datasets() {}
 
@@ -133,6 +135,17 @@ public final class Datasets {
                     train = ImageFolder.load(trainDir, c, h, w).data();
                     test = ImageFolder.load(testDir, c, h, w).data();
                 }
+            }
+            case "npy" -> {
+                String[] files = arg == null ? new String[0] : arg.split(",");
+                if (files.length != 2 && files.length != 4) {
+                    throw new IllegalArgumentException("data set '" + spec + "': npy takes X.npy,Y.npy or"
+                            + " X.npy,Y.npy,TEST_X.npy,TEST_Y.npy (inputs with the sample axis first, one label each)");
+                }
+                train = NpyDataset.load(Path.of(files[0]), Path.of(files[1]));
+                test = files.length == 4
+                        ? NpyDataset.load(Path.of(files[2]), Path.of(files[3]), train.numClasses())
+                        : train;
             }
             case "random" -> {
                 train = random(sampleShape, outputs);

@@ -115,7 +115,7 @@ public final class NpyDataset implements Dataset {
     /**
      * A dataset over tensors already in memory (float32 inputs are shared, not copied).
      *
-     * @param inputs float32, float64 or uint8 inputs, shape {@code (N, ...)}
+     * @param inputs float32, float64, float16 or uint8 inputs, shape {@code (N, ...)}
      * @param labels integer labels {@code (N,)} or float targets {@code (N, ...)}
      * @param numClasses for integer labels the class count, or 0 to infer it; ignored for float targets
      * @return the dataset
@@ -155,6 +155,7 @@ public final class NpyDataset implements Dataset {
                 floats = x.buffer().asFloatBuffer();
                 break;
             case FLOAT64:
+            case FLOAT16:
                 floats = FloatBuffer.wrap(x.toFloatArray());
                 break;
             case UINT8:
@@ -163,7 +164,7 @@ public final class NpyDataset implements Dataset {
             default:
                 throw new DatasetException(
                         xName + ": inputs of dtype " + x.dtype().typeName() + " are not supported, expected"
-                                + " float32, float64 or uint8; convert with a.astype(np.float32)");
+                                + " float32, float64, float16 or uint8; convert with a.astype(np.float32)");
         }
         if (y.dtype().isFloatingPoint()) {
             long[] targetShape = Arrays.copyOfRange(ys, 1, ys.length);

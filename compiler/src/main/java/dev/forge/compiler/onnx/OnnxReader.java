@@ -297,7 +297,7 @@ public final class OnnxReader {
         if (dtype == null) {
             throw new OnnxFormatException(
                     source + ": value '" + vi.getName() + "' has element type " + OnnxTypes.name(tt.getElemType())
-                            + ", which Forge does not support (supported: float, double, int64, int32, uint8, int8, bool)");
+                            + ", which Forge does not support (supported: " + OnnxTypes.supportedNames() + ")");
         }
         if (!tt.hasShape()) {
             return new ValueType(dtype, null);
@@ -325,7 +325,7 @@ public final class OnnxReader {
         DType dtype = OnnxTypes.fromOnnx(t.getDataType());
         if (dtype == null) {
             throw new OnnxFormatException(what + " has element type " + OnnxTypes.name(t.getDataType())
-                    + ", which Forge does not support (supported: float, double, int64, int32, uint8, int8, bool)");
+                    + ", which Forge does not support (supported: " + OnnxTypes.supportedNames() + ")");
         }
         long[] dims = new long[t.getDimsCount()];
         long count = 1;
@@ -412,6 +412,14 @@ public final class OnnxReader {
                 check(n, count, what);
                 for (int i = 0; i < n; i++) {
                     buf.put((byte) t.getInt32Data(i));
+                }
+            }
+            case FLOAT16, BFLOAT16, INT16 -> {
+                // ONNX keeps 16-bit floats' raw bits (and int16 values) one per int32_data entry
+                n = t.getInt32DataCount();
+                check(n, count, what);
+                for (int i = 0; i < n; i++) {
+                    buf.putShort((short) t.getInt32Data(i));
                 }
             }
             default -> throw new OnnxFormatException(what + ": unsupported element type " + dtype);

@@ -8,29 +8,27 @@ public final class OnnxTypes {
 
     /** The ONNX data type code of an element type. */
     public static int toOnnx(DType t) {
-        return switch (t) {
-            case FLOAT32 -> 1;
-            case UINT8 -> 2;
-            case INT8 -> 3;
-            case INT32 -> 6;
-            case INT64 -> 7;
-            case BOOL -> 9;
-            case FLOAT64 -> 11;
-        };
+        return t.onnxElementType();
     }
 
     /** The element type of an ONNX data type code, or null if Forge does not support it. */
     public static DType fromOnnx(int code) {
-        return switch (code) {
-            case 1 -> DType.FLOAT32;
-            case 2 -> DType.UINT8;
-            case 3 -> DType.INT8;
-            case 6 -> DType.INT32;
-            case 7 -> DType.INT64;
-            case 9 -> DType.BOOL;
-            case 11 -> DType.FLOAT64;
-            default -> null;
-        };
+        for (DType d : DType.values()) {
+            if (d.onnxElementType() == code) {
+                return d;
+            }
+        }
+        return null;
+    }
+
+    /** The supported ONNX type names, for error messages: {@code float, double, ..., bfloat16, int16}. */
+    public static String supportedNames() {
+        StringBuilder sb = new StringBuilder();
+        for (DType d : DType.values()) {
+            sb.append(sb.length() == 0 ? "" : ", ")
+                    .append(name(d.onnxElementType()).toLowerCase(java.util.Locale.ROOT));
+        }
+        return sb.toString();
     }
 
     /** A readable name of an ONNX data type code, for error messages. */

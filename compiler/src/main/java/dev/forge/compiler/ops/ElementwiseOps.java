@@ -196,7 +196,7 @@ final class ElementwiseOps {
         if (t == null) {
             throw ctx.error(
                     "cast to ONNX element type " + to + " is not supported",
-                    "cast to float, double, int32, int64, uint8, int8 or bool");
+                    "cast to one of: " + dev.forge.compiler.onnx.OnnxTypes.supportedNames());
         }
         return InferenceContext.one(t, ctx.shape(0));
     }

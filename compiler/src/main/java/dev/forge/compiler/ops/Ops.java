@@ -36,6 +36,7 @@ public final class Ops {
         ShapeOps.register(r);
         ResizeOps.register(r);
         TensorOps.register(r);
+        QuantOps.register(r);
         DEFINITIONS = Collections.unmodifiableMap(r.definitions);
         Set<String> differentiable = new TreeSet<>();
         DEFINITIONS.values().stream().filter(d -> d.gradient() != null).forEach(d -> differentiable.add(d.name()));

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.forge.runtime.Npy;
+import dev.forge.runtime.Tensor;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -75,5 +77,37 @@ class DatasetsTest {
         Datasets.Split ok = Datasets.open("fashion-mnist", new long[] {1, 28, 28}, 10, null);
         assertEquals("Bag", ok.classNames().get(8));
         assertEquals(10000, ok.test().size());
+    }
+
+    @Test
+    void npy_files_give_one_split_for_both_or_a_train_and_a_test_split() {
+        float[] x = new float[6 * 4];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = i;
+        }
+        Path xs = dir.resolve("x.npy");
+        Path ys = dir.resolve("y.npy");
+        Path tx = dir.resolve("tx.npy");
+        Path ty = dir.resolve("ty.npy");
+        Npy.write(xs, Tensor.of(x, 6, 1, 2, 2));
+        Npy.write(ys, Tensor.of(new long[] {0, 1, 2, 0, 1, 2}, 6));
+        Npy.write(tx, Tensor.of(java.util.Arrays.copyOf(x, 8), 2, 1, 2, 2));
+        Npy.write(ty, Tensor.of(new long[] {1, 0}, 2));
+        long[] shape = {1, 2, 2};
+        Datasets.Split one = Datasets.open("npy:" + xs + "," + ys, shape, -1, null);
+        assertSame(one.train(), one.test());
+        assertEquals(6, one.train().size());
+        assertEquals(3, one.train().numClasses());
+        Datasets.Split two = Datasets.open("npy:" + xs + "," + ys + "," + tx + "," + ty, shape, -1, null);
+        assertEquals(2, two.test().size());
+        assertEquals(3, two.test().numClasses());
+        assertEquals(1, two.test().label(0));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> Datasets.open("npy:" + xs, shape, -1, null));
+        assertTrue(e.getMessage().contains("X.npy,Y.npy"), e.getMessage());
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> Datasets.open("npy:" + xs + "," + ys, new long[] {1, 28, 28}, -1, null));
+        assertTrue(e.getMessage().contains("[1, 2, 2]"), e.getMessage());
     }
 }

@@ -72,6 +72,11 @@ class NpyDatasetTest {
         NpyDataset d64 = NpyDataset.load(x64, y);
         d64.copySample(1, s, 0);
         assertArrayEquals(new float[] {0.3f, 0.4f}, s);
+
+        Path x16 = npy("x16.npy", Tensor.ofFloat16(new float[] {0.1f, 0.2f, 0.3f, 0.4f}, 2, 2));
+        NpyDataset d16 = NpyDataset.load(x16, y);
+        d16.copySample(1, s, 0);
+        assertArrayEquals(new float[] {0.30004883f, 0.39990234f}, s, "float16 widens exactly");
     }
 
     @Test
@@ -123,7 +128,7 @@ class NpyDatasetTest {
                 assertThrows(DatasetException.class, () -> NpyDataset.load(xi, y)),
                 xi.toString(),
                 "int64",
-                "float32, float64 or uint8");
+                "float32, float64, float16 or uint8");
         Path junk = dir.resolve("junk.npy");
         Files.writeString(junk, "not numpy");
         assertMessage(assertThrows(DatasetException.class, () -> NpyDataset.load(junk, y)), junk.toString(), "magic");

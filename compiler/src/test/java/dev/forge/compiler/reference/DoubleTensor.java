@@ -193,6 +193,17 @@ public final class DoubleTensor {
                 return toTensorFloat();
             case FLOAT64:
                 return Tensor.of(data.clone(), shape);
+            case FLOAT16:
+                return Tensor.ofFloat16(toFloatArray(), shape);
+            case BFLOAT16:
+                return Tensor.ofBFloat16(toFloatArray(), shape);
+            case INT16: {
+                short[] v = new short[data.length];
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = (short) (long) data[i];
+                }
+                return Tensor.ofInt16(v, shape);
+            }
             case INT64:
                 return Tensor.of(toLongArray(), shape);
             case INT32: {

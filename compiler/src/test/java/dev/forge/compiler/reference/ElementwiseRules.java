@@ -1,6 +1,7 @@
 package dev.forge.compiler.reference;
 
 import dev.forge.runtime.DType;
+import dev.forge.runtime.HalfFloats;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -273,8 +274,8 @@ final class ElementwiseRules {
     }
 
     /**
-     * Cast to the ONNX element type {@code to}. To a float type the value is kept (the evaluator computes
-     * in double throughout); to bool, zero is false and anything else (NaN too) true; to an integer type a
+     * Cast to the ONNX element type {@code to}. To float or double the value is kept (the evaluator computes
+     * in double throughout); to float16 or bfloat16 it is rounded to that type (nearest, ties to even); to bool, zero is false and anything else (NaN too) true; to an integer type a
      * float is truncated toward zero and an out-of-range integer wraps to the type's width (two's
      * complement), as the spec says for fixed-point targets.
      */
@@ -289,9 +290,12 @@ final class ElementwiseRules {
         DoubleTensor x = c.in(0);
         DoubleUnaryOperator f = switch (target) {
             case FLOAT32, FLOAT64 -> v -> v;
+            case FLOAT16 -> v -> HalfFloats.fromFloat16(HalfFloats.toFloat16((float) v));
+            case BFLOAT16 -> v -> HalfFloats.fromBFloat16(HalfFloats.toBFloat16((float) v));
             case BOOL -> v -> v != 0 ? 1 : 0;
             case INT64 -> v -> (double) (long) v;
             case INT32 -> v -> (double) (int) (long) v;
+            case INT16 -> v -> (double) (short) (long) v;
             case INT8 -> v -> (double) (byte) (long) v;
             case UINT8 -> v -> (double) (((long) v) & 0xff);
             default -> throw c.error("cannot cast to " + target.typeName());

@@ -218,10 +218,19 @@ class ReferenceElementwiseTest {
                 eval1("Cast", attrs("to", i(1)), t(new double[] {0.1}, 1)).getFlat(0),
                 0.0,
                 "casting to float keeps the double value (the evaluator never rounds)");
+        DoubleTensor half = eval1("Cast", attrs("to", i(10)), t(new double[] {0.1, 70000, 1e-8}, 3));
+        assertEquals(DType.FLOAT16, half.dtype());
+        assertArrayEquals(
+                new double[] {0.0999755859375, Double.POSITIVE_INFINITY, 0},
+                half.toDoubleArray(),
+                "float16 rounds to nearest even, overflows to infinity, underflows to zero");
+        assertEquals(
+                0.333984375,
+                eval1("Cast", attrs("to", i(16)), t(new double[] {1.0 / 3}, 1)).getFlat(0));
         assertThrows(
                 IllegalArgumentException.class,
-                () -> eval1("Cast", attrs("to", i(10)), x),
-                "float16 is not a Forge type");
+                () -> eval1("Cast", attrs("to", i(12)), x),
+                "uint32 is not a Forge type");
     }
 
     @Test

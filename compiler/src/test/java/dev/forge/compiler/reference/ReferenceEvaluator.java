@@ -52,10 +52,16 @@ public final class ReferenceEvaluator {
         MathRules.register(r);
         SpatialRules.register(r);
         TensorRules.register(r);
+        QuantRules.register(r);
         RULES = Collections.unmodifiableMap(r);
     }
 
     private ReferenceEvaluator() {}
+
+    /** The rule of one operator, for rules defined through another (MatMulInteger through MatMul). */
+    static Rule rule(String op) {
+        return RULES.get(op);
+    }
 
     /** The ONNX operator types the evaluator has a rule for, sorted. */
     public static Set<String> supportedOps() {

@@ -360,6 +360,36 @@ class ReferenceVsOnnxRuntimeTest {
                     k.op("Cast", attrs("to", i(1)), gt),
                     k.op("Cast", attrs("to", i(7)), k.op("Mul", Map.of(), a, k.scalar(10))));
         }));
+        l.add(c(
+                "QuantizeLinear and DequantizeLinear per tensor and per axis, DynamicQuantizeLinear, MatMulInteger",
+                k -> {
+                    Value x = k.op("Mul", Map.of(), k.x("x", 4, 6), k.scalar(3));
+                    Value scale = k.b.constant("scale", Tensor.of(new float[] {0.05f}));
+                    Value zp = k.b.constant("zp", Tensor.ofUint8(new byte[] {(byte) 128}));
+                    Value q = k.op("QuantizeLinear", Map.of(), x, scale, zp);
+                    Value scales = k.rand(0.01, 0.1, 6);
+                    Value zps = k.b.constant("zps", Tensor.ofInt8(new byte[] {-3, 0, 5, 127, -128, 1}, 6));
+                    Value q2 = k.op("QuantizeLinear", attrs("axis", i(1)), x, scales, zps);
+                    List<Value> dyn = k.ops("DynamicQuantizeLinear", Map.of(), 3, x);
+                    // weights within 7 bits: ONNX Runtime's AVX2 u8 x s8 kernel sums pairs of products in int16
+                    // (vpmaddubsw), so 255 * -128 + 255 * -128 saturates there and differs from the spec
+                    Value w = k.b.constant(
+                            "w",
+                            Tensor.ofInt8(
+                                    new byte[] {1, -2, 3, 63, -64, 0, 5, 6, -7, 8, 9, -10, 11, 12, 13, -14, 15, 16},
+                                    6,
+                                    3));
+                    Value wzp = k.b.constant("wzp", Tensor.ofInt8(new byte[] {0, 2, -1}, 3));
+                    k.out(
+                            q,
+                            k.op("DequantizeLinear", Map.of(), q, scale, zp),
+                            q2,
+                            k.op("DequantizeLinear", attrs("axis", i(1)), q2, scales, zps),
+                            dyn.get(0),
+                            dyn.get(1),
+                            dyn.get(2),
+                            k.op("MatMulInteger", Map.of(), dyn.get(0), w, dyn.get(2), wzp));
+                }));
         l.add(c("Flatten, Reshape from Shape arithmetic, Concat, Transpose", k -> {
             Value x = k.x("x", 2, 3, 4);
             Value dim1 = k.op("Gather", Map.of(), k.op("Shape", Map.of(), x), k.longs(1));
