@@ -263,6 +263,11 @@ public final class Quantizer {
                 throw new IllegalArgumentException("keeping layers in float applies to INT8; FP16 keeps in float32"
                         + " exactly the nodes the device has no float16 kernel for");
             }
+            if (float16Io && testData != null) {
+                throw new IllegalArgumentException("the report feeds the test data as float32, which a model with"
+                        + " float16 inputs does not take: report on the float32-interface conversion (the same"
+                        + " layers), or convert without a report");
+            }
             build = kept -> float16(model);
         } else if (kind == Kind.DYNAMIC_INT8) {
             build = kept -> {

@@ -115,6 +115,22 @@ class QuantizerTest {
     }
 
     @Test
+    void fp16_with_float16_inputs_cannot_be_reported_on_float32_data() {
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> Quantizer.fp16()
+                        .float16Io(true)
+                        .report(CalibrationFixtures.mnistTest())
+                        .quantize(CalibrationFixtures.mnistCnn()));
+        assertTrue(e.getMessage().contains("float16 inputs"), e.getMessage());
+        Graph g = Quantizer.fp16()
+                .float16Io(true)
+                .quantize(CalibrationFixtures.mnistCnn())
+                .model();
+        assertEquals(dev.forge.runtime.DType.FLOAT16, g.inputs().get(0).type().dtype());
+    }
+
+    @Test
     void a_model_that_is_already_quantized_is_refused() {
         Graph once =
                 Quantizer.dynamicInt8().quantize(CalibrationFixtures.mnistCnn()).model();
