@@ -175,9 +175,12 @@ public final class ConvInt8Sweep {
                     s.run(Map.of(name, in)).close();
                 }
                 String json = Files.readString(Path.of(s.endProfiling()));
-                // same pattern as Int8Inference --profile; the warm-up call is included, hence calls + 1
-                Matcher m = Pattern.compile(
-                                "\\{\"cat\" ?: ?\"Node\"[^}]*?\"dur\" ?: ?(\\d+)[^}]*?\"name\" ?: ?\"[^\"]*_kernel_time\"[^}]*?\"op_name\" ?: ?\"([^\"]+)\"")
+                // one match per kernel event. The "args" of multi-threaded kernels hold nested {...} before
+                // op_name, so the match stays inside its event by not crossing the next "cat" (a pattern that
+                // may not cross a '}' silently drops those kernels). The warm-up call is counted: calls + 1.
+                Matcher m = Pattern.compile("\\{\"cat\" ?: ?\"Node\"(?:(?!\"cat\").)*?\"dur\" ?: ?(\\d+)"
+                                + "(?:(?!\"cat\").)*?\"name\" ?: ?\"[^\"]*_kernel_time\""
+                                + "(?:(?!\"cat\").)*?\"op_name\" ?: ?\"([^\"]+)\"")
                         .matcher(json);
                 while (m.find()) {
                     byOp.merge(m.group(2), Double.parseDouble(m.group(1)) / 1e3 / (calls + 1), Double::sum);
