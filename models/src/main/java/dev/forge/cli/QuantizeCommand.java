@@ -123,6 +123,13 @@ final class QuantizeCommand implements Callable<Integer> {
     private String activations;
 
     @Option(
+            names = "--every-conv",
+            description = "Static INT8: quantize every Conv, also those kept float by default because ONNX Runtime's"
+                    + " int8 kernel is slower for them (GEMM depth C_in/groups*kH*kW below "
+                    + Quantizer.MIN_INT8_CONV_DEPTH + ", or depthwise).")
+    private boolean everyConv;
+
+    @Option(
             names = "--weight-bits",
             paramLabel = "BITS",
             description = "7 or 8 bits per stored weight (default: the passes' choice, 7, because ONNX Runtime's"
@@ -194,7 +201,8 @@ final class QuantizeCommand implements Callable<Integer> {
         if (weightBits != null) {
             q.reduceRange(weightBits == 7);
         }
-        q.activationType(type)
+        q.everyConv(everyConv)
+                .activationType(type)
                 .keepFloat(new LinkedHashSet<>(keepFloat))
                 .method(calibrationMethod)
                 .options(options);

@@ -74,7 +74,8 @@ class ForgeQuantizeCliTest {
                         "--eval-samples",
                         "1000",
                         "--method",
-                        "percentile:99.99")
+                        "percentile:99.99",
+                        "--every-conv")
                 .ok();
         assertTrue(Files.isRegularFile(out), r.out());
         assertTrue(r.out().contains("calibration: percentile:99.99 on 128 samples of mnist"), r.out());
@@ -108,6 +109,7 @@ class ForgeQuantizeCliTest {
                         "64",
                         "--eval-samples",
                         "100",
+                        "--every-conv",
                         "--out",
                         out.toString())
                 .ok();
@@ -126,6 +128,26 @@ class ForgeQuantizeCliTest {
                 Long.parseLong(f.group(1).replace(",", "")),
                 Long.parseLong(q.group(1).replace(",", "")),
                 report);
+    }
+
+    @Test
+    void shallow_convolutions_stay_float_by_default_and_say_why() {
+        ForgeCliTest.Result r = forge(
+                        "quantize",
+                        trained.toString(),
+                        "--data",
+                        "mnist",
+                        "--calibration-samples",
+                        "64",
+                        "--eval-samples",
+                        "100",
+                        "--out",
+                        dir.resolve("default.int8.onnx").toString())
+                .ok();
+        // conv1: 1*3*3, conv2: 8*3*3; fc1 and fc2 are quantized
+        assertTrue(r.out().matches("(?s).*conv1 +fp32 +GEMM depth 9 < 256.*"), r.out());
+        assertTrue(r.out().matches("(?s).*conv2 +fp32 +GEMM depth 72 < 256.*"), r.out());
+        assertTrue(r.out().matches("(?s).*fc1 +int8 .*"), r.out());
     }
 
     @Test

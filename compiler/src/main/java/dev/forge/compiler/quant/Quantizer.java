@@ -38,6 +38,13 @@ import java.util.function.Function;
  * that is right: calibrate the float model once, quantize, then measure.
  */
 public final class Quantizer {
+    /**
+     * Static INT8 keeps a Conv float below this GEMM depth ({@code C_in / groups * kH * kW}): on the x86
+     * CPUs measured, ONNX Runtime's QLinearConv is reliably faster than the float Conv only from about 256
+     * (benchmarks ConvInt8Sweep, docs/QUANTIZATION.md).
+     */
+    public static final int MIN_INT8_CONV_DEPTH = 256;
+
     /** The default calibration method: see docs/QUANTIZATION.md for the measurement behind it. */
     public static final String DEFAULT_METHOD = "minmax";
 
@@ -59,6 +66,7 @@ public final class Quantizer {
     private Boolean reduceRange;
 
     private Set<String> keepFloat = Set.of();
+    private boolean everyConv;
     private Dataset testData;
     private int reportSamples = -1;
     private double maxAccuracyDrop = Double.NaN;
@@ -182,6 +190,19 @@ public final class Quantizer {
     }
 
     /**
+     * Static INT8 quantizes every Conv, also the shallow and depthwise ones it otherwise keeps float because
+     * their integer kernels are slower than the float ones ({@link #MIN_INT8_CONV_DEPTH}): for size, or for
+     * hardware whose integer convolutions are faster.
+     *
+     * @param everyConv whether to quantize every Conv
+     * @return this quantizer
+     */
+    public Quantizer everyConv(boolean everyConv) {
+        this.everyConv = everyConv;
+        return this;
+    }
+
+    /**
      * Measures the quantized model against the float one on labelled test data ({@link QuantizationReport}).
      *
      * @param test the test set, preprocessed as the model expects
@@ -279,14 +300,16 @@ public final class Quantizer {
                 throw new IllegalArgumentException("static INT8 quantization needs calibration data: call"
                         + " calibrate(dataset, samples) with a sample of the training set (or use dynamicInt8())");
             }
-            StaticQuantization full = staticQuantization(Set.of());
+            Map<String, String> slowConvs = everyConv ? Map.of() : slowConvs(model);
+            StaticQuantization full = staticQuantization(slowConvs.keySet());
             calibration = Calibration.of(method)
                     .samples(calibrationSamples)
                     .tensors(full.calibrationTensors(model))
                     .options(options)
                     .run(model, calibrationData);
             Map<String, TensorRange> ranges = calibration.ranges();
-            build = kept -> staticQuantization(kept).apply(model, ranges);
+            build = kept -> withReasons(
+                    staticQuantization(union(slowConvs.keySet(), kept)).apply(model, ranges), slowConvs);
         }
         if (testData == null) {
             StaticQuantization.Result r = build.apply(Set.of());
@@ -337,6 +360,48 @@ public final class Quantizer {
 
     private static boolean isFloat16(Graph g, String value) {
         return g.type(value) != null && g.type(value).dtype() == DType.FLOAT16;
+    }
+
+    /**
+     * The Convs whose integer kernel is slower than the float one, with the reason: GEMM depth below
+     * {@link #MIN_INT8_CONV_DEPTH}, or depthwise.
+     */
+    private static Map<String, String> slowConvs(Graph model) {
+        Map<String, String> slow = new LinkedHashMap<>();
+        for (Node n : model.nodes()) {
+            if (!n.opType().equals("Conv") || n.inputs().size() < 2 || model.type(n.input(1)) == null) {
+                continue;
+            }
+            var w = model.type(n.input(1)).shape();
+            if (w == null || w.rank() < 3 || !w.isFixed()) {
+                continue;
+            }
+            long depth = w.product(1, w.rank());
+            long groups = n.attrInt("group", 1);
+            if (groups > 1 && w.dim(1).value() == 1) {
+                slow.put(
+                        n.name(),
+                        "depthwise: ONNX Runtime's int8 depthwise Conv is slower than the float one here"
+                                + " (everyConv / --every-conv to quantize it)");
+            } else if (depth < MIN_INT8_CONV_DEPTH) {
+                slow.put(
+                        n.name(),
+                        "GEMM depth " + depth + " < " + MIN_INT8_CONV_DEPTH
+                                + ": ONNX Runtime's int8 Conv is slower than"
+                                + " the float one at this depth (everyConv / --every-conv to quantize it)");
+            }
+        }
+        return slow;
+    }
+
+    /** The result with the speed reason in place of "kept float as asked" for the Convs the rule kept. */
+    private static StaticQuantization.Result withReasons(StaticQuantization.Result r, Map<String, String> slow) {
+        if (slow.isEmpty()) {
+            return r;
+        }
+        Map<String, String> kept = new LinkedHashMap<>(r.keptFloat());
+        slow.forEach((name, why) -> kept.computeIfPresent(name, (k, v) -> why));
+        return new StaticQuantization.Result(r.graph(), r.quantized(), kept);
     }
 
     private StaticQuantization staticQuantization(Set<String> kept) {

@@ -30,9 +30,14 @@ class QuantizerTest {
                 .reportSamples(REPORT)
                 .quantize(g);
         assertEquals(CALIBRATION, r.calibration().samples());
+        // conv1 (GEMM depth 1*3*3) and conv2 (4*3*3) are shallower than MIN_INT8_CONV_DEPTH: float is faster
+        assertTrue(r.quantized().containsKey("fc"), r.quantized().toString());
         assertTrue(
-                r.quantized().keySet().containsAll(Set.of("conv1", "conv2", "fc")),
-                r.quantized().toString());
+                r.keptFloat().get("conv1").startsWith("GEMM depth 9 < 256"),
+                r.keptFloat().toString());
+        assertTrue(
+                r.keptFloat().get("conv2").startsWith("GEMM depth 36 < 256"),
+                r.keptFloat().toString());
         assertTrue(r.model().nodes().stream().anyMatch(n -> n.opType().equals("QuantizeLinear")));
         QuantizationReport report = r.report();
         assertNotNull(report);
@@ -43,6 +48,20 @@ class QuantizerTest {
         assertTrue(r.autoKeptFloat().isEmpty());
         // the input graph is not changed
         assertTrue(g.nodes().stream().noneMatch(n -> n.opType().equals("QuantizeLinear")));
+    }
+
+    @Test
+    void every_conv_quantizes_the_shallow_convolutions_too() {
+        Quantizer.Result r = Quantizer.int8()
+                .calibrate(Mnist.train().subset(10_000, 20_000), 64)
+                .everyConv(true)
+                .quantize(CalibrationFixtures.mnistCnn());
+        assertTrue(
+                r.quantized().keySet().containsAll(Set.of("conv1", "conv2", "fc")),
+                r.quantized().toString());
+        assertTrue(r.model().nodes().stream()
+                .filter(n -> n.opType().equals("Conv"))
+                .allMatch(n -> r.model().producer(n.input(1)).opType().equals("DequantizeLinear")));
     }
 
     @Test
@@ -63,6 +82,7 @@ class QuantizerTest {
                 .report(CalibrationFixtures.mnistTest())
                 .reportSamples(REPORT)
                 .maxAccuracyDrop(0)
+                .everyConv(true)
                 .quantize(g);
         if (r.withinBudget()) {
             assertTrue(r.report().accuracyDrop() <= 0, r.report().toString());
