@@ -193,8 +193,12 @@ public final class Int8Inference {
                         }
                         String file = s.endProfiling();
                         String json = java.nio.file.Files.readString(java.nio.file.Path.of(file));
+                        // one match per kernel event; multi-threaded kernels' "args" hold nested {...} before
+                        // op_name, so the match must not stop at a '}' (ConvInt8Sweep has the same pattern)
                         java.util.regex.Matcher m = java.util.regex.Pattern.compile(
-                                        "\\{\"cat\" ?: ?\"Node\"[^}]*?\"dur\" ?: ?(\\d+)[^}]*?\"name\" ?: ?\"[^\"]*_kernel_time\"[^}]*?\"op_name\" ?: ?\"([^\"]+)\"")
+                                        "\\{\"cat\" ?: ?\"Node\"(?:(?!\"cat\").)*?\"dur\" ?: ?(\\d+)"
+                                                + "(?:(?!\"cat\").)*?\"name\" ?: ?\"[^\"]*_kernel_time\""
+                                                + "(?:(?!\"cat\").)*?\"op_name\" ?: ?\"([^\"]+)\"")
                                 .matcher(json);
                         while (m.find()) {
                             byOp.merge(m.group(2), Double.parseDouble(m.group(1)) / 1e3 / 40, Double::sum);
