@@ -135,14 +135,15 @@ public final class Compare {
                     low1.put(v, new ArrayList<>());
                 }
                 for (int r = 0; r < rounds; r++) {
-                    forgeP.add(latency(() -> m.run(x1)));
+                    forgeP.add(latency(seconds, () -> m.run(x1)));
                     ptP.add(torchPercentiles("infer", net, 1));
-                    f64.add(throughput(64, () -> m.run(x64)));
+                    f64.add(throughput(seconds, 64, () -> m.run(x64)));
                     t64.add(torchMedian("infer", net, 64, null));
                     for (Map.Entry<String, Model> v : low.entrySet()) {
                         low64.get(v.getKey())
-                                .add(throughput(64, () -> v.getValue().run(x64)));
-                        low1.get(v.getKey()).add(latency(() -> v.getValue().run(x1))[0]);
+                                .add(throughput(seconds, 64, () -> v.getValue().run(x64)));
+                        low1.get(v.getKey())
+                                .add(latency(seconds, () -> v.getValue().run(x1))[0]);
                     }
                 }
                 double[] fp = medianEach(forgeP);
@@ -209,7 +210,7 @@ public final class Compare {
                 List<Double> forge = new ArrayList<>();
                 List<Double> pt = new ArrayList<>();
                 for (int r = 0; r < rounds; r++) {
-                    forge.add(throughput(batch, () -> t.step(x, y, ++step[0], lr)));
+                    forge.add(throughput(seconds, batch, () -> t.step(x, y, ++step[0], lr)));
                     pt.add(torchMedian("train_step", net, batch, Workloads.optimizer(net)));
                 }
                 double f = median(forge);
@@ -248,8 +249,8 @@ public final class Compare {
                     List<Double> f = new ArrayList<>();
                     List<Double> t = new ArrayList<>();
                     for (int r = 0; r < rounds; r++) {
-                        f.add(throughput(batch, () -> forge.run(x)));
-                        t.add(throughput(batch, () -> theirs.run(Map.of(in, x))));
+                        f.add(throughput(seconds, batch, () -> forge.run(x)));
+                        t.add(throughput(seconds, batch, () -> theirs.run(Map.of(in, x))));
                     }
                     row(
                             "ORT: Forge export vs PyTorch export b" + batch + " (img/s)",
@@ -292,7 +293,7 @@ public final class Compare {
 
     // ---- measurement -------------------------------------------------------------------------------
 
-    private double[] latency(Runnable call) {
+    static double[] latency(double seconds, Runnable call) {
         long warm = System.nanoTime() + (long) (seconds * 0.3e9);
         while (System.nanoTime() < warm) {
             call.run();
@@ -309,7 +310,7 @@ public final class Compare {
     }
 
     /** Items per second: the median over timed blocks of about 0.25 s each. */
-    private double throughput(int itemsPerCall, Runnable call) {
+    static double throughput(double seconds, int itemsPerCall, Runnable call) {
         long warm = System.nanoTime() + (long) (seconds * 0.3e9);
         while (System.nanoTime() < warm) {
             call.run();

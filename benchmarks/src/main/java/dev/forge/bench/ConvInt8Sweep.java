@@ -22,8 +22,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * When is a static INT8 Conv slower than the float one in ONNX Runtime on this machine (docs/QUANTIZATION.md)?
@@ -175,16 +173,8 @@ public final class ConvInt8Sweep {
                     s.run(Map.of(name, in)).close();
                 }
                 String json = Files.readString(Path.of(s.endProfiling()));
-                // one match per kernel event. The "args" of multi-threaded kernels hold nested {...} before
-                // op_name, so the match stays inside its event by not crossing the next "cat" (a pattern that
-                // may not cross a '}' silently drops those kernels). The warm-up call is counted: calls + 1.
-                Matcher m = Pattern.compile("\\{\"cat\" ?: ?\"Node\"(?:(?!\"cat\").)*?\"dur\" ?: ?(\\d+)"
-                                + "(?:(?!\"cat\").)*?\"name\" ?: ?\"[^\"]*_kernel_time\""
-                                + "(?:(?!\"cat\").)*?\"op_name\" ?: ?\"([^\"]+)\"")
-                        .matcher(json);
-                while (m.find()) {
-                    byOp.merge(m.group(2), Double.parseDouble(m.group(1)) / 1e3 / (calls + 1), Double::sum);
-                }
+                // the warm-up call is profiled too: calls + 1
+                Workloads.kernelMillis(json, calls + 1).forEach((op, ms) -> byOp.merge(op, ms, Double::sum));
             }
         }
         StringBuilder out = new StringBuilder();

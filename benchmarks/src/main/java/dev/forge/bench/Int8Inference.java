@@ -129,8 +129,10 @@ public final class Int8Inference {
                 for (int r = 0; r < rounds; r++) {
                     for (Map.Entry<String, Model> m : models.entrySet()) {
                         t64.get(m.getKey())
-                                .add(throughput(64, () -> m.getValue().run(x64)));
-                        l1.get(m.getKey()).add(latencyP50(() -> m.getValue().run(x1)));
+                                .add(Compare.throughput(
+                                        seconds, 64, () -> m.getValue().run(x64)));
+                        l1.get(m.getKey())
+                                .add(Compare.latency(seconds, () -> m.getValue().run(x1))[0]);
                     }
                 }
             } finally {
@@ -193,16 +195,7 @@ public final class Int8Inference {
                         }
                         String file = s.endProfiling();
                         String json = java.nio.file.Files.readString(java.nio.file.Path.of(file));
-                        // one match per kernel event; multi-threaded kernels' "args" hold nested {...} before
-                        // op_name, so the match must not stop at a '}' (ConvInt8Sweep has the same pattern)
-                        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
-                                        "\\{\"cat\" ?: ?\"Node\"(?:(?!\"cat\").)*?\"dur\" ?: ?(\\d+)"
-                                                + "(?:(?!\"cat\").)*?\"name\" ?: ?\"[^\"]*_kernel_time\""
-                                                + "(?:(?!\"cat\").)*?\"op_name\" ?: ?\"([^\"]+)\"")
-                                .matcher(json);
-                        while (m.find()) {
-                            byOp.merge(m.group(2), Double.parseDouble(m.group(1)) / 1e3 / 40, Double::sum);
-                        }
+                        Workloads.kernelMillis(json, 40).forEach((op, ms) -> byOp.merge(op, ms, Double::sum));
                     }
                 }
                 StringBuilder line = new StringBuilder(net + " " + v.getKey() + " ms per batch-64 call:");
@@ -245,41 +238,6 @@ public final class Int8Inference {
         Map<String, TensorRange> ranges = new LinkedHashMap<>();
         mm.forEach((n, r) -> ranges.put(n, new TensorRange(r[0], r[1])));
         return ranges;
-    }
-
-    private double latencyP50(Runnable call) {
-        long warm = System.nanoTime() + (long) (seconds * 0.3e9);
-        while (System.nanoTime() < warm) {
-            call.run();
-        }
-        List<Double> ms = new ArrayList<>();
-        long end = System.nanoTime() + (long) (seconds * 1e9);
-        while (System.nanoTime() < end || ms.size() < 20) {
-            long t0 = System.nanoTime();
-            call.run();
-            ms.add((System.nanoTime() - t0) / 1e6);
-        }
-        return Compare.median(ms);
-    }
-
-    /** Items per second: the median over timed blocks of about 0.25 s each. */
-    private double throughput(int itemsPerCall, Runnable call) {
-        long warm = System.nanoTime() + (long) (seconds * 0.3e9);
-        while (System.nanoTime() < warm) {
-            call.run();
-        }
-        List<Double> rates = new ArrayList<>();
-        long end = System.nanoTime() + (long) (seconds * 1e9);
-        while (System.nanoTime() < end || rates.size() < 3) {
-            long t0 = System.nanoTime();
-            int calls = 0;
-            while (System.nanoTime() - t0 < 250_000_000L || calls == 0) {
-                call.run();
-                calls++;
-            }
-            rates.add(calls * (double) itemsPerCall / ((System.nanoTime() - t0) / 1e9));
-        }
-        return Compare.median(rates);
     }
 
     // ---- ceilings ---------------------------------------------------------------------------------

@@ -119,4 +119,22 @@ final class Workloads {
         }
         return 3 * forward - first;
     }
+
+    /**
+     * Kernel milliseconds per call by operator, from an ONNX Runtime profile of {@code calls} runs. One match
+     * per kernel event: the "args" of multi-threaded kernels hold nested {...} before op_name, so the pattern
+     * stays inside its event by not crossing the next "cat" (one that may not cross a '}' drops them).
+     */
+    static java.util.Map<String, Double> kernelMillis(String profileJson, int calls) {
+        java.util.Map<String, Double> byOp = new java.util.TreeMap<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                        "\\{\"cat\" ?: ?\"Node\"(?:(?!\"cat\").)*?\"dur\" ?: ?(\\d+)"
+                                + "(?:(?!\"cat\").)*?\"name\" ?: ?\"[^\"]*_kernel_time\""
+                                + "(?:(?!\"cat\").)*?\"op_name\" ?: ?\"([^\"]+)\"")
+                .matcher(profileJson);
+        while (m.find()) {
+            byOp.merge(m.group(2), Double.parseDouble(m.group(1)) / 1e3 / calls, Double::sum);
+        }
+        return byOp;
+    }
 }
