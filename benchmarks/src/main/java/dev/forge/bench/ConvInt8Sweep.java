@@ -104,7 +104,7 @@ public final class ConvInt8Sweep {
         // which inherits the quantization, stands for the next layer of a real net and costs nothing
         Graph fp32 = b.output(b.flatten(y), "y").build();
         Tensor batch = Workloads.input(fp32, BATCH, 1);
-        Map<String, TensorRange> ranges = Int8Inference.minMax(fp32, List.of(Workloads.input(fp32, BATCH, 2)));
+        Map<String, TensorRange> ranges = Int8Inference.minMax(fp32, Workloads.input(fp32, BATCH, 2));
         StaticQuantization.Result result = StaticQuantization.builder().build().apply(fp32, ranges);
         if (!result.quantized().containsKey("conv")) {
             throw new IllegalStateException("ConvInt8Sweep(conv): expected the Conv quantized, but it stayed float: "
