@@ -52,8 +52,13 @@ public final class ModelValidator {
     public static final long MIN_IR_VERSION = 3;
     /** The newest IR version accepted (ONNX Runtime 1.29 supports up to 13). */
     public static final long MAX_IR_VERSION = 13;
-    /** The oldest {@code ai.onnx} opset accepted (ONNX Runtime guarantees 7 and later). */
-    public static final long MIN_OPSET = 7;
+    /**
+     * The oldest {@code ai.onnx} opset accepted: 1. ONNX Runtime only guarantees 7 and later but runs
+     * older models whose operators it still has kernels for (Elu, Selu at 6; Identity, Softplus,
+     * GlobalAveragePool at 1) and refuses the others itself; {@code OpsetBoundaryTest} checks that
+     * this validator accepts exactly the opsets ONNX Runtime does.
+     */
+    public static final long MIN_OPSET = 1;
     /** The newest {@code ai.onnx} opset accepted (ONNX Runtime 1.29 supports up to 26). */
     public static final long MAX_OPSET = 26;
     /** How deeply graphs may nest inside node attributes (If, Loop, Scan bodies). */

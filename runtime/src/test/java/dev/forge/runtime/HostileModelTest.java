@@ -198,9 +198,14 @@ class HostileModelTest {
     @Test
     void opsetsOutsideTheSupportedRangeAreRefused() {
         assertMessage(
-                refusedBytes(model(8, 6, reluGraph())),
-                "unsupported: the model imports ai.onnx opset 6, outside [7, 26]");
-        assertMessage(refusedBytes(model(8, 27, reluGraph())), "opset 27, outside [7, 26]");
+                refusedBytes(model(8, 27, reluGraph())),
+                "unsupported: the model imports ai.onnx opset 27, outside [1, 26]");
+        byte[] opset0 = new Msg()
+                .i64(1, 8)
+                .msg(7, reluGraph())
+                .msg(8, new Msg().str(1, "").i64(2, 0))
+                .toBytes();
+        assertMessage(refusedBytes(opset0), "has version 0; versions start at 1");
         byte[] noOpset = new Msg().i64(1, 8).msg(7, reluGraph()).toBytes();
         assertMessage(refusedBytes(noOpset), "opset_import is empty");
         byte[] twice = new Msg()
