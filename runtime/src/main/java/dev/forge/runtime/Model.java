@@ -414,11 +414,7 @@ public final class Model implements AutoCloseable {
             try {
                 Files.createDirectories(dir);
                 // the pid in the name lets a later write of this cache delete it if this process is killed
-                tmp = Files.createTempFile(
-                        dir,
-                        "." + cache.getFileName() + "."
-                                + ProcessHandle.current().pid() + ".",
-                        ".tmp");
+                tmp = AtomicFiles.temporaryFor(cache);
             } catch (IOException e) {
                 LOG.log(
                         System.Logger.Level.WARNING,
@@ -443,8 +439,8 @@ public final class Model implements AutoCloseable {
                 // ONNX Runtime wrote the optimized graph to tmp while creating the session.
                 if (tmp != null && Files.size(tmp) > 0) {
                     byte[] optimized = Files.readAllBytes(tmp);
-                    Npy.writeAtomically(cache, optimized);
-                    Npy.writeAtomically(
+                    AtomicFiles.write(cache, optimized);
+                    AtomicFiles.write(
                             sidecar, OptimizedModelCache.sidecarBytes(key, OptimizedModelCache.sha256(optimized)));
                 }
             } catch (IOException | RuntimeException e) {
