@@ -1,7 +1,20 @@
 package dev.forge.runtime;
 
+import dev.forge.runtime.OnnxProto.AttributeProto;
+import dev.forge.runtime.OnnxProto.DataType;
+import dev.forge.runtime.OnnxProto.FunctionProto;
+import dev.forge.runtime.OnnxProto.GraphProto;
+import dev.forge.runtime.OnnxProto.ModelProto;
+import dev.forge.runtime.OnnxProto.NodeProto;
+import dev.forge.runtime.OnnxProto.OperatorSetIdProto;
+import dev.forge.runtime.OnnxProto.StringStringEntryProto;
+import dev.forge.runtime.OnnxProto.TensorProto;
+import dev.forge.runtime.OnnxProto.TensorShapeProto;
+import dev.forge.runtime.OnnxProto.TrainingInfoProto;
+import dev.forge.runtime.OnnxProto.TypeProto;
+import dev.forge.runtime.OnnxProto.ValueInfoProto;
+import dev.forge.runtime.WireReader.Problem;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
@@ -120,110 +133,12 @@ public final class ModelValidator {
         }
     }
 
-    /** A reason to refuse; the message already says which kind (malformed, unsupported, refused). */
-    private static final class Problem extends Exception {
-        private static final long serialVersionUID = 1L;
-
-        Problem(String message) {
-            super(message, null, false, false);
-        }
-    }
-
-    // ============================================================== element types
-
-    /** Bits per element by ONNX data type (index), 0 = unknown; STRING (8) has no fixed size. */
-    private static final int[] BITS = {
-        0, 32, 8, 8, 16, 16, 32, 64, 0, 8, 16, 64, 32, 64, 64, 128, 16, 8, 8, 8, 8, 4, 4, 4, 8, 2, 2
-    };
-
-    private static final int STRING = 8;
-    private static final String[] TYPE_NAMES = {
-        "undefined",
-        "float",
-        "uint8",
-        "int8",
-        "uint16",
-        "int16",
-        "int32",
-        "int64",
-        "string",
-        "bool",
-        "float16",
-        "double",
-        "uint32",
-        "uint64",
-        "complex64",
-        "complex128",
-        "bfloat16",
-        "float8e4m3fn",
-        "float8e4m3fnuz",
-        "float8e5m2",
-        "float8e5m2fnuz",
-        "uint4",
-        "int4",
-        "float4e2m1",
-        "float8e8m0",
-        "uint2",
-        "int2"
-    };
-
-    private static boolean knownType(long t) {
-        return t == STRING || (t > 0 && t < BITS.length && BITS[(int) t] > 0);
-    }
-
-    private static String typeName(long t) {
-        return t >= 0 && t < TYPE_NAMES.length ? TYPE_NAMES[(int) t] : "type " + t;
-    }
-
-    /** Bytes for {@code count} elements (sub-byte types are packed), or -1 on overflow. */
-    private static long bytesFor(long count, int type) {
-        int bits = type == STRING ? 8 : BITS[type];
-        if (count > Long.MAX_VALUE / bits) {
-            return -1;
-        }
-        return (count * bits + 7) / 8;
-    }
-
-    /** The typed field that holds values of this type: 4 float, 5 int32, 6 string, 7 int64, 10 double, 11 uint64. */
-    private static int typedField(int type) {
-        switch (type) {
-            case 1:
-            case 14:
-                return 4;
-            case 7:
-                return 7;
-            case 8:
-                return 6;
-            case 11:
-            case 15:
-                return 10;
-            case 12:
-            case 13:
-                return 11;
-            default:
-                return 5;
-        }
-    }
-
-    /** How many typed values hold {@code count} elements (complex types take two; sub-byte types pack). */
-    private static long typedValuesFor(long count, int type) {
-        if (type == 14 || type == 15) {
-            return count > Long.MAX_VALUE / 2 ? -1 : 2 * count;
-        }
-        if (BITS[type] < 8 && type != STRING) {
-            return bytesFor(count, type);
-        }
-        return count;
-    }
-
     // ============================================================== the walk
 
-    /** One validation: the bytes, the position, the counts, and where in the model we are. */
-    private static final class Walk {
-        final byte[] b;
+    /** One validation: the wire reader over the model's bytes, the counts, and the graphs read. */
+    private static final class Walk extends WireReader {
         final Path modelDir;
         final ModelLimits limits;
-        int pos;
         int nodes;
         /** What the validator keeps per model, each bounded by maxNodes (see {@link ModelLimits#maxNodes()}). */
         long initializerCount;
@@ -234,240 +149,17 @@ public final class ModelValidator {
         double[] capturedDims;
 
         long capturedType;
+        /** Values in each typed field of the tensor being read, by field number (float_data ... uint64_data). */
+        final long[] typedCounts = new long[TensorProto.UINT64_DATA + 1];
+
         long initializerBytes;
         int externalTensors;
         Path realModelDir;
-        /** Where we are, for messages: labels and indexes, innermost last. */
-        final String[] whereLabel = new String[512];
-
-        final int[] whereIndex = new int[512];
-        int whereDepth;
 
         Walk(byte[] b, Path modelDir, ModelLimits limits) {
-            this.b = b;
+            super(b);
             this.modelDir = modelDir;
             this.limits = limits;
-        }
-
-        // ------------------------------------------------------------ wire format
-
-        Problem malformed(String what) {
-            return new Problem("not a valid ONNX model: " + what + where());
-        }
-
-        Problem refused(String what) {
-            return new Problem("refused: " + what + where());
-        }
-
-        String where() {
-            if (whereDepth == 0) {
-                return "";
-            }
-            StringBuilder sb = new StringBuilder(" (in ");
-            for (int i = 0; i < whereDepth; i++) {
-                if (i > 0) {
-                    sb.append(" > ");
-                }
-                sb.append(whereLabel[i]);
-                if (whereIndex[i] >= 0) {
-                    sb.append(" #").append(whereIndex[i]);
-                }
-            }
-            return sb.append(')').toString();
-        }
-
-        void enter(String label, int index) throws Problem {
-            if (whereDepth == whereLabel.length) {
-                throw malformed("messages nested more than " + whereLabel.length + " deep");
-            }
-            whereLabel[whereDepth] = label;
-            whereIndex[whereDepth] = index;
-            whereDepth++;
-        }
-
-        void leave() {
-            whereDepth--;
-        }
-
-        long varint(int end) throws Problem {
-            long value = 0;
-            for (int i = 0; i < 10; i++) {
-                if (pos >= end) {
-                    throw malformed("truncated: a number runs past the end of its message at byte " + pos);
-                }
-                int x = b[pos++] & 0xff;
-                value |= (long) (x & 0x7f) << (7 * i);
-                if ((x & 0x80) == 0) {
-                    return value;
-                }
-            }
-            throw malformed("corrupt: a number longer than 10 bytes at byte " + (pos - 10));
-        }
-
-        /** Reads a tag; returns field number << 3 | wire type. */
-        long tag(int end) throws Problem {
-            int at = pos;
-            long tag = varint(end);
-            long field = tag >>> 3;
-            if (field == 0 || field > 536_870_911L) {
-                throw malformed("corrupt: invalid field number " + field + " at byte " + at);
-            }
-            return tag;
-        }
-
-        /** Reads the length of a length-delimited field and returns the end of its payload. */
-        int lengthEnd(int end, long field) throws Problem {
-            int at = pos;
-            long n = varint(end);
-            if (n < 0 || n > end - pos) {
-                throw malformed("truncated: field " + field + " at byte " + at + " declares "
-                        + (n < 0 ? "a negative length" : n + " bytes") + " but only " + (end - pos)
-                        + " remain in its message");
-            }
-            return pos + (int) n;
-        }
-
-        void expect(int wireType, int wanted, long field, String message, String name) throws Problem {
-            if (wireType != wanted) {
-                throw malformed("corrupt: " + message + " field " + field + " (" + name + ") has wire type " + wireType
-                        + ", expected " + wanted);
-            }
-        }
-
-        void skip(int wireType, int end, long field) throws Problem {
-            switch (wireType) {
-                case 0:
-                    varint(end);
-                    break;
-                case 1:
-                    need(8, end, field);
-                    break;
-                case 2:
-                    pos = lengthEnd(end, field);
-                    break;
-                case 5:
-                    need(4, end, field);
-                    break;
-                default:
-                    throw malformed("corrupt: wire type " + wireType + " of field " + field + " at byte " + pos
-                            + " is not used by ONNX");
-            }
-        }
-
-        void need(int n, int end, long field) throws Problem {
-            if (end - pos < n) {
-                throw malformed("truncated: field " + field + " needs " + n + " bytes at byte " + pos + " but only "
-                        + (end - pos) + " remain");
-            }
-            pos += n;
-        }
-
-        /** A string field: checks it and returns the offset of its length prefix (a name handle). */
-        int string(int wireType, int end, long field, String message, String name) throws Problem {
-            expect(wireType, 2, field, message, name);
-            int handle = pos;
-            pos = lengthEnd(end, field);
-            return handle;
-        }
-
-        /** Counts the values of a repeated scalar field, packed (wire type 2) or not. */
-        long countScalars(int wireType, int end, long field, int fixedBytes) throws Problem {
-            if (wireType == 2) {
-                int stop = lengthEnd(end, field);
-                int len = stop - pos;
-                if (fixedBytes > 0) {
-                    if (len % fixedBytes != 0) {
-                        throw malformed("corrupt: packed field " + field + " has " + len + " bytes, not a multiple of "
-                                + fixedBytes);
-                    }
-                    pos = stop;
-                    return len / fixedBytes;
-                }
-                long count = 0;
-                for (int i = pos; i < stop; i++) {
-                    if ((b[i] & 0x80) == 0) {
-                        count++;
-                    }
-                }
-                if (len > 0 && (b[stop - 1] & 0x80) != 0) {
-                    throw malformed("truncated: packed field " + field + " ends inside a number");
-                }
-                pos = stop;
-                return count;
-            }
-            int wanted = fixedBytes == 4 ? 5 : fixedBytes == 8 ? 1 : 0;
-            if (wireType != wanted) {
-                throw malformed("corrupt: repeated field " + field + " has wire type " + wireType + ", expected "
-                        + wanted + " or 2");
-            }
-            skip(wireType, end, field);
-            return 1;
-        }
-
-        // ------------------------------------------------------------ names (offsets into the bytes)
-
-        int nameStart(int handle) {
-            int p = handle;
-            while ((b[p] & 0x80) != 0) {
-                p++;
-            }
-            return p + 1;
-        }
-
-        int nameLength(int handle) {
-            long value = 0;
-            int p = handle;
-            for (int i = 0; i < 10; i++) {
-                int x = b[p++] & 0xff;
-                value |= (long) (x & 0x7f) << (7 * i);
-                if ((x & 0x80) == 0) {
-                    break;
-                }
-            }
-            return (int) value;
-        }
-
-        boolean isEmpty(int handle) {
-            return handle < 0 || b[handle] == 0;
-        }
-
-        String text(int handle) {
-            if (handle < 0) {
-                return "";
-            }
-            return new String(b, nameStart(handle), nameLength(handle), StandardCharsets.UTF_8);
-        }
-
-        /** A name for messages: quoted, control characters escaped, at most 80 characters. */
-        String show(int handle) {
-            if (handle < 0) {
-                return "''";
-            }
-            int len = nameLength(handle);
-            String s = new String(b, nameStart(handle), Math.min(len, 240), StandardCharsets.UTF_8);
-            StringBuilder sb = new StringBuilder("'");
-            for (int i = 0; i < s.length() && sb.length() < 81; i++) {
-                char c = s.charAt(i);
-                sb.append(c < 0x20 || c == 0x7f ? String.format("\\x%02x", (int) c) : String.valueOf(c));
-            }
-            if (sb.length() >= 81 || len > 240) {
-                sb.append("...");
-            }
-            return sb.append('\'').toString();
-        }
-
-        boolean nameEquals(int handle, String ascii) {
-            int len = nameLength(handle);
-            if (len != ascii.length()) {
-                return false;
-            }
-            int s = nameStart(handle);
-            for (int i = 0; i < len; i++) {
-                if (b[s + i] != (byte) ascii.charAt(i)) {
-                    return false;
-                }
-            }
-            return true;
         }
 
         // ------------------------------------------------------------ ModelProto
@@ -489,68 +181,47 @@ public final class ModelValidator {
             List<GraphInfo> functions = new ArrayList<>();
             List<GraphInfo> trainingGraphs = new ArrayList<>();
             int imports = 0;
-            while (pos < end) {
-                long tag = tag(end);
-                long field = tag >>> 3;
-                int wt = (int) (tag & 7);
-                switch ((int) field) {
-                    case 1:
-                        expect(wt, 0, field, "ModelProto", "ir_version");
-                        ir = varint(end);
-                        break;
-                    case 7: {
-                        expect(wt, 2, field, "ModelProto", "graph");
+            while (next(end)) {
+                switch (field) {
+                    case ModelProto.IR_VERSION -> ir = uint64("ModelProto", "ir_version");
+                    case ModelProto.GRAPH -> {
+                        int stop = message("ModelProto", "graph");
                         if (graph != null) {
                             throw malformed("the model has two graph fields");
                         }
-                        int stop = lengthEnd(end, field);
                         enter("graph", -1);
                         graph = graph(stop, 0, true);
                         leave();
-                        break;
                     }
-                    case 8: {
-                        expect(wt, 2, field, "ModelProto", "opset_import");
+                    case ModelProto.OPSET_IMPORT -> {
+                        int stop = message("ModelProto", "opset_import");
                         if (++imports > MAX_OPSET_IMPORTS) {
                             throw refused("more than " + MAX_OPSET_IMPORTS + " opset imports");
                         }
-                        int stop = lengthEnd(end, field);
                         enter("opset_import", imports - 1);
                         opsetImport(stop, opsets);
                         leave();
-                        break;
                     }
-                    case 20: {
-                        expect(wt, 2, field, "ModelProto", "training_info");
-                        int stop = lengthEnd(end, field);
+                    case ModelProto.TRAINING_INFO -> {
+                        int stop = message("ModelProto", "training_info");
                         enter("training_info", trainingGraphs.size());
                         trainingInfo(stop, trainingGraphs);
                         leave();
-                        break;
                     }
-                    case 25: {
-                        expect(wt, 2, field, "ModelProto", "functions");
-                        int stop = lengthEnd(end, field);
+                    case ModelProto.FUNCTIONS -> {
+                        int stop = message("ModelProto", "functions");
                         enter("function", functions.size());
                         functions.add(function(stop));
                         leave();
-                        break;
                     }
-                    case 2:
-                    case 3:
-                    case 4:
-                    case 6:
-                    case 14:
-                    case 26:
-                        expect(wt, 2, field, "ModelProto", "field " + field);
-                        pos = lengthEnd(end, field);
-                        break;
-                    case 5:
-                        expect(wt, 0, field, "ModelProto", "model_version");
-                        varint(end);
-                        break;
-                    default:
-                        skip(wt, end, field);
+                    case ModelProto.PRODUCER_NAME,
+                            ModelProto.PRODUCER_VERSION,
+                            ModelProto.DOMAIN,
+                            ModelProto.DOC_STRING,
+                            ModelProto.METADATA_PROPS,
+                            ModelProto.CONFIGURATION -> skipBytes("ModelProto", "field " + field);
+                    case ModelProto.MODEL_VERSION -> uint64("ModelProto", "model_version");
+                    default -> skipField();
                 }
             }
             if (ir < 0) {
@@ -597,28 +268,24 @@ public final class ModelValidator {
 
         /** The first field must be a ModelProto field with its wire type, else this is not a model at all. */
         void firstFieldLooksLikeAModel() throws Problem {
-            int save = pos;
-            long tag;
             try {
-                tag = tag(b.length);
+                next(b.length);
             } catch (Problem p) {
                 throw notAModel();
             }
-            pos = save;
-            long field = tag >>> 3;
-            int wt = (int) (tag & 7);
-            boolean varintField = field == 1 || field == 5;
-            boolean bytesField = field == 2
-                    || field == 3
-                    || field == 4
-                    || field == 6
-                    || field == 7
-                    || field == 8
-                    || field == 14
-                    || field == 20
-                    || field == 25
-                    || field == 26;
-            if (!(varintField && wt == 0) && !(bytesField && wt == 2)) {
+            pos = 0;
+            boolean varintField = field == ModelProto.IR_VERSION || field == ModelProto.MODEL_VERSION;
+            boolean bytesField = field == ModelProto.PRODUCER_NAME
+                    || field == ModelProto.PRODUCER_VERSION
+                    || field == ModelProto.DOMAIN
+                    || field == ModelProto.DOC_STRING
+                    || field == ModelProto.GRAPH
+                    || field == ModelProto.OPSET_IMPORT
+                    || field == ModelProto.METADATA_PROPS
+                    || field == ModelProto.TRAINING_INFO
+                    || field == ModelProto.FUNCTIONS
+                    || field == ModelProto.CONFIGURATION;
+            if (!(varintField && wireType == VARINT) && !(bytesField && wireType == LEN)) {
                 throw notAModel();
             }
         }
@@ -635,17 +302,11 @@ public final class ModelValidator {
         void opsetImport(int end, Map<String, Long> opsets) throws Problem {
             int domain = -1;
             long version = -1;
-            while (pos < end) {
-                long tag = tag(end);
-                long field = tag >>> 3;
-                int wt = (int) (tag & 7);
-                if (field == 1) {
-                    domain = string(wt, end, field, "OperatorSetIdProto", "domain");
-                } else if (field == 2) {
-                    expect(wt, 0, field, "OperatorSetIdProto", "version");
-                    version = varint(end);
-                } else {
-                    skip(wt, end, field);
+            while (next(end)) {
+                switch (field) {
+                    case OperatorSetIdProto.DOMAIN -> domain = string("OperatorSetIdProto", "domain");
+                    case OperatorSetIdProto.VERSION -> version = uint64("OperatorSetIdProto", "version");
+                    default -> skipField();
                 }
             }
             if (domain >= 0 && nameLength(domain) > 256) {
@@ -662,18 +323,16 @@ public final class ModelValidator {
         }
 
         void trainingInfo(int end, List<GraphInfo> graphs) throws Problem {
-            while (pos < end) {
-                long tag = tag(end);
-                long field = tag >>> 3;
-                int wt = (int) (tag & 7);
-                if (field == 1 || field == 2) {
-                    expect(wt, 2, field, "TrainingInfoProto", field == 1 ? "initialization" : "algorithm");
-                    int stop = lengthEnd(end, field);
-                    enter(field == 1 ? "initialization" : "algorithm", -1);
-                    graphs.add(graph(stop, 0, false));
-                    leave();
-                } else {
-                    skip(wt, end, field);
+            while (next(end)) {
+                switch (field) {
+                    case TrainingInfoProto.INITIALIZATION, TrainingInfoProto.ALGORITHM -> {
+                        String what = field == TrainingInfoProto.INITIALIZATION ? "initialization" : "algorithm";
+                        int stop = message("TrainingInfoProto", what);
+                        enter(what, -1);
+                        graphs.add(graph(stop, 0, false));
+                        leave();
+                    }
+                    default -> skipField();
                 }
             }
         }
@@ -689,42 +348,34 @@ public final class ModelValidator {
                         "the model has more than ModelLimits.maxNodes (" + limits.maxNodes() + ") nodes and subgraphs");
             }
             GraphInfo g = new GraphInfo(structural, this);
-            while (pos < end) {
-                long tag = tag(end);
-                long field = tag >>> 3;
-                int wt = (int) (tag & 7);
-                switch ((int) field) {
-                    case 1: {
-                        expect(wt, 2, field, "GraphProto", "node");
-                        int stop = lengthEnd(end, field);
+            while (next(end)) {
+                switch (field) {
+                    case GraphProto.NODE -> {
+                        int stop = message("GraphProto", "node");
                         enter("node", g.nodeCount());
                         node(stop, g, depth);
                         leave();
-                        break;
                     }
-                    case 2:
-                        g.name = string(wt, end, field, "GraphProto", "name");
-                        break;
-                    case 5: {
-                        expect(wt, 2, field, "GraphProto", "initializer");
+                    case GraphProto.NAME -> g.name = string("GraphProto", "name");
+                    case GraphProto.INITIALIZER -> {
+                        int stop = message("GraphProto", "initializer");
                         if (++initializerCount > limits.maxNodes()) {
                             throw refused("the model has more than ModelLimits.maxNodes (" + limits.maxNodes()
                                     + ") initializers");
                         }
-                        int stop = lengthEnd(end, field);
                         enter("initializer", g.initializers.size());
-                        TensorInfo t = tensor(stop, true);
+                        TensorInfo t = tensor(stop);
                         leave();
                         g.addInitializer(t, this);
-                        break;
                     }
-                    case 11:
-                    case 12:
-                    case 13: {
-                        String what = field == 11 ? "input" : field == 12 ? "output" : "value_info";
-                        expect(wt, 2, field, "GraphProto", what);
-                        int stop = lengthEnd(end, field);
-                        IntList list = field == 11 ? g.inputs : field == 12 ? g.outputs : null;
+                    case GraphProto.INPUT, GraphProto.OUTPUT, GraphProto.VALUE_INFO -> {
+                        int kind = field;
+                        String what = kind == GraphProto.INPUT
+                                ? "input"
+                                : kind == GraphProto.OUTPUT ? "output" : "value_info";
+                        int stop = message("GraphProto", what);
+                        IntList list =
+                                kind == GraphProto.INPUT ? g.inputs : kind == GraphProto.OUTPUT ? g.outputs : null;
                         if (list != null && ++graphValues > limits.maxNodes()) {
                             throw refused("the model has more than ModelLimits.maxNodes (" + limits.maxNodes()
                                     + ") graph inputs and outputs");
@@ -737,25 +388,20 @@ public final class ModelValidator {
                         if (list != null) {
                             list.add(name);
                         }
-                        if (field == 11) {
+                        if (kind == GraphProto.INPUT) {
                             g.inputDims.add(capturedDims);
                             g.inputTypes.add((int) capturedType);
                         }
-                        break;
                     }
-                    case 15:
-                        expect(wt, 2, field, "GraphProto", "sparse_initializer");
+                    case GraphProto.SPARSE_INITIALIZER -> {
+                        message("GraphProto", "sparse_initializer");
                         throw refused(
                                 "sparse initializers are not supported (ONNX Runtime would expand them to dense tensors while"
                                         + " loading); store the initializer dense");
-                    case 10:
-                    case 14:
-                    case 16:
-                        expect(wt, 2, field, "GraphProto", "field " + field);
-                        pos = lengthEnd(end, field);
-                        break;
-                    default:
-                        skip(wt, end, field);
+                    }
+                    case GraphProto.DOC_STRING, GraphProto.QUANTIZATION_ANNOTATION, GraphProto.METADATA_PROPS ->
+                        skipBytes("GraphProto", "field " + field);
+                    default -> skipField();
                 }
             }
             return g;
@@ -776,51 +422,36 @@ public final class ModelValidator {
             NodeAttrs attrs = null;
             List<GraphInfo> subgraphs = null;
             int attributes = 0;
-            while (pos < end) {
-                long tag = tag(end);
-                long field = tag >>> 3;
-                int wt = (int) (tag & 7);
-                switch ((int) field) {
-                    case 1:
+            while (next(end)) {
+                switch (field) {
+                    case NodeProto.INPUT -> {
                         countEdge();
-                        g.edges.add(string(wt, end, field, "NodeProto", "input"));
-                        break;
-                    case 2:
+                        g.edges.add(string("NodeProto", "input"));
+                    }
+                    case NodeProto.OUTPUT -> {
                         countEdge();
                         if (outs == null) {
                             outs = new IntList();
                         }
-                        outs.add(string(wt, end, field, "NodeProto", "output"));
-                        break;
-                    case 3:
-                        name = string(wt, end, field, "NodeProto", "name");
-                        break;
-                    case 4:
-                        op = string(wt, end, field, "NodeProto", "op_type");
-                        break;
-                    case 7:
-                        domain = string(wt, end, field, "NodeProto", "domain");
-                        break;
-                    case 5: {
-                        expect(wt, 2, field, "NodeProto", "attribute");
-                        int stop = lengthEnd(end, field);
+                        outs.add(string("NodeProto", "output"));
+                    }
+                    case NodeProto.NAME -> name = string("NodeProto", "name");
+                    case NodeProto.OP_TYPE -> op = string("NodeProto", "op_type");
+                    case NodeProto.DOMAIN -> domain = string("NodeProto", "domain");
+                    case NodeProto.ATTRIBUTE -> {
+                        int stop = message("NodeProto", "attribute");
                         enter("attribute", attributes++);
                         if (subgraphs == null) {
                             subgraphs = new ArrayList<>(0);
                         }
                         attrs = attribute(stop, attrs, depth, g.structural, subgraphs);
                         leave();
-                        break;
                     }
-                    case 6:
-                    case 8:
-                    case 9:
-                    case 10:
-                        expect(wt, 2, field, "NodeProto", "field " + field);
-                        pos = lengthEnd(end, field);
-                        break;
-                    default:
-                        skip(wt, end, field);
+                    case NodeProto.DOC_STRING,
+                            NodeProto.OVERLOAD,
+                            NodeProto.METADATA_PROPS,
+                            NodeProto.DEVICE_CONFIGURATIONS -> skipBytes("NodeProto", "field " + field);
+                    default -> skipField();
                 }
             }
             int inCount = g.edges.size() - g.inStart.get(index);
@@ -858,95 +489,70 @@ public final class ModelValidator {
             int name = -1;
             Attr a = new Attr();
             int listCount = 0;
-            while (pos < end) {
-                long tag = tag(end);
-                long field = tag >>> 3;
-                int wt = (int) (tag & 7);
-                switch ((int) field) {
-                    case 1:
-                        name = string(wt, end, field, "AttributeProto", "name");
-                        break;
-                    case 2:
-                        expect(wt, 5, field, "AttributeProto", "f");
-                        a.f = Float.intBitsToFloat(le32(pos));
-                        need(4, end, field);
+            while (next(end)) {
+                switch (field) {
+                    case AttributeProto.NAME -> name = string("AttributeProto", "name");
+                    case AttributeProto.F -> {
+                        a.f = float32("AttributeProto", "f");
                         a.hasF = true;
-                        break;
-                    case 3:
-                        expect(wt, 0, field, "AttributeProto", "i");
-                        a.i = varint(end);
+                    }
+                    case AttributeProto.I -> {
+                        a.i = uint64("AttributeProto", "i");
                         a.hasI = true;
-                        break;
-                    case 4:
-                        a.s = string(wt, end, field, "AttributeProto", "s");
-                        break;
-                    case 5: {
-                        expect(wt, 2, field, "AttributeProto", "t");
+                    }
+                    case AttributeProto.S -> a.s = string("AttributeProto", "s");
+                    case AttributeProto.T -> {
+                        int stop = message("AttributeProto", "t");
                         if (a.t != null) {
                             throw malformed("attribute has two t fields");
                         }
-                        int stop = lengthEnd(end, field);
                         enter("tensor", -1);
-                        a.t = tensor(stop, false);
+                        a.t = tensor(stop);
                         leave();
-                        break;
                     }
-                    case 10: {
-                        expect(wt, 2, field, "AttributeProto", "tensors");
-                        int stop = lengthEnd(end, field);
+                    case AttributeProto.TENSORS -> {
+                        int stop = message("AttributeProto", "tensors");
                         enter("tensors", -1);
-                        tensor(stop, false);
+                        tensor(stop);
                         leave();
-                        break;
                     }
-                    case 6:
-                    case 11: {
-                        expect(wt, 2, field, "AttributeProto", field == 6 ? "g" : "graphs");
-                        int stop = lengthEnd(end, field);
+                    case AttributeProto.G, AttributeProto.GRAPHS -> {
+                        int stop = message("AttributeProto", field == AttributeProto.G ? "g" : "graphs");
                         enter("subgraph", subgraphs.size());
                         subgraphs.add(graph(stop, depth + 1, structural));
                         leave();
-                        break;
                     }
-                    case 22:
-                    case 23:
-                        expect(wt, 2, field, "AttributeProto", "sparse_tensor");
+                    case AttributeProto.SPARSE_TENSOR, AttributeProto.SPARSE_TENSORS -> {
+                        message("AttributeProto", "sparse_tensor");
                         throw refused(
                                 "sparse tensor attributes are not supported (ONNX Runtime would expand them to dense tensors);"
                                         + " store the constant dense");
-                    case 7:
-                    case 8: {
+                    }
+                    case AttributeProto.FLOATS, AttributeProto.INTS -> {
                         // floats (fixed32) or ints (varint), packed or not; the first few are kept for size inference
-                        a.listIsFloat = field == 7;
+                        a.listIsFloat = field == AttributeProto.FLOATS;
+                        int fixed = a.listIsFloat ? 4 : 0;
                         int before = pos;
-                        long n = countScalars(wt, end, field, field == 7 ? 4 : 0);
+                        long n = countScalars(fixed);
                         if (!a.listOverflow && listCount + n <= SMALL_CONSTANT) {
                             a.list =
                                     a.list == null ? new double[(int) n] : Arrays.copyOf(a.list, (int) (listCount + n));
-                            int save = pos;
+                            int after = pos;
                             pos = before;
-                            listCount = decodeScalars(wt, end, field == 7 ? 4 : 0, a.list, listCount);
-                            pos = save;
+                            listCount = decodeScalars(fixed, a.list, listCount);
+                            pos = after;
                         } else {
                             a.listOverflow = true;
                             a.list = null;
                         }
-                        break;
                     }
-                    case 9:
-                    case 13:
-                    case 14:
-                    case 15:
-                    case 21:
-                        expect(wt, 2, field, "AttributeProto", "field " + field);
-                        pos = lengthEnd(end, field);
-                        break;
-                    case 20:
-                        expect(wt, 0, field, "AttributeProto", "type");
-                        a.type = varint(end);
-                        break;
-                    default:
-                        skip(wt, end, field);
+                    case AttributeProto.STRINGS,
+                            AttributeProto.DOC_STRING,
+                            AttributeProto.TP,
+                            AttributeProto.TYPE_PROTOS,
+                            AttributeProto.REF_ATTR_NAME -> skipBytes("AttributeProto", "field " + field);
+                    case AttributeProto.TYPE -> a.type = uint64("AttributeProto", "type");
+                    default -> skipField();
                 }
             }
             if (attrs == null) {
@@ -967,107 +573,40 @@ public final class ModelValidator {
             return attrs;
         }
 
-        /** Decodes a repeated scalar field occurrence (at pos) into dst from index n; returns the new n. */
-        int decodeScalars(int wireType, int end, int fixedBytes, double[] dst, int n) throws Problem {
-            if (wireType == 2) {
-                int stop = lengthEnd(end, 0);
-                while (pos < stop && n < dst.length) {
-                    if (fixedBytes == 4) {
-                        dst[n++] = Float.intBitsToFloat(le32(pos));
-                        pos += 4;
-                    } else if (fixedBytes == 8) {
-                        dst[n++] = Double.longBitsToDouble(le64(pos));
-                        pos += 8;
-                    } else {
-                        dst[n++] = varint(stop);
-                    }
-                }
-                pos = stop;
-                return n;
-            }
-            if (n >= dst.length) {
-                skip(wireType, end, 0);
-                return n;
-            }
-            if (fixedBytes == 4) {
-                dst[n++] = Float.intBitsToFloat(le32(pos));
-                pos += 4;
-            } else if (fixedBytes == 8) {
-                dst[n++] = Double.longBitsToDouble(le64(pos));
-                pos += 8;
-            } else {
-                dst[n++] = varint(end);
-            }
-            return n;
-        }
-
-        int le32(int p) {
-            return (b[p] & 0xff) | (b[p + 1] & 0xff) << 8 | (b[p + 2] & 0xff) << 16 | (b[p + 3] & 0xff) << 24;
-        }
-
-        long le64(int p) {
-            return (le32(p) & 0xffffffffL) | ((long) le32(p + 4)) << 32;
-        }
-
         // ------------------------------------------------------------ TensorProto
 
         /** Checks a tensor: type, dims, limits, and that its data matches; decodes it when small. */
-        TensorInfo tensor(int end, boolean initializer) throws Problem {
+        TensorInfo tensor(int end) throws Problem {
             int start = pos;
             int name = -1;
-            long dataType = 0;
+            long dataType = DataType.UNDEFINED;
             int rank = 0;
             long count = 1;
             boolean overflow = false;
             double[] dims = new double[0];
             long rawLength = -1;
-            long floats = 0;
-            long int32s = 0;
-            long strings = 0;
-            long int64s = 0;
-            long doubles = 0;
-            long uint64s = 0;
-            long location = 0;
+            long[] typed = typedCounts;
+            Arrays.fill(typed, 0);
+            long location = TensorProto.LOCATION_DEFAULT;
             int externalEntries = 0;
             int locationHandle = -1;
             String offsetText = null;
             String lengthText = null;
-            while (pos < end) {
-                long tag = tag(end);
-                long field = tag >>> 3;
-                int wt = (int) (tag & 7);
-                switch ((int) field) {
-                    case 1: {
+            while (next(end)) {
+                switch (field) {
+                    case TensorProto.DIMS -> {
+                        // count first (checks the field), then decode this occurrence's dims one by one
                         int before = pos;
-                        long n = countScalars(wt, end, field, 0);
-                        int save = pos;
+                        long n = countScalars(0);
+                        if (rank + n > MAX_RANK) {
+                            throw refused("tensor " + show(name) + " has more than " + MAX_RANK + " dimensions");
+                        }
+                        int after = pos;
                         pos = before;
-                        // decode the dims of this occurrence one by one
-                        if (wt == 2) {
-                            int stop = lengthEnd(end, field);
-                            while (pos < stop) {
-                                long d = varint(stop);
-                                rank++;
-                                if (rank > MAX_RANK) {
-                                    throw refused(
-                                            "tensor " + show(name) + " has more than " + MAX_RANK + " dimensions");
-                                }
-                                dims = Arrays.copyOf(dims, rank);
-                                dims[rank - 1] = d;
-                                if (d < 0) {
-                                    throw malformed("tensor " + show(name) + " has a negative dimension " + d);
-                                }
-                                if (!overflow && d != 0 && count > Long.MAX_VALUE / d) {
-                                    overflow = true;
-                                }
-                                count = overflow ? count : count * d;
-                            }
-                        } else {
-                            long d = varint(end);
+                        int stop = wireType == LEN ? lengthEnd(end, field) : after;
+                        while (pos < stop) {
+                            long d = varint(stop);
                             rank++;
-                            if (rank > MAX_RANK) {
-                                throw refused("tensor " + show(name) + " has more than " + MAX_RANK + " dimensions");
-                            }
                             dims = Arrays.copyOf(dims, rank);
                             dims[rank - 1] = d;
                             if (d < 0) {
@@ -1078,65 +617,37 @@ public final class ModelValidator {
                             }
                             count = overflow ? count : count * d;
                         }
-                        pos = save;
-                        if (rank > MAX_RANK || n > MAX_RANK) {
-                            throw refused("tensor " + show(name) + " has more than " + MAX_RANK + " dimensions");
-                        }
-                        break;
+                        pos = after;
                     }
-                    case 2:
-                        expect(wt, 0, field, "TensorProto", "data_type");
-                        dataType = varint(end);
-                        break;
-                    case 3:
-                        expect(wt, 2, field, "TensorProto", "segment");
+                    case TensorProto.DATA_TYPE -> dataType = uint64("TensorProto", "data_type");
+                    case TensorProto.SEGMENT -> {
+                        message("TensorProto", "segment");
                         throw refused("tensor " + show(name) + " is segmented; segmented tensors are not supported");
-                    case 4:
-                        floats += countScalars(wt, end, field, 4);
-                        break;
-                    case 5:
-                        int32s += countScalars(wt, end, field, 0);
-                        break;
-                    case 7:
-                        int64s += countScalars(wt, end, field, 0);
-                        break;
-                    case 11:
-                        uint64s += countScalars(wt, end, field, 0);
-                        break;
-                    case 10:
-                        doubles += countScalars(wt, end, field, 8);
-                        break;
-                    case 6:
-                        expect(wt, 2, field, "TensorProto", "string_data");
-                        pos = lengthEnd(end, field);
-                        strings++;
-                        break;
-                    case 8:
-                        name = string(wt, end, field, "TensorProto", "name");
-                        break;
-                    case 9: {
-                        expect(wt, 2, field, "TensorProto", "raw_data");
-                        int stop = lengthEnd(end, field);
+                    }
+                    case TensorProto.FLOAT_DATA -> typed[field] += countScalars(4);
+                    case TensorProto.INT32_DATA, TensorProto.INT64_DATA, TensorProto.UINT64_DATA ->
+                        typed[field] += countScalars(0);
+                    case TensorProto.DOUBLE_DATA -> typed[field] += countScalars(8);
+                    case TensorProto.STRING_DATA -> {
+                        skipBytes("TensorProto", "string_data");
+                        typed[TensorProto.STRING_DATA]++;
+                    }
+                    case TensorProto.NAME -> name = string("TensorProto", "name");
+                    case TensorProto.RAW_DATA -> {
+                        int stop = message("TensorProto", "raw_data");
                         rawLength = stop - pos; // the last occurrence wins, as in protobuf
                         pos = stop;
-                        break;
                     }
-                    case 13: {
-                        expect(wt, 2, field, "TensorProto", "external_data");
-                        int stop = lengthEnd(end, field);
+                    case TensorProto.EXTERNAL_DATA -> {
+                        int stop = message("TensorProto", "external_data");
                         externalEntries++;
                         int key = -1;
                         int value = -1;
-                        while (pos < stop) {
-                            long t2 = tag(stop);
-                            long f2 = t2 >>> 3;
-                            int w2 = (int) (t2 & 7);
-                            if (f2 == 1) {
-                                key = string(w2, stop, f2, "StringStringEntryProto", "key");
-                            } else if (f2 == 2) {
-                                value = string(w2, stop, f2, "StringStringEntryProto", "value");
-                            } else {
-                                skip(w2, stop, f2);
+                        while (next(stop)) {
+                            switch (field) {
+                                case StringStringEntryProto.KEY -> key = string("StringStringEntryProto", "key");
+                                case StringStringEntryProto.VALUE -> value = string("StringStringEntryProto", "value");
+                                default -> skipField();
                             }
                         }
                         if (key >= 0 && nameEquals(key, "location")) {
@@ -1146,44 +657,40 @@ public final class ModelValidator {
                         } else if (key >= 0 && nameEquals(key, "length")) {
                             lengthText = value < 0 || nameLength(value) > 32 ? "?" : text(value);
                         }
-                        break;
                     }
-                    case 14:
-                        expect(wt, 0, field, "TensorProto", "data_location");
-                        location = varint(end);
-                        break;
-                    case 12:
-                    case 16:
-                        expect(wt, 2, field, "TensorProto", "field " + field);
-                        pos = lengthEnd(end, field);
-                        break;
-                    default:
-                        skip(wt, end, field);
+                    case TensorProto.DATA_LOCATION -> location = uint64("TensorProto", "data_location");
+                    case TensorProto.DOC_STRING, TensorProto.METADATA_PROPS ->
+                        skipBytes("TensorProto", "field " + field);
+                    default -> skipField();
                 }
             }
             String what = "tensor " + show(name);
-            if (!knownType(dataType)) {
-                throw malformed(what + " has " + (dataType == 0 ? "no data_type" : "unknown data_type " + dataType));
+            if (!DataType.known(dataType)) {
+                throw malformed(what + " has "
+                        + (dataType == DataType.UNDEFINED ? "no data_type" : "unknown data_type " + dataType));
             }
             int type = (int) dataType;
             if (overflow) {
                 throw refused(what + " declares an element count that overflows 64 bits");
             }
-            long bytes = bytesFor(count, type);
+            long bytes = DataType.bytesFor(count, type);
             if (bytes < 0 || bytes > limits.maxTensorBytes()) {
-                throw refused(what + " declares " + count + " elements of " + typeName(type) + " ("
+                throw refused(what + " declares " + count + " elements of " + DataType.name(type) + " ("
                         + (bytes < 0 ? "more than 2^63" : bytes) + " bytes), more than ModelLimits.maxTensorBytes ("
                         + limits.maxTensorBytes() + ")");
             }
-            long typedTotal = floats + int32s + strings + int64s + doubles + uint64s;
-            if (location != 0 && location != 1) {
+            long typedTotal = 0;
+            for (long t : typed) {
+                typedTotal += t;
+            }
+            if (location != TensorProto.LOCATION_DEFAULT && location != TensorProto.LOCATION_EXTERNAL) {
                 throw malformed(what + " has data_location " + location + "; expected 0 (DEFAULT) or 1 (EXTERNAL)");
             }
-            if (location == 1) {
+            if (location == TensorProto.LOCATION_EXTERNAL) {
                 if (rawLength >= 0 || typedTotal > 0) {
                     throw malformed(what + " has both external data and data of its own");
                 }
-                if (type == STRING) {
+                if (type == DataType.STRING) {
                     throw malformed(what + " is a string tensor with external data");
                 }
                 externalData(what, locationHandle, offsetText, lengthText, bytes);
@@ -1196,30 +703,23 @@ public final class ModelValidator {
                     throw malformed(what + " has both raw_data and typed values");
                 }
                 if (rawLength >= 0) {
-                    if (type == STRING) {
+                    if (type == DataType.STRING) {
                         throw malformed(what + " is a string tensor with raw_data; strings go in string_data");
                     }
                     if (rawLength != bytes) {
                         throw malformed(what + " has " + rawLength + " bytes of raw_data but its shape holds " + count
-                                + " elements of " + typeName(type) + " = " + bytes + " bytes");
+                                + " elements of " + DataType.name(type) + " = " + bytes + " bytes");
                     }
                 } else if (typedTotal > 0 || count > 0) {
-                    int fieldNo = typedField(type);
-                    long have = fieldNo == 4
-                            ? floats
-                            : fieldNo == 5
-                                    ? int32s
-                                    : fieldNo == 6
-                                            ? strings
-                                            : fieldNo == 7 ? int64s : fieldNo == 10 ? doubles : uint64s;
-                    long want = typedValuesFor(count, type);
+                    long have = typed[DataType.typedField(type)];
+                    long want = DataType.typedValuesFor(count, type);
                     if (typedTotal != have) {
-                        throw malformed(
-                                what + " of type " + typeName(type) + " keeps its values in the wrong typed field");
+                        throw malformed(what + " of type " + DataType.name(type)
+                                + " keeps its values in the wrong typed field");
                     }
                     if (have != want) {
                         throw malformed(what + " holds " + have + " values but its shape needs " + want + " (" + count
-                                + " elements of " + typeName(type) + ")");
+                                + " elements of " + DataType.name(type) + ")");
                     }
                 }
             }
@@ -1229,7 +729,10 @@ public final class ModelValidator {
             }
             initializerBytes += bytes;
             TensorInfo info = new TensorInfo(name, type, count, dims);
-            if (count <= SMALL_CONSTANT && type != STRING && location != 1 && BITS[type] >= 8) {
+            if (count <= SMALL_CONSTANT
+                    && type != DataType.STRING
+                    && location != TensorProto.LOCATION_EXTERNAL
+                    && DataType.bits(type) >= 8) {
                 info.values = decodeSmall(start, end, type, (int) count, rawLength >= 0);
             }
             return info;
@@ -1237,34 +740,33 @@ public final class ModelValidator {
 
         /** Decodes a small numeric tensor's values (second pass over its message). */
         double[] decodeSmall(int start, int end, int type, int count, boolean raw) throws Problem {
+            boolean supported = switch (type) {
+                case DataType.FLOAT,
+                        DataType.DOUBLE,
+                        DataType.INT32,
+                        DataType.INT64,
+                        DataType.UINT8,
+                        DataType.INT8,
+                        DataType.UINT16,
+                        DataType.INT16,
+                        DataType.BOOL,
+                        DataType.UINT32,
+                        DataType.UINT64 -> true;
+                default -> false;
+            };
+            if (!supported) {
+                return null;
+            }
             int save = pos;
             pos = start;
             double[] out = new double[count];
             int n = 0;
-            boolean floatRaw = type == 1 || type == 11;
-            int width = BITS[type] / 8;
-            boolean supported = type == 1
-                    || type == 11
-                    || type == 6
-                    || type == 7
-                    || type == 2
-                    || type == 3
-                    || type == 4
-                    || type == 5
-                    || type == 9
-                    || type == 12
-                    || type == 13;
-            if (!supported) {
-                pos = save;
-                return null;
-            }
-            while (pos < end) {
-                long tag = tag(end);
-                long field = tag >>> 3;
-                int wt = (int) (tag & 7);
-                if (raw && field == 9) {
-                    int stop = lengthEnd(end, field);
-                    n = 0;
+            boolean floatRaw = type == DataType.FLOAT || type == DataType.DOUBLE;
+            int width = DataType.bits(type) / 8;
+            int typedField = DataType.typedField(type);
+            while (next(end)) {
+                if (raw && field == TensorProto.RAW_DATA) {
+                    int stop = message("TensorProto", "raw_data");
                     for (int i = 0; i < count; i++) {
                         int p = pos + i * width;
                         if (floatRaw) {
@@ -1272,21 +774,20 @@ public final class ModelValidator {
                         } else if (width == 8) {
                             out[i] = le64(p);
                         } else if (width == 4) {
-                            out[i] = type == 12 ? le32(p) & 0xffffffffL : le32(p);
+                            out[i] = type == DataType.UINT32 ? le32(p) & 0xffffffffL : le32(p);
                         } else if (width == 2) {
                             int v = (b[p] & 0xff) | (b[p + 1] & 0xff) << 8;
-                            out[i] = type == 5 ? (short) v : v;
+                            out[i] = type == DataType.INT16 ? (short) v : v;
                         } else {
-                            out[i] = type == 3 ? b[p] : b[p] & 0xff;
+                            out[i] = type == DataType.INT8 ? b[p] : b[p] & 0xff;
                         }
-                        n++;
                     }
                     pos = stop;
-                } else if (!raw && field == typedField(type)) {
-                    int fixed = field == 4 ? 4 : field == 10 ? 8 : 0;
-                    n = decodeScalars(wt, end, fixed, out, n);
+                } else if (!raw && field == typedField) {
+                    int fixed = field == TensorProto.FLOAT_DATA ? 4 : field == TensorProto.DOUBLE_DATA ? 8 : 0;
+                    n = decodeScalars(fixed, out, n);
                 } else {
-                    skip(wt, end, field);
+                    skipField();
                 }
             }
             pos = save;
@@ -1397,25 +898,20 @@ public final class ModelValidator {
         int valueInfo(int end) throws Problem {
             int name = -1;
             boolean typed = false;
-            while (pos < end) {
-                long tag = tag(end);
-                long field = tag >>> 3;
-                int wt = (int) (tag & 7);
-                if (field == 1) {
-                    name = string(wt, end, field, "ValueInfoProto", "name");
-                } else if (field == 2) {
-                    expect(wt, 2, field, "ValueInfoProto", "type");
-                    if (typed) {
-                        throw malformed("value " + show(name) + " has two type fields");
+            while (next(end)) {
+                switch (field) {
+                    case ValueInfoProto.NAME -> name = string("ValueInfoProto", "name");
+                    case ValueInfoProto.TYPE -> {
+                        int stop = message("ValueInfoProto", "type");
+                        if (typed) {
+                            throw malformed("value " + show(name) + " has two type fields");
+                        }
+                        typed = true;
+                        type(stop, 0, name);
                     }
-                    typed = true;
-                    int stop = lengthEnd(end, field);
-                    type(stop, 0, name);
-                } else if (field == 3 || field == 4) {
-                    expect(wt, 2, field, "ValueInfoProto", "field " + field);
-                    pos = lengthEnd(end, field);
-                } else {
-                    skip(wt, end, field);
+                    case ValueInfoProto.DOC_STRING, ValueInfoProto.METADATA_PROPS ->
+                        skipBytes("ValueInfoProto", "field " + field);
+                    default -> skipField();
                 }
             }
             return name;
@@ -1426,58 +922,35 @@ public final class ModelValidator {
                 throw refused("the type of value " + show(name) + " is nested more than " + MAX_TYPE_DEPTH + " deep");
             }
             int kinds = 0;
-            while (pos < end) {
-                long tag = tag(end);
-                long field = tag >>> 3;
-                int wt = (int) (tag & 7);
-                switch ((int) field) {
-                    case 1:
-                    case 8: {
-                        expect(wt, 2, field, "TypeProto", field == 1 ? "tensor_type" : "sparse_tensor_type");
+            while (next(end)) {
+                switch (field) {
+                    case TypeProto.TENSOR_TYPE, TypeProto.SPARSE_TENSOR_TYPE -> {
+                        int stop = message(
+                                "TypeProto", field == TypeProto.TENSOR_TYPE ? "tensor_type" : "sparse_tensor_type");
                         kinds++;
-                        int stop = lengthEnd(end, field);
                         tensorType(stop, name);
-                        break;
                     }
-                    case 4:
-                    case 9: {
-                        expect(wt, 2, field, "TypeProto", field == 4 ? "sequence_type" : "optional_type");
+                    case TypeProto.SEQUENCE_TYPE, TypeProto.OPTIONAL_TYPE, TypeProto.MAP_TYPE -> {
+                        // Sequence and Optional hold their element type in field 1, Map its value type in field 2
+                        int inner =
+                                field == TypeProto.MAP_TYPE ? TypeProto.Map.VALUE_TYPE : TypeProto.Sequence.ELEM_TYPE;
+                        int stop = message(
+                                "TypeProto",
+                                field == TypeProto.SEQUENCE_TYPE
+                                        ? "sequence_type"
+                                        : field == TypeProto.OPTIONAL_TYPE ? "optional_type" : "map_type");
                         kinds++;
-                        int stop = lengthEnd(end, field);
-                        while (pos < stop) {
-                            long t2 = tag(stop);
-                            long f2 = t2 >>> 3;
-                            int w2 = (int) (t2 & 7);
-                            if (f2 == 1) {
-                                expect(w2, 2, f2, "TypeProto", "elem_type");
-                                int s2 = lengthEnd(stop, f2);
+                        while (next(stop)) {
+                            if (field == inner) {
+                                int s2 = message(
+                                        "TypeProto", inner == TypeProto.Map.VALUE_TYPE ? "value_type" : "elem_type");
                                 type(s2, depth + 1, name);
                             } else {
-                                skip(w2, stop, f2);
+                                skipField();
                             }
                         }
-                        break;
                     }
-                    case 5: {
-                        expect(wt, 2, field, "TypeProto", "map_type");
-                        kinds++;
-                        int stop = lengthEnd(end, field);
-                        while (pos < stop) {
-                            long t2 = tag(stop);
-                            long f2 = t2 >>> 3;
-                            int w2 = (int) (t2 & 7);
-                            if (f2 == 2) {
-                                expect(w2, 2, f2, "TypeProto", "value_type");
-                                int s2 = lengthEnd(stop, f2);
-                                type(s2, depth + 1, name);
-                            } else {
-                                skip(w2, stop, f2);
-                            }
-                        }
-                        break;
-                    }
-                    default:
-                        skip(wt, end, field);
+                    default -> skipField();
                 }
             }
             if (kinds > 1) {
@@ -1486,56 +959,45 @@ public final class ModelValidator {
         }
 
         void tensorType(int end, int name) throws Problem {
-            while (pos < end) {
-                long tag = tag(end);
-                long field = tag >>> 3;
-                int wt = (int) (tag & 7);
-                if (field == 1) {
-                    expect(wt, 0, field, "TypeProto.Tensor", "elem_type");
-                    capturedType = varint(end);
-                } else if (field == 2) {
-                    expect(wt, 2, field, "TypeProto.Tensor", "shape");
-                    int stop = lengthEnd(end, field);
-                    int rank = 0;
-                    double[] dims = new double[0];
-                    while (pos < stop) {
-                        long t2 = tag(stop);
-                        long f2 = t2 >>> 3;
-                        int w2 = (int) (t2 & 7);
-                        if (f2 == 1) {
-                            expect(w2, 2, f2, "TensorShapeProto", "dim");
-                            if (++rank > MAX_RANK) {
-                                throw refused("value " + show(name) + " has more than " + MAX_RANK + " dimensions");
-                            }
-                            int s2 = lengthEnd(stop, f2);
-                            double dim = -1;
-                            while (pos < s2) {
-                                long t3 = tag(s2);
-                                long f3 = t3 >>> 3;
-                                int w3 = (int) (t3 & 7);
-                                if (f3 == 1) {
-                                    expect(w3, 0, f3, "Dimension", "dim_value");
-                                    long d = varint(s2);
-                                    if (d < 0) {
-                                        throw malformed("value " + show(name) + " declares dimension " + d
-                                                + "; dimensions must be >= 0 or symbolic");
-                                    }
-                                    dim = d;
-                                } else {
-                                    skip(w3, s2, f3);
-                                }
-                            }
-                            dims = Arrays.copyOf(dims, rank);
-                            dims[rank - 1] = dim;
-                        } else {
-                            skip(w2, stop, f2);
-                        }
-                    }
-                    capturedDims = dims;
-                } else {
-                    skip(wt, end, field);
+            while (next(end)) {
+                switch (field) {
+                    case TypeProto.Tensor.ELEM_TYPE -> capturedType = uint64("TypeProto.Tensor", "elem_type");
+                    case TypeProto.Tensor.SHAPE -> capturedDims = shape(message("TypeProto.Tensor", "shape"), name);
+                    default -> skipField();
                 }
             }
+        }
+
+        /** A TensorShapeProto's dims: the value of each, or -1 when symbolic or unknown. */
+        double[] shape(int end, int name) throws Problem {
+            int rank = 0;
+            double[] dims = new double[0];
+            while (next(end)) {
+                if (field != TensorShapeProto.DIM) {
+                    skipField();
+                    continue;
+                }
+                int stop = message("TensorShapeProto", "dim");
+                if (++rank > MAX_RANK) {
+                    throw refused("value " + show(name) + " has more than " + MAX_RANK + " dimensions");
+                }
+                double dim = -1;
+                while (next(stop)) {
+                    if (field == TensorShapeProto.Dimension.DIM_VALUE) {
+                        long d = uint64("Dimension", "dim_value");
+                        if (d < 0) {
+                            throw malformed("value " + show(name) + " declares dimension " + d
+                                    + "; dimensions must be >= 0 or symbolic");
+                        }
+                        dim = d;
+                    } else {
+                        skipField();
+                    }
+                }
+                dims = Arrays.copyOf(dims, rank);
+                dims[rank - 1] = dim;
+            }
+            return dims;
         }
 
         // ------------------------------------------------------------ FunctionProto
@@ -1543,51 +1005,33 @@ public final class ModelValidator {
         GraphInfo function(int end) throws Problem {
             GraphInfo f = new GraphInfo(true, this);
             f.isFunction = true;
-            while (pos < end) {
-                long tag = tag(end);
-                long field = tag >>> 3;
-                int wt = (int) (tag & 7);
-                switch ((int) field) {
-                    case 1:
-                        f.name = string(wt, end, field, "FunctionProto", "name");
-                        break;
-                    case 10:
-                        f.domain = string(wt, end, field, "FunctionProto", "domain");
-                        break;
-                    case 4:
-                    case 5:
+            while (next(end)) {
+                switch (field) {
+                    case FunctionProto.NAME -> f.name = string("FunctionProto", "name");
+                    case FunctionProto.DOMAIN -> f.domain = string("FunctionProto", "domain");
+                    case FunctionProto.INPUT, FunctionProto.OUTPUT -> {
                         if (++graphValues > limits.maxNodes()) {
                             throw refused("the model has more than ModelLimits.maxNodes (" + limits.maxNodes()
                                     + ") graph inputs and outputs");
                         }
-                        (field == 4 ? f.inputs : f.outputs)
-                                .add(string(wt, end, field, "FunctionProto", field == 4 ? "input" : "output"));
-                        break;
-                    case 7: {
-                        expect(wt, 2, field, "FunctionProto", "node");
-                        int stop = lengthEnd(end, field);
+                        boolean input = field == FunctionProto.INPUT;
+                        (input ? f.inputs : f.outputs).add(string("FunctionProto", input ? "input" : "output"));
+                    }
+                    case FunctionProto.NODE -> {
+                        int stop = message("FunctionProto", "node");
                         enter("node", f.nodeCount());
                         node(stop, f, 0);
                         leave();
-                        break;
                     }
-                    case 11: {
-                        expect(wt, 2, field, "FunctionProto", "attribute_proto");
-                        int stop = lengthEnd(end, field);
+                    case FunctionProto.ATTRIBUTE_PROTO -> {
+                        int stop = message("FunctionProto", "attribute_proto");
                         enter("attribute_proto", -1);
                         attribute(stop, null, 0, false, new ArrayList<>());
                         leave();
-                        break;
                     }
-                    case 12: {
-                        expect(wt, 2, field, "FunctionProto", "value_info");
-                        int stop = lengthEnd(end, field);
-                        valueInfo(stop);
-                        break;
-                    }
-                    case 9: {
-                        expect(wt, 2, field, "FunctionProto", "opset_import");
-                        int stop = lengthEnd(end, field);
+                    case FunctionProto.VALUE_INFO -> valueInfo(message("FunctionProto", "value_info"));
+                    case FunctionProto.OPSET_IMPORT -> {
+                        int stop = message("FunctionProto", "opset_import");
                         if (f.localOpsets == null) {
                             f.localOpsets = new HashMap<>();
                         }
@@ -1595,17 +1039,12 @@ public final class ModelValidator {
                             throw refused("more than " + MAX_OPSET_IMPORTS + " opset imports in a function");
                         }
                         opsetImport(stop, f.localOpsets);
-                        break;
                     }
-                    case 6:
-                    case 8:
-                    case 13:
-                    case 14:
-                        expect(wt, 2, field, "FunctionProto", "field " + field);
-                        pos = lengthEnd(end, field);
-                        break;
-                    default:
-                        skip(wt, end, field);
+                    case FunctionProto.ATTRIBUTE,
+                            FunctionProto.DOC_STRING,
+                            FunctionProto.OVERLOAD,
+                            FunctionProto.METADATA_PROPS -> skipBytes("FunctionProto", "field " + field);
+                    default -> skipField();
                 }
             }
             return f;
@@ -1866,12 +1305,12 @@ public final class ModelValidator {
                     for (double d : shape) {
                         elements *= d;
                     }
-                    int bits = type > 0 && type < BITS.length && BITS[type] > 0 ? BITS[type] : 8;
+                    int bits = DataType.known(type) ? DataType.bits(type) : 8;
                     double bytes = Math.ceil(elements * bits / 8);
                     if (bytes > limits.maxTensorBytes()) {
                         throw refused("node " + label(g, k) + " would make a tensor of " + shapeText(shape) + " = "
                                 + String.format(Locale.ROOT, "%.0f", elements) + " elements of "
-                                + (type > 0 ? typeName(type) : "at least 1 byte") + " ("
+                                + (type > 0 ? DataType.name(type) : "at least 1 byte") + " ("
                                 + String.format(Locale.ROOT, "%.0f", bytes) + " bytes"
                                 + (n.exact ? "" : ", counting every symbolic dimension as 1")
                                 + "), more than ModelLimits.maxTensorBytes (" + limits.maxTensorBytes() + ")");
