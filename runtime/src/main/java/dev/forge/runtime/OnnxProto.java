@@ -91,6 +91,19 @@ final class OnnxProto {
         static final int SPARSE_TENSORS = 23;
 
         private AttributeProto() {}
+
+        /** {@code AttributeProto.AttributeType}: which field holds the value. */
+        static final class AttributeType {
+            static final long FLOAT = 1;
+            static final long INT = 2;
+            static final long STRING = 3;
+            static final long TENSOR = 4;
+            static final long GRAPH = 5;
+            static final long FLOATS = 6;
+            static final long INTS = 7;
+
+            private AttributeType() {}
+        }
     }
 
     static final class TensorProto {
@@ -251,6 +264,8 @@ final class OnnxProto {
             "int2"
         };
 
+        private static final DType[] DTYPES = DType.values();
+
         private DataType() {}
 
         static boolean known(long t) {
@@ -310,7 +325,7 @@ final class OnnxProto {
 
         /** The runtime's {@link DType} of an element type, or null when it has none. */
         static DType dtype(long t) {
-            for (DType d : DType.values()) {
+            for (DType d : DTYPES) {
                 if (d.onnxElementType() == t) {
                     return d;
                 }

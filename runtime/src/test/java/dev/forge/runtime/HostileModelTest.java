@@ -557,6 +557,27 @@ class HostileModelTest {
         }
     }
 
+    @Test
+    void outer_products_of_small_initializers_are_bounded_at_load() {
+        // two 256 KB initializers, [65536, 1] and [1, 65536], that ONNX Runtime would fold into one 16 GB
+        // tensor at load time: a broadcasting Add and a MatMul. Neither operator writes a size into the
+        // model; only following the initializers' shapes through the graph bounds them.
+        float[] zeros = new float[65_536];
+        for (String op : List.of("Add", "MatMul")) {
+            Msg g = new Msg()
+                    .msg(1, node(op, "outer", List.of("a", "b"), List.of("s")))
+                    .msg(1, node("Add", "add", List.of("x", "s"), List.of("y")))
+                    .msg(5, floatInitializer("a", zeros, 65_536, 1))
+                    .msg(5, floatInitializer("b", zeros, 1, 65_536))
+                    .msg(11, valueInfo("x", FLOAT, 1L, 1L))
+                    .msg(12, valueInfo("y", FLOAT, 65_536L, 65_536L));
+            assertMessage(
+                    refusedBytes(model(g)),
+                    "node 'outer' (" + op + ") would make a tensor of 65536 x 65536 = 4294967296 elements of float"
+                            + " (17179869184 bytes)");
+        }
+    }
+
     static byte[] longs(long... v) {
         ByteBuffer b = ByteBuffer.allocate(8 * v.length).order(ByteOrder.LITTLE_ENDIAN);
         b.asLongBuffer().put(v);
