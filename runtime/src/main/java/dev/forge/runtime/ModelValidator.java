@@ -60,8 +60,8 @@ import java.util.Objects;
  * parser and checks operator semantics — but what it refuses, ONNX Runtime never sees.
  *
  * <p>The wire format is read by {@link WireReader} (one loop shape for every message), with the field
- * numbers of onnx.proto named in {@link OnnxProto}; this class holds the messages and graph checks, and
- * {@link SizeBounds} the allocation bounds.
+ * numbers of onnx.proto named in {@link OnnxProto}; this class reads the messages, {@link GraphChecks}
+ * checks the graphs, and {@link SizeBounds} holds the allocation bounds.
  */
 public final class ModelValidator {
     /** The oldest IR version accepted (the first with opset imports). */
@@ -253,7 +253,7 @@ public final class ModelValidator {
                 functionDomains.put(domainKey(text(f.domain)), Boolean.TRUE);
             }
             enter("graph", -1);
-            checkGraph(graph, null, opsets, functionDomains, true);
+            new GraphChecks(this).check(graph, null, opsets, functionDomains, true);
             leave();
             for (int i = 0; i < functions.size(); i++) {
                 GraphInfo f = functions.get(i);
@@ -263,7 +263,7 @@ public final class ModelValidator {
                     visible.putAll(f.localOpsets);
                 }
                 enter("function " + show(f.name), -1);
-                checkGraph(f, null, visible, functionDomains, false);
+                new GraphChecks(this).check(f, null, visible, functionDomains, false);
                 leave();
             }
             return new Summary(ir, Collections.unmodifiableMap(opsets), nodes, initializerBytes, externalTensors);
@@ -1053,198 +1053,10 @@ public final class ModelValidator {
             return f;
         }
 
-        // ------------------------------------------------------------ graph structure
+        // ------------------------------------------------------------ names for messages
 
         static String domainKey(String domain) {
             return domain.equals("ai.onnx") ? "" : domain;
-        }
-
-        /**
-         * Checks one graph: unique definitions, every input defined here or in an enclosing graph, no
-         * cycle, every output defined, known domains, and sizes fixed by constants. Returns the names it
-         * takes from enclosing graphs.
-         */
-        NameTable checkGraph(
-                GraphInfo g,
-                Scope outer,
-                Map<String, Long> opsets,
-                Map<String, Boolean> functionDomains,
-                boolean amplification)
-                throws Problem {
-            NameTable free = new NameTable(this);
-            if (!g.structural) {
-                for (List<GraphInfo> subs : g.subgraphs.values()) {
-                    for (GraphInfo s : subs) {
-                        checkGraph(s, null, opsets, functionDomains, false);
-                    }
-                }
-                return free;
-            }
-            NameTable defined = new NameTable(this);
-            for (int i = 0; i < g.inputs.size(); i++) {
-                int in = g.inputs.get(i);
-                if (isEmpty(in)) {
-                    throw malformed("graph input #" + i + " has no name");
-                }
-                if (defined.index(in) >= 0) {
-                    throw malformed("graph input " + show(in) + " is declared twice");
-                }
-                defined.add(in);
-            }
-            NameTable initializers = g.initializerNames;
-            for (int i = 0; i < g.initializers.size(); i++) {
-                int in = g.initializers.get(i);
-                if (!g.isFunction && isEmpty(in)) {
-                    throw malformed("initializer #" + i + " has no name");
-                }
-                defined.add(in);
-            }
-            int n = g.nodeCount();
-            NameTable produced = new NameTable(this);
-            IntList producer = new IntList();
-            for (int k = 0; k < n; k++) {
-                int op = g.nodeOp.get(k);
-                int domain = g.nodeDomain.get(k);
-                String d = domainKey(text(domain));
-                if (!opsets.containsKey(d) && !functionDomains.containsKey(d)) {
-                    throw malformed("node " + label(g, k) + " uses domain '" + d
-                            + "', which the model does not import (opset_import: " + opsets.keySet() + ")");
-                }
-                int outStart = g.inStart.get(k) + g.inCount.get(k);
-                for (int j = 0; j < g.outCount.get(k); j++) {
-                    int out = g.edges.get(outStart + j);
-                    if (isEmpty(out)) {
-                        continue;
-                    }
-                    int prev = produced.index(out);
-                    if (prev >= 0) {
-                        throw malformed("value " + show(out) + " is produced by two nodes, "
-                                + label(g, producer.get(prev)) + " and " + label(g, k));
-                    }
-                    if (defined.index(out) >= 0) {
-                        throw malformed("node " + label(g, k) + " produces " + show(out)
-                                + ", which is already a graph input or initializer");
-                    }
-                    produced.add(out);
-                    producer.add(k);
-                }
-            }
-            Scope here = new Scope(defined, produced, outer);
-            // edges producer -> consumer, and the names this graph takes from enclosing graphs
-            IntList from = new IntList();
-            IntList to = new IntList();
-            for (int k = 0; k < n; k++) {
-                int start = g.inStart.get(k);
-                for (int j = 0; j < g.inCount.get(k); j++) {
-                    int in = g.edges.get(start + j);
-                    if (isEmpty(in)) {
-                        continue;
-                    }
-                    resolve(g, k, in, defined, produced, producer, outer, free, from, to, false);
-                }
-                List<GraphInfo> subs = g.subgraphs.get(k);
-                if (subs != null) {
-                    for (int s = 0; s < subs.size(); s++) {
-                        enter("node " + label(g, k) + " subgraph", s);
-                        NameTable subFree = checkGraph(subs.get(s), here, opsets, functionDomains, amplification);
-                        leave();
-                        for (int h = 0; h < subFree.size(); h++) {
-                            resolve(g, k, subFree.handle(h), defined, produced, producer, outer, free, from, to, true);
-                        }
-                    }
-                }
-            }
-            int[] order = topologicalOrder(g, n, from, to);
-            for (int i = 0; i < g.outputs.size(); i++) {
-                int out = g.outputs.get(i);
-                if (isEmpty(out)) {
-                    throw malformed("graph output #" + i + " has no name");
-                }
-                if (defined.index(out) < 0 && produced.index(out) < 0) {
-                    if (outer != null && outer.contains(out)) {
-                        free.add(out);
-                    } else {
-                        throw malformed("graph output " + show(out)
-                                + " is not produced by any node, nor a graph input or initializer");
-                    }
-                }
-            }
-            if (amplification && !g.isFunction) {
-                new SizeBounds(this).check(g, order);
-            }
-            return free;
-        }
-
-        void resolve(
-                GraphInfo g,
-                int k,
-                int in,
-                NameTable defined,
-                NameTable produced,
-                IntList producer,
-                Scope outer,
-                NameTable free,
-                IntList from,
-                IntList to,
-                boolean implicit)
-                throws Problem {
-            int p = produced.index(in);
-            if (p >= 0) {
-                from.add(producer.get(p));
-                to.add(k);
-            } else if (defined.index(in) < 0) {
-                if (outer != null && outer.contains(in)) {
-                    free.add(in);
-                } else {
-                    throw malformed(
-                            "node " + label(g, k) + (implicit ? " has a subgraph that reads " : " reads ") + show(in)
-                                    + ", which is not a graph input, an initializer, any node's output or a value of an enclosing graph");
-                }
-            }
-        }
-
-        int[] topologicalOrder(GraphInfo g, int n, IntList from, IntList to) throws Problem {
-            int[] indegree = new int[n];
-            int[] firstOut = new int[n + 1];
-            for (int e = 0; e < from.size(); e++) {
-                indegree[to.get(e)]++;
-                firstOut[from.get(e) + 1]++;
-            }
-            for (int k = 0; k < n; k++) {
-                firstOut[k + 1] += firstOut[k];
-            }
-            int[] fill = Arrays.copyOf(firstOut, n);
-            int[] succ = new int[from.size()];
-            for (int e = 0; e < from.size(); e++) {
-                succ[fill[from.get(e)]++] = to.get(e);
-            }
-            int[] order = new int[n];
-            int head = 0;
-            int tail = 0;
-            for (int k = 0; k < n; k++) {
-                if (indegree[k] == 0) {
-                    order[tail++] = k;
-                }
-            }
-            while (head < tail) {
-                int k = order[head++];
-                for (int e = firstOut[k]; e < firstOut[k + 1]; e++) {
-                    if (--indegree[succ[e]] == 0) {
-                        order[tail++] = succ[e];
-                    }
-                }
-            }
-            if (tail < n) {
-                List<String> stuck = new ArrayList<>();
-                for (int k = 0; k < n && stuck.size() < 5; k++) {
-                    if (indegree[k] > 0) {
-                        stuck.add(label(g, k));
-                    }
-                }
-                throw malformed("the graph has a cycle through " + (n - tail) + " node" + (n - tail == 1 ? "" : "s")
-                        + ", among them " + stuck);
-            }
-            return order;
         }
 
         String label(GraphInfo g, int k) {
