@@ -40,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  * checkpoint loads with {@link Checkpoint#read}, {@code --resume} continues from it to exactly the state
  * of an uninterrupted run, the previous export stays intact, and the temporary files of killed runs are
  * never read and are removed by the next write. The window is hit deterministically with the test-only
- * hook {@code -Dforge.test.atomicWritePauseMillis} of {@code OnnxWriter.writeAtomically}.
+ * hook {@code -Dforge.test.atomicWritePauseMillis} of {@code AtomicFiles.write}.
  */
 @DisabledOnOs(OS.WINDOWS)
 class TrainCrashSafetyTest {

@@ -1,15 +1,12 @@
 package dev.forge.runtime;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -182,7 +179,7 @@ public final class Npy {
         Objects.requireNonNull(tensor, "tensor");
         byte[] bytes = toBytes(tensor);
         try {
-            writeAtomically(path, bytes);
+            AtomicFiles.write(path, bytes);
         } catch (IOException e) {
             throw new ForgeRuntimeException("Cannot write " + path + ": " + e, e);
         }
@@ -241,69 +238,6 @@ public final class Npy {
         int unpadded = preamble + dictLen + 1;
         int total = (unpadded + ALIGN - 1) / ALIGN * ALIGN;
         return total - preamble;
-    }
-
-    /**
-     * Writes through {@code .<name>.<pid>.<random>.tmp} in the same directory, forced to disk, renamed
-     * over {@code path}, then syncs the directory: a reader or a killed process sees the old or the new
-     * complete file, never a partial one. Temporary files of the same name left by dead processes are
-     * deleted first.
-     */
-    static void writeAtomically(Path path, byte[] bytes) throws IOException {
-        Path abs = path.toAbsolutePath();
-        Path dir = abs.getParent();
-        String prefix = "." + abs.getFileName() + ".";
-        removeStaleTemporaries(dir, prefix);
-        Path tmp = Files.createTempFile(dir, prefix + ProcessHandle.current().pid() + ".", ".tmp");
-        // createTempFile makes the file private (0600); a model or array is an ordinary file: rw-r--r--
-        if (tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-            Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-        }
-        try {
-            try (OutputStream os = Files.newOutputStream(tmp)) {
-                os.write(bytes);
-            }
-            try (java.nio.channels.FileChannel ch =
-                    java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-            try (java.nio.channels.FileChannel ch =
-                    java.nio.channels.FileChannel.open(dir, java.nio.file.StandardOpenOption.READ)) {
-                ch.force(true);
-            } catch (IOException | RuntimeException e) {
-                // directories cannot be synced on this platform; the rename is still atomic
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-    }
-
-    private static void removeStaleTemporaries(Path dir, String prefix) {
-        try (java.nio.file.DirectoryStream<Path> files = Files.newDirectoryStream(
-                dir,
-                p -> p.getFileName().toString().startsWith(prefix)
-                        && p.getFileName().toString().endsWith(".tmp"))) {
-            for (Path p : files) {
-                String rest = p.getFileName().toString().substring(prefix.length());
-                int dot = rest.indexOf('.');
-                try {
-                    long pid = Long.parseLong(dot < 0 ? "" : rest.substring(0, dot));
-                    if (pid != ProcessHandle.current().pid()
-                            && ProcessHandle.of(pid).isEmpty()) {
-                        Files.deleteIfExists(p);
-                    }
-                } catch (NumberFormatException e) {
-                    // not one of ours
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // cleaning up is a courtesy
-        }
     }
 
     // ---------------------------------------------------------------- header

@@ -198,9 +198,14 @@ class HostileModelTest {
     @Test
     void opsetsOutsideTheSupportedRangeAreRefused() {
         assertMessage(
-                refusedBytes(model(8, 6, reluGraph())),
-                "unsupported: the model imports ai.onnx opset 6, outside [7, 26]");
-        assertMessage(refusedBytes(model(8, 27, reluGraph())), "opset 27, outside [7, 26]");
+                refusedBytes(model(8, 27, reluGraph())),
+                "unsupported: the model imports ai.onnx opset 27, outside [1, 26]");
+        byte[] opset0 = new Msg()
+                .i64(1, 8)
+                .msg(7, reluGraph())
+                .msg(8, new Msg().str(1, "").i64(2, 0))
+                .toBytes();
+        assertMessage(refusedBytes(opset0), "has version 0; versions start at 1");
         byte[] noOpset = new Msg().i64(1, 8).msg(7, reluGraph()).toBytes();
         assertMessage(refusedBytes(noOpset), "opset_import is empty");
         byte[] twice = new Msg()
@@ -549,6 +554,27 @@ class HostileModelTest {
             assertArrayEquals(
                     new long[] {2, 1, 8, 8},
                     m.run(Tensor.zeros(DType.FLOAT32, 2, 1, 8, 8)).shape());
+        }
+    }
+
+    @Test
+    void outer_products_of_small_initializers_are_bounded_at_load() {
+        // two 256 KB initializers, [65536, 1] and [1, 65536], that ONNX Runtime would fold into one 16 GB
+        // tensor at load time: a broadcasting Add and a MatMul. Neither operator writes a size into the
+        // model; only following the initializers' shapes through the graph bounds them.
+        float[] zeros = new float[65_536];
+        for (String op : List.of("Add", "MatMul")) {
+            Msg g = new Msg()
+                    .msg(1, node(op, "outer", List.of("a", "b"), List.of("s")))
+                    .msg(1, node("Add", "add", List.of("x", "s"), List.of("y")))
+                    .msg(5, floatInitializer("a", zeros, 65_536, 1))
+                    .msg(5, floatInitializer("b", zeros, 1, 65_536))
+                    .msg(11, valueInfo("x", FLOAT, 1L, 1L))
+                    .msg(12, valueInfo("y", FLOAT, 65_536L, 65_536L));
+            assertMessage(
+                    refusedBytes(model(g)),
+                    "node 'outer' (" + op + ") would make a tensor of 65536 x 65536 = 4294967296 elements of float"
+                            + " (17179869184 bytes)");
         }
     }
 

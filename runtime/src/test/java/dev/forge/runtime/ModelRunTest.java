@@ -94,8 +94,8 @@ class ModelRunTest {
         buf.asFloatBuffer().put(new float[] {1, 2, 3, 4});
         Tensor direct = Tensor.wrap(DType.FLOAT32, buf, 4);
         Tensor heap = Tensor.of(new float[] {1, 2, 3, 4}, 4);
-        try (OnnxTensor shared = Model.toOrt(Model.environment(), direct);
-                OnnxTensor copied = Model.toOrt(Model.environment(), heap)) {
+        try (OnnxTensor shared = ModelInputs.toOrt(Model.environment(), direct);
+                OnnxTensor copied = ModelInputs.toOrt(Model.environment(), heap)) {
             buf.putFloat(4, 20f); // write to the caller's buffer after the OnnxTensor exists
             assertEquals(
                     20f,

@@ -52,7 +52,7 @@ class OptimizedModelCacheTest {
         String keyText = Files.readString(key);
         assertTrue(keyText.contains("source.sha256=" + OptimizedModelCache.sha256(TestModels.conv())), keyText);
         assertTrue(keyText.contains("optimization.level=ALL"), keyText);
-        assertTrue(keyText.contains("onnxruntime.version=" + Model.onnxRuntimeVersion()), keyText);
+        assertTrue(keyText.contains("onnxruntime.version=" + ModelLoading.onnxRuntimeVersion()), keyText);
         assertTrue(keyText.contains("cache.sha256=" + OptimizedModelCache.sha256(cache)), keyText);
         try (Stream<Path> files = Files.list(cache.getParent())) {
             assertEquals(

@@ -99,9 +99,10 @@ class TopKTest {
 
     @Test
     void probabilityRuleIsDocumentedBehaviour() {
-        assertTrue(Model.areProbabilities(new double[] {0.2, 0.8, 1, 0}, 2, 2));
-        assertFalse(Model.areProbabilities(new double[] {-0.1, 1.1}, 1, 2), "a negative value means logits");
-        assertFalse(Model.areProbabilities(new double[] {0.2, 0.2}, 1, 2), "a row not summing to 1 means logits");
+        assertTrue(ModelResults.areProbabilities(new double[] {0.2, 0.8, 1, 0}, 2, 2));
+        assertFalse(ModelResults.areProbabilities(new double[] {-0.1, 1.1}, 1, 2), "a negative value means logits");
+        assertFalse(
+                ModelResults.areProbabilities(new double[] {0.2, 0.2}, 1, 2), "a row not summing to 1 means logits");
     }
 
     @Test

@@ -9,15 +9,13 @@ import dev.forge.compiler.ir.Node;
 import dev.forge.compiler.ir.ValueInfo;
 import dev.forge.compiler.ir.ValueType;
 import dev.forge.compiler.onnx.proto.Onnx;
+import dev.forge.runtime.AtomicFiles;
 import dev.forge.runtime.Tensor;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Map;
 
 /** Writes a Forge {@link Graph} as a standard ONNX {@code ModelProto}. */
@@ -72,104 +70,18 @@ public final class OnnxWriter {
     }
 
     /**
-     * A test-only hook: with {@code -Dforge.test.atomicWritePauseMillis=N} every atomic write (or, with
-     * {@code -Dforge.test.atomicWritePauseSuffix=.ckpt}, only writes of names ending so) stops for N ms
-     * after the temporary file is complete and synced and before the rename, and says so on stderr, so
-     * that a crash test can kill the process deterministically inside that window.
-     */
-    static final String PAUSE_PROPERTY = "forge.test.atomicWritePauseMillis";
-
-    static final String PAUSE_SUFFIX_PROPERTY = "forge.test.atomicWritePauseSuffix";
-
-    /**
-     * Writes bytes to {@code path} through a temporary file and an atomic rename: the bytes go to
-     * {@code .<name>.<pid>.<random>.tmp} in the same directory, are forced to disk, and the file is
-     * renamed over {@code path}; the directory is synced afterwards. A reader, or a process killed at
-     * any moment, sees either the old complete file or the new complete file under {@code path}, never a
-     * partial one. Temporary files that a killed process left behind for the same target are deleted
-     * here (their process id is no longer alive); a temporary file is never read as a result.
+     * Writes bytes to {@code path} with {@link AtomicFiles#write} (a temporary file in the same directory,
+     * forced to disk and renamed over {@code path}: a reader or a killed process sees the old or the new
+     * complete file), creating the directory first.
+     *
+     * @throws UncheckedIOException naming the path if it cannot be written
      */
     public static void writeAtomically(Path path, byte[] bytes) {
-        Path abs = path.toAbsolutePath();
-        Path dir = abs.getParent();
-        String prefix = "." + abs.getFileName() + ".";
         try {
-            Files.createDirectories(dir);
-            removeStaleTemporaries(dir, prefix);
-            Path tmp =
-                    Files.createTempFile(dir, prefix + ProcessHandle.current().pid() + ".", ".tmp");
-            // createTempFile makes the file private (0600); a model or array is an ordinary file: rw-r--r--
-            if (tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-                Files.setPosixFilePermissions(
-                        tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-            }
-            try {
-                try (OutputStream out = Files.newOutputStream(tmp)) {
-                    out.write(bytes);
-                }
-                try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
-                    ch.force(true);
-                }
-                pauseForCrashTests(abs, tmp);
-                try {
-                    Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } catch (AtomicMoveNotSupportedException e) {
-                    Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-                }
-                syncDirectory(dir);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            Files.createDirectories(path.toAbsolutePath().getParent());
+            AtomicFiles.write(path, bytes);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + path + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** Deletes {@code <prefix><pid>.<random>.tmp} files whose writing process is gone. */
-    private static void removeStaleTemporaries(Path dir, String prefix) {
-        try (var files = Files.newDirectoryStream(dir, p -> {
-            String n = p.getFileName().toString();
-            return n.startsWith(prefix) && n.endsWith(".tmp");
-        })) {
-            for (Path p : files) {
-                String rest = p.getFileName().toString().substring(prefix.length());
-                int dot = rest.indexOf('.');
-                long pid;
-                try {
-                    pid = Long.parseLong(dot < 0 ? "" : rest.substring(0, dot));
-                } catch (NumberFormatException e) {
-                    continue; // not one of ours
-                }
-                if (pid != ProcessHandle.current().pid()
-                        && ProcessHandle.of(pid).isEmpty()) {
-                    Files.deleteIfExists(p);
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // cleaning up is a courtesy; the write itself does not depend on it
-        }
-    }
-
-    /** Makes the rename durable: fsync of the directory (where the file system supports it). */
-    private static void syncDirectory(Path dir) {
-        try (var ch = java.nio.channels.FileChannel.open(dir, java.nio.file.StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException | RuntimeException e) {
-            // not supported on this platform (Windows): the rename is atomic but may not be durable yet
-        }
-    }
-
-    private static void pauseForCrashTests(Path target, Path tmp) {
-        long millis = Long.getLong(PAUSE_PROPERTY, 0);
-        String suffix = System.getProperty(PAUSE_SUFFIX_PROPERTY, "");
-        if (millis > 0 && target.toString().endsWith(suffix)) {
-            System.err.println("forge: test: paused before renaming " + tmp + " to " + target);
-            System.err.flush();
-            try {
-                Thread.sleep(millis);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
         }
     }
 

@@ -1,0 +1,144 @@
+package dev.forge.runtime;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.TensorInfo;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/** What a {@link Model} gives back: output tensors out of ONNX Runtime, top-k predictions and their labels. */
+final class ModelResults {
+    private static final System.Logger LOG = System.getLogger(Model.class.getName());
+    /** A row of non-negative values is taken as probabilities when it sums to 1 within this. */
+    static final double PROBABILITY_SUM_TOLERANCE = 1e-3;
+
+    private ModelResults() {}
+
+    /** An output of a run as a heap tensor (copied once out of ONNX Runtime). */
+    static Tensor fromOrt(String sourceName, String name, OnnxValue value) {
+        if (!(value instanceof OnnxTensor)) {
+            throw new ForgeRuntimeException("Output '" + name + "' of " + sourceName + " is a " + value.getType()
+                    + ", not a tensor; only tensor outputs are supported");
+        }
+        OnnxTensor t = (OnnxTensor) value;
+        TensorInfo info = t.getInfo();
+        DType dtype;
+        try {
+            dtype = DType.fromOnnxTensorType(info.onnxType);
+        } catch (IllegalArgumentException e) {
+            throw new ForgeRuntimeException("Output '" + name + "' of " + sourceName + ": " + e.getMessage());
+        }
+        return Tensor.fromNativeOrder(dtype, info.getShape(), t.getByteBuffer());
+    }
+
+    /**
+     * The {@code k} most likely classes of each row of {@code scores} ({@code [rows, classes]}): taken as
+     * probabilities when every value is in [0, 1] and every row sums to 1 within {@value
+     * #PROBABILITY_SUM_TOLERANCE}, else as logits (softmax per row); ties keep the lower index first.
+     */
+    static List<List<Prediction>> topK(
+            Tensor scores,
+            String outputName,
+            int k,
+            Map<String, String> metadata,
+            String sourceName,
+            AtomicBoolean labelWarningLogged) {
+        long[] shape = scores.shape();
+        if (shape.length != 2) {
+            throw new InvalidInputException("topK: output '" + outputName + "' has shape " + Tensor.shapeString(shape)
+                    + ", expected [batch, classes]");
+        }
+        int rows = (int) shape[0];
+        int classes = (int) shape[1];
+        checkK(k, classes);
+        double[] v = scores.toDoubleArray();
+        if (!areProbabilities(v, rows, classes)) {
+            softmaxRows(v, rows, classes);
+        }
+        String[] labels = labels(metadata, classes, sourceName, labelWarningLogged);
+        List<List<Prediction>> result = new ArrayList<>(rows);
+        for (int r = 0; r < rows; r++) {
+            Integer[] order = new Integer[classes];
+            for (int c = 0; c < classes; c++) {
+                order[c] = c;
+            }
+            final int base = r * classes;
+            Arrays.sort(order, (a, b) -> {
+                int cmp = Double.compare(v[base + b], v[base + a]);
+                return cmp != 0 ? cmp : Integer.compare(a, b);
+            });
+            List<Prediction> row = new ArrayList<>(k);
+            for (int i = 0; i < k; i++) {
+                int c = order[i];
+                row.add(new Prediction(c, labels[c], (float) v[base + c]));
+            }
+            result.add(Collections.unmodifiableList(row));
+        }
+        return Collections.unmodifiableList(result);
+    }
+
+    static void checkK(int k, long classes) {
+        if (k < 1 || k > classes) {
+            throw new IllegalArgumentException("k must be in [1, " + (classes == Long.MAX_VALUE ? "classes" : classes)
+                    + "] (the number of classes), got " + k);
+        }
+    }
+
+    /** True when every value is in [0, 1] and every row sums to about 1. */
+    static boolean areProbabilities(double[] v, int rows, int classes) {
+        for (int r = 0; r < rows; r++) {
+            double sum = 0;
+            for (int c = 0; c < classes; c++) {
+                double x = v[r * classes + c];
+                if (!(x >= 0 && x <= 1)) {
+                    return false;
+                }
+                sum += x;
+            }
+            if (Math.abs(sum - 1) > PROBABILITY_SUM_TOLERANCE) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    static void softmaxRows(double[] v, int rows, int classes) {
+        for (int r = 0; r < rows; r++) {
+            int base = r * classes;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < classes; c++) {
+                max = Math.max(max, v[base + c]);
+            }
+            double sum = 0;
+            for (int c = 0; c < classes; c++) {
+                v[base + c] = Math.exp(v[base + c] - max);
+                sum += v[base + c];
+            }
+            for (int c = 0; c < classes; c++) {
+                v[base + c] /= sum;
+            }
+        }
+    }
+
+    /** Labels from the metadata key class_labels when it has one per class, else the class indices. */
+    static String[] labels(
+            Map<String, String> metadata, int classes, String sourceName, AtomicBoolean labelWarningLogged) {
+        String[] labels = new String[classes];
+        String text = metadata.get(ModelMetadata.CLASS_LABELS);
+        String[] given = text == null ? null : text.split(",", -1);
+        if (given != null && given.length != classes && labelWarningLogged.compareAndSet(false, true)) {
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    sourceName + ": metadata class_labels has " + given.length + " labels but the" + " model has "
+                            + classes + " classes; using class indices");
+        }
+        for (int c = 0; c < classes; c++) {
+            labels[c] = given != null && given.length == classes ? given[c].trim() : Integer.toString(c);
+        }
+        return labels;
+    }
+}
