@@ -192,6 +192,32 @@ class SpeedRulesTest {
     }
 
     @Test
+    void onnx_runtime_keeps_a_weight_dequantize_linear_which_is_why_weight_only_is_cast_and_mul() throws Exception {
+        // the same weights as a per-axis DequantizeLinear feeding a float Gemm: ORT's constant folding skips
+        // DequantizeLinear (kept for its QDQ fusions) and no fusion takes a DQ on the weights alone, so it
+        // would run at every call. If a future ONNX Runtime folds it, emitWeightOnly can write the DQ form.
+        GraphBuilder b = new GraphBuilder("dq-weights");
+        Value x = b.input("input", Shape.of("N", 64));
+        byte[] q = new byte[10 * 64];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = (byte) (i % 255 - 127);
+        }
+        float[] scales = new float[10];
+        java.util.Arrays.fill(scales, 0.01f);
+        Value w = b.node(
+                "DequantizeLinear",
+                "w_dq",
+                List.of(
+                        b.constant("w_q", Tensor.ofInt8(q, 10, 64)),
+                        b.constant("w_scale", Tensor.of(scales, 10)),
+                        b.constant("w_zp", Tensor.ofInt8(new byte[10], 10))),
+                Map.of("axis", new dev.forge.compiler.ir.Attribute.Int(0)));
+        Value y = b.node("Gemm", "head", List.of(x, w), Map.of("transB", new dev.forge.compiler.ir.Attribute.Int(1)));
+        Map<String, Integer> ops = QuantTesting.optimizedOps(b.output(y, "y").build(), OptLevel.ALL_OPT, dir);
+        assertEquals(1, ops.getOrDefault("DequantizeLinear", 0), ops.toString());
+    }
+
+    @Test
     void the_conv_depth_rule_keeps_shallow_and_depthwise_convs_float() {
         GraphBuilder b = new GraphBuilder("depths").seed(4);
         Value x = b.input("input", Shape.of("N", 64, 8, 8));
