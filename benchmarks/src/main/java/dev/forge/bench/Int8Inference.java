@@ -7,13 +7,18 @@ import ai.onnxruntime.OrtSession;
 import dev.forge.compiler.builder.GraphBuilder;
 import dev.forge.compiler.data.Dataset;
 import dev.forge.compiler.data.NpyDataset;
+import dev.forge.compiler.ir.Attribute;
 import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.Node;
 import dev.forge.compiler.ir.Shape;
 import dev.forge.compiler.onnx.OnnxWriter;
+import dev.forge.compiler.passes.PassContext;
+import dev.forge.compiler.passes.RemoveUnusedInitializers;
 import dev.forge.compiler.quant.Calibration;
 import dev.forge.compiler.quant.CalibrationMethod;
 import dev.forge.compiler.quant.DynamicQuantization;
 import dev.forge.compiler.quant.QuantType;
+import dev.forge.compiler.quant.Quantizer;
 import dev.forge.compiler.quant.StaticQuantization;
 import dev.forge.compiler.quant.TensorRange;
 import dev.forge.models.ModelZoo;
@@ -32,8 +37,10 @@ import java.util.Set;
 
 /**
  * INT8 inference against Forge fp32 in ONNX Runtime, in one run (docs/QUANTIZATION.md): for each seed net,
- * fp32, static INT8 with uint8 activations and 7-bit weights (the default), with 8-bit weights, with int8
- * activations (S8S8), and dynamic INT8, each timed at batch 64 (images/s) and batch 1 (p50 ms), alternated
+ * fp32, literal static INT8 (every layer) with uint8 activations and 7-bit weights (the pass's default), with
+ * 8-bit weights, with int8 activations (S8S8), with the Convs float, dynamic INT8, and static INT8 with {@code
+ * Quantizer}'s speed rules and weight-only storage (its default, also with the weight-only layers written as
+ * DequantizeLinear to show what that form costs), each timed at batch 64 (images/s) and batch 1 (p50 ms), alternated
  * over {@code --rounds} rounds and reported as medians; then the 2048^3 matrix-product ceilings of this
  * machine in ONNX Runtime: float MatMul (SGEMM), u8 x s8 and u8 x u8 MatMulInteger, QLinearMatMul.
  *
@@ -120,6 +127,9 @@ public final class Int8Inference {
                             .graph());
             variants.put(
                     "dynamic (7-bit w)", DynamicQuantization.defaults().apply(g).graph());
+            Graph rules = speedRules().apply(g, ranges).graph();
+            variants.put("static U8S8, speed rules + weight-only (Quantizer default)", rules);
+            variants.put("same, weight-only as DequantizeLinear", weightOnlyAsDequantizeLinear(rules));
             Map<String, Model> models = new LinkedHashMap<>();
             Map<String, List<Double>> t64 = new LinkedHashMap<>();
             Map<String, List<Double>> l1 = new LinkedHashMap<>();
@@ -160,6 +170,60 @@ public final class Int8Inference {
         }
     }
 
+    /** Static INT8 with {@code Quantizer}'s default speed rules and weight-only storage for the layers they keep. */
+    static StaticQuantization speedRules() {
+        return StaticQuantization.builder()
+                .minConvDepth(Quantizer.MIN_INT8_CONV_DEPTH)
+                .minMacsPerInput(Quantizer.MIN_INT8_MACS_PER_INPUT)
+                .weightOnly(true)
+                .build();
+    }
+
+    /**
+     * The same model with each weight-only {@code Mul(Cast(W_int8), scale)} written as the equivalent per-axis
+     * {@code DequantizeLinear(W_int8, scale, 0)}: what that form costs, since ONNX Runtime does not constant-fold
+     * DequantizeLinear.
+     */
+    static Graph weightOnlyAsDequantizeLinear(Graph q) {
+        Graph g = q.copy();
+        List<Node> out = new ArrayList<>();
+        Set<String> dropped = new java.util.HashSet<>();
+        for (Node n : g.nodes()) {
+            if (n.opType().equals("Mul") && g.producer(n.input(0)) != null) {
+                Node cast = g.producer(n.input(0));
+                Tensor w = g.initializers().get(cast.input(0));
+                Tensor scale = g.initializers().get(n.input(1));
+                if (cast.opType().equals("Cast") && w != null && w.dtype() == DType.INT8 && scale != null) {
+                    int axis = 0;
+                    for (int i = 0; i < scale.rank(); i++) {
+                        if (scale.shape()[i] != 1) {
+                            axis = i;
+                        }
+                    }
+                    int channels = (int) scale.size();
+                    String flat = n.input(1) + "/flat";
+                    g.addInitializer(flat, Tensor.of(scale.toFloatArray(), channels));
+                    String zp = n.input(1) + "/zero_point";
+                    g.addInitializer(zp, Tensor.ofInt8(new byte[channels], channels));
+                    out.removeIf(c -> c == cast);
+                    dropped.add(cast.name());
+                    out.add(new Node(
+                            "DequantizeLinear",
+                            n.name(),
+                            List.of(cast.input(0), flat, zp),
+                            n.outputs(),
+                            Map.of("axis", new Attribute.Int(axis))));
+                    continue;
+                }
+            }
+            out.add(n);
+        }
+        out.removeIf(n -> dropped.contains(n.name()));
+        g.setNodes(out);
+        new RemoveUnusedInitializers().run(g, new PassContext());
+        return g;
+    }
+
     private void profiles() throws Exception {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         for (String net : nets) {
@@ -181,6 +245,7 @@ public final class Int8Inference {
                             .apply(g, ranges)
                             .graph());
             variants.put("dynamic int8", DynamicQuantization.defaults().apply(g).graph());
+            variants.put("speed rules", speedRules().apply(g, ranges).graph());
             for (Map.Entry<String, Graph> v : variants.entrySet()) {
                 Map<String, Double> byOp = new java.util.TreeMap<>();
                 try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {

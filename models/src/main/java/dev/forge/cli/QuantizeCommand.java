@@ -130,6 +130,14 @@ final class QuantizeCommand implements Callable<Integer> {
     private boolean everyConv;
 
     @Option(
+            names = "--every-layer",
+            description = "Static INT8: quantize every layer the speed rules keep float: the Convs of --every-conv and"
+                    + " layers with fewer than " + Quantizer.MIN_INT8_MACS_PER_INPUT + " multiply-adds per input"
+                    + " element (e.g. a 10-wide classifier head), whose input costs more to quantize than the int8"
+                    + " product saves. Without it such layers run in float with int8-stored weights.")
+    private boolean everyLayer;
+
+    @Option(
             names = "--weight-bits",
             paramLabel = "BITS",
             description = "7 or 8 bits per stored weight (default: the passes' choice, 7, because ONNX Runtime's"
@@ -202,6 +210,7 @@ final class QuantizeCommand implements Callable<Integer> {
             q.reduceRange(weightBits == 7);
         }
         q.everyConv(everyConv)
+                .everyLayer(everyLayer)
                 .activationType(type)
                 .keepFloat(new LinkedHashSet<>(keepFloat))
                 .method(calibrationMethod)

@@ -14,6 +14,7 @@ import dev.forge.compiler.ir.Shape;
 import dev.forge.compiler.ir.Value;
 import dev.forge.compiler.onnx.OnnxReader;
 import dev.forge.compiler.onnx.OnnxWriter;
+import dev.forge.compiler.quant.Quantizer;
 import dev.forge.compiler.train.Optimizer;
 import dev.forge.compiler.train.Training;
 import dev.forge.runtime.DType;
@@ -75,7 +76,7 @@ class ForgeQuantizeCliTest {
                         "1000",
                         "--method",
                         "percentile:99.99",
-                        "--every-conv")
+                        "--every-layer")
                 .ok();
         assertTrue(Files.isRegularFile(out), r.out());
         assertTrue(r.out().contains("calibration: percentile:99.99 on 128 samples of mnist"), r.out());
@@ -109,7 +110,7 @@ class ForgeQuantizeCliTest {
                         "64",
                         "--eval-samples",
                         "100",
-                        "--every-conv",
+                        "--every-layer",
                         "--out",
                         out.toString())
                 .ok();
@@ -144,10 +145,43 @@ class ForgeQuantizeCliTest {
                         "--out",
                         dir.resolve("default.int8.onnx").toString())
                 .ok();
-        // conv1: 1*3*3, conv2: 8*3*3; fc1 and fc2 are quantized
+        // conv1: 1*3*3, conv2: 8*3*3; fc1 (64 wide) and fc2 (10 wide) do too little per input element
         assertTrue(r.out().matches("(?s).*conv1 +fp32 +GEMM depth 9 < 256.*"), r.out());
         assertTrue(r.out().matches("(?s).*conv2 +fp32 +GEMM depth 72 < 256.*"), r.out());
-        assertTrue(r.out().matches("(?s).*fc1 +int8 .*"), r.out());
+        int min = Quantizer.MIN_INT8_MACS_PER_INPUT;
+        assertTrue(r.out().matches("(?s).*fc1 +fp32 +64 multiply-adds per input element < " + min + ".*"), r.out());
+        assertTrue(r.out().matches("(?s).*fc2 +fp32 +10 multiply-adds per input element < " + min + ".*"), r.out());
+        assertTrue(r.out().contains("weights stored int8 (weight-only, restored at load)"), r.out());
+        // with its weights stored int8, the all-float model is still about a quarter of the float one
+        Path file = dir.resolve("default.int8.onnx");
+        assertTrue(sizeOf(file) < 0.3 * sizeOf(trained), r.out());
+        ForgeCliTest.Result every = forge(
+                        "quantize",
+                        trained.toString(),
+                        "--data",
+                        "mnist",
+                        "--calibration-samples",
+                        "64",
+                        "--eval-samples",
+                        "100",
+                        "--every-conv",
+                        "--out",
+                        dir.resolve("every-conv.int8.onnx").toString())
+                .ok();
+        // --every-conv lifts only the depth rule: conv2 (16 x 3 x 3 = 144 per input element) is quantized,
+        // conv1 (8 x 3 x 3 = 72) stays float for the cost rule
+        assertTrue(every.out().matches("(?s).*conv2 +int8 .*"), every.out());
+        assertTrue(
+                every.out().matches("(?s).*conv1 +fp32 +72 multiply-adds per input element < " + min + ".*"),
+                every.out());
+    }
+
+    private static long sizeOf(Path p) {
+        try {
+            return Files.size(p);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Test

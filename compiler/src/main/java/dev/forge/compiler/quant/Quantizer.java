@@ -45,6 +45,14 @@ public final class Quantizer {
      */
     public static final int MIN_INT8_CONV_DEPTH = 256;
 
+    /**
+     * Static INT8 keeps a Conv, Gemm or MatMul float when it does fewer multiply-adds than this per element of
+     * its input (a Gemm's output width N): below it, quantizing the input costs ONNX Runtime more than the int8
+     * product saves, at batch 1 and 64 alike (benchmarks GemmInt8Sweep, docs/QUANTIZATION.md). Such layers
+     * still store int8 weights (weight-only), so the file stays small.
+     */
+    public static final int MIN_INT8_MACS_PER_INPUT = 128;
+
     /** The default calibration method: see docs/QUANTIZATION.md for the measurement behind it. */
     public static final String DEFAULT_METHOD = "minmax";
 
@@ -67,6 +75,7 @@ public final class Quantizer {
 
     private Set<String> keepFloat = Set.of();
     private boolean everyConv;
+    private boolean everyLayer;
     private Dataset testData;
     private int reportSamples = -1;
     private double maxAccuracyDrop = Double.NaN;
@@ -203,6 +212,20 @@ public final class Quantizer {
     }
 
     /**
+     * Static INT8 quantizes every layer it can, also those the speed rules keep float: shallow and depthwise
+     * Convs ({@link #everyConv}) and layers with too little work per input element to pay for quantizing it
+     * ({@link #MIN_INT8_MACS_PER_INPUT}, e.g. a 10-wide classifier head). For the smallest file with every
+     * activation quantized, or for hardware whose integer kernels are faster.
+     *
+     * @param everyLayer whether to quantize every layer
+     * @return this quantizer
+     */
+    public Quantizer everyLayer(boolean everyLayer) {
+        this.everyLayer = everyLayer;
+        return this;
+    }
+
+    /**
      * Measures the quantized model against the float one on labelled test data ({@link QuantizationReport}).
      *
      * @param test the test set, preprocessed as the model expects
@@ -300,16 +323,14 @@ public final class Quantizer {
                 throw new IllegalArgumentException("static INT8 quantization needs calibration data: call"
                         + " calibrate(dataset, samples) with a sample of the training set (or use dynamicInt8())");
             }
-            Map<String, String> slowConvs = everyConv ? Map.of() : slowConvs(model);
-            StaticQuantization full = staticQuantization(slowConvs.keySet());
+            StaticQuantization full = staticQuantization(Set.of());
             calibration = Calibration.of(method)
                     .samples(calibrationSamples)
                     .tensors(full.calibrationTensors(model))
                     .options(options)
                     .run(model, calibrationData);
             Map<String, TensorRange> ranges = calibration.ranges();
-            build = kept -> withReasons(
-                    staticQuantization(union(slowConvs.keySet(), kept)).apply(model, ranges), slowConvs);
+            build = kept -> staticQuantization(kept).apply(model, ranges);
         }
         if (testData == null) {
             StaticQuantization.Result r = build.apply(Set.of());
@@ -362,51 +383,13 @@ public final class Quantizer {
         return g.type(value) != null && g.type(value).dtype() == DType.FLOAT16;
     }
 
-    /**
-     * The Convs whose integer kernel is slower than the float one, with the reason: GEMM depth below
-     * {@link #MIN_INT8_CONV_DEPTH}, or depthwise.
-     */
-    private static Map<String, String> slowConvs(Graph model) {
-        Map<String, String> slow = new LinkedHashMap<>();
-        for (Node n : model.nodes()) {
-            if (!n.opType().equals("Conv") || n.inputs().size() < 2 || model.type(n.input(1)) == null) {
-                continue;
-            }
-            var w = model.type(n.input(1)).shape();
-            if (w == null || w.rank() < 3 || !w.isFixed()) {
-                continue;
-            }
-            long depth = w.product(1, w.rank());
-            long groups = n.attrInt("group", 1);
-            if (groups > 1 && w.dim(1).value() == 1) {
-                slow.put(
-                        n.name(),
-                        "depthwise: ONNX Runtime's int8 depthwise Conv is slower than the float one here"
-                                + " (everyConv / --every-conv to quantize it)");
-            } else if (depth < MIN_INT8_CONV_DEPTH) {
-                slow.put(
-                        n.name(),
-                        "GEMM depth " + depth + " < " + MIN_INT8_CONV_DEPTH
-                                + ": ONNX Runtime's int8 Conv is slower than"
-                                + " the float one at this depth (everyConv / --every-conv to quantize it)");
-            }
-        }
-        return slow;
-    }
-
-    /** The result with the speed reason in place of "kept float as asked" for the Convs the rule kept. */
-    private static StaticQuantization.Result withReasons(StaticQuantization.Result r, Map<String, String> slow) {
-        if (slow.isEmpty()) {
-            return r;
-        }
-        Map<String, String> kept = new LinkedHashMap<>(r.keptFloat());
-        slow.forEach((name, why) -> kept.computeIfPresent(name, (k, v) -> why));
-        return new StaticQuantization.Result(r.graph(), r.quantized(), kept);
-    }
-
     private StaticQuantization staticQuantization(Set<String> kept) {
-        StaticQuantization.Builder b =
-                StaticQuantization.builder().activationType(activationType).keepFloat(union(keepFloat, kept));
+        StaticQuantization.Builder b = StaticQuantization.builder()
+                .activationType(activationType)
+                .keepFloat(union(keepFloat, kept))
+                .minConvDepth(everyConv || everyLayer ? 0 : MIN_INT8_CONV_DEPTH)
+                .minMacsPerInput(everyLayer ? 0 : MIN_INT8_MACS_PER_INPUT)
+                .weightOnly(true);
         return (reduceRange == null ? b : b.reduceRange(reduceRange)).build();
     }
 

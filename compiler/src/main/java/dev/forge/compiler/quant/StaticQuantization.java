@@ -64,16 +64,22 @@ public final class StaticQuantization {
     private final QuantType activationType;
     private final boolean reduceRange;
     private final Set<String> keepFloat;
+    private final long minConvDepth;
+    private final long minMacsPerInput;
+    private final boolean weightOnly;
 
     private StaticQuantization(Builder b) {
         this.activationType = b.activationType;
         this.reduceRange = b.reduceRange;
         this.keepFloat = Set.copyOf(b.keepFloat);
+        this.minConvDepth = b.minConvDepth;
+        this.minMacsPerInput = b.minMacsPerInput;
+        this.weightOnly = b.weightOnly;
     }
 
     /**
      * A builder with the defaults: uint8 activations (U8S8), 7-bit weights (see {@link Builder#reduceRange}
-     * and docs/QUANTIZATION.md), nothing kept float.
+     * and docs/QUANTIZATION.md), nothing kept float, no speed rule: every layer that can be quantized is.
      *
      * @return a new builder
      */
@@ -173,6 +179,9 @@ public final class StaticQuantization {
         private QuantType activationType = QuantType.UINT8;
         private boolean reduceRange = true;
         private Set<String> keepFloat = Set.of();
+        private long minConvDepth;
+        private long minMacsPerInput;
+        private boolean weightOnly;
 
         private Builder() {}
 
@@ -216,6 +225,56 @@ public final class StaticQuantization {
         }
 
         /**
+         * Keeps a Conv float when its GEMM depth {@code C_in / groups * kH * kW} is below {@code depth}, and every
+         * depthwise Conv: ONNX Runtime's int8 convolution is slower than its float one there (measured by
+         * benchmarks ConvInt8Sweep; {@code Quantizer.MIN_INT8_CONV_DEPTH}). Default 0: no Conv is kept for this.
+         *
+         * @param depth the smallest depth to quantize; 0 turns the rule off
+         * @return this builder
+         */
+        public Builder minConvDepth(long depth) {
+            if (depth < 0) {
+                throw new IllegalArgumentException("minConvDepth must be >= 0, got " + depth);
+            }
+            this.minConvDepth = depth;
+            return this;
+        }
+
+        /**
+         * Keeps a Conv, Gemm or MatMul float when it does fewer than {@code macs} multiply-adds per element of
+         * the input it quantizes (a Gemm's or MatMul's output width N; a Conv's {@code C_out / groups * kH * kW}
+         * times its output-to-input area ratio): the int8 product then saves less time than quantizing that
+         * input costs (measured by benchmarks GemmInt8Sweep; {@code Quantizer.MIN_INT8_MACS_PER_INPUT}). Default
+         * 0: no layer is kept for this.
+         *
+         * @param macs the smallest count to quantize; 0 turns the rule off
+         * @return this builder
+         */
+        public Builder minMacsPerInput(long macs) {
+            if (macs < 0) {
+                throw new IllegalArgumentException("minMacsPerInput must be >= 0, got " + macs);
+            }
+            this.minMacsPerInput = macs;
+            return this;
+        }
+
+        /**
+         * Layers kept float by {@link #minConvDepth} or {@link #minMacsPerInput} still store their weights int8
+         * (symmetric per output channel, 8 bits: the product runs in float, so nothing saturates), restored by
+         * {@code Mul(Cast(W_int8), scale)}, which ONNX Runtime folds once at load (it never folds a {@code
+         * DequantizeLinear}), with no activation Q/DQ: the file stays about 4x smaller while the layer runs the
+         * float kernel. Default false: such layers keep float weights. Layers kept
+         * float by {@link #keepFloat} (for accuracy) always keep their float weights.
+         *
+         * @param weightOnly whether speed-kept layers store int8 weights
+         * @return this builder
+         */
+        public Builder weightOnly(boolean weightOnly) {
+            this.weightOnly = weightOnly;
+            return this;
+        }
+
+        /**
          * The quantization.
          *
          * @return a quantization with these settings
@@ -249,6 +308,8 @@ public final class StaticQuantization {
         final Map<String, Layer> layers = new HashMap<>();
         final LinkedHashMap<String, String> quantized = new LinkedHashMap<>();
         final LinkedHashMap<String, String> keptFloat = new LinkedHashMap<>();
+        /** Layers kept float for speed whose weights are stored int8 (weight-only), by node name. */
+        final Map<String, Node> weightOnly = new HashMap<>();
 
         /** The tensor whose calibrated range a quantized tensor uses (itself unless inherited). */
         String root(String t) {
@@ -279,6 +340,15 @@ public final class StaticQuantization {
                     p.keptFloat.put(n.name(), problem);
                     continue;
                 }
+                String slow = speedProblem(g, n);
+                if (slow != null) {
+                    if (weightOnly) {
+                        p.weightOnly.put(n.name(), n);
+                        slow += "; weights stored int8 (weight-only, restored at load)";
+                    }
+                    p.keptFloat.put(n.name(), slow);
+                    continue;
+                }
                 Node act = fusableActivation(g, n);
                 String out = act == null ? n.output(0) : act.output(0);
                 boolean graphOutput = QuantGraphs.isGraphOutput(g, out);
@@ -295,9 +365,11 @@ public final class StaticQuantization {
                     p.quantizedTensors.add(x);
                 }
                 // Conv needs its output quantized to become QLinearConv; Gemm and MatMul fuse with a float
-                // output too, so their output is quantized only when an integer consumer reads it
-                boolean quantizeOutput =
-                        !graphOutput && (op.equals("Conv") ? !g.consumers(out).isEmpty() : readInIntegers(g, out));
+                // output too, so their output is quantized only when an integer consumer reads it, or when a
+                // Relu/Clip follows: ONNX Runtime fuses a float-output Gemm with its Relu into a float FusedGemm
+                // first (measured in SpeedRulesTest), so the group needs its Q to become a QGemm
+                boolean quantizeOutput = !graphOutput
+                        && (op.equals("Conv") ? !g.consumers(out).isEmpty() : act != null || readInIntegers(g, out));
                 if (quantizeOutput) {
                     p.calibrate.add(out);
                     p.quantizedTensors.add(out);
@@ -381,6 +453,76 @@ public final class StaticQuantization {
         return null;
     }
 
+    /**
+     * Why a quantizable layer is kept float for speed ({@link Builder#minConvDepth}, {@link
+     * Builder#minMacsPerInput}), or null. Decided from the layer's shapes alone, so the same answer holds wherever
+     * it is asked (planning the layer, or its producer asking whether it reads integers).
+     */
+    private String speedProblem(Graph g, Node n) {
+        Tensor w = QuantGraphs.floatConstant(g, n.input(1));
+        if (n.opType().equals("Conv") && minConvDepth > 0 && w.rank() >= 3) {
+            long depth = 1;
+            for (int i = 1; i < w.rank(); i++) {
+                depth *= w.shape()[i];
+            }
+            if (n.attrInt("group", 1) > 1 && w.shape()[1] == 1) {
+                return "depthwise: ONNX Runtime's int8 depthwise Conv is slower than the float one here"
+                        + " (everyConv / --every-conv to quantize it)";
+            }
+            if (depth < minConvDepth) {
+                return "GEMM depth " + depth + " < " + minConvDepth + ": ONNX Runtime's int8 Conv is slower than"
+                        + " the float one at this depth (everyConv / --every-conv to quantize it)";
+            }
+        }
+        if (minMacsPerInput > 0) {
+            double macs = macsPerInput(g, n, w);
+            if (macs >= 0 && macs < minMacsPerInput) {
+                return String.format(
+                        java.util.Locale.ROOT,
+                        "%s multiply-adds per input element < %d: quantizing its input costs more than the int8"
+                                + " product saves (everyLayer / --every-layer to quantize it)",
+                        macs == Math.rint(macs)
+                                ? String.valueOf((long) macs)
+                                : String.format(java.util.Locale.ROOT, "%.1f", macs),
+                        minMacsPerInput);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A layer's multiply-adds per element of its input: the output width N for Gemm and MatMul; for Conv
+     * {@code C_out / groups * kH * kW * (output area / input area)}. -1 when the shapes are not known.
+     */
+    private static double macsPerInput(Graph g, Node n, Tensor w) {
+        if (!n.opType().equals("Conv")) {
+            return w.shape()[weightAxis(n)];
+        }
+        ValueType in = g.type(n.input(0));
+        ValueType out = g.type(n.output(0));
+        if (w.rank() < 3 || in == null || out == null || in.shape() == null || out.shape() == null) {
+            return -1;
+        }
+        Shape si = in.shape();
+        Shape so = out.shape();
+        if (si.rank() != w.rank() || so.rank() != w.rank()) {
+            return -1;
+        }
+        double area = 1;
+        for (int i = 2; i < w.rank(); i++) {
+            if (!si.dim(i).isFixed() || !so.dim(i).isFixed()) {
+                return -1;
+            }
+            area *= (double) so.dim(i).value() / si.dim(i).value();
+        }
+        double perOutput = 1;
+        for (int i = 2; i < w.rank(); i++) {
+            perOutput *= w.shape()[i];
+        }
+        long groups = n.attrInt("group", 1);
+        return (double) w.shape()[0] / groups * perOutput * area;
+    }
+
     /** True if a reader of {@code t} can take it quantized: a quantizable layer or a data-movement operator. */
     private boolean readInIntegers(Graph g, String t) {
         for (Node r : g.consumers(t)) {
@@ -391,7 +533,8 @@ public final class StaticQuantization {
             if (DATA_MOVEMENT.contains(op)
                     || ((op.equals("Conv") || op.equals("Gemm") || op.equals("MatMul"))
                             && r.input(0).equals(t)
-                            && layerProblem(g, r) == null)) {
+                            && layerProblem(g, r) == null
+                            && speedProblem(g, r) == null)) {
                 return true;
             }
         }
@@ -480,6 +623,8 @@ public final class StaticQuantization {
                 Layer layer = plan.layers.get(n.name());
                 if (layer != null) {
                     emitLayer(layer);
+                } else if (plan.weightOnly.containsKey(n.name())) {
+                    emitWeightOnly(n);
                 } else {
                     out.add(rewire(n, n.inputs()));
                 }
@@ -569,6 +714,44 @@ public final class StaticQuantization {
                         dequantizeConstant(
                                 n.input(2), "int32", QuantMath.quantizeBias(bias, bs), bs, bias.rank() - 1, null));
             }
+            out.add(rewire(n, inputs));
+        }
+
+        /**
+         * A layer kept float for speed with its weights stored int8: symmetric per output channel with 8 bits
+         * (the product runs in float, so the 7-bit limit of the integer kernels does not apply), restored as
+         * {@code Mul(Cast(W_int8, float), scale[c])}; its input, bias and output stay float. Not a
+         * {@code DequantizeLinear}, which computes the same values: ONNX Runtime keeps every DequantizeLinear for
+         * its QDQ fusions and never constant-folds it, so it would dequantize the weights at every call, while
+         * it folds Cast and Mul of constants once at load and runs the float kernel on the result
+         * (docs/QUANTIZATION.md, measured).
+         */
+        private void emitWeightOnly(Node n) {
+            Tensor w = g.initializers().get(n.input(1));
+            int axis = weightAxis(n);
+            int qmax = QuantMath.INT8_SYMMETRIC_MAX;
+            float[] ws = QuantMath.symmetricScales(w, axis, qmax);
+            String stored = QuantGraphs.fresh(g, n.input(1) + "/int8");
+            g.addInitializer(stored, QuantMath.quantizeWeights(w, axis, ws, qmax));
+            long[] scaleShape = new long[w.rank()];
+            java.util.Arrays.fill(scaleShape, 1);
+            scaleShape[axis] = ws.length;
+            String scale = QuantGraphs.fresh(g, stored + "/scale");
+            g.addInitializer(scale, Tensor.of(ws, scaleShape));
+            Shape shape = Shape.fixed(w.shape());
+            String cast = QuantGraphs.fresh(g, n.input(1) + "/float");
+            g.setType(cast, new ValueType(DType.FLOAT32, shape));
+            out.add(new Node(
+                    "Cast",
+                    cast,
+                    List.of(stored),
+                    List.of(cast),
+                    Map.of("to", new Attribute.Int(DType.FLOAT32.onnxElementType()))));
+            String dq = QuantGraphs.fresh(g, n.input(1) + "/dequantized");
+            g.setType(dq, new ValueType(DType.FLOAT32, shape));
+            out.add(new Node("Mul", dq, List.of(cast, scale), List.of(dq), Map.of()));
+            List<String> inputs = new ArrayList<>(n.inputs());
+            inputs.set(1, dq);
             out.add(rewire(n, inputs));
         }
 

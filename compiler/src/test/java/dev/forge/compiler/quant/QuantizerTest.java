@@ -28,16 +28,12 @@ class QuantizerTest {
                 .calibrate(train, CALIBRATION)
                 .report(CalibrationFixtures.mnistTest())
                 .reportSamples(REPORT)
+                .everyLayer(true)
                 .quantize(g);
         assertEquals(CALIBRATION, r.calibration().samples());
-        // conv1 (GEMM depth 1*3*3) and conv2 (4*3*3) are shallower than MIN_INT8_CONV_DEPTH: float is faster
-        assertTrue(r.quantized().containsKey("fc"), r.quantized().toString());
         assertTrue(
-                r.keptFloat().get("conv1").startsWith("GEMM depth 9 < 256"),
-                r.keptFloat().toString());
-        assertTrue(
-                r.keptFloat().get("conv2").startsWith("GEMM depth 36 < 256"),
-                r.keptFloat().toString());
+                r.quantized().keySet().containsAll(Set.of("conv1", "conv2", "fc")),
+                r.quantized().toString());
         assertTrue(r.model().nodes().stream().anyMatch(n -> n.opType().equals("QuantizeLinear")));
         QuantizationReport report = r.report();
         assertNotNull(report);
@@ -51,11 +47,51 @@ class QuantizerTest {
     }
 
     @Test
-    void every_conv_quantizes_the_shallow_convolutions_too() {
+    void by_default_layers_that_cannot_pay_for_int8_stay_float_with_int8_stored_weights() {
+        Graph g = CalibrationFixtures.mnistCnn();
         Quantizer.Result r = Quantizer.int8()
                 .calibrate(Mnist.train().subset(10_000, 20_000), 64)
-                .everyConv(true)
-                .quantize(CalibrationFixtures.mnistCnn());
+                .report(CalibrationFixtures.mnistTest())
+                .reportSamples(REPORT)
+                .quantize(g);
+        // conv1 (GEMM depth 1*3*3) and conv2 (4*3*3) are shallower than MIN_INT8_CONV_DEPTH; fc is 10 wide
+        assertTrue(
+                r.keptFloat().get("conv1").startsWith("GEMM depth 9 < 256"),
+                r.keptFloat().toString());
+        assertTrue(
+                r.keptFloat().get("conv2").startsWith("GEMM depth 36 < 256"),
+                r.keptFloat().toString());
+        assertTrue(
+                r.keptFloat()
+                        .get("fc")
+                        .startsWith("10 multiply-adds per input element < " + Quantizer.MIN_INT8_MACS_PER_INPUT),
+                r.keptFloat().toString());
+        // nothing runs in integers, so no activation is quantized, but every layer's weights are stored int8
+        assertTrue(r.model().nodes().stream().noneMatch(n -> n.opType().equals("QuantizeLinear")));
+        for (String layer : List.of("conv1", "conv2", "fc")) {
+            Node cast = r.model()
+                    .producer(r.model().producer(r.model().node(layer).input(1)).input(0));
+            assertEquals("Cast", cast.opType(), layer);
+            assertEquals(
+                    dev.forge.runtime.DType.INT8,
+                    r.model().initializers().get(cast.input(0)).dtype(),
+                    layer);
+        }
+        assertTrue(r.report().accuracyDrop() <= 0.005, r.report().toString());
+        assertTrue(r.report().agreement() >= 0.99, r.report().toString());
+    }
+
+    @Test
+    void every_conv_lifts_the_depth_rule_and_every_layer_both_speed_rules() {
+        Dataset train = Mnist.train().subset(10_000, 20_000);
+        // conv2 does 8*3*3 = 72 multiply-adds per input element, conv1 4*3*3 = 36: the cost rule keeps both
+        Quantizer.Result convs =
+                Quantizer.int8().calibrate(train, 64).everyConv(true).quantize(CalibrationFixtures.mnistCnn());
+        assertTrue(
+                convs.keptFloat().get("conv2").startsWith("72 multiply-adds per input element"),
+                convs.keptFloat().toString());
+        Quantizer.Result r =
+                Quantizer.int8().calibrate(train, 64).everyLayer(true).quantize(CalibrationFixtures.mnistCnn());
         assertTrue(
                 r.quantized().keySet().containsAll(Set.of("conv1", "conv2", "fc")),
                 r.quantized().toString());
@@ -82,7 +118,7 @@ class QuantizerTest {
                 .report(CalibrationFixtures.mnistTest())
                 .reportSamples(REPORT)
                 .maxAccuracyDrop(0)
-                .everyConv(true)
+                .everyLayer(true)
                 .quantize(g);
         if (r.withinBudget()) {
             assertTrue(r.report().accuracyDrop() <= 0, r.report().toString());
