@@ -23,7 +23,8 @@ import java.util.Set;
  * built-in network the same count as the built-in.
  *
  * <p>In a quantized (QDQ) model a layer reads its weights through a {@code DequantizeLinear} of an integer
- * initializer; that initializer is the parameter, counted for the layer.
+ * initializer, or (weights stored int8 for a layer that computes in float) through {@code Mul(Cast(w),
+ * scale)}; that integer initializer is the parameter, counted for the layer.
  *
  * <p>A parameter read by several nodes counts once, for the first of them.
  */
@@ -52,7 +53,7 @@ final class ParameterCount {
         long sum = 0;
         for (Node n : g.nodes()) {
             long k = 0;
-            if (n.opType().equals("DequantizeLinear")) {
+            if (n.opType().equals("DequantizeLinear") || restoresInteger(g, n)) {
                 // its integer weights count for the layer that reads them through it
                 perNode.put(n, 0L);
                 continue;
@@ -121,8 +122,8 @@ final class ParameterCount {
     }
 
     /**
-     * The initializer a value is stored in: the integer initializer a {@code DequantizeLinear} reads, or
-     * the value itself.
+     * The initializer a value is stored in: the integer initializer a {@code DequantizeLinear} or a
+     * {@code Mul(Cast(w), scale)} reads, or the value itself.
      */
     private static String stored(Graph g, String value) {
         Node dq = g.producer(value);
@@ -131,7 +132,39 @@ final class ParameterCount {
                 && g.initializers().containsKey(dq.input(0))) {
             return dq.input(0);
         }
-        return value;
+        String restored = restoredInteger(g, value);
+        return restored != null ? restored : value;
+    }
+
+    /**
+     * The 8-bit integer initializer {@code w} when {@code value} is {@code Mul(Cast(w), scale)} (weights stored
+     * int8 and restored to float, which ONNX Runtime folds once at load), else null.
+     */
+    static String restoredInteger(Graph g, String value) {
+        Node mul = g.producer(value);
+        if (mul == null || !mul.opType().equals("Mul")) {
+            return null;
+        }
+        for (String in : mul.inputs()) {
+            Node cast = g.producer(in);
+            if (cast != null && cast.opType().equals("Cast") && isInteger8(g, cast.input(0))) {
+                return cast.input(0);
+            }
+        }
+        return null;
+    }
+
+    /** True for the Cast and the Mul of a {@code Mul(Cast(w), scale)} restoring 8-bit integer weights. */
+    static boolean restoresInteger(Graph g, Node n) {
+        return (n.opType().equals("Cast") && isInteger8(g, n.input(0)))
+                || (n.opType().equals("Mul") && restoredInteger(g, n.output(0)) != null);
+    }
+
+    /** True when {@code value} is an int8 or uint8 initializer. */
+    static boolean isInteger8(Graph g, String value) {
+        Tensor t = g.initializers().get(value);
+        String type = t == null ? null : t.dtype().typeName();
+        return "int8".equals(type) || "uint8".equals(type);
     }
 
     /** The names of the trainable parameters. */

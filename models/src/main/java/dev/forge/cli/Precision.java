@@ -40,7 +40,9 @@ final class Precision {
     /** Whether the graph has anything but float32 compute, so the column is worth showing. */
     static boolean isMixed(Graph g) {
         for (Node n : g.nodes()) {
-            if (INTEGER_OPS.contains(n.opType()) || CONVERSIONS.contains(n.opType())) {
+            if (INTEGER_OPS.contains(n.opType())
+                    || CONVERSIONS.contains(n.opType())
+                    || ParameterCount.restoresInteger(g, n)) {
                 return true;
             }
             for (String o : n.outputs()) {
@@ -57,17 +59,24 @@ final class Precision {
      * One node's precision: {@code int8} (integer kernels, or a QDQ group whose weights and input are both
      * dequantized int8: ONNX Runtime runs it as one integer kernel), {@code int8 weights} (dequantized
      * weights, float input), {@code q/dq} (a conversion), {@code fp16}, {@code bf16}, {@code fp32},
-     * {@code fp64}, or empty for nodes that compute no floats (shapes, indices).
+     * {@code fp64}, or empty for nodes that compute no floats (shapes, indices). Weights stored as int8 and
+     * restored by {@code Mul(Cast(int8), scale)} (the weight-only form, which ONNX Runtime folds at load)
+     * show as {@code int8 weights} too.
      */
     static String of(Graph g, Node n) {
         if (INTEGER_OPS.contains(n.opType())) {
             return "int8";
         }
-        if (CONVERSIONS.contains(n.opType())) {
+        if (CONVERSIONS.contains(n.opType()) || ParameterCount.restoresInteger(g, n)) {
             return "q/dq";
         }
         if (WEIGHTED.contains(n.opType()) && n.inputs().size() > 1 && isDequantizedInteger(g, n.input(1))) {
             return isDequantizedInteger(g, n.input(0)) ? "int8" : "int8 weights";
+        }
+        if (WEIGHTED.contains(n.opType())
+                && n.inputs().size() > 1
+                && ParameterCount.restoredInteger(g, n.input(1)) != null) {
+            return "int8 weights";
         }
         String t = n.outputs().isEmpty() ? null : floatType(g, n.output(0));
         if (t == null) {

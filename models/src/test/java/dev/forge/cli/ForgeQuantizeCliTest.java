@@ -155,6 +155,13 @@ class ForgeQuantizeCliTest {
         // with its weights stored int8, the all-float model is still about a quarter of the float one
         Path file = dir.resolve("default.int8.onnx");
         assertTrue(sizeOf(file) < 0.3 * sizeOf(trained), r.out());
+        // inspect reads the weight-only form (Mul(Cast(int8), scale)) as int8 weights of a float layer, and
+        // counts those integers as the layer's parameters, as many as the float model has
+        String inspected = forge("inspect", file.toString()).ok().out();
+        assertTrue(inspected.matches("(?s).*\\nfc2 +Gemm +int8 weights .*"), inspected);
+        assertTrue(inspected.matches("(?s).*\\nconv1 +Conv +int8 weights .*"), inspected);
+        assertEquals(
+                trainableParameters(forge("inspect", trained.toString()).ok().out()), trainableParameters(inspected));
         ForgeCliTest.Result every = forge(
                         "quantize",
                         trained.toString(),
@@ -174,6 +181,12 @@ class ForgeQuantizeCliTest {
         assertTrue(
                 every.out().matches("(?s).*conv1 +fp32 +72 multiply-adds per input element < " + min + ".*"),
                 every.out());
+    }
+
+    private static long trainableParameters(String inspectReport) {
+        Matcher m = Pattern.compile("Trainable parameters: +([0-9,]+)").matcher(inspectReport);
+        assertTrue(m.find(), inspectReport);
+        return Long.parseLong(m.group(1).replace(",", ""));
     }
 
     private static long sizeOf(Path p) {
