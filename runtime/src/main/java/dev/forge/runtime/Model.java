@@ -85,6 +85,11 @@ public final class Model implements AutoCloseable {
     /** A row of non-negative values is taken as probabilities when it sums to 1 within this. */
     private static final double PROBABILITY_SUM_TOLERANCE = 1e-3;
 
+    static {
+        // before anything here touches an ONNX Runtime class (SessionOptions loads the native libraries too)
+        OrtNativeLibraries.prepare();
+    }
+
     private final OrtSession session;
     private final String sourceName;
     private final ModelOptions options;
@@ -1361,26 +1366,8 @@ public final class Model implements AutoCloseable {
 
     /** The shared ONNX Runtime environment, created on first use. */
     private static final class Ort {
-        private static volatile OrtEnvironment env;
-
         static OrtEnvironment env() {
-            OrtEnvironment e = env;
-            if (e == null) {
-                synchronized (Ort.class) {
-                    if (env == null) {
-                        try {
-                            env = OrtEnvironment.getEnvironment();
-                        } catch (RuntimeException | LinkageError err) {
-                            throw new ForgeRuntimeException(
-                                    "ONNX Runtime could not start on this machine (" + System.getProperty("os.name")
-                                            + "/" + System.getProperty("os.arch") + "): " + err,
-                                    err);
-                        }
-                    }
-                    e = env;
-                }
-            }
-            return e;
+            return OrtNativeLibraries.environment();
         }
 
         static EnumSet<OrtProvider> providers() {
