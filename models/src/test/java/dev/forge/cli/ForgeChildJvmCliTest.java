@@ -1,6 +1,7 @@
 package dev.forge.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.forge.compiler.onnx.OnnxWriter;
 import dev.forge.models.ModelZoo;
@@ -49,5 +50,58 @@ class ForgeChildJvmCliTest {
             c.await(0);
             assertEquals(0, runtimeTempDirs(tmp), args + " left directories in java.io.tmpdir");
         }
+    }
+
+    @Test
+    void ctrl_c_during_training_names_the_checkpoint_to_resume_from() throws Exception {
+        List<String> args = List.of(
+                "train", "mnist-cnn", "--data", "random", "--epochs", "1000", "--no-progress", "--out", "c.onnx");
+        TrainCrashSafetyTest.Child c = TrainCrashSafetyTest.Child.start(dir, List.of(), args);
+        Path ckpt = dir.resolve("c.ckpt");
+        long deadline = System.currentTimeMillis() + TrainCrashSafetyTest.TIMEOUT_MS;
+        while (!Files.exists(ckpt) && System.currentTimeMillis() < deadline) {
+            assertTrue(c.process.isAlive(), c.err());
+            Thread.sleep(20);
+        }
+        assertTrue(Files.exists(ckpt), "no checkpoint: " + c.err());
+        // SIGINT, as Ctrl-C sends; a JVM started with SIGINT ignored (a background job of a
+        // non-interactive shell) keeps ignoring it, and SIGTERM runs the same shutdown hooks
+        new ProcessBuilder("kill", "-INT", Long.toString(c.process.pid()))
+                .start()
+                .waitFor();
+        if (!c.process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+            c.process.destroy();
+        }
+        assertTrue(c.process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        String err = c.err();
+        assertTrue(
+                err.matches("(?s).*forge: interrupted during epoch \\d+; the checkpoint c\\.ckpt holds epoch \\d+:"
+                        + " continue with the same command and --resume c\\.ckpt.*"),
+                err);
+        // the training thread runs on while shutdown hooks do: the file may have moved on since
+        int said = Integer.parseInt(err.replaceFirst("(?s).*holds epoch (\\d+).*", "$1"));
+        assertTrue(
+                said >= 1
+                        && said
+                                <= dev.forge.compiler.train.Checkpoint.read(ckpt)
+                                        .epoch(),
+                err);
+    }
+
+    @Test
+    void predict_warns_when_an_image_is_inverted_relative_to_the_training_images() throws Exception {
+        System.setProperty("java.awt.headless", "true");
+        Path model = ForgeCarelessUserCliTest.trainOnFolder(
+                ForgeCarelessUserCliTest.writeFolder(dir.resolve("three")), dir.resolve("three.onnx"));
+        Path blackOnWhite = ForgeCarelessUserCliTest.bar(dir, "black-on-white.png", 0, 255, false);
+        Path whiteOnBlack = ForgeCarelessUserCliTest.bar(dir, "white-on-black.png", 255, 0, false);
+        TrainCrashSafetyTest.Child c = TrainCrashSafetyTest.Child.start(
+                dir, List.of(), List.of("predict", model.toString(), blackOnWhite.toString(), whiteOnBlack.toString()));
+        c.await(0);
+        String[] lines = c.err().strip().split("\\R");
+        assertEquals(1, lines.length, c.err());
+        assertTrue(lines[0].startsWith("forge: warning: " + blackOnWhite + " has a light background"), c.err());
+        assertTrue(
+                lines[0].contains("trained on images with a dark background") && lines[0].contains("invert"), c.err());
     }
 }
