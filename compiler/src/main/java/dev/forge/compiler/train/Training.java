@@ -504,8 +504,8 @@ public final class Training {
 
     /**
      * Checks before training that the data fits the model and the loss: sample shape against the model input,
-     * class labels for cross-entropy (and as many classes as the model has scores), float targets of the
-     * output's size for a regression loss. ONNX Runtime would otherwise fail at step 1 with its own text.
+     * class labels for cross-entropy (and as many classes as the model has scores), float targets for a
+     * regression loss. ONNX Runtime would otherwise fail at step 1 with its own text.
      */
     private void checkData(Graph forward, Dataset data, String which) {
         ValueInfo in = forward.inputs().get(0);
