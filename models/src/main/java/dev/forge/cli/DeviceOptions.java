@@ -18,6 +18,7 @@ class DeviceOptions {
             names = "--threads",
             paramLabel = "N",
             defaultValue = "0",
+            converter = Threads.class,
             description = "Intra-op threads; 0 uses one per available processor. Default: ${DEFAULT-VALUE}.")
     int threads;
 
@@ -31,6 +32,23 @@ class DeviceOptions {
                 .device(Device.parse(device))
                 .intraOpThreads(threads)
                 .build();
+    }
+
+    /** --threads: 0 or more; a bad value is a usage error naming the option, before any work. */
+    static final class Threads implements picocli.CommandLine.ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String text) {
+            try {
+                int n = Integer.parseInt(text.trim());
+                if (n >= 0) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // the message below
+            }
+            throw new picocli.CommandLine.TypeConversionException(
+                    "'" + text + "' is not a thread count; give 0 (one per available processor) or more");
+        }
     }
 
     /** {@code 2 intra-op threads}; for 0, the count that 0 resolves to. */

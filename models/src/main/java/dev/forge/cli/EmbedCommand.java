@@ -108,7 +108,7 @@ final class EmbedCommand implements Callable<Integer> {
         Graph g = featureGraph(OnnxReader.read(model), layer);
         try (Model m = Model.load(OnnxWriter.toBytes(g), model.toString(), runtime.toModelOptions())) {
             Normalize norm = ModelEvaluator.normalization(m.metadata());
-            Datasets.Split d = Datasets.open(data, ModelEvaluator.sampleShape(m), -1, norm);
+            Datasets.Split d = Datasets.open(data, ModelEvaluator.sampleShape(m), 1, true, norm, null);
             Dataset samples = split.equals("train") ? d.train() : d.test();
             float[] all = null;
             long[] featureShape = null;

@@ -45,6 +45,7 @@ final class EvalCommand implements Callable<Integer> {
             names = "--batch",
             paramLabel = "N",
             defaultValue = "256",
+            converter = TrainArguments.AtLeastOne.class,
             description = "Batch size (default: ${DEFAULT-VALUE}).")
     private int batch;
 
@@ -58,7 +59,8 @@ final class EvalCommand implements Callable<Integer> {
         }
         try (Model m = Model.load(model, runtime.toModelOptions())) {
             Normalize norm = ModelEvaluator.normalization(m.metadata());
-            Datasets.Split d = Datasets.open(data, ModelEvaluator.sampleShape(m), -1, norm);
+            Datasets.Split d =
+                    Datasets.open(data, ModelEvaluator.sampleShape(m), ModelEvaluator.classes(m), true, norm, null);
             Evaluation e = Evaluation.of(m, d.test(), batch);
             PrintWriter out = spec.commandLine().getOut();
             out.printf(

@@ -35,12 +35,13 @@ final class LossPlotListener implements TrainingListener {
                 .yAxisTitle("loss")
                 .build();
         chart.getStyler().setYAxisDecimalPattern("0.0000");
-        chart.getStyler().setXAxisDecimalPattern("0");
+        chart.getStyler().setXAxisDecimalPattern("0.##");
         double[] x = new double[history.size()];
         double[] train = new double[history.size()];
         double[] test = new double[history.size()];
         for (int i = 0; i < history.size(); i++) {
-            x[i] = history.get(i).epoch();
+            // a partial last epoch (a step limit) sits where it ended, not on a whole epoch
+            x[i] = history.get(i).epoch() - 1 + history.get(i).fraction();
             train[i] = history.get(i).trainLoss();
             test[i] = history.get(i).testLoss();
         }

@@ -31,6 +31,12 @@ final class ModelEvaluator {
         return s;
     }
 
+    /** The class count of a classifier: the size of its first output's second axis, or -1 when it is not fixed. */
+    static int classes(Model model) {
+        long[] s = model.outputs().get(0).shape();
+        return s.length >= 2 && s[1] > 0 ? Math.toIntExact(s[1]) : -1;
+    }
+
     /** The normalization recorded in the model's metadata ({@link ModelMetadata#INPUT_MEAN}, {@link ModelMetadata#INPUT_STD}), or null. */
     static Normalize normalization(Map<String, String> metadata) {
         return ModelMetadata.normalization(metadata)

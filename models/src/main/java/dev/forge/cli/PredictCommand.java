@@ -77,7 +77,7 @@ final class PredictCommand implements Callable<Integer> {
 
     /** Predicts the first {@code count} test images of a data set, next to their true labels. */
     private Integer fromData(Model m, long[] sampleShape, Normalize norm) {
-        Datasets.Split d = Datasets.open(data, sampleShape, -1, norm);
+        Datasets.Split d = Datasets.open(data, sampleShape, ModelEvaluator.classes(m), true, norm, null);
         int n = Math.min(count, d.test().size());
         if (n < 1) {
             throw new IllegalArgumentException("--count must be at least 1");
@@ -94,13 +94,15 @@ final class PredictCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         int correct = 0;
         List<String> names = d.test().classNames();
+        // a class is its index, as in training and Evaluation; names are only how it is shown
         for (int i = 0; i < n; i++) {
-            String truth = names.get((int) d.test().label(i));
+            int label = (int) d.test().label(i);
+            String truth = names != null && label < names.size() ? names.get(label) : Integer.toString(label);
             StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "test image %d (true %s):", i, truth));
             for (Prediction p : result.get(i)) {
                 sb.append(String.format(Locale.ROOT, "  %s %.4f", p.label(), p.probability()));
             }
-            if (result.get(i).get(0).label().equals(truth)) {
+            if (result.get(i).get(0).index() == label) {
                 correct++;
             }
             out.println(sb);
@@ -114,7 +116,9 @@ final class PredictCommand implements Callable<Integer> {
     private Integer withPreprocessing(Model m, ImagePreprocessing p) {
         List<BufferedImage> decoded = new ArrayList<>();
         for (Path f : images) {
-            decoded.add(ImagePreprocessing.read(f));
+            BufferedImage img = ImagePreprocessing.read(f);
+            warnIfInverted(m, f, ImagePreprocessing.borderBrightness(img));
+            decoded.add(img);
         }
         // one batch when every image comes out the same size (always, with a crop), else one at a time
         List<List<Prediction>> result = new ArrayList<>();
@@ -127,6 +131,51 @@ final class PredictCommand implements Callable<Integer> {
         }
         print(result);
         return 0;
+    }
+
+    /**
+     * Warns when an image's background is the opposite of the training images' ({@link
+     * ModelMetadata#IMAGE_BACKGROUND}): black-on-white digits given to a model trained on MNIST's white-on-black
+     * are classified as something, confidently and wrongly.
+     */
+    private static void warnIfInverted(Model m, Path file, double border) {
+        Optional<String> trained = ModelMetadata.imageBackground(m.metadata());
+        if (trained.isEmpty()) {
+            return;
+        }
+        String seen = border > 0.7 ? "light" : border < 0.3 ? "dark" : null;
+        if (seen != null && !seen.equals(trained.get())) {
+            System.getLogger(PredictCommand.class.getName())
+                    .log(
+                            System.Logger.Level.WARNING,
+                            String.format(
+                                    Locale.ROOT,
+                                    "%s has a %s background (border brightness %.2f) but the model was trained on"
+                                            + " images with a %s background: it sees this one inverted; invert"
+                                            + " the image (ImageMagick: convert IN -negate OUT; Pillow:"
+                                            + " ImageOps.invert) before predicting",
+                                    file,
+                                    seen,
+                                    border,
+                                    trained.get()));
+        }
+    }
+
+    /** The mean of the outermost pixels of [C, H, W] bytes, 0 (dark) to 1 (light). */
+    static double borderBrightness(byte[] pixels, int c, int h, int w) {
+        long sum = 0;
+        long n = 0;
+        for (int ch = 0; ch < c; ch++) {
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    if (y == 0 || y == h - 1 || x == 0 || x == w - 1) {
+                        sum += pixels[ch * h * w + y * w + x] & 0xff;
+                        n++;
+                    }
+                }
+            }
+        }
+        return n == 0 ? 0 : sum / (255.0 * n);
     }
 
     private void print(List<List<Prediction>> result) {
@@ -169,6 +218,7 @@ final class PredictCommand implements Callable<Integer> {
             float[] batch = new float[images.size() * c * h * w];
             for (int i = 0; i < images.size(); i++) {
                 byte[] pixels = ImageFolder.decode(images.get(i), c, h, w);
+                warnIfInverted(m, images.get(i), borderBrightness(pixels, c, h, w));
                 for (int k = 0; k < pixels.length; k++) {
                     batch[i * pixels.length + k] = (pixels[k] & 0xFF) / 255f;
                 }

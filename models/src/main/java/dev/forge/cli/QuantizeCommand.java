@@ -218,7 +218,8 @@ final class QuantizeCommand implements Callable<Integer> {
         Datasets.Split split = null;
         if (data != null) {
             Normalize norm = ModelEvaluator.normalization(g.metadata());
-            split = Datasets.open(data, sampleShape(g), -1, norm);
+            long[] o = g.outputs().get(0).type().shape().toArrayWithWildcards();
+            split = Datasets.open(data, sampleShape(g), o.length >= 2 ? (int) o[1] : -1, true, norm, null);
             if (!noCalibration) {
                 q.calibrate(split.train(), calibrationSamples);
             }

@@ -146,9 +146,42 @@ final class RunCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("input '" + name + "' is given twice by --input");
             }
             Tensor t = Npy.read(Path.of(file));
-            feeds.put(name, toHalfInput(t, m.inputs().get(names.indexOf(name)).dtype()));
+            DType want = m.inputs().get(names.indexOf(name)).dtype();
+            feeds.put(name, toHalfInput(toFloat32Input(t, want, name, file), want));
         }
         return feeds;
+    }
+
+    /**
+     * A float64 array given for a float32 input (NumPy's default dtype), rounded to float32 when that is
+     * lossless enough: every value within float32's range and no nonzero value flushed to zero, so only the
+     * rounding to 24 significant bits, which every float32 model applies to its own arithmetic, changes it.
+     * Otherwise refused, saying how to convert. Other arrays as they are.
+     */
+    static Tensor toFloat32Input(Tensor t, DType want, String name, String file) {
+        if (t.dtype() != DType.FLOAT64 || want != DType.FLOAT32) {
+            return t;
+        }
+        double[] d = t.toDoubleArray();
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) {
+            f[i] = (float) d[i];
+            boolean overflow = Double.isFinite(d[i]) && Float.isInfinite(f[i]);
+            boolean underflow = d[i] != 0 && f[i] == 0;
+            if (overflow || underflow) {
+                throw new IllegalArgumentException(String.format(
+                        java.util.Locale.ROOT,
+                        "input '%s': %s holds float64 values that float32 cannot carry (%s at index %d %s);"
+                                + " scale the data and convert it (NumPy: x.astype(np.float32)), the model expects"
+                                + " float32",
+                        name,
+                        file,
+                        d[i],
+                        i,
+                        overflow ? "is beyond float32's range" : "would become 0"));
+            }
+        }
+        return Tensor.of(f, t.shape());
     }
 
     /**

@@ -166,6 +166,71 @@ final class TrainArguments {
         }
     }
 
+    /** A whole number of at least 1: --batch, --epochs. Picocli names the option in its usage error. */
+    static final class AtLeastOne implements ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String text) {
+            try {
+                int n = Integer.parseInt(text.trim());
+                if (n >= 1) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // the message below
+            }
+            throw new TypeConversionException("'" + text + "' is not a whole number >= 1");
+        }
+    }
+
+    /** A count of at least 1 that may exceed an int: --steps. */
+    static final class AtLeastOneLong implements ITypeConverter<Long> {
+        @Override
+        public Long convert(String text) {
+            try {
+                long n = Long.parseLong(text.trim());
+                if (n >= 1) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // the message below
+            }
+            throw new TypeConversionException("'" + text + "' is not a whole number >= 1");
+        }
+    }
+
+    /** A finite number above 0: --lr. */
+    static final class PositiveRate implements ITypeConverter<Double> {
+        @Override
+        public Double convert(String text) {
+            try {
+                double x = Double.parseDouble(text.trim());
+                if (x > 0 && Double.isFinite(x)) {
+                    return x;
+                }
+            } catch (NumberFormatException e) {
+                // the message below
+            }
+            throw new TypeConversionException(
+                    "'" + text + "' is not a learning rate; give a finite number > 0, e.g. 0.01");
+        }
+    }
+
+    /** A finite number of at least 0: --momentum, --weight-decay. */
+    static final class NonNegative implements ITypeConverter<Double> {
+        @Override
+        public Double convert(String text) {
+            try {
+                double x = Double.parseDouble(text.trim());
+                if (x >= 0 && Double.isFinite(x)) {
+                    return x;
+                }
+            } catch (NumberFormatException e) {
+                // the message below
+            }
+            throw new TypeConversionException("'" + text + "' is not a finite number >= 0");
+        }
+    }
+
     /** --data: checks the kind of data set before anything is loaded ({@link DataSpec#HELP}). */
     static final class DataConverter implements ITypeConverter<String> {
         @Override

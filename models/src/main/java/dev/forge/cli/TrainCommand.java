@@ -7,9 +7,12 @@ import dev.forge.compiler.data.Normalize;
 import dev.forge.compiler.data.NpyDataset;
 import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.onnx.OnnxReader;
+import dev.forge.compiler.onnx.OnnxWriter;
+import dev.forge.compiler.train.Checkpoint;
 import dev.forge.compiler.train.EpochStats;
 import dev.forge.compiler.train.Evaluation;
 import dev.forge.compiler.train.ExportOptions;
+import dev.forge.compiler.train.IncompatibleCheckpointException;
 import dev.forge.compiler.train.Loss;
 import dev.forge.compiler.train.Optimizer;
 import dev.forge.compiler.train.Schedule;
@@ -23,7 +26,7 @@ import dev.forge.runtime.Model;
 import dev.forge.runtime.ModelOptions;
 import java.io.PrintStream;
 import java.io.PrintWriter;
-import java.nio.file.Files;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
@@ -32,6 +35,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -100,13 +104,25 @@ final class TrainCommand implements Callable<Integer> {
             description = "${COMPLETION-CANDIDATES}.")
     private Loss loss;
 
-    @Option(names = "--epochs", paramLabel = "N", description = "Epochs to train.")
+    @Option(
+            names = "--epochs",
+            paramLabel = "N",
+            converter = TrainArguments.AtLeastOne.class,
+            description = "Epochs to train.")
     private Integer epochs;
 
-    @Option(names = "--steps", paramLabel = "N", description = "Stop after N optimizer steps in total.")
+    @Option(
+            names = "--steps",
+            paramLabel = "N",
+            converter = TrainArguments.AtLeastOneLong.class,
+            description = "Stop after N optimizer steps in total.")
     private Long steps;
 
-    @Option(names = "--batch", paramLabel = "N", description = "Mini-batch size.")
+    @Option(
+            names = "--batch",
+            paramLabel = "N",
+            converter = TrainArguments.AtLeastOne.class,
+            description = "Mini-batch size.")
     private Integer batch;
 
     @Option(
@@ -117,13 +133,25 @@ final class TrainCommand implements Callable<Integer> {
             description = "${COMPLETION-CANDIDATES}.")
     private OptimizerName optimizer;
 
-    @Option(names = "--lr", paramLabel = "X", description = "Learning rate.")
+    @Option(
+            names = "--lr",
+            paramLabel = "X",
+            converter = TrainArguments.PositiveRate.class,
+            description = "Learning rate.")
     private Double lr;
 
-    @Option(names = "--momentum", paramLabel = "X", description = "Momentum (momentum, nesterov).")
+    @Option(
+            names = "--momentum",
+            paramLabel = "X",
+            converter = TrainArguments.NonNegative.class,
+            description = "Momentum (momentum, nesterov).")
     private Double momentum;
 
-    @Option(names = "--weight-decay", paramLabel = "X", description = "Weight decay (decoupled for adamw).")
+    @Option(
+            names = "--weight-decay",
+            paramLabel = "X",
+            converter = TrainArguments.NonNegative.class,
+            description = "Weight decay (decoupled for adamw).")
     private Double weightDecay;
 
     @Option(
@@ -183,6 +211,15 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException(
                     "unknown built-in network '" + net + "'; built-in networks are " + ModelZoo.names());
         }
+        // every file this run writes is checked before any work, named as the user gave it
+        String stem = net != null ? net : model.getFileName().toString().replaceFirst("\\.onnx$", "") + "-trained";
+        Path outPath = out != null ? out : Path.of(stem + ".onnx");
+        String base = outPath.toString().replaceFirst("\\.onnx$", "");
+        Path ckpt = checkpoint != null ? checkpoint : Path.of(base + ".ckpt");
+        Path history = Path.of(base + ".history.csv");
+        Path plot = Path.of(base + ".loss.png");
+        checkWritable(out != null ? "--out" : null, outPath);
+        checkWritable(checkpoint != null ? "--checkpoint" : out != null ? "--out" : null, ckpt);
         ModelOptions device = runtime.toModelOptions();
         SeedRecipe recipe = net != null ? SeedRecipe.of(net) : SeedRecipe.generic();
         Graph forward = net != null ? ModelZoo.build(net, seed) : Trainable.prepare(OnnxReader.read(model));
@@ -218,6 +255,7 @@ final class TrainCommand implements Callable<Integer> {
                     dataText,
                     sampleShape,
                     outputs,
+                    lossFn == Loss.CROSS_ENTROPY,
                     image.normalize(inShape, recipe.normalize()),
                     image.preprocessing(inShape));
             train = split.train();
@@ -225,6 +263,24 @@ final class TrainCommand implements Callable<Integer> {
             norm = split.normalize();
             dataName = dataText;
         }
+        // a built-in network's classifier is sized by the data set's class count (an imported model's head is
+        // replaced only when asked: --num-classes, --new-head)
+        int dataClasses = train.numClasses();
+        if (net != null
+                && lossFn == Loss.CROSS_ENTROPY
+                && transfer.numClasses == null
+                && !transfer.newHead
+                && dataClasses > 0
+                && dataClasses != outputs) {
+            forward = ModelZoo.build(net, seed, dataClasses);
+        }
+        // which way round the training images are (MNIST: light on dark), for predict's inverted-image warning
+        String kind = dataName.contains(":") ? dataName.substring(0, dataName.indexOf(':')) : dataName;
+        java.util.Optional<String> background = inputs == null
+                        && java.util.Set.of("mnist", "fashion-mnist", "cifar10", "folder")
+                                .contains(kind)
+                ? Datasets.imageBackground(train, norm)
+                : java.util.Optional.empty();
         train = image.augment(train);
         // the flags refine the recipe's optimizer: --lr alone keeps its kind, --optimizer alone keeps its rate
         Optimizer opt = (optimizer != null ? optimizer : OptimizerName.of(recipe.optimizer()))
@@ -234,27 +290,12 @@ final class TrainCommand implements Callable<Integer> {
                         weightDecay);
         int batchSize = batch != null ? batch : recipe.batchSize();
         int epochCount = epochs != null ? epochs : recipe.epochs();
-        if (batchSize < 1 || epochCount < 1) {
-            throw new IllegalArgumentException("--batch and --epochs must be at least 1");
-        }
         if (steps != null) {
-            if (steps < 1) {
-                throw new IllegalArgumentException("--steps must be at least 1");
-            }
             long perEpoch = (train.size() + batchSize - 1) / batchSize;
             if (epochs == null) {
                 epochCount = (int) ((steps + perEpoch - 1) / perEpoch);
             }
         }
-        String stem = net != null ? net : model.getFileName().toString().replaceFirst("\\.onnx$", "") + "-trained";
-        Path outPath = out != null ? out : Path.of(stem + ".onnx");
-        if (Files.isDirectory(outPath)) {
-            throw new IllegalArgumentException("--out " + outPath + " is a directory; give a file name");
-        }
-        String base = outPath.toString().replaceFirst("\\.onnx$", "");
-        Path ckpt = checkpoint != null ? checkpoint : Path.of(base + ".ckpt");
-        Path history = Path.of(base + ".history.csv");
-        Path plot = Path.of(base + ".loss.png");
 
         PrintWriter w = spec.commandLine().getOut();
         w.printf(
@@ -300,6 +341,10 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (resume != null) {
             run.resumeFrom(resume);
+            if (lr != null || momentum != null || weightDecay != null) {
+                // given on the command line of a resumed run: a deliberate change, warned about, not refused
+                run.allowNewHyperparameters();
+            }
         }
         if (!noProgress) {
             run.listener(new ProgressListener(System.err));
@@ -307,7 +352,24 @@ final class TrainCommand implements Callable<Integer> {
         run.listener(TrainingListener.epochLog(log))
                 .listener(new HistoryCsvListener(history))
                 .listener(new LossPlotListener(plot));
-        TrainingResult r = run.fit(train, test);
+        // Ctrl-C (or a kill) during training: say which checkpoint --resume continues from
+        CheckpointTracker tracker = new CheckpointTracker(ckpt, resume);
+        run.listener(tracker);
+        Thread hook =
+                new Thread(() -> tracker.printInterrupted(spec.commandLine().getErr()), "forge-interrupted");
+        Runtime.getRuntime().addShutdownHook(hook);
+        TrainingResult r;
+        try {
+            r = run.fit(train, test);
+        } catch (IncompatibleCheckpointException e) {
+            throw new ParameterException(spec.commandLine(), "--resume " + resume + ": " + e.getMessage());
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the JVM is already exiting: the hook runs
+            }
+        }
         log.flush();
 
         ExportOptions.Builder export = ExportOptions.builder();
@@ -316,6 +378,7 @@ final class TrainCommand implements Callable<Integer> {
             export.normalization(norm);
         }
         image.addTo(export, inShape);
+        background.ifPresent(b -> export.metadata(dev.forge.runtime.ModelMetadata.IMAGE_BACKGROUND, b));
         EpochStats last =
                 r.history().isEmpty() ? null : r.history().get(r.history().size() - 1);
         export.trainingSummary(String.format(
@@ -357,5 +420,77 @@ final class TrainCommand implements Callable<Integer> {
         }
         w.flush();
         return 0;
+    }
+
+    /**
+     * A usage error (exit 2) naming {@code option} when {@code file} cannot be written, found before any work;
+     * a default name that cannot be written is a plain error.
+     */
+    private void checkWritable(String option, Path file) {
+        try {
+            OnnxWriter.checkWritable(file);
+        } catch (UncheckedIOException e) {
+            if (option == null) {
+                throw e;
+            }
+            throw new ParameterException(spec.commandLine(), option + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * What an interrupted run prints: which checkpoint {@code --resume} continues from. It reads the checkpoint
+     * file itself (written atomically, so complete) rather than trusting a listener, which runs a moment after
+     * the file is renamed into place.
+     */
+    static final class CheckpointTracker implements TrainingListener {
+        private final Path checkpoint;
+        private final Path resumedFrom;
+        private final java.nio.file.attribute.FileTime before;
+        private volatile int current;
+
+        CheckpointTracker(Path checkpoint, Path resumedFrom) {
+            this.checkpoint = checkpoint;
+            this.resumedFrom = resumedFrom;
+            this.before = modified(checkpoint);
+        }
+
+        private static java.nio.file.attribute.FileTime modified(Path file) {
+            try {
+                return java.nio.file.Files.getLastModifiedTime(file);
+            } catch (java.io.IOException e) {
+                return null;
+            }
+        }
+
+        @Override
+        public void onEpochStart(int epoch, int total, int batches) {
+            current = epoch;
+        }
+
+        /** The line an interrupted run prints on stderr. */
+        String interruptedMessage() {
+            String during = current > 0 ? " during epoch " + current : "";
+            java.nio.file.attribute.FileTime now = modified(checkpoint);
+            boolean ours = now != null && (!now.equals(before) || checkpoint.equals(resumedFrom));
+            if (ours) {
+                try {
+                    int epoch = Checkpoint.read(checkpoint).epoch();
+                    return "forge: interrupted" + during + "; the checkpoint " + checkpoint + " holds epoch " + epoch
+                            + ": continue with the same command and --resume " + checkpoint;
+                } catch (RuntimeException e) {
+                    // not readable: said below as if none was written
+                }
+            }
+            if (resumedFrom != null) {
+                return "forge: interrupted" + during + "; no epoch completed in this run: continue with --resume "
+                        + resumedFrom + " again";
+            }
+            return "forge: interrupted" + during + " before the first epoch completed: no checkpoint to resume from";
+        }
+
+        void printInterrupted(java.io.PrintWriter err) {
+            err.println(interruptedMessage());
+            err.flush();
+        }
     }
 }

@@ -11,6 +11,11 @@ public final class Cifar10Net {
 
     /** Builds the network with parameters initialized from {@code seed}. */
     public static Graph build(long seed) {
-        return SimpleNet.build("cifar10_net", 3, 10, seed);
+        return build(seed, 10);
+    }
+
+    /** The same network with a classifier of {@code classes} outputs. */
+    public static Graph build(long seed, int classes) {
+        return SimpleNet.build("cifar10_net", 3, classes, seed);
     }
 }

@@ -18,6 +18,11 @@ public final class LeNet5 {
 
     /** Builds the network with parameters initialized from {@code seed}. */
     public static Graph build(long seed) {
+        return build(seed, 10);
+    }
+
+    /** The same network with a classifier of {@code classes} outputs. */
+    public static Graph build(long seed, int classes) {
         GraphBuilder b = new GraphBuilder("lenet5").seed(seed);
         Value x = b.input("input", Shape.of("N", 1, 28, 28));
         x = b.relu(b.conv2d("conv1", x, Conv2d.of(6, 5).padding(2)));
@@ -27,7 +32,7 @@ public final class LeNet5 {
         x = b.flatten(x);
         x = b.relu(b.linear("fc1", x, 120));
         x = b.relu(b.linear("fc2", x, 84));
-        x = b.linear("fc3", x, 10);
+        x = b.linear("fc3", x, classes);
         return b.output(x, "logits").build();
     }
 }

@@ -16,6 +16,11 @@ public final class MnistCnn {
 
     /** Builds the network with parameters initialized from {@code seed}. */
     public static Graph build(long seed) {
+        return build(seed, 10);
+    }
+
+    /** The same network with a classifier of {@code classes} outputs. */
+    public static Graph build(long seed, int classes) {
         GraphBuilder b = new GraphBuilder("mnist_cnn").seed(seed);
         Value x = b.input("input", Shape.of("N", 1, 28, 28));
         x = b.conv2d("conv1", x, Conv2d.of(32, 5).padding(2));
@@ -23,7 +28,7 @@ public final class MnistCnn {
         x = b.relu(x);
         x = b.maxPool("pool", x, Pool2d.of(2));
         x = b.flatten(x);
-        x = b.linear("fc", x, 10);
+        x = b.linear("fc", x, classes);
         return b.output(x, "logits").build();
     }
 }

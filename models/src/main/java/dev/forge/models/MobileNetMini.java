@@ -25,6 +25,11 @@ public final class MobileNetMini {
 
     /** Builds the network with parameters initialized from {@code seed}. */
     public static Graph build(long seed) {
+        return build(seed, 10);
+    }
+
+    /** The same network with a classifier of {@code classes} outputs. */
+    public static Graph build(long seed, int classes) {
         GraphBuilder b = new GraphBuilder("mobilenet_mini").seed(seed).roundDown();
         Value x = b.input("input", Shape.of("N", 1, 28, 28));
         x = convBn(b, "stem", x, Conv2d.of(16, 3).stride(2).padding(1), true);
@@ -34,7 +39,7 @@ public final class MobileNetMini {
         }
         x = convBn(b, "head", x, Conv2d.of(128, 1), true);
         x = b.flatten(b.globalAvgPool(x));
-        x = b.linear("classifier", x, 10);
+        x = b.linear("classifier", x, classes);
         return b.output(x, "logits").build();
     }
 

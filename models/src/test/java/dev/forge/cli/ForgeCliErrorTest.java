@@ -74,7 +74,10 @@ class ForgeCliErrorTest {
         Npy.write(work.resolve("x.npy"), Tensor.of(pixels, 2, 1, 28, 28));
         input = work.resolve("x.npy").toString();
         Npy.write(work.resolve("wrong-shape.npy"), Tensor.of(new float[2 * 27 * 28], 2, 1, 27, 28));
-        Npy.write(work.resolve("float64.npy"), Tensor.of(new double[2 * 28 * 28], 2, 1, 28, 28));
+        // float64 is converted to float32 when it fits; 1e300 does not
+        double[] wide = new double[2 * 28 * 28];
+        wide[3] = 1e300;
+        Npy.write(work.resolve("float64.npy"), Tensor.of(wide, 2, 1, 28, 28));
         byte[] npy = Files.readAllBytes(work.resolve("x.npy"));
         Files.write(work.resolve("truncated.npy"), Arrays.copyOf(npy, npy.length - 100));
         Files.writeString(work.resolve("garbage.npy"), "not numpy data at all");
@@ -406,7 +409,13 @@ class ForgeCliErrorTest {
                         List.of("run", mnist, "-i", "wrong-shape.npy", "-o", out),
                         "[N,1,28,28]",
                         "[2,1,27,28]"),
-                c("wrong input dtype", List.of("run", mnist, "-i", "float64.npy", "-o", out), "float32", "float64"),
+                c(
+                        "float64 input beyond float32's range",
+                        List.of("run", mnist, "-i", "float64.npy", "-o", out),
+                        "float32",
+                        "float64",
+                        "1.0E300 at index 3",
+                        "astype(np.float32)"),
                 c(
                         "truncated .npy",
                         List.of("run", mnist, "-i", "truncated.npy", "-o", out),
@@ -456,7 +465,7 @@ class ForgeCliErrorTest {
                         List.of("run", mnist, "-i", input, "-o", "a-file"),
                         "a-file",
                         "not a directory"),
-                c("negative --threads", List.of("bench", mnist, "--threads", "-1"), "--threads"),
+                usage("negative --threads", List.of("bench", mnist, "--threads", "-1"), "--threads", "-1"),
                 // hostile models: refused before ONNX Runtime, by the runtime (run) and the compiler (inspect)
                 c(
                         "run a memory bomb",

@@ -329,6 +329,8 @@ public final class ImagePreprocessing {
         BufferedImage img;
         try (InputStream in = Files.newInputStream(file)) {
             img = ImageIO.read(in);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new InvalidInputException(file + ": image not found (no such file)", e);
         } catch (IOException | RuntimeException e) {
             throw new InvalidInputException(file + ": cannot read the image (" + e + ")", e);
         }
@@ -543,7 +545,10 @@ public final class ImagePreprocessing {
     /**
      * The image as row-major 8-bit planes of its own size, with Pillow's conversions: R, G, B for 3 channels (a
      * gray image repeated), or one gray plane for 1 (ITU-R 601 luma of a color image, as {@code convert("L")});
-     * gray images are read from their raw samples, 16-bit samples scaled to 8 bits, alpha dropped.
+     * gray images are read from their raw samples, 16-bit samples scaled to 8 bits. An image with alpha is
+     * composited first, over white under dark ink and over black under light ink ({@link
+     * #compositeBackground}); Pillow's {@code convert} would drop alpha and keep whatever color transparent
+     * pixels store.
      *
      * @param img a decoded image
      * @param channels 1 or 3
@@ -557,16 +562,27 @@ public final class ImagePreprocessing {
                 && cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY
                 && cm.getNumColorComponents() == 1;
         byte[][] planes = new byte[channels][w * h];
+        boolean alpha = cm.hasAlpha();
+        int background = alpha ? compositeBackground(img, gray) : 255;
         if (gray) {
             // raw samples: getRGB would brighten a gray PNG by a gamma conversion
             Raster r = img.getRaster();
             int bits = cm.getComponentSize(0);
             long max = (1L << bits) - 1;
+            int alphaBits = alpha ? cm.getComponentSize(1) : 0;
+            long alphaMax = (1L << alphaBits) - 1;
             int[] row = new int[w];
+            int[] alphaRow = new int[w];
             for (int y = 0; y < h; y++) {
                 r.getSamples(0, y, w, 1, 0, row);
+                if (alpha) {
+                    r.getSamples(0, y, w, 1, 1, alphaRow);
+                }
                 for (int x = 0; x < w; x++) {
                     int v = bits == 8 ? row[x] : (int) ((row[x] * 255L + max / 2) / max);
+                    if (alpha) {
+                        v = over(v, (int) ((alphaRow[x] * 255L + alphaMax / 2) / alphaMax), background);
+                    }
                     for (int c = 0; c < channels; c++) {
                         planes[c][y * w + x] = (byte) v;
                     }
@@ -579,6 +595,12 @@ public final class ImagePreprocessing {
             int r = (argb[i] >> 16) & 0xff;
             int g = (argb[i] >> 8) & 0xff;
             int b = argb[i] & 0xff;
+            if (alpha) {
+                int a = (argb[i] >>> 24) & 0xff;
+                r = over(r, a, background);
+                g = over(g, a, background);
+                b = over(b, a, background);
+            }
             if (channels == 3) {
                 planes[0][i] = (byte) r;
                 planes[1][i] = (byte) g;
@@ -588,6 +610,76 @@ public final class ImagePreprocessing {
             }
         }
         return planes;
+    }
+
+    /**
+     * A color value with its alpha (0-255) composited over a background gray level: {@code v * a + bg * (1 - a)},
+     * rounded. Transparent pixels keep no color of their own, whatever their stored RGB (often black) is.
+     */
+    static int over(int v, int a, int background) {
+        return (v * a + background * (255 - a) + 127) / 255;
+    }
+
+    /**
+     * The background a transparent image is composited over: one that contrasts with what is drawn on it,
+     * white (255) under dark ink and black (0) under light ink, judged by the mean gray level of the pixels that
+     * are at least half opaque; white when there are none. A digit drawn on a transparent canvas stays visible
+     * whatever its color (over a fixed white, white strokes would vanish; over black, black ones).
+     */
+    private static int compositeBackground(BufferedImage img, boolean gray) {
+        int w = img.getWidth();
+        int h = img.getHeight();
+        long sum = 0;
+        long n = 0;
+        if (gray) {
+            Raster r = img.getRaster();
+            ColorModel cm = img.getColorModel();
+            long max = (1L << cm.getComponentSize(0)) - 1;
+            long alphaMax = (1L << cm.getComponentSize(1)) - 1;
+            int[] row = new int[w];
+            int[] alphaRow = new int[w];
+            for (int y = 0; y < h; y++) {
+                r.getSamples(0, y, w, 1, 0, row);
+                r.getSamples(0, y, w, 1, 1, alphaRow);
+                for (int x = 0; x < w; x++) {
+                    if (alphaRow[x] * 2 >= alphaMax) {
+                        sum += row[x] * 255L / max;
+                        n++;
+                    }
+                }
+            }
+        } else {
+            int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
+            for (int p : argb) {
+                if (((p >>> 24) & 0xff) >= 128) {
+                    sum += (((p >> 16) & 0xff) * 19595 + ((p >> 8) & 0xff) * 38470 + (p & 0xff) * 7471 + 0x8000) >> 16;
+                    n++;
+                }
+            }
+        }
+        return n == 0 || sum < 128 * n ? 255 : 0;
+    }
+
+    /**
+     * The mean brightness (0 dark to 1 light) of an image's border: the outermost row and column of pixels all
+     * around, alpha composited over white, gray as {@link #planes} makes it. A digit or object is usually in the
+     * middle; the border shows the background, so it tells a light-on-dark image from a dark-on-light one.
+     */
+    public static double borderBrightness(BufferedImage img) {
+        byte[] p = planes(img, 1)[0];
+        int w = img.getWidth();
+        int h = img.getHeight();
+        long sum = 0;
+        int n = 0;
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                if (y == 0 || y == h - 1 || x == 0 || x == w - 1) {
+                    sum += p[y * w + x] & 0xff;
+                    n++;
+                }
+            }
+        }
+        return n == 0 ? 0 : sum / (255.0 * n);
     }
 
     private static int positiveOrZero(String text, String what, String where) {

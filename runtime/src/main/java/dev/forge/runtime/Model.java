@@ -62,6 +62,11 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * INFO). {@link #device()} tells what is in use.
  */
 public final class Model implements AutoCloseable {
+    static {
+        // before anything here touches an ONNX Runtime class (SessionOptions loads the native libraries too)
+        OrtNativeLibraries.prepare();
+    }
+
     private final OrtSession session;
     private final String sourceName;
     private final ModelOptions options;

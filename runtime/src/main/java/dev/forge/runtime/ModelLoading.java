@@ -382,26 +382,8 @@ final class ModelLoading {
 
     /** The shared ONNX Runtime environment, created on first use. */
     static final class Ort {
-        private static volatile OrtEnvironment env;
-
         static OrtEnvironment env() {
-            OrtEnvironment e = env;
-            if (e == null) {
-                synchronized (Ort.class) {
-                    if (env == null) {
-                        try {
-                            env = OrtEnvironment.getEnvironment();
-                        } catch (RuntimeException | LinkageError err) {
-                            throw new ForgeRuntimeException(
-                                    "ONNX Runtime could not start on this machine (" + System.getProperty("os.name")
-                                            + "/" + System.getProperty("os.arch") + "): " + err,
-                                    err);
-                        }
-                    }
-                    e = env;
-                }
-            }
-            return e;
+            return OrtNativeLibraries.environment();
         }
 
         static EnumSet<OrtProvider> providers() {

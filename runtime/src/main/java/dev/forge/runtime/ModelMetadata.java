@@ -34,7 +34,23 @@ public final class ModelMetadata {
     /** The {@code producer_name} of models Forge writes. */
     public static final String PRODUCER_NAME = "forge";
 
+    /**
+     * Key: the background of the training images, {@code dark} (light strokes on black, like MNIST) or
+     * {@code light}; {@code forge predict} warns when an image's background is the other one.
+     */
+    public static final String IMAGE_BACKGROUND = "image_background";
+
     private ModelMetadata() {}
+
+    /**
+     * The training images' background of {@link #IMAGE_BACKGROUND}.
+     *
+     * @return {@code dark} or {@code light}; empty when absent or another value
+     */
+    public static Optional<String> imageBackground(Map<String, String> metadata) {
+        String v = metadata.get(IMAGE_BACKGROUND);
+        return "dark".equals(v) || "light".equals(v) ? Optional.of(v) : Optional.empty();
+    }
 
     /**
      * The class labels of {@link #CLASS_LABELS}, trimmed.

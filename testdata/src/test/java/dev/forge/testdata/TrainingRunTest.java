@@ -134,6 +134,7 @@ class TrainingRunTest {
                 TrainingDivergedException.class,
                 () -> run(MnistCnn.build(2), exploding, 3, dir, true)
                         .resumeFrom(good)
+                        .allowNewHyperparameters()
                         .fit(small, smallTest));
         assertTrue(
                 e.getMessage().contains("the loss became") && e.getMessage().contains("last good checkpoint"),

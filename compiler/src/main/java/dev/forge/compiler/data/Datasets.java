@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 
@@ -15,8 +16,9 @@ import java.util.SplittableRandom;
  * takes: {@code mnist}, {@code fashion-mnist} (or {@code fashion-mnist:DIR}, the four IDX files in another
  * directory), {@code cifar10:DIR} (the binary batches, normalized with mean 0.5 and std 0.5 unless another
  * normalization is given), {@code folder:DIR} ({@code DIR/train/<class>/*.png} and {@code DIR/test/<class>/...},
- * decoded to the model's [C, H, W]) or {@code random} (the seed's SimpleNet experiment: one standard-normal
- * input and target, train and test alike).
+ * decoded to the model's [C, H, W]) or {@code random}: for a regression the seed's SimpleNet experiment (one
+ * standard-normal input and target), for a classifier {@value #RANDOM_SAMPLES} standard-normal inputs with
+ * random int64 class labels; train and test alike, the same every time.
  *
  * <pre>{@code
  * Datasets.Split data = Datasets.open("cifar10:/data/cifar-10-batches-bin", new long[] {3, 32, 32}, 10, null);
@@ -31,8 +33,12 @@ public final class Datasets {
     public static final String FORMS =
             "mnist, fashion-mnist[:DIR] (IDX files, gzipped or not), cifar10:DIR (data_batch_*.bin, test_batch.bin), "
                     + "folder:DIR (DIR/train/<class>/*.png|jpg and DIR/test/<class>/...), npy:X.npy,Y.npy[,TEST_X.npy,TEST_Y.npy]"
-                    + " (NumPy inputs and integer labels; without test files both splits are these), or random (one random"
-                    + " sample)";
+                    + " (NumPy inputs and integer labels; without test files both splits are these), or random (random inputs"
+                    + " shaped for the model: with random class labels for a classifier, one random target for a"
+                    + " regression)";
+
+    /** The number of samples of {@code random} for a classifier. */
+    public static final int RANDOM_SAMPLES = 128;
 
     private Datasets() {}
 
@@ -83,6 +89,24 @@ public final class Datasets {
      */
     public static Split open(
             String spec, long[] sampleShape, int outputs, Normalize normalize, ImagePreprocessing preprocessing) {
+        return open(spec, sampleShape, outputs, false, normalize, preprocessing);
+    }
+
+    /**
+     * {@link #open(String, long[], int, Normalize, ImagePreprocessing)} for a model that is a classifier
+     * ({@code classifier}: {@code random} then has int64 labels in {@code [0, outputs)}, as cross-entropy needs)
+     * or a regression ({@code random} has a float target of {@code outputs} values).
+     *
+     * @param outputs the model's output size (classes, or target values); only {@code random} uses it, and
+     *     it must then be at least 1
+     */
+    public static Split open(
+            String spec,
+            long[] sampleShape,
+            int outputs,
+            boolean classifier,
+            Normalize normalize,
+            ImagePreprocessing preprocessing) {
         Objects.requireNonNull(spec, "spec");
         Objects.requireNonNull(sampleShape, "sampleShape");
         String kind = spec.contains(":") ? spec.substring(0, spec.indexOf(':')) : spec;
@@ -148,7 +172,11 @@ public final class Datasets {
                         : train;
             }
             case "random" -> {
-                train = random(sampleShape, outputs);
+                if (outputs < 1) {
+                    throw new IllegalArgumentException("data set 'random' needs the model's output size (classes or"
+                            + " target values) and got " + outputs + "; the model's first output must be [batch, K]");
+                }
+                train = classifier ? randomClasses(sampleShape, outputs, RANDOM_SAMPLES) : random(sampleShape, outputs);
                 test = train;
             }
             default -> throw new IllegalArgumentException("unknown data set '" + spec + "'; use " + FORMS);
@@ -186,6 +214,76 @@ public final class Datasets {
         xs[0] = 1;
         System.arraycopy(sampleShape, 0, xs, 1, sampleShape.length);
         return NpyDataset.of(Tensor.of(x, xs), Tensor.of(y, 1, outputs), 0);
+    }
+
+    /**
+     * Random data for a classifier: {@code samples} standard-normal inputs of shape {@code sampleShape} with
+     * int64 labels drawn uniformly from {@code [0, classes)}, always the same (seed 0). Nothing to learn, but
+     * every shape and type is the real thing: a quick check that a network trains, evaluates and exports.
+     */
+    public static Dataset randomClasses(long[] sampleShape, int classes, int samples) {
+        if (classes < 1 || samples < 1) {
+            throw new IllegalArgumentException(
+                    "random classes need at least 1 class and 1 sample, got " + classes + " and " + samples);
+        }
+        SplittableRandom r = new SplittableRandom(0);
+        long n = 1;
+        for (long d : sampleShape) {
+            n *= d;
+        }
+        float[] x = new float[Math.toIntExact(n * samples)];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) gaussian(r);
+        }
+        long[] y = new long[samples];
+        for (int i = 0; i < samples; i++) {
+            y[i] = r.nextInt(classes);
+        }
+        long[] xs = new long[sampleShape.length + 1];
+        xs[0] = samples;
+        System.arraycopy(sampleShape, 0, xs, 1, sampleShape.length);
+        return NpyDataset.of(Tensor.of(x, xs), Tensor.of(y, samples), classes);
+    }
+
+    /**
+     * Whether a data set's images have a {@code dark} or a {@code light} background, from the mean brightness of
+     * the outermost pixels of up to 256 samples (spread over the set), with the normalization undone: below
+     * 0.3 dark, above 0.7 light (MNIST's border is 0, a scanned page's near 1). Recorded in an exported model
+     * ({@code ModelMetadata.IMAGE_BACKGROUND}) so that inference can warn about an inverted image.
+     *
+     * @param data samples of shape [C, H, W] with values in [0, 1] before {@code normalize}
+     * @param normalize the normalization applied to {@code data}, or null
+     * @return {@code dark}, {@code light}, or empty for other shapes, mixed or mid-gray backgrounds
+     */
+    public static Optional<String> imageBackground(Dataset data, Normalize normalize) {
+        long[] s = data.sampleShape();
+        if (s.length != 3 || s[1] < 3 || s[2] < 3 || data.size() == 0) {
+            return Optional.empty();
+        }
+        int c = (int) s[0];
+        int h = (int) s[1];
+        int w = (int) s[2];
+        float[] x = new float[c * h * w];
+        int samples = Math.min(256, data.size());
+        double sum = 0;
+        long n = 0;
+        for (int k = 0; k < samples; k++) {
+            data.copySample((int) ((long) k * data.size() / samples), x, 0);
+            for (int ch = 0; ch < c; ch++) {
+                float mean = normalize == null ? 0 : normalize.mean()[normalize.mean().length == 1 ? 0 : ch];
+                float std = normalize == null ? 1 : normalize.std()[normalize.std().length == 1 ? 0 : ch];
+                for (int y = 0; y < h; y++) {
+                    for (int xx = 0; xx < w; xx++) {
+                        if (y == 0 || y == h - 1 || xx == 0 || xx == w - 1) {
+                            sum += x[ch * h * w + y * w + xx] * std + mean;
+                            n++;
+                        }
+                    }
+                }
+            }
+        }
+        double m = sum / n;
+        return m < 0.3 ? Optional.of("dark") : m > 0.7 ? Optional.of("light") : Optional.empty();
     }
 
     private static double gaussian(SplittableRandom r) {

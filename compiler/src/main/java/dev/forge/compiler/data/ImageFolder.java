@@ -339,6 +339,8 @@ public final class ImageFolder implements Dataset {
         BufferedImage img;
         try (InputStream in = Files.newInputStream(file)) {
             img = ImageIO.read(in);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new DatasetException(file + ": image not found (no such file)", e);
         } catch (IOException | RuntimeException e) {
             throw new DatasetException(file + ": corrupt or unreadable image (" + e.getMessage() + ")", e);
         }

@@ -81,8 +81,47 @@ public final class OnnxWriter {
             Files.createDirectories(path.toAbsolutePath().getParent());
             AtomicFiles.write(path, bytes);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + path + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot write " + path + ": " + reason(e), e);
         }
+    }
+
+    /**
+     * Checks, before any work is done, that {@link #writeAtomically} can write {@code path}: its directory
+     * exists or can be created, and a file can be created in it (a probe file is created and deleted).
+     *
+     * @throws UncheckedIOException "cannot write PATH: REASON", naming {@code path} as given
+     */
+    public static void checkWritable(Path path) {
+        Path abs = path.toAbsolutePath();
+        if (Files.isDirectory(abs)) {
+            throw new UncheckedIOException(
+                    "cannot write " + path + ": it is a directory; give a file name",
+                    new IOException(abs + " is a directory"));
+        }
+        try {
+            Path dir = Files.createDirectories(abs.getParent());
+            Path probe = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".probe");
+            Files.delete(probe);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + path + ": " + reason(e), e);
+        }
+    }
+
+    /** Why a write failed, without the temporary file's name (the user never gave it). */
+    private static String reason(IOException e) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no file can be created in its directory";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof java.nio.file.FileAlreadyExistsException f) {
+            return f.getFile() + " exists and is not a directory";
+        }
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 
     static Onnx.ValueInfoProto valueInfo(String name, ValueType type) {

@@ -260,7 +260,7 @@ public final class Float16KernelProbe {
 
     /** Creates a session on this device (saving the graph it runs to {@code optimized}) and runs it once. */
     private List<Tensor> session(byte[] model, Map<String, Tensor> feeds, Path optimized) throws OrtException {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = dev.forge.runtime.OrtNativeLibraries.environment();
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.BASIC_OPT);
             so.setIntraOpNumThreads(1);

@@ -37,6 +37,8 @@ public record Checkpoint(Map<String, Tensor> state, int epoch, long step, Map<St
     public static final String LOSS = "loss";
     /** {@link #info()} key: the mini-batch size. */
     public static final String BATCH = "batch";
+    /** {@link #info()} key: what the training data was (sample count, shape, classes), checked on resume. */
+    public static final String DATA = "data";
     /** {@link #info()} key: the history so far as CSV ({@link EpochStats#csv}). */
     public static final String HISTORY = "history";
 

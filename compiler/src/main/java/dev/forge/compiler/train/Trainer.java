@@ -37,7 +37,7 @@ import java.util.SplittableRandom;
  * wrapped without copying, and the wrappers are reused while the loader reuses its buffers.
  */
 public final class Trainer implements AutoCloseable {
-    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final OrtEnvironment env = dev.forge.runtime.OrtNativeLibraries.environment();
     private final TrainingGraph tg;
     private final OrtSession stepSession;
     private final OrtSession evalSession;

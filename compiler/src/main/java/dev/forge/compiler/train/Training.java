@@ -4,6 +4,7 @@ import dev.forge.compiler.data.Batch;
 import dev.forge.compiler.data.DataLoader;
 import dev.forge.compiler.data.Dataset;
 import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.ValueInfo;
 import dev.forge.runtime.Device;
 import dev.forge.runtime.ModelOptions;
 import dev.forge.runtime.Tensor;
@@ -63,6 +64,7 @@ public final class Training {
     private ModelOptions runtime = ModelOptions.defaults();
     private Path checkpoint;
     private Checkpoint resume;
+    private boolean newHyperparameters;
     private final List<ParameterPattern> frozenPatterns = new ArrayList<>();
     private final List<Map.Entry<ParameterPattern, Double>> lrFactors = new ArrayList<>();
     private final List<Predicate<String>> frozen = new ArrayList<>();
@@ -185,9 +187,24 @@ public final class Training {
         return resumeFrom(Checkpoint.read(checkpoint));
     }
 
-    /** Continues the run saved in this checkpoint (same net, optimizer and seed; more epochs). */
+    /**
+     * Continues the run saved in this checkpoint (same net, optimizer and seed; more epochs). A run that differs
+     * from the checkpoint's in its optimizer (kind or settings), loss, batch size, seed or training data is
+     * refused at {@link #fit}, naming what differs, so that two runs' histories are never mixed silently; see
+     * {@link #allowNewHyperparameters()} for a deliberate change of learning rate.
+     */
     public Training resumeFrom(Checkpoint checkpoint) {
         this.resume = Objects.requireNonNull(checkpoint, "checkpoint");
+        return this;
+    }
+
+    /**
+     * On resume, accepts an optimizer of the checkpoint's kind with other settings (a new learning rate,
+     * momentum or weight decay), logging a warning that names the change, instead of refusing it. The kind
+     * itself cannot change: its state tensors would not match.
+     */
+    public Training allowNewHyperparameters() {
+        this.newHyperparameters = true;
         return this;
     }
 
@@ -292,13 +309,19 @@ public final class Training {
      *
      * @return the history, trained state and final evaluation, ready to export
      * @throws TrainingDivergedException if the loss becomes NaN or infinite
-     * @throws IllegalArgumentException if a resumed checkpoint does not fit this run
+     * @throws IncompatibleCheckpointException if a resumed checkpoint does not fit this run
      * @throws dev.forge.runtime.DeviceUnavailableException if the device cannot be used
      */
     public TrainingResult fit(Dataset train, Dataset test) {
         Objects.requireNonNull(train, "train");
         Objects.requireNonNull(test, "test");
+        if (checkpoint != null) {
+            // before epoch 1, not after it
+            dev.forge.compiler.onnx.OnnxWriter.checkWritable(checkpoint);
+        }
         Graph forward = trainedGraph();
+        checkData(forward, train, "training");
+        checkData(forward, test, "test");
         TrainingGraph tg = TrainingGraph.build(forward, loss, optimizer, lrFactors(forward));
         List<EpochStats> history = new ArrayList<>();
         int startEpoch = 0;
@@ -314,7 +337,7 @@ public final class Training {
                         .shuffle(false)
                         .build()) {
             if (resume != null) {
-                checkCompatible(resume, tg);
+                checkCompatible(resume, tg, train);
                 trainer.setState(resume.state());
                 startEpoch = resume.epoch();
                 step = resume.step();
@@ -369,7 +392,10 @@ public final class Training {
             trainer.setLearningRate(lr);
             int batches = perEpoch;
             if (maxSteps > 0) {
-                batches = (int) Math.min(batches, Math.max(0, maxSteps - step));
+                if (step >= maxSteps) {
+                    break; // the step limit ended the run: no empty epoch in the history
+                }
+                batches = (int) Math.min(batches, maxSteps - step);
             }
             for (TrainingListener l : listeners) {
                 l.onEpochStart(epoch + 1, epochs, batches);
@@ -428,7 +454,8 @@ public final class Training {
                     last.loss(),
                     classifier ? last.accuracy() : Double.NaN,
                     seconds,
-                    seen / seconds);
+                    seen / seconds,
+                    done == 0 ? 1 : (double) done / perEpoch);
             history.add(stats);
             if (checkpoint != null) {
                 Map<String, String> info = new LinkedHashMap<>();
@@ -436,6 +463,7 @@ public final class Training {
                 info.put(Checkpoint.OPTIMIZER, optimizer.describe());
                 info.put(Checkpoint.LOSS, loss.cliName());
                 info.put(Checkpoint.BATCH, Integer.toString(batchSize));
+                info.put(Checkpoint.DATA, describe(train));
                 info.put(Checkpoint.HISTORY, EpochStats.csv(history));
                 new Checkpoint(trainer.state(), epoch + 1, step, info).write(checkpoint);
             }
@@ -474,29 +502,128 @@ public final class Training {
         return out;
     }
 
-    private void checkCompatible(Checkpoint ckpt, TrainingGraph tg) {
+    /**
+     * Checks before training that the data fits the model and the loss: sample shape against the model input,
+     * class labels for cross-entropy (and as many classes as the model has scores), float targets for a
+     * regression loss. ONNX Runtime would otherwise fail at step 1 with its own text.
+     */
+    private void checkData(Graph forward, Dataset data, String which) {
+        ValueInfo in = forward.inputs().get(0);
+        long[] inShape = in.type().shape().toArrayWithWildcards();
+        long[] sample = data.sampleShape();
+        boolean fits = inShape.length == sample.length + 1;
+        for (int i = 0; fits && i < sample.length; i++) {
+            fits = inShape[i + 1] < 0 || inShape[i + 1] == sample[i];
+        }
+        if (!fits) {
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "the %s data has samples of shape %s but the model input '%s' takes %s (batch first); %s",
+                    which,
+                    Arrays.toString(sample),
+                    in.name(),
+                    Arrays.toString(inShape).replace("-1", "N"),
+                    sample.length + 1 == inShape.length && sample.length == 3
+                            ? "resize the images to " + inShape[2] + "x" + inShape[3] + " (and " + inShape[1]
+                                    + " channel" + (inShape[1] == 1 ? "" : "s") + ")"
+                            : "reshape the inputs to the model's sample shape"));
+        }
+        long[] out = forward.outputs().get(0).type().shape().toArrayWithWildcards();
+        if (loss == Loss.CROSS_ENTROPY) {
+            if (!data.isClassification()) {
+                throw new IllegalArgumentException("cross-entropy needs int64 class indices as labels, but the " + which
+                        + " labels are float values"
+                        + (data.targetShape().length == 0 ? "" : " of shape " + Arrays.toString(data.targetShape()))
+                        + "; save the labels as integers (numpy: y.astype(np.int64)) or train with a regression"
+                        + " loss (mse, l1)");
+            }
+            if (out.length == 2 && out[1] > 0 && data.numClasses() != out[1]) {
+                throw new IllegalArgumentException("the " + which + " data has " + data.numClasses()
+                        + " classes but the model's output '"
+                        + forward.outputs().get(0).name() + "' has " + out[1]
+                        + " class scores; replace its classifier for " + data.numClasses() + " classes"
+                        + " (Transfer.replaceHead, forge train --num-classes " + data.numClasses() + ")");
+            }
+        } else if (data.isClassification()) {
+            throw new IllegalArgumentException(loss.cliName() + " needs float targets, but the " + which
+                    + " labels are class indices; use cross-entropy, or save the targets as floats");
+        }
+    }
+
+    /** What a checkpoint records of its training data, to recognize another data set on resume. */
+    static String describe(Dataset train) {
+        String names = train.classNames() == null ? "" : String.join(",", train.classNames());
+        return String.format(
+                Locale.ROOT,
+                "%d samples of %s, %s",
+                train.size(),
+                Arrays.toString(train.sampleShape()),
+                train.numClasses() > 0
+                        ? train.numClasses() + " classes"
+                                + (names.isEmpty() ? "" : String.format(Locale.ROOT, " (%08x)", names.hashCode()))
+                        : "targets " + Arrays.toString(train.targetShape()));
+    }
+
+    private void checkCompatible(Checkpoint ckpt, TrainingGraph tg, Dataset train) {
+        String was = ckpt.info().get(Checkpoint.OPTIMIZER);
+        String now = optimizer.describe();
+        if (was != null && !was.equals(now)) {
+            String wasKind = was.contains("(") ? was.substring(0, was.indexOf('(')) : was;
+            String nowKind = now.contains("(") ? now.substring(0, now.indexOf('(')) : now;
+            if (!wasKind.equals(nowKind) || !newHyperparameters) {
+                throw new IncompatibleCheckpointException(
+                        "the checkpoint was trained with " + was + ", this run uses " + now
+                                + (wasKind.equals(nowKind)
+                                        ? "; give the checkpoint's settings to continue the same run, or change them"
+                                                + " deliberately (Training.allowNewHyperparameters(); forge train: give"
+                                                + " --lr, --momentum or --weight-decay explicitly)"
+                                        : "; resume with the checkpoint's optimizer (" + wasKind + ")"));
+            }
+            System.getLogger(Training.class.getName())
+                    .log(
+                            System.Logger.Level.WARNING,
+                            "resuming with " + now + " instead of the checkpoint's " + was
+                                    + "; the history continues across the change");
+        }
+        String wasLoss = ckpt.info().get(Checkpoint.LOSS);
+        if (wasLoss != null && !wasLoss.equals(loss.cliName())) {
+            throw new IncompatibleCheckpointException("the checkpoint was trained with loss " + wasLoss
+                    + ", this run uses " + loss.cliName() + "; resume with loss " + wasLoss);
+        }
+        String wasBatch = ckpt.info().get(Checkpoint.BATCH);
+        if (wasBatch != null && Integer.parseInt(wasBatch) != batchSize) {
+            throw new IncompatibleCheckpointException("the checkpoint was trained with batch size " + wasBatch
+                    + ", this run uses " + batchSize + "; resume with batch size " + wasBatch
+                    + " (another size changes the steps and the shuffled batches)");
+        }
+        String wasData = ckpt.info().get(Checkpoint.DATA);
+        if (wasData != null && !wasData.equals(describe(train))) {
+            throw new IncompatibleCheckpointException("the checkpoint was trained on other data (" + wasData
+                    + ") than this run's training set (" + describe(train) + "); resume on the same data set,"
+                    + " or start a new run (fine-tuning) from the exported model");
+        }
         for (Map.Entry<String, Tensor> e : tg.initialState().entrySet()) {
             Tensor t = ckpt.state().get(e.getKey());
             if (t == null) {
-                throw new IllegalArgumentException(
+                throw new IncompatibleCheckpointException(
                         "the checkpoint has no tensor '" + e.getKey() + "': it was made for another "
                                 + "model or optimizer (checkpoint optimizer: "
                                 + ckpt.info().get(Checkpoint.OPTIMIZER) + ", now: "
                                 + optimizer.describe() + ")");
             }
             if (!Arrays.equals(t.shape(), e.getValue().shape())) {
-                throw new IllegalArgumentException("checkpoint tensor '" + e.getKey() + "' has shape "
+                throw new IncompatibleCheckpointException("checkpoint tensor '" + e.getKey() + "' has shape "
                         + Arrays.toString(t.shape()) + ", the model needs "
                         + Arrays.toString(e.getValue().shape()));
             }
         }
         String ckptSeed = ckpt.info().get(Checkpoint.SEED);
         if (ckptSeed != null && Long.parseLong(ckptSeed) != seed) {
-            throw new IllegalArgumentException("the checkpoint was trained with seed " + ckptSeed + ", this run uses "
-                    + seed + "; resume with --seed " + ckptSeed + " to continue the same run");
+            throw new IncompatibleCheckpointException("the checkpoint was trained with seed " + ckptSeed
+                    + ", this run uses " + seed + "; resume with --seed " + ckptSeed + " to continue the same run");
         }
         if (ckpt.epoch() >= epochs) {
-            throw new IllegalArgumentException("the checkpoint already completed " + ckpt.epoch()
+            throw new IncompatibleCheckpointException("the checkpoint already completed " + ckpt.epoch()
                     + " epochs; ask for more than " + ckpt.epoch() + " with --epochs");
         }
     }

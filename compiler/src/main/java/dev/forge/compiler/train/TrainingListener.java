@@ -104,9 +104,12 @@ public interface TrainingListener {
                 boolean classifier = !Double.isNaN(s.trainAccuracy());
                 out.printf(
                         Locale.ROOT,
-                        "epoch %d/%d  train loss %.4f%s  test loss %.4f%s  lr %s  %.1f s (%.0f img/s)%n",
+                        "epoch %d/%d%s  train loss %.4f%s  test loss %.4f%s  lr %s  %.1f s (%.0f img/s)%n",
                         s.epoch(),
                         epochs,
+                        s.partial()
+                                ? String.format(Locale.ROOT, " (partial: %.0f%% of its steps)", 100 * s.fraction())
+                                : "",
                         s.trainLoss(),
                         classifier ? String.format(Locale.ROOT, " acc %.4f", s.trainAccuracy()) : "",
                         s.testLoss(),

@@ -36,6 +36,46 @@ class DatasetsTest {
     }
 
     @Test
+    void random_for_a_classifier_has_int64_labels_of_the_models_classes() {
+        Datasets.Split a = Datasets.open("random", new long[] {1, 4, 4}, 3, true, null, null);
+        assertSame(a.train(), a.test());
+        assertEquals(Datasets.RANDOM_SAMPLES, a.train().size());
+        assertEquals(3, a.train().numClasses());
+        assertTrue(a.train().isClassification());
+        java.util.Set<Long> seen = new java.util.TreeSet<>();
+        for (int i = 0; i < a.train().size(); i++) {
+            seen.add(a.train().label(i));
+        }
+        assertEquals(java.util.Set.of(0L, 1L, 2L), seen);
+        // no output size (eval and predict of a model whose output is not [batch, K]): one clear error
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> Datasets.open("random", new long[] {1, 4, 4}, -1, true, null, null));
+        assertTrue(e.getMessage().contains("output size"), e.getMessage());
+    }
+
+    @Test
+    void the_image_background_is_dark_for_light_on_dark_images_and_light_for_the_inverse() {
+        byte[] dark = new byte[2 * 8 * 8];
+        byte[] light = new byte[2 * 8 * 8];
+        for (int i = 0; i < dark.length; i++) {
+            int y = (i % 64) / 8;
+            int x = i % 8;
+            boolean ink = x > 2 && x < 5 && y > 1 && y < 6;
+            dark[i] = (byte) (ink ? 255 : 10);
+            light[i] = (byte) (255 - (dark[i] & 0xff));
+        }
+        long[] shape = {1, 8, 8};
+        Dataset d = ImageDataset.of("dark", dark, new int[] {0, 1}, shape, java.util.List.of("a", "b"));
+        Dataset l = ImageDataset.of("light", light, new int[] {0, 1}, shape, java.util.List.of("a", "b"));
+        assertEquals(java.util.Optional.of("dark"), Datasets.imageBackground(d, null));
+        assertEquals(java.util.Optional.of("light"), Datasets.imageBackground(l, null));
+        // normalization is undone: MNIST normalized with its mean and std is still dark
+        Normalize n = Normalize.of(0.1307f, 0.3081f);
+        assertEquals(java.util.Optional.of("dark"), Datasets.imageBackground(n.apply(d), n));
+    }
+
+    @Test
     void an_explicit_normalization_is_applied_to_both_splits() {
         Datasets.Split plain = Datasets.open("random", new long[] {1, 2, 2}, 1, null);
         Datasets.Split norm = Datasets.open("random", new long[] {1, 2, 2}, 1, Normalize.of(1f, 2f));

@@ -127,13 +127,14 @@ class ImageFolderTest {
     }
 
     @Test
-    void alphaIsDroppedNotComposited() throws IOException {
+    void alphaIsCompositedOverWhite() throws IOException {
         BufferedImage img = new BufferedImage(1, 1, BufferedImage.TYPE_INT_ARGB);
-        img.setRGB(0, 0, 0x10_c8_64_32); // alpha 16
+        img.setRGB(0, 0, 0x10_c8_64_32); // alpha 16: mostly transparent, so mostly white
         png("a/t.png", img);
         float[] x = new float[3];
         ImageFolder.load(root, 3, 1, 1).copySample(0, x, 0);
-        assertArrayEquals(new float[] {200 / 255f, 100 / 255f, 50 / 255f}, x);
+        // (v * 16 + 255 * 239 + 127) / 255
+        assertArrayEquals(new float[] {252 / 255f, 245 / 255f, 242 / 255f}, x);
     }
 
     @Test
