@@ -12,6 +12,7 @@ import dev.forge.compiler.train.Evaluation;
 import dev.forge.compiler.train.ExportOptions;
 import dev.forge.compiler.train.Loss;
 import dev.forge.compiler.train.Optimizer;
+import dev.forge.compiler.train.Replicas;
 import dev.forge.compiler.train.Schedule;
 import dev.forge.compiler.train.Trainable;
 import dev.forge.compiler.train.Training;
@@ -32,6 +33,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -161,6 +163,15 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", paramLabel = "CKPT", description = "Continue from a checkpoint.")
     private Path resume;
 
+    @Option(
+            names = "--replicas",
+            paramLabel = "N|auto",
+            defaultValue = "1",
+            converter = TrainArguments.ReplicasConverter.class,
+            description = "Data-parallel replicas sharing the CPU's cores, each on its rows of every batch (default:"
+                    + " ${DEFAULT-VALUE}); auto times 1 and 2 on the net first and keeps the faster. docs/SCALING.md.")
+    private Replicas replicas;
+
     @Mixin
     private DeviceOptions runtime;
 
@@ -237,6 +248,12 @@ final class TrainCommand implements Callable<Integer> {
         if (batchSize < 1 || epochCount < 1) {
             throw new IllegalArgumentException("--batch and --epochs must be at least 1");
         }
+        if (!replicas.isAuto() && replicas.count() > batchSize) {
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--replicas " + replicas + " exceeds the batch size " + batchSize
+                            + ": every replica needs at least one row of each batch; give at most " + batchSize);
+        }
         if (steps != null) {
             if (steps < 1) {
                 throw new IllegalArgumentException("--steps must be at least 1");
@@ -293,6 +310,7 @@ final class TrainCommand implements Callable<Integer> {
                 .seed(seed)
                 .shuffle(!noShuffle)
                 .runtimeOptions(device)
+                .replicas(replicas)
                 .checkpointTo(ckpt);
         transfer.configure(run, forward, (train.size() + batchSize - 1) / batchSize);
         if (steps != null) {
