@@ -125,18 +125,22 @@ public final class ReplicaStep {
         List<OnnxTensor> owned = new ArrayList<>();
         try (OrtSession.SessionOptions o1 = new OrtSession.SessionOptions();
                 OrtSession.SessionOptions o2 = new OrtSession.SessionOptions();
-                OrtSession.SessionOptions ou = new OrtSession.SessionOptions()) {
+                OrtSession.SessionOptions ou = new OrtSession.SessionOptions();
+                OrtSession.SessionOptions ou1 = new OrtSession.SessionOptions()) {
             for (OrtSession.SessionOptions o : List.of(o1, o2)) {
                 o.setIntraOpNumThreads(1);
                 o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
             }
             ou.setIntraOpNumThreads(Runtime.getRuntime().availableProcessors());
             ou.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
+            ou1.setIntraOpNumThreads(1);
+            ou1.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
             byte[] gradBytes = OnnxWriter.toBytes(t.gradientGraph().graph());
             Graph update = t.updateGraph();
             try (OrtSession a = env.createSession(gradBytes, o1);
                     OrtSession b = env.createSession(gradBytes, o2);
-                    OrtSession u = env.createSession(OnnxWriter.toBytes(update), ou)) {
+                    OrtSession u = env.createSession(OnnxWriter.toBytes(update), ou);
+                    OrtSession u1 = env.createSession(OnnxWriter.toBytes(update), ou1)) {
                 Map<String, OnnxTensor> in = new HashMap<>();
                 for (String s : t.gradientGraph().initialState().keySet()) {
                     in.put(s, onnx(env, state.get(s), owned));
@@ -169,18 +173,20 @@ public final class ReplicaStep {
                     }
                 });
                 pool.shutdown();
-                double upd = ms(
-                        seconds,
-                        () -> run(u, uin, Set.of(update.outputs().get(0).name())));
+                Set<String> uout = Set.of(update.outputs().get(0).name());
+                double upd = ms(seconds, () -> run(u, uin, uout));
+                double upd1 = ms(seconds, () -> run(u1, uin, uout));
                 System.out.printf(
                         Locale.ROOT,
                         "phases of a 2-replica step at b%d: one replica's gradient graph alone (b%d, 1 thread) %.2f ms;"
-                                + " two at once %.2f ms; the update graph %.2f ms%n",
+                                + " two at once %.2f ms; the update graph %.2f ms (%d threads), %.2f ms (1 thread)%n",
                         batch,
                         half,
                         one,
                         both,
-                        upd);
+                        upd,
+                        Runtime.getRuntime().availableProcessors(),
+                        upd1);
             }
         } finally {
             owned.forEach(OnnxTensor::close);

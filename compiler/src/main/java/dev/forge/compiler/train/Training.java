@@ -34,7 +34,7 @@ import java.util.function.Predicate;
  * }</pre>
  *
  * <p>Every setting has a default: cross-entropy loss, Adam (lr 0.001), batch 32, 1 epoch, a constant
- * rate, seed 0, shuffled batches, the CPU with one intra-op thread per processor, no checkpoint, and no
+ * rate, seed 0, shuffled batches, the CPU with one intra-op thread per processor, one replica, no checkpoint, and no
  * output at all (progress, logs, metric files and plots are {@link TrainingListener listeners}).
  *
  * <p>Each epoch trains on shuffled mini-batches (the order of epoch {@code e} depends only on seed and
