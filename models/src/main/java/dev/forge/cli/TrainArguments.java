@@ -2,6 +2,7 @@ package dev.forge.cli;
 
 import dev.forge.compiler.train.Loss;
 import dev.forge.compiler.train.Optimizer;
+import dev.forge.compiler.train.Replicas;
 import dev.forge.compiler.train.Schedule;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -228,6 +229,18 @@ final class TrainArguments {
                 // the message below
             }
             throw new TypeConversionException("'" + text + "' is not a finite number >= 0");
+        }
+    }
+
+    /** --replicas: a count of at least 1, or auto. */
+    static final class ReplicasConverter implements ITypeConverter<Replicas> {
+        @Override
+        public Replicas convert(String text) {
+            try {
+                return Replicas.parse(text);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
         }
     }
 

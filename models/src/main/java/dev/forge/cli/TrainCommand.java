@@ -15,6 +15,7 @@ import dev.forge.compiler.train.ExportOptions;
 import dev.forge.compiler.train.IncompatibleCheckpointException;
 import dev.forge.compiler.train.Loss;
 import dev.forge.compiler.train.Optimizer;
+import dev.forge.compiler.train.Replicas;
 import dev.forge.compiler.train.Schedule;
 import dev.forge.compiler.train.Trainable;
 import dev.forge.compiler.train.Training;
@@ -189,6 +190,15 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", paramLabel = "CKPT", description = "Continue from a checkpoint.")
     private Path resume;
 
+    @Option(
+            names = "--replicas",
+            paramLabel = "N|auto",
+            defaultValue = "1",
+            converter = TrainArguments.ReplicasConverter.class,
+            description = "Data-parallel replicas sharing the CPU's cores, each on its rows of every batch (default:"
+                    + " ${DEFAULT-VALUE}); auto times 1 and 2 on the net first and keeps the faster. docs/SCALING.md.")
+    private Replicas replicas;
+
     @Mixin
     private DeviceOptions runtime;
 
@@ -290,6 +300,12 @@ final class TrainCommand implements Callable<Integer> {
                         weightDecay);
         int batchSize = batch != null ? batch : recipe.batchSize();
         int epochCount = epochs != null ? epochs : recipe.epochs();
+        if (!replicas.isAuto() && replicas.count() > batchSize) {
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--replicas " + replicas + " exceeds the batch size " + batchSize
+                            + ": every replica needs at least one row of each batch; give at most " + batchSize);
+        }
         if (steps != null) {
             long perEpoch = (train.size() + batchSize - 1) / batchSize;
             if (epochs == null) {
@@ -334,6 +350,7 @@ final class TrainCommand implements Callable<Integer> {
                 .seed(seed)
                 .shuffle(!noShuffle)
                 .runtimeOptions(device)
+                .replicas(replicas)
                 .checkpointTo(ckpt);
         transfer.configure(run, forward, (train.size() + batchSize - 1) / batchSize);
         if (steps != null) {

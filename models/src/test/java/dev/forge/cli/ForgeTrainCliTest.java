@@ -149,6 +149,59 @@ class ForgeTrainCliTest {
     }
 
     @Test
+    void replicas_train_an_imported_model_and_bad_counts_are_usage_errors() throws Exception {
+        Path model = tinyOnnx();
+        Random r = new Random(5);
+        float[] x = new float[24 * 64];
+        long[] y = new long[24];
+        for (int i = 0; i < 24; i++) {
+            y[i] = i % 3;
+            for (int k = 0; k < 64; k++) {
+                x[i * 64 + k] = (float) (r.nextGaussian() + (k % 3 == y[i] ? 1 : 0));
+            }
+        }
+        Path xs = dir.resolve("x.npy");
+        Path ys = dir.resolve("y.npy");
+        Npy.write(xs, Tensor.of(x, 24, 1, 8, 8));
+        Npy.write(ys, Tensor.of(y, 24));
+        String[] common = {
+            "train",
+            "--model",
+            model.toString(),
+            "--inputs",
+            xs.toString(),
+            "--labels",
+            ys.toString(),
+            "--loss",
+            "cross-entropy",
+            "--steps",
+            "4",
+            "--batch",
+            "8",
+            "--no-progress",
+            "--out",
+            dir.resolve("r.onnx").toString()
+        };
+        String text = forge(concat(common, "--replicas", "auto")).ok().out();
+        assertTrue(text.contains("replicas auto: 1 -> ") && text.contains("; chose "), text);
+        forge(concat(common, "--replicas", "2")).ok();
+        ForgeCliTest.Result bad = forge(concat(common, "--replicas", "0"));
+        assertEquals(Forge.EXIT_USAGE, bad.code(), bad.err());
+        assertTrue(bad.err().contains("replicas must be at least 1 (or auto), got 0"), bad.err());
+        bad = forge(concat(common, "--replicas", "two"));
+        assertEquals(Forge.EXIT_USAGE, bad.code(), bad.err());
+        bad = forge(concat(common, "--replicas", "9"));
+        assertEquals(Forge.EXIT_USAGE, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--replicas 9 exceeds the batch size 8"), bad.err());
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    @Test
     void bad_training_input_is_one_clear_error() {
         // a bad value of a typed option is a usage error (exit 2) that lists the valid choices
         ForgeCliTest.Result r = forge("train", "mnist-cnn", "--data", "nonsense");

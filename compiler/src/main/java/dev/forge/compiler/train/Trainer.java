@@ -36,7 +36,7 @@ import java.util.SplittableRandom;
  * B (pinned outputs); then the sets swap. Nothing is copied per step. Batches from direct buffers are
  * wrapped without copying, and the wrappers are reused while the loader reuses its buffers.
  */
-public final class Trainer implements AutoCloseable {
+public final class Trainer implements StepTrainer {
     private final OrtEnvironment env = dev.forge.runtime.OrtNativeLibraries.environment();
     private final TrainingGraph tg;
     private final OrtSession stepSession;
@@ -145,7 +145,7 @@ public final class Trainer implements AutoCloseable {
         setState(tg.initialState());
     }
 
-    private static OrtSession.SessionOptions options(ModelOptions options) throws OrtException {
+    static OrtSession.SessionOptions options(ModelOptions options) throws OrtException {
         // EXTENDED, not ALL: the NCHWc layout conversions ALL adds cost more than they save in training graphs
         // (MNIST CNN step at batch 64: 10.5 ms with EXTENDED against 12.2 ms with ALL). The runtime sets the
         // intra-op threads explicitly: ONNX Runtime's default ran single-threaded on a 2-core VM (CIFAR-10 net
@@ -174,7 +174,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** The evaluation graph plus the loss, so evaluation reports the same loss the trainer optimizes. */
-    private static Graph withLoss(TrainingGraph tg) {
+    static Graph withLoss(TrainingGraph tg) {
         Graph g = tg.evalGraph().copy();
         g.addInput(new ValueInfo(TrainingGraph.TARGET, tg.loss().targetType(g.type(tg.prediction()))));
         dev.forge.compiler.autodiff.Emitter e = new dev.forge.compiler.autodiff.Emitter(g, "loss");
@@ -194,6 +194,7 @@ public final class Trainer implements AutoCloseable {
      * @param x inputs [B, ...]
      * @param y targets (int64 [B] for cross-entropy, else shaped like the prediction)
      */
+    @Override
     public StepResult step(Tensor x, Tensor y) {
         return step(x, y, steps + 1, learningRate);
     }
@@ -208,6 +209,7 @@ public final class Trainer implements AutoCloseable {
      * @param lr learning rate of this step
      * @throws IllegalArgumentException if {@code step} is below 1
      */
+    @Override
     public StepResult step(Tensor x, Tensor y, long step, double lr) {
         requireOpen();
         if (step < 1) {
@@ -246,7 +248,7 @@ public final class Trainer implements AutoCloseable {
         if (tg.dropoutMasks().isEmpty()) {
             return;
         }
-        SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + step);
+        SplittableRandom rng = maskGenerator(seed, step);
         for (Map.Entry<String, Shape> m : tg.dropoutMasks().entrySet()) {
             long[] shape = m.getValue().toArrayWithWildcards();
             shape[0] = batch;
@@ -268,16 +270,25 @@ public final class Trainer implements AutoCloseable {
                     throw new IllegalStateException(e);
                 }
             }
-            float p = tg.dropoutRatios().get(m.getKey());
-            float keep = 1f / (1f - p);
-            for (int i = 0; i < n; i++) {
-                b.putFloat(i * 4, rng.nextDouble() < p ? 0f : keep);
-            }
+            fillMask(b, n, tg.dropoutRatios().get(m.getKey()), rng);
             inputs.put(m.getKey(), maskTensors.get(m.getKey()));
         }
     }
 
-    private static int countCorrect(OnnxTensor prediction, Tensor y) {
+    /** The generator of step {@code step}'s dropout masks: they depend only on (seed, step). */
+    static SplittableRandom maskGenerator(long seed, long step) {
+        return new SplittableRandom(seed * 0x9E3779B97F4A7C15L + step);
+    }
+
+    /** Draws the next {@code n} mask values (0 with probability p, else 1/(1-p)) from {@code rng} into {@code b}. */
+    static void fillMask(ByteBuffer b, long n, float p, SplittableRandom rng) {
+        float keep = 1f / (1f - p);
+        for (int i = 0; i < n; i++) {
+            b.putFloat(i * 4, rng.nextDouble() < p ? 0f : keep);
+        }
+    }
+
+    static int countCorrect(OnnxTensor prediction, Tensor y) {
         if (y.dtype() != DType.INT64) {
             return -1;
         }
@@ -304,6 +315,7 @@ public final class Trainer implements AutoCloseable {
     public record EvalOutput(Tensor prediction, double loss) {}
 
     /** Runs the inference graph (BatchNorm with running statistics, no dropout) on the current weights. */
+    @Override
     public EvalOutput evaluate(Tensor x, Tensor y) {
         requireOpen();
         Map<String, OnnxTensor> inputs = new HashMap<>();
@@ -312,6 +324,11 @@ public final class Trainer implements AutoCloseable {
         }
         inputs.put(tg.dataInput(), wrap(x));
         inputs.put(TrainingGraph.TARGET, wrap(y));
+        return runEvaluation(evalSession, tg, inputs);
+    }
+
+    /** Runs the evaluation session on complete inputs and copies its prediction out. */
+    static EvalOutput runEvaluation(OrtSession evalSession, TrainingGraph tg, Map<String, OnnxTensor> inputs) {
         try (OrtSession.Result r = evalSession.run(inputs)) {
             OnnxTensor pred = (OnnxTensor) r.get(tg.prediction()).get();
             ByteBuffer copy =
@@ -329,11 +346,18 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** A copy of the current state (parameters, optimizer state, running statistics). */
+    @Override
     public Map<String, Tensor> state() {
         requireOpen();
+        return copyState(stateNames, stateShapes, buffers[current]);
+    }
+
+    /** Copies state tensors out of their direct buffers. */
+    static Map<String, Tensor> copyState(
+            List<String> stateNames, Map<String, long[]> stateShapes, Map<String, ByteBuffer> buffers) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (String name : stateNames) {
-            ByteBuffer src = buffers[current].get(name).duplicate().order(ByteOrder.nativeOrder());
+            ByteBuffer src = buffers.get(name).duplicate().order(ByteOrder.nativeOrder());
             src.clear();
             ByteBuffer dst = ByteBuffer.allocate(src.capacity()).order(ByteOrder.LITTLE_ENDIAN);
             dst.asFloatBuffer().put(src.asFloatBuffer());
@@ -343,8 +367,18 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** Replaces the current state; every state tensor must be given with its exact shape. */
+    @Override
     public void setState(Map<String, Tensor> state) {
         requireOpen();
+        loadState(state, stateNames, stateShapes, buffers[current]);
+    }
+
+    /** Copies every state tensor into its direct buffer, checking names, shapes and types first. */
+    static void loadState(
+            Map<String, Tensor> state,
+            List<String> stateNames,
+            Map<String, long[]> stateShapes,
+            Map<String, ByteBuffer> buffers) {
         for (String name : stateNames) {
             Tensor t = state.get(name);
             if (t == null) {
@@ -354,13 +388,14 @@ public final class Trainer implements AutoCloseable {
                 throw new IllegalArgumentException("state tensor '" + name + "' must be float32"
                         + Shape.format(stateShapes.get(name)) + ", got " + t.dtype() + Shape.format(t.shape()));
             }
-            ByteBuffer dst = buffers[current].get(name);
+            ByteBuffer dst = buffers.get(name);
             dst.clear();
             dst.asFloatBuffer().put(t.buffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
         }
     }
 
     /** Optimizer steps taken so far (the number of the last step run, or as set by {@link #setSteps(long)}). */
+    @Override
     public long steps() {
         return steps;
     }
@@ -371,6 +406,7 @@ public final class Trainer implements AutoCloseable {
      *
      * @param steps 0 or more
      */
+    @Override
     public void setSteps(long steps) {
         if (steps < 0) {
             throw new IllegalArgumentException("Trainer.setSteps: completed steps cannot be negative, got " + steps);
@@ -379,6 +415,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** The learning rate {@link #step(Tensor, Tensor)} uses: the optimizer's until {@link #setLearningRate(double)}. */
+    @Override
     public double learningRate() {
         return learningRate;
     }
@@ -389,6 +426,7 @@ public final class Trainer implements AutoCloseable {
      *
      * @param lr 0 or more
      */
+    @Override
     public void setLearningRate(double lr) {
         if (!(lr >= 0) || Double.isInfinite(lr)) {
             throw new IllegalArgumentException(
@@ -398,6 +436,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** The training graph this trainer runs. */
+    @Override
     public TrainingGraph trainingGraph() {
         return tg;
     }

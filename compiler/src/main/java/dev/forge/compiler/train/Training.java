@@ -35,7 +35,7 @@ import java.util.function.Predicate;
  * }</pre>
  *
  * <p>Every setting has a default: cross-entropy loss, Adam (lr 0.001), batch 32, 1 epoch, a constant
- * rate, seed 0, shuffled batches, the CPU with one intra-op thread per processor, no checkpoint, and no
+ * rate, seed 0, shuffled batches, the CPU with one intra-op thread per processor, one replica, no checkpoint, and no
  * output at all (progress, logs, metric files and plots are {@link TrainingListener listeners}).
  *
  * <p>Each epoch trains on shuffled mini-batches (the order of epoch {@code e} depends only on seed and
@@ -62,6 +62,7 @@ public final class Training {
     private long seed;
     private boolean shuffle = true;
     private ModelOptions runtime = ModelOptions.defaults();
+    private Replicas replicas = Replicas.of(1);
     private Path checkpoint;
     private Checkpoint resume;
     private boolean newHyperparameters;
@@ -164,6 +165,28 @@ public final class Training {
     /** ONNX Runtime intra-op threads (default 0: one per available processor). */
     public Training threads(int threads) {
         this.runtime = runtime.toBuilder().intraOpThreads(threads).build();
+        return this;
+    }
+
+    /**
+     * Data-parallel replicas in this JVM (default 1): each batch is split among {@code count} ONNX Runtime
+     * sessions of the gradient graph that share the cores and run concurrently, then one update applies the
+     * averaged gradient ({@link ReplicatedTrainer}, whose Javadoc gives the BatchNorm and dropout semantics).
+     * One replica is today's single-session step, bit for bit. CPU only.
+     *
+     * @param count 1 or more, at most the batch size (checked by {@link #fit})
+     */
+    public Training replicas(int count) {
+        return replicas(Replicas.of(count));
+    }
+
+    /**
+     * Data-parallel replicas as a {@link Replicas} value: a count, or {@link Replicas#auto()}, which times a few
+     * steps at each candidate count when the run starts, keeps the fastest and reports what it measured to
+     * the listeners ({@link TrainingListener#onReplicas}).
+     */
+    public Training replicas(Replicas replicas) {
+        this.replicas = Objects.requireNonNull(replicas, "replicas");
         return this;
     }
 
@@ -319,6 +342,10 @@ public final class Training {
             // before epoch 1, not after it
             dev.forge.compiler.onnx.OnnxWriter.checkWritable(checkpoint);
         }
+        if (!replicas.isAuto() && replicas.count() > batchSize) {
+            throw new IllegalArgumentException("replicas " + replicas.count() + " exceed the batch size " + batchSize
+                    + ": every replica needs at least one row of each batch; use at most " + batchSize + " replicas");
+        }
         Graph forward = trainedGraph();
         checkData(forward, train, "training");
         checkData(forward, test, "test");
@@ -326,7 +353,7 @@ public final class Training {
         List<EpochStats> history = new ArrayList<>();
         int startEpoch = 0;
         long step = 0;
-        try (Trainer trainer = new Trainer(tg, runtime, seed);
+        try (StepTrainer trainer = openTrainer(tg, train);
                 DataLoader trainLoader = DataLoader.builder(train, batchSize)
                         .shuffle(shuffle)
                         .seed(seed)
@@ -364,9 +391,26 @@ public final class Training {
         }
     }
 
+    /** The single-session trainer for one replica (today's exact path), else a replicated one; auto measures. */
+    private StepTrainer openTrainer(TrainingGraph tg, Dataset train) {
+        if (!replicas.isAuto()) {
+            return ReplicaProbe.open(tg, replicas.count(), runtime, seed);
+        }
+        try (DataLoader probe = DataLoader.builder(train, batchSize).build();
+                DataLoader.Epoch it = probe.epoch(0)) {
+            Batch b = it.next();
+            Map.Entry<StepTrainer, Replicas.Choice> chosen =
+                    ReplicaProbe.choose(tg, runtime, seed, b.inputs(), b.labels());
+            for (TrainingListener l : listeners) {
+                l.onReplicas(chosen.getValue());
+            }
+            return chosen.getKey();
+        }
+    }
+
     private TrainingResult loop(
             TrainingGraph tg,
-            Trainer trainer,
+            StepTrainer trainer,
             DataLoader trainLoader,
             DataLoader testLoader,
             Dataset train,
@@ -632,7 +676,7 @@ public final class Training {
      * Evaluates the trainer's current weights on a data set (inference mode): mean loss, and for a
      * classifier accuracy and the confusion matrix.
      */
-    public static Evaluation evaluate(Trainer trainer, DataLoader loader, Dataset data) {
+    public static Evaluation evaluate(StepTrainer trainer, DataLoader loader, Dataset data) {
         int classes = data.numClasses();
         long[][] confusion = classes > 0 ? new long[classes][classes] : null;
         double lossSum = 0;

@@ -54,6 +54,8 @@ public final class TrainingGraph {
     private final Map<String, Float> dropoutRatios;
     private final Loss loss;
     private final Optimizer optimizer;
+    private final Graph forward;
+    private final Map<String, Double> lrFactors;
 
     private TrainingGraph(
             Graph graph,
@@ -67,7 +69,9 @@ public final class TrainingGraph {
             Map<String, Shape> dropoutMasks,
             Map<String, Float> dropoutRatios,
             Loss loss,
-            Optimizer optimizer) {
+            Optimizer optimizer,
+            Graph forward,
+            Map<String, Double> lrFactors) {
         this.graph = graph;
         this.eval = eval;
         this.dataInput = dataInput;
@@ -80,6 +84,8 @@ public final class TrainingGraph {
         this.dropoutRatios = dropoutRatios;
         this.loss = loss;
         this.optimizer = optimizer;
+        this.forward = forward;
+        this.lrFactors = lrFactors;
     }
 
     /**
@@ -127,7 +133,9 @@ public final class TrainingGraph {
                 c.dropoutMasks(),
                 c.dropoutRatios(),
                 loss,
-                optimizer);
+                optimizer,
+                forward.copy(),
+                Map.copyOf(lrFactors));
     }
 
     /** The forward graph with state (parameters, running statistics) as inputs instead of initializers. */
@@ -216,6 +224,19 @@ public final class TrainingGraph {
     /** The drop probability of each mask input. */
     public Map<String, Float> dropoutRatios() {
         return Collections.unmodifiableMap(dropoutRatios);
+    }
+
+    /**
+     * The forward model this graph was built from (a copy): {@link ReplicatedTrainer} builds the gradient
+     * graph of its replicas from it.
+     */
+    public Graph forward() {
+        return forward.copy();
+    }
+
+    /** The learning-rate factor of every parameter outside the default group (empty when there is one group). */
+    public Map<String, Double> lrFactors() {
+        return lrFactors;
     }
 
     public Loss loss() {

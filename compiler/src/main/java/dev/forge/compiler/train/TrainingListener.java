@@ -18,6 +18,13 @@ public interface TrainingListener {
     default void onStart(Start start) {}
 
     /**
+     * {@link Replicas#auto()} measured the candidate replica counts and chose one (before {@link #onStart}).
+     *
+     * @param choice what was measured and kept
+     */
+    default void onReplicas(Replicas.Choice choice) {}
+
+    /**
      * An epoch starts.
      *
      * @param epoch 1-based epoch
@@ -97,6 +104,12 @@ public interface TrainingListener {
                     out.printf(
                             Locale.ROOT, "resuming after epoch %d (step %d)%n", start.startEpoch(), start.startStep());
                 }
+            }
+
+            @Override
+            public void onReplicas(Replicas.Choice choice) {
+                out.println(choice.describe());
+                out.flush();
             }
 
             @Override
