@@ -595,6 +595,10 @@ public final class Model implements AutoCloseable {
                         + "' has element type " + DType.ortTypeName(ti.onnxType)
                         + ", which this runtime does not support; supported: " + DType.supportedNames());
             }
+            if (what.equals("input") && dtype.lacksOnnxJavaType()) {
+                throw new ModelLoadException(
+                        "Cannot load model " + sourceName + ": input '" + node.getName() + "' is " + noJavaType(dtype));
+            }
             long[] shape = ti.getShape();
             for (long d : shape) {
                 if (d < -1) {
@@ -873,8 +877,11 @@ public final class Model implements AutoCloseable {
             case INT16:
                 // the bits as they are: ONNX Runtime takes 16-bit types through a buffer of that width
                 return OnnxTensor.createTensor(env, buf, shape, t.dtype().toOnnxJavaType());
+            case STRING:
+                return OnnxTensor.createTensor(env, t.toStringArray(), shape);
             default:
-                throw new AssertionError(t.dtype());
+                // uint16/32/64: refused when the model is loaded (specs), so never fed
+                throw new InvalidInputException(noJavaType(t.dtype()));
         }
     }
 
@@ -891,7 +898,37 @@ public final class Model implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new ForgeRuntimeException("Output '" + name + "' of " + sourceName + ": " + e.getMessage());
         }
+        if (dtype == DType.STRING) {
+            List<String> flat = new ArrayList<>();
+            try {
+                flattenStrings(t.getValue(), flat);
+            } catch (OrtException e) {
+                throw new ForgeRuntimeException(
+                        "Output '" + name + "' of " + sourceName + ": cannot read its strings: " + ortReason(e), e);
+            }
+            return Tensor.ofStrings(flat.toArray(new String[0]), info.getShape());
+        }
+        // uint16/32/64 arrive under the signed Java type of their width; the bytes are the values
         return Tensor.fromNativeOrder(dtype, info.getShape(), t.getByteBuffer());
+    }
+
+    /** ONNX Runtime returns a string tensor as nested String arrays, one level per dimension. */
+    private static void flattenStrings(Object value, List<String> out) {
+        if (value instanceof String) {
+            out.add((String) value);
+        } else if (value instanceof Object[]) {
+            for (Object o : (Object[]) value) {
+                flattenStrings(o, out);
+            }
+        }
+    }
+
+    /** Why an input of an unsigned 16-, 32- or 64-bit type cannot be fed. */
+    static String noJavaType(DType dtype) {
+        return dtype.typeName() + " tensors cannot be passed to ONNX Runtime from Java: its Java API (1.29) has no "
+                + dtype.typeName() + " tensor type (OnnxJavaType has no unsigned type wider than 8 bits, and"
+                + " OnnxTensor.createTensor makes no such tensor); change the model's input to int32 or int64 and"
+                + " Cast it inside the model";
     }
 
     private void checkOutputNames(List<String> wanted) {

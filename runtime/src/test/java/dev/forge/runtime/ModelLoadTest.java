@@ -163,7 +163,11 @@ class ModelLoadTest {
         ModelLoadException e = assertThrows(
                 ModelLoadException.class,
                 () -> Model.load(TestModels.uint32Identity(), "u32", ModelOptions.defaults()));
-        assertTrue(e.getMessage().contains("uint32") && e.getMessage().contains("float32"), e.getMessage());
+        assertTrue(e.getMessage().contains("uint32") && e.getMessage().contains("OnnxJavaType"), e.getMessage());
+        // complex64 (14) has no DType at all: the message lists the supported ones
+        ModelLoadException c = assertThrows(
+                ModelLoadException.class, () -> Model.load(TestModels.identity(14), "c64", ModelOptions.defaults()));
+        assertTrue(c.getMessage().contains("complex64") && c.getMessage().contains("float32"), c.getMessage());
     }
 
     @Test
