@@ -197,12 +197,11 @@ class HostileModelTest {
 
     @Test
     void opsetsOutsideTheSupportedRangeAreRefused() {
-        assertMessage(
-                refusedBytes(model(8, 0, reluGraph())),
-                "unsupported: the model imports ai.onnx opset 0, outside [1, 26]");
+        assertMessage(refusedBytes(model(8, 0, reluGraph())), "has version 0; versions start at 1");
         assertMessage(refusedBytes(model(8, 27, reluGraph())), "opset 27, outside [1, 26]");
-        // ONNX Runtime runs opset 1 and 6 models (the ONNX node suite has some), so they load
-        for (long opset : new long[] {1, 6}) {
+        // ONNX Runtime runs opset-6 models (Relu's opset-1 form it has no kernel for; the node suite's opset-1
+        // cases are other ops), so they load
+        for (long opset : new long[] {6}) {
             try (Model m = Model.load(model(8, opset, reluGraph()), "opset" + opset, ModelOptions.defaults())) {
                 assertArrayEquals(new float[] {0, 1, 0, 2}, run(m, -1, 1, -2, 2));
             }
