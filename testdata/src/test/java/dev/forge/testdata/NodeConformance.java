@@ -180,31 +180,6 @@ final class NodeConformance {
 
     private NodeConformance() {}
 
-    /**
-     * Runs the suite and writes docs/CONFORMANCE.md ({@code --write}), or prints the failures. {@code
-     * scripts/conformance.sh} calls this through {@link NodeConformanceTest}.
-     */
-    public static void main(String[] args) throws IOException {
-        long start = System.nanoTime();
-        List<Result> results = runAll(Math.max(1, Runtime.getRuntime().availableProcessors()));
-        for (Result r : results) {
-            if (r.failed()) {
-                System.out.println("FAIL " + r.failures());
-            }
-        }
-        Map<Outcome, Long> counts =
-                results.stream().collect(Collectors.groupingBy(Result::runtime, TreeMap::new, Collectors.counting()));
-        System.out.println(counts + " in " + (System.nanoTime() - start) / 1_000_000 + " ms");
-        for (Result r : results) {
-            if (r.runtime() == Outcome.REFUSED_BY_ORT) {
-                System.out.println("REFUSED " + r.name() + " [" + r.ortStage() + "] " + oneLine(r.ortMessage()));
-            }
-        }
-        if (args.length > 0 && args[0].equals("--write")) {
-            Files.writeString(DOC, report(results));
-        }
-    }
-
     /** The suite's directory, generated (or regenerated when stale) by the committed script. */
     static synchronized Path suite() {
         String expected = expectedStampPrefix();
