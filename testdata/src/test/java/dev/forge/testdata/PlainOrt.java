@@ -159,8 +159,8 @@ final class PlainOrt {
     /** Why ONNX Runtime's Java API cannot build this input at all, or null when it can try. */
     static String cannotFeed(Onnx.ValueInfoProto vi) {
         if (!vi.getType().hasTensorType()) {
-            return "input '" + vi.getName() + "' is a "
-                    + vi.getType().getValueCase().name().toLowerCase()
+            return "input '" + vi.getName() + "' has type "
+                    + vi.getType().getValueCase().name().toLowerCase(java.util.Locale.ROOT)
                     + "; ONNX Runtime's Java API (1.29) feeds only OnnxTensorLike values (OnnxTensor, OnnxSparseTensor)"
                     + " and has no factory for sequences, maps or optionals";
         }
