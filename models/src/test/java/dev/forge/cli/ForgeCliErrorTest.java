@@ -488,7 +488,7 @@ class ForgeCliErrorTest {
                         List.of("run", "opset99.onnx", "-i", input, "-o", out),
                         "opset99.onnx",
                         "opset 99",
-                        "[7, 26]"),
+                        "[1, 26]"),
                 c(
                         "run a graph with a cycle",
                         List.of("run", "cycle.onnx", "-i", input, "-o", out),
