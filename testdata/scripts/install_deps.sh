@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what Forge's tests need from Debian: PyTorch, torchvision (model definitions of the CNN families,
-# no weights), onnx and numpy for /usr/bin/python3 (the oracle scripts and the ONNX checker) and the
+# no weights), onnx and numpy for /usr/bin/python3 (the oracle scripts, the ONNX checker and the ONNX
+# backend node test suite that NodeConformanceTest generates with make_onnx_node_suite.py) and the
 # Fashion-MNIST data set (dataset-fashion-mnist).
 #
 # Idempotent and non-interactive: run as root on Debian 12 (bookworm), no standard input needed. If the

@@ -361,7 +361,8 @@ final class BenchCommand implements Callable<Integer> {
             long count = 1;
             for (long d : dims) {
                 count = Math.multiplyExact(count, d);
-                if (count > Tensor.MAX_BYTES / s.dtype().byteSize()) {
+                // a string element has no fixed size (byteSize 0): bound the element count as for bytes
+                if (count > Tensor.MAX_BYTES / Math.max(1, s.dtype().byteSize())) {
                     throw new IllegalArgumentException("input '" + s.name() + "' at batch " + b + " would have shape "
                             + Arrays.toString(dims) + ", more than one tensor can hold; use smaller sizes");
                 }
@@ -389,6 +390,10 @@ final class BenchCommand implements Callable<Integer> {
             long count = 1;
             for (long d : shape) {
                 count *= d;
+            }
+            if (s.dtype() == DType.STRING) {
+                feeds.put(s.name(), Tensor.zeros(DType.STRING, shape)); // empty strings
+                continue;
             }
             ByteBuffer buf = ByteBuffer.allocateDirect((int) (count * s.dtype().byteSize()))
                     .order(ByteOrder.LITTLE_ENDIAN);

@@ -38,6 +38,8 @@ import picocli.CommandLine.Spec;
             "float16 inputs may be given as <f2 files, or as <f4/<f8 files that are rounded to float16;"
                     + " bfloat16 (which NumPy lacks) is read from and written to <f4 files, rounded to nearest"
                     + " even on the way in and widened exactly on the way out.",
+            "uint16, uint32, uint64 and string arrays are <u2, <u4, <u8 and <U files; ONNX Runtime's Java API cannot"
+                    + " feed unsigned inputs wider than 8 bits, so a model with one is refused (outputs are fine).",
             "Prints each output's name, element type and shape, and with --top the k most likely classes of"
                     + " every row of the first output (softmax applied to logits; labels from the metadata key"
                     + " " + ModelMetadata.CLASS_LABELS + ")."

@@ -218,6 +218,69 @@ class ForgeCliTest {
     }
 
     @Test
+    void runReadsAndWritesStringsAndUnsignedIntegers() throws Exception {
+        // t = Identity(s), s: string[N]; u16/u32/u64 = Cast(x) with x: int64[N]
+        Graph g = new Graph("types");
+        g.addInput(new dev.forge.compiler.ir.ValueInfo(
+                "s", new dev.forge.compiler.ir.ValueType(DType.STRING, Shape.of("N"))));
+        g.addInput(new dev.forge.compiler.ir.ValueInfo(
+                "x", new dev.forge.compiler.ir.ValueType(DType.INT64, Shape.of("N"))));
+        g.addNode(
+                new dev.forge.compiler.ir.Node("Identity", "id", List.of("s"), List.of("t"), Map.of()),
+                List.of(new dev.forge.compiler.ir.ValueType(DType.STRING, Shape.of("N"))));
+        for (DType u : List.of(DType.UINT16, DType.UINT32, DType.UINT64)) {
+            g.addNode(
+                    new dev.forge.compiler.ir.Node(
+                            "Cast",
+                            "to_" + u.typeName(),
+                            List.of("x"),
+                            List.of(u.typeName()),
+                            Map.of("to", new dev.forge.compiler.ir.Attribute.Int(u.onnxElementType()))),
+                    List.of(new dev.forge.compiler.ir.ValueType(u, Shape.of("N"))));
+        }
+        for (String o : List.of("t", "uint16", "uint32", "uint64")) {
+            g.addOutput(new dev.forge.compiler.ir.ValueInfo(o, g.type(o)));
+        }
+        Path model = dir.resolve("types.onnx");
+        OnnxWriter.write(g, model);
+        Path s = dir.resolve("s.npy");
+        Npy.write(s, Tensor.ofStrings(new String[] {"h\u00e9llo", ""}, 2));
+        Path x = dir.resolve("x-i8.npy");
+        Npy.write(x, Tensor.of(new long[] {-1, 7}, 2));
+        Path out = dir.resolve("types-out");
+        Result r = forge("run", model.toString(), "-i", "s=" + s, "-i", "x=" + x, "-o", out.toString())
+                .ok();
+        assertTrue(r.out.contains("t: string[2]") && r.out.contains("uint32: uint32[2]"), r.out);
+        assertArrayEquals(
+                new String[] {"h\u00e9llo", ""}, Npy.read(out.resolve("t.npy")).toStringArray());
+        assertEquals(Tensor.ofUint16(new short[] {-1, 7}, 2), Npy.read(out.resolve("uint16.npy")));
+        assertEquals(Tensor.ofUint32(new int[] {-1, 7}, 2), Npy.read(out.resolve("uint32.npy")));
+        assertEquals(Tensor.ofUint64(new long[] {-1, 7}, 2), Npy.read(out.resolve("uint64.npy")));
+
+        // a uint32 input cannot be fed from Java: the command says so, naming the type
+        Graph u = new Graph("u32in");
+        u.addInput(new dev.forge.compiler.ir.ValueInfo(
+                "x", new dev.forge.compiler.ir.ValueType(DType.UINT32, Shape.of("N"))));
+        u.addNode(
+                new dev.forge.compiler.ir.Node("Identity", "id", List.of("x"), List.of("y"), Map.of()),
+                List.of(new dev.forge.compiler.ir.ValueType(DType.UINT32, Shape.of("N"))));
+        u.addOutput(new dev.forge.compiler.ir.ValueInfo("y", u.type("y")));
+        Path u32 = dir.resolve("u32in.onnx");
+        OnnxWriter.write(u, u32);
+        Path xu = dir.resolve("x-u4.npy");
+        Npy.write(xu, Tensor.ofUint32(new int[] {1}, 1));
+        Result bad = forge(
+                "run",
+                u32.toString(),
+                "-i",
+                xu.toString(),
+                "-o",
+                dir.resolve("u-out").toString());
+        assertTrue(bad.code != 0, bad.out);
+        assertTrue(bad.err.contains("uint32") && bad.err.contains("Java API"), bad.err);
+    }
+
+    @Test
     void runWritesLogitsEqualToModelRun() throws Exception {
         Tensor x = randomInput(3, 1);
         Path in = dir.resolve("x.npy");

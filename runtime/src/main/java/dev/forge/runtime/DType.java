@@ -10,10 +10,18 @@ import java.util.stream.Collectors;
 /**
  * The element types a {@link Tensor} can hold, and their ONNX, ONNX Runtime and NumPy names.
  *
- * <p>This is the closed set of types the runtime moves across the native boundary; a model whose
- * inputs or outputs use another type (string, uint16, uint32, uint64, ...) is refused at load time with
- * a message listing these. (ONNX Runtime's Java API has no tensor type for the unsigned 16-, 32- and
- * 64-bit integers, so they are not offered.)
+ * <p>This is the closed set of element types a tensor can hold in Forge: a model whose inputs or outputs
+ * use another type (complex, float8, ...) is refused at load time with a message listing these.
+ *
+ * <p>ONNX Runtime's Java API (1.29) has no tensor type for the unsigned 16-, 32- and 64-bit integers
+ * ({@code OnnxJavaType} lacks them, and {@code OnnxTensor.createTensor} has no overload that makes one):
+ * {@link #toOnnxJavaType()} is null for them, so the runtime refuses a model <em>input</em> of those types
+ * with a message saying so, while outputs of those types are read as the raw bytes ONNX Runtime returns.
+ * Tensors of those types are still made, read and written by {@link Tensor}, {@link Npy} and the
+ * compiler's ONNX reader and writer.
+ *
+ * <p>{@link #STRING} holds variable-length UTF-8 text; its {@link #byteSize()} is 0 and its values live
+ * in a {@code String[]} ({@link Tensor#ofStrings}), not in the byte buffer.
  *
  * <p>The 16-bit floats are held as raw bits: {@link HalfFloats} converts them. bfloat16 has no NumPy
  * dtype, so {@link #npyDescr()} is null for it and {@link Npy#write} stores it widened to {@code <f4},
@@ -39,7 +47,18 @@ public enum DType {
     /** bfloat16 (the upper 16 bits of a float32); ONNX {@code BFLOAT16} (16), no NumPy dtype. */
     BFLOAT16(2, null, 16, OnnxJavaType.BFLOAT16, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16),
     /** Signed 16-bit integer; ONNX {@code INT16} (5), NumPy {@code <i2}. */
-    INT16(2, "<i2", 5, OnnxJavaType.INT16, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16);
+    INT16(2, "<i2", 5, OnnxJavaType.INT16, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16),
+    /** Unsigned 16-bit integer; ONNX {@code UINT16} (4), NumPy {@code <u2}; no ONNX Runtime Java type. */
+    UINT16(2, "<u2", 4, null, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16),
+    /** Unsigned 32-bit integer; ONNX {@code UINT32} (12), NumPy {@code <u4}; no ONNX Runtime Java type. */
+    UINT32(4, "<u4", 12, null, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32),
+    /** Unsigned 64-bit integer; ONNX {@code UINT64} (13), NumPy {@code <u8}; no ONNX Runtime Java type. */
+    UINT64(8, "<u8", 13, null, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64),
+    /**
+     * Text, one UTF-8 string per element; ONNX {@code STRING} (8). NumPy's fixed-width {@code <U<n>}
+     * (UTF-32) is how {@link Npy} stores it; {@link #npyDescr()} gives the prefix {@code <U}.
+     */
+    STRING(0, "<U", 8, OnnxJavaType.STRING, OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING);
 
     private final int byteSize;
     private final String npyDescr;
@@ -58,7 +77,7 @@ public enum DType {
     /**
      * Size of one element in bytes.
      *
-     * @return 1, 2, 4 or 8
+     * @return 1, 2, 4 or 8; 0 for {@link #STRING}, whose elements have no fixed size
      */
     public int byteSize() {
         return byteSize;
@@ -69,7 +88,8 @@ public enum DType {
      * "<f4"} for float32 and {@code "|u1"} for uint8.
      *
      * @return the little-endian (or byte-order-free) descriptor, or null for bfloat16, which NumPy has no
-     *     dtype for (it is written as {@code <f4})
+     *     dtype for (it is written as {@code <f4}); for {@link #STRING} the prefix {@code <U}, to which a
+     *     file adds its width in characters
      */
     public String npyDescr() {
         return npyDescr;
@@ -86,8 +106,9 @@ public enum DType {
     }
 
     /**
-     * The ONNX {@code TensorProto.DataType} number of this type (FLOAT = 1, UINT8 = 2, INT8 = 3, INT16 =
-     * 5, INT32 = 6, INT64 = 7, BOOL = 9, FLOAT16 = 10, DOUBLE = 11, BFLOAT16 = 16).
+     * The ONNX {@code TensorProto.DataType} number of this type (FLOAT = 1, UINT8 = 2, INT8 = 3, UINT16 = 4,
+     * INT16 = 5, INT32 = 6, INT64 = 7, STRING = 8, BOOL = 9, FLOAT16 = 10, DOUBLE = 11, UINT32 = 12, UINT64 =
+     * 13, BFLOAT16 = 16).
      *
      * @return the ONNX element type
      */
@@ -98,10 +119,29 @@ public enum DType {
     /**
      * The ONNX Runtime Java type used to build an {@code OnnxTensor} of this type.
      *
-     * @return the ORT Java type
+     * @return the ORT Java type, or null for uint16, uint32 and uint64, which ONNX Runtime's Java API has
+     *     no type for (see the class comment)
      */
     public OnnxJavaType toOnnxJavaType() {
         return javaType;
+    }
+
+    /**
+     * True for the integer types, signed and unsigned (bool, float and string are not).
+     *
+     * @return whether this is an integer type
+     */
+    public boolean isInteger() {
+        return !isFloatingPoint() && this != BOOL && this != STRING;
+    }
+
+    /**
+     * True for uint16, uint32 and uint64: types ONNX Runtime runs but its Java API cannot feed.
+     *
+     * @return whether ONNX Runtime's Java API lacks this type
+     */
+    public boolean lacksOnnxJavaType() {
+        return javaType == null;
     }
 
     /**
@@ -127,7 +167,7 @@ public enum DType {
      *
      * @param type the ORT element type
      * @return the matching DType
-     * @throws IllegalArgumentException if the type has no DType (string, uint32, ...), listing the
+     * @throws IllegalArgumentException if the type has no DType (complex, float8, ...), listing the
      *     supported ones
      */
     public static DType fromOnnxTensorType(OnnxTensorType type) {
@@ -149,7 +189,7 @@ public enum DType {
      */
     public static DType fromOnnxJavaType(OnnxJavaType type) {
         for (DType d : values()) {
-            if (d.javaType == type) {
+            if (d.javaType == type && type != null) {
                 return d;
             }
         }

@@ -147,9 +147,20 @@ final class ModelInputs {
             case INT16:
                 // the bits as they are: ONNX Runtime takes 16-bit types through a buffer of that width
                 return OnnxTensor.createTensor(env, buf, shape, t.dtype().toOnnxJavaType());
+            case STRING:
+                return OnnxTensor.createTensor(env, t.toStringArray(), shape);
             default:
-                throw new AssertionError(t.dtype());
+                // uint16/32/64: refused when the model is loaded (ModelLoading's specs), so never fed
+                throw new InvalidInputException(noJavaType(t.dtype()));
         }
+    }
+
+    /** Why an input of an unsigned 16-, 32- or 64-bit type cannot be fed. */
+    static String noJavaType(DType dtype) {
+        return dtype.typeName() + " tensors cannot be passed to ONNX Runtime from Java: its Java API (1.29) has no "
+                + dtype.typeName() + " tensor type (OnnxJavaType has no unsigned type wider than 8 bits, and"
+                + " OnnxTensor.createTensor makes no such tensor); change the model's input to int32 or int64 and"
+                + " Cast it inside the model";
     }
 
     void checkOutputNames(List<String> wanted) {

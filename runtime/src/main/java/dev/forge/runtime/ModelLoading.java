@@ -349,6 +349,10 @@ final class ModelLoading {
                         + "' has element type " + DType.ortTypeName(ti.onnxType)
                         + ", which this runtime does not support; supported: " + DType.supportedNames());
             }
+            if (what.equals("input") && dtype.lacksOnnxJavaType()) {
+                throw new ModelLoadException("Cannot load model " + sourceName + ": input '" + node.getName() + "' is "
+                        + ModelInputs.noJavaType(dtype));
+            }
             long[] shape = ti.getShape();
             for (long d : shape) {
                 if (d < -1) {

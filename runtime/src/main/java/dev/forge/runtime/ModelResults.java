@@ -32,7 +32,31 @@ final class ModelResults {
         } catch (IllegalArgumentException e) {
             throw new ForgeRuntimeException("Output '" + name + "' of " + sourceName + ": " + e.getMessage());
         }
+        if (dtype == DType.STRING) {
+            List<String> flat = new ArrayList<>();
+            try {
+                flattenStrings(t.getValue(), flat);
+            } catch (ai.onnxruntime.OrtException e) {
+                throw new ForgeRuntimeException(
+                        "Output '" + name + "' of " + sourceName + ": cannot read its strings: "
+                                + ModelLoading.ortReason(e),
+                        e);
+            }
+            return Tensor.ofStrings(flat.toArray(new String[0]), info.getShape());
+        }
+        // uint16/32/64 arrive under the signed Java type of their width; the bytes are the values
         return Tensor.fromNativeOrder(dtype, info.getShape(), t.getByteBuffer());
+    }
+
+    /** ONNX Runtime returns a string tensor as nested String arrays, one level per dimension. */
+    private static void flattenStrings(Object value, List<String> out) {
+        if (value instanceof String) {
+            out.add((String) value);
+        } else if (value instanceof Object[]) {
+            for (Object o : (Object[]) value) {
+                flattenStrings(o, out);
+            }
+        }
     }
 
     /**

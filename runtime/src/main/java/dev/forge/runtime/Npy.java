@@ -17,13 +17,15 @@ import java.util.Objects;
  * Reads and writes NumPy {@code .npy} files (format versions 1.0, 2.0 and 3.0) as {@link Tensor}s.
  *
  * <p>Supported: C-order arrays of {@code <f4}, {@code <f8}, {@code <f2}, {@code <i8}, {@code <i4},
- * {@code <i2}, {@code |u1}, {@code |i1} and {@code |b1} (the byte-order character may be {@code <},
- * {@code |} or {@code =}, and is ignored for one-byte types), any rank including 0-d scalars and empty
- * arrays. NumPy has no bfloat16 dtype: a bfloat16 tensor is written as {@code <f4}, which holds every
- * bfloat16 value exactly, and reads back as float32. Anything else — Fortran order, big-endian data,
- * object or structured dtypes, unsigned 16-bit and wider integers, a malformed or truncated file — is
- * refused with an {@link NpyFormatException} that names the source, says what is wrong and how to
- * fix it on the NumPy side.
+ * {@code <i2}, {@code <u8}, {@code <u4}, {@code <u2}, {@code |u1}, {@code |i1}, {@code |b1} and
+ * NumPy's fixed-width Unicode strings {@code <U<n>} (the byte-order character may be {@code <}, {@code
+ * |} or {@code =}, and is ignored for one-byte types), any rank including 0-d scalars and empty arrays.
+ * A string array is UTF-32 with every element padded with NULs to {@code n} characters; like NumPy,
+ * reading drops the trailing NULs, and writing uses the longest element's length (at least 1). NumPy has
+ * no bfloat16 dtype: a bfloat16 tensor is written as {@code <f4}, which holds every bfloat16 value
+ * exactly, and reads back as float32. Anything else — Fortran order, big-endian data, object, byte-string
+ * or structured dtypes, a malformed or truncated file — is refused with an {@link NpyFormatException}
+ * that names the source, says what is wrong and how to fix it on the NumPy side.
  *
  * <p>The header is parsed by a small strict parser of the Python literal dict NumPy writes ({@code
  * {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }}); it never evaluates anything.
@@ -126,7 +128,8 @@ public final class Npy {
         String header = new String(
                 bytes, preamble, (int) headerLen, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
         Header h = parseHeader(src, header);
-        DType dtype = dtypeOf(src, h.descr);
+        int stringWidth = stringWidth(src, h.descr);
+        DType dtype = stringWidth >= 0 ? DType.STRING : dtypeOf(src, h.descr);
         if (h.fortranOrder) {
             throw fail(src, "fortran_order=True is not supported; save with np.save(path, np.ascontiguousarray(a))");
         }
@@ -137,7 +140,14 @@ public final class Npy {
             throw fail(src, "shape " + pyShape(h.shape) + " is too large: " + e.getMessage());
         }
         long dataStart = preamble + headerLen;
-        long expected = count * dtype.byteSize();
+        // UTF-32: four bytes per character, stringWidth characters per element
+        long expected = dtype == DType.STRING ? count * 4L * stringWidth : count * dtype.byteSize();
+        if (expected > Tensor.MAX_BYTES) {
+            throw fail(
+                    src,
+                    "shape " + pyShape(h.shape) + " of '" + h.descr + "' needs " + expected
+                            + " data bytes, more than one array can hold");
+        }
         long actual = bytes.length - dataStart;
         if (actual < expected) {
             throw fail(
@@ -152,6 +162,9 @@ public final class Npy {
                     "shape " + pyShape(h.shape) + " of '" + h.descr + "' needs " + expected + " data bytes but "
                             + actual
                             + " follow the header; the header and data do not match (several arrays appended to one file?)");
+        }
+        if (dtype == DType.STRING) {
+            return Tensor.ofStrings(decodeStrings(src, bytes, (int) dataStart, (int) count, stringWidth), h.shape);
         }
         ByteBuffer data = ByteBuffer.allocate((int) expected).order(ByteOrder.LITTLE_ENDIAN);
         data.put(0, bytes, (int) dataStart, (int) expected);
@@ -197,9 +210,32 @@ public final class Npy {
         if (tensor.dtype() == DType.BFLOAT16) {
             tensor = Tensor.of(tensor.toFloatArray(), tensor.shape()); // exact widening, see the class doc
         }
+        String descr = tensor.dtype().npyDescr();
+        ByteBuffer payload = tensor.buffer();
+        if (tensor.dtype() == DType.STRING) {
+            String[] values = tensor.toStringArray();
+            int width = 1; // NumPy's narrowest string dtype is <U1, also for empty strings
+            for (String v : values) {
+                width = Math.max(width, v.codePointCount(0, v.length()));
+            }
+            long bytes = 4L * width * values.length;
+            if (bytes > Tensor.MAX_BYTES) {
+                throw new IllegalArgumentException(
+                        "string tensor of " + values.length + " elements up to " + width + " characters needs " + bytes
+                                + " bytes as '<U" + width + "', too large for one .npy byte array");
+            }
+            descr = descr + width;
+            payload = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < values.length; i++) {
+                int[] cps = values[i].codePoints().toArray();
+                for (int c = 0; c < cps.length; c++) {
+                    payload.putInt((i * width + c) * 4, cps[c]);
+                }
+            }
+        }
         StringBuilder dict = new StringBuilder();
         dict.append("{'descr': '")
-                .append(tensor.dtype().npyDescr())
+                .append(descr)
                 .append("', 'fortran_order': False, 'shape': ")
                 .append(pyShape(tensor.shape()))
                 .append(", }");
@@ -212,10 +248,10 @@ public final class Npy {
             preamble = 12;
             headerLen = padded(preamble, dictBytes.length);
         }
-        long total = (long) preamble + headerLen + tensor.byteSize();
+        long total = (long) preamble + headerLen + payload.remaining();
         if (total > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException(
-                    "Tensor of " + tensor.byteSize() + " bytes is too large for one .npy byte array");
+                    "Tensor of " + payload.remaining() + " bytes is too large for one .npy byte array");
         }
         ByteBuffer out = ByteBuffer.allocate((int) total).order(ByteOrder.LITTLE_ENDIAN);
         out.put(MAGIC).put((byte) version).put((byte) 0);
@@ -229,7 +265,7 @@ public final class Npy {
             out.put((byte) ' ');
         }
         out.put((byte) '\n');
-        out.put(tensor.buffer());
+        out.put(payload);
         return out.array();
     }
 
@@ -340,6 +376,56 @@ public final class Npy {
         return new Header((String) descr, (Boolean) fortran, shape);
     }
 
+    /** The width n of a {@code <U<n>} string dtype, or -1 for any other dtype. */
+    private static int stringWidth(String src, String descr) {
+        String code = descr.length() > 1 && "<>|=".indexOf(descr.charAt(0)) >= 0 ? descr.substring(1) : descr;
+        if (code.length() < 2
+                || code.charAt(0) != 'U'
+                || !code.substring(1).chars().allMatch(Character::isDigit)) {
+            return -1;
+        }
+        if (descr.charAt(0) == '>') {
+            throw fail(
+                    src, "big-endian strings ('" + descr + "') are not supported; save with a.astype('<" + code + "')");
+        }
+        long n;
+        try {
+            n = Long.parseLong(code.substring(1));
+        } catch (NumberFormatException e) {
+            n = Long.MAX_VALUE;
+        }
+        if (n < 1 || n > Tensor.MAX_BYTES / 4) {
+            throw fail(src, "malformed header: string dtype '" + descr + "' has an invalid width " + code.substring(1));
+        }
+        return (int) n;
+    }
+
+    /** UTF-32LE elements of {@code width} characters each, trailing NULs dropped (as NumPy reads them). */
+    private static String[] decodeStrings(String src, byte[] bytes, int start, int count, int width) {
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        String[] out = new String[count];
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < count; i++) {
+            sb.setLength(0);
+            int len = width;
+            while (len > 0 && b.getInt(start + (i * width + len - 1) * 4) == 0) {
+                len--;
+            }
+            for (int c = 0; c < len; c++) {
+                int cp = b.getInt(start + (i * width + c) * 4);
+                if (!Character.isValidCodePoint(cp) || (cp >= 0xd800 && cp <= 0xdfff)) {
+                    throw fail(
+                            src,
+                            "string element " + i + " holds " + cp + " at character " + c
+                                    + ", not a Unicode code point; the data is corrupt");
+                }
+                sb.appendCodePoint(cp);
+            }
+            out[i] = sb.toString();
+        }
+        return out;
+    }
+
     private static DType dtypeOf(String src, String descr) {
         if (descr.isEmpty()) {
             throw fail(src, "malformed header: empty 'descr'");
@@ -365,6 +451,15 @@ public final class Npy {
             case "i2":
                 dtype = DType.INT16;
                 break;
+            case "u2":
+                dtype = DType.UINT16;
+                break;
+            case "u4":
+                dtype = DType.UINT32;
+                break;
+            case "u8":
+                dtype = DType.UINT64;
+                break;
             case "i8":
                 dtype = DType.INT64;
                 break;
@@ -389,17 +484,16 @@ public final class Npy {
             if (code.startsWith("O")) {
                 hint =
                         "object arrays hold pickled Python objects and are not supported; convert to a numeric dtype, e.g. a.astype(np.float32)";
-            } else if (code.startsWith("U") || code.startsWith("S")) {
-                hint = "string arrays are not supported; encode the values as numbers";
-            } else if (code.equals("u2") || code.equals("u4") || code.equals("u8")) {
-                hint = "unsigned integers wider than 8 bits are not supported; save a.astype(np.int64)";
+            } else if (code.startsWith("S")) {
+                hint = "byte strings are not supported; save text as a Unicode array, a.astype(np.str_)";
             } else {
                 hint = "convert with a.astype(...) to one of them";
             }
             throw fail(
                     src,
                     "unsupported dtype '" + descr + "', expected one of "
-                            + "['<f4', '<f8', '<f2', '<i8', '<i4', '<i2', '|u1', '|i1', '|b1']; " + hint);
+                            + "['<f4', '<f8', '<f2', '<i8', '<i4', '<i2', '<u8', '<u4', '<u2', '|u1', '|i1', '|b1',"
+                            + " '<U<n>']; " + hint);
         }
         if (order == '>' && dtype.byteSize() > 1) {
             throw fail(src, "big-endian data ('" + descr + "') is not supported; save with a.astype('<" + code + "')");

@@ -18,6 +18,12 @@ import java.util.Objects;
  * <p>A shape of length 0 is a scalar (one element). Dimensions may be 0 (an empty tensor), never
  * negative. A tensor holds at most {@value #MAX_BYTES} bytes (one Java buffer).
  *
+ * <p>A {@link DType#STRING} tensor ({@link #ofStrings}) keeps its values as Java strings instead of
+ * bytes: its {@link #buffer()} is empty, and {@link #toStringArray()} reads it. Unsigned 16-, 32- and
+ * 64-bit tensors hold their raw bits ({@link #ofUint16}, {@link #ofUint32}, {@link #ofUint64}); {@link
+ * #toLongArray()} widens uint16 and uint32 exactly, and returns uint64 bits as they are (values of 2^63
+ * and more come back negative: read them with {@link Long#toUnsignedString(long)}).
+ *
  * <p>Instances are safe to share between threads: nothing reads the buffer's position or limit.
  */
 public final class Tensor {
@@ -29,14 +35,21 @@ public final class Tensor {
     private final DType dtype;
     private final long[] shape;
     private final int size;
-    /** Little-endian, position 0, limit = size * byteSize; never handed out writable. */
+    /** Little-endian, position 0, limit = size * byteSize; never handed out writable. Empty for strings. */
     private final ByteBuffer data;
+    /** The values of a string tensor (never handed out); null for every other type. */
+    private final String[] strings;
 
     private Tensor(DType dtype, long[] shape, ByteBuffer data) {
+        this(dtype, shape, data, null);
+    }
+
+    private Tensor(DType dtype, long[] shape, ByteBuffer data, String[] strings) {
         this.dtype = dtype;
         this.shape = shape;
         this.size = (int) elementCount(shape, dtype);
         this.data = data;
+        this.strings = strings;
     }
 
     // ---------------------------------------------------------------- factories
@@ -220,6 +233,71 @@ public final class Tensor {
         return ofShorts(DType.BFLOAT16, bits, shape);
     }
 
+    /**
+     * A uint16 tensor holding a copy of {@code data}; each short is read as unsigned (0..65535).
+     *
+     * @param data the values' bits in row-major order ({@code (short) 65535} is 65535)
+     * @param shape the dimensions; empty for a scalar
+     * @return the tensor
+     * @throws IllegalArgumentException if the shape is invalid or does not match {@code data.length}
+     */
+    public static Tensor ofUint16(short[] data, long... shape) {
+        return ofShorts(DType.UINT16, data, shape);
+    }
+
+    /**
+     * A uint32 tensor holding a copy of {@code data}; each int is read as unsigned (0..2^32-1).
+     *
+     * @param data the values' bits in row-major order ({@code -1} is 4294967295)
+     * @param shape the dimensions; empty for a scalar
+     * @return the tensor
+     * @throws IllegalArgumentException if the shape is invalid or does not match {@code data.length}
+     */
+    public static Tensor ofUint32(int[] data, long... shape) {
+        Objects.requireNonNull(data, "data");
+        long[] s = checkedShape(DType.UINT32, shape, data.length);
+        ByteBuffer b = allocate(DType.UINT32, data.length);
+        b.asIntBuffer().put(data);
+        return new Tensor(DType.UINT32, s, b);
+    }
+
+    /**
+     * A uint64 tensor holding a copy of {@code data}; each long is read as unsigned (0..2^64-1).
+     *
+     * @param data the values' bits in row-major order ({@code -1L} is 2^64-1)
+     * @param shape the dimensions; empty for a scalar
+     * @return the tensor
+     * @throws IllegalArgumentException if the shape is invalid or does not match {@code data.length}
+     */
+    public static Tensor ofUint64(long[] data, long... shape) {
+        Objects.requireNonNull(data, "data");
+        long[] s = checkedShape(DType.UINT64, shape, data.length);
+        ByteBuffer b = allocate(DType.UINT64, data.length);
+        b.asLongBuffer().put(data);
+        return new Tensor(DType.UINT64, s, b);
+    }
+
+    /**
+     * A string tensor holding a copy of {@code data}.
+     *
+     * @param data the values in row-major order; none may be null
+     * @param shape the dimensions; empty for a scalar
+     * @return the tensor
+     * @throws IllegalArgumentException if the shape is invalid, does not match {@code data.length}, or a
+     *     value is null
+     */
+    public static Tensor ofStrings(String[] data, long... shape) {
+        Objects.requireNonNull(data, "data");
+        long[] s = checkedShape(DType.STRING, shape, data.length);
+        String[] copy = data.clone();
+        for (int i = 0; i < copy.length; i++) {
+            if (copy[i] == null) {
+                throw new IllegalArgumentException("string element " + i + " is null; use \"\" for an empty string");
+            }
+        }
+        return new Tensor(DType.STRING, s, ByteBuffer.allocate(0).order(ByteOrder.LITTLE_ENDIAN), copy);
+    }
+
     private static Tensor ofShorts(DType dtype, short[] data, long[] shape) {
         Objects.requireNonNull(data, "data");
         long[] s = checkedShape(dtype, shape, data.length);
@@ -251,12 +329,15 @@ public final class Tensor {
      * @param shape the dimensions; empty for a scalar
      * @return the tensor
      * @throws IllegalArgumentException if the shape is invalid, the byte count does not match, the byte
-     *     order is big-endian, or a bool buffer holds a byte other than 0 or 1
+     *     order is big-endian, a bool buffer holds a byte other than 0 or 1, or the type is string
      */
     public static Tensor wrap(DType dtype, ByteBuffer buffer, long... shape) {
         Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(buffer, "buffer");
         Objects.requireNonNull(shape, "shape");
+        if (dtype == DType.STRING) {
+            throw new IllegalArgumentException("Tensor.wrap: string tensors have no byte layout; use Tensor.ofStrings");
+        }
         long[] s = shape.clone();
         long count = elementCount(s, dtype);
         long needed = count * dtype.byteSize();
@@ -300,7 +381,7 @@ public final class Tensor {
     }
 
     /**
-     * A tensor of zeros (false for bool).
+     * A tensor of zeros (false for bool, empty strings for string).
      *
      * @param dtype the element type
      * @param shape the dimensions; empty for a scalar
@@ -312,6 +393,11 @@ public final class Tensor {
         Objects.requireNonNull(shape, "shape");
         long[] s = shape.clone();
         long count = elementCount(s, dtype);
+        if (dtype == DType.STRING) {
+            String[] empty = new String[(int) count];
+            Arrays.fill(empty, "");
+            return new Tensor(dtype, s, allocate(dtype, 0), empty);
+        }
         return new Tensor(dtype, s, allocate(dtype, (int) count));
     }
 
@@ -405,7 +491,7 @@ public final class Tensor {
     }
 
     /**
-     * The data size in bytes ({@code size() * dtype().byteSize()}).
+     * The data size in bytes ({@code size() * dtype().byteSize()}; 0 for a string tensor).
      *
      * @return the byte count
      */
@@ -424,7 +510,8 @@ public final class Tensor {
     }
 
     /**
-     * A read-only, little-endian view of the data: position 0, limit {@link #byteSize()}. No copy.
+     * A read-only, little-endian view of the data: position 0, limit {@link #byteSize()}. No copy. Empty for
+     * a string tensor (use {@link #toStringArray()}).
      *
      * @return the view
      */
@@ -433,12 +520,14 @@ public final class Tensor {
     }
 
     /**
-     * The values as floats, converted from any dtype (int64, int32 and float64 may lose precision;
-     * float16 and bfloat16 widen exactly; uint8 is unsigned; bool is 0 or 1).
+     * The values as floats, converted from any numeric dtype (int64, int32 and float64 may lose
+     * precision; float16 and bfloat16 widen exactly; unsigned types are unsigned; bool is 0 or 1).
      *
      * @return a new array of {@link #size()} values
+     * @throws IllegalStateException for a string tensor
      */
     public float[] toFloatArray() {
+        requireNumeric("toFloatArray");
         float[] out = new float[size];
         if (dtype == DType.FLOAT32) {
             view().asFloatBuffer().get(out);
@@ -451,12 +540,14 @@ public final class Tensor {
     }
 
     /**
-     * The values as doubles, converted from any dtype (int64 beyond 2^53 loses precision; uint8 is
-     * unsigned; bool is 0 or 1).
+     * The values as doubles, converted from any numeric dtype (int64 and uint64 beyond 2^53 lose
+     * precision; unsigned types are unsigned; bool is 0 or 1).
      *
      * @return a new array of {@link #size()} values
+     * @throws IllegalStateException for a string tensor
      */
     public double[] toDoubleArray() {
+        requireNumeric("toDoubleArray");
         double[] out = new double[size];
         if (dtype == DType.FLOAT64) {
             view().asDoubleBuffer().get(out);
@@ -469,15 +560,16 @@ public final class Tensor {
     }
 
     /**
-     * The values as longs, from an integer or bool tensor (uint8 is unsigned; bool is 0 or 1).
+     * The values as longs, from an integer or bool tensor (uint8, uint16 and uint32 are unsigned; uint64
+     * comes back as its bits; bool is 0 or 1).
      *
      * @return a new array of {@link #size()} values
-     * @throws IllegalStateException for float32 or float64 tensors (use {@link #toDoubleArray()})
+     * @throws IllegalStateException for float and string tensors (use {@link #toDoubleArray()})
      */
     public long[] toLongArray() {
         requireInteger("toLongArray", "toDoubleArray()");
         long[] out = new long[size];
-        if (dtype == DType.INT64) {
+        if (dtype == DType.INT64 || dtype == DType.UINT64) {
             view().asLongBuffer().get(out);
         } else {
             for (int i = 0; i < size; i++) {
@@ -488,8 +580,8 @@ public final class Tensor {
     }
 
     /**
-     * The values as ints, from an integer or bool tensor (uint8 is unsigned; bool is 0 or 1; int64 values
-     * must fit in an int).
+     * The values as ints, from an integer or bool tensor (unsigned types are unsigned; bool is 0 or 1;
+     * int64, uint32 and uint64 values must fit in an int).
      *
      * @return a new array of {@link #size()} values
      * @throws IllegalStateException for float tensors, or if an int64 value does not fit in an int
@@ -503,8 +595,9 @@ public final class Tensor {
         }
         for (int i = 0; i < size; i++) {
             long v = longAt(i);
-            if (v != (int) v) {
-                throw new IllegalStateException("toIntArray: element " + i + " of this int64 tensor is " + v
+            if (v != (int) v || (dtype == DType.UINT64 && v < 0)) {
+                throw new IllegalStateException("toIntArray: element " + i + " of this " + dtype.typeName()
+                        + " tensor is " + (dtype == DType.UINT64 ? Long.toUnsignedString(v) : Long.toString(v))
                         + ", outside the int range; use toLongArray()");
             }
             out[i] = (int) v;
@@ -514,16 +607,17 @@ public final class Tensor {
 
     /**
      * The values of a two-byte tensor as raw shorts: the bits of float16 and bfloat16 values (widen them
-     * with {@link HalfFloats} or {@link #toFloatArray()}), or int16 values.
+     * with {@link HalfFloats} or {@link #toFloatArray()}), int16 values, or uint16 bits ({@code & 0xffff}).
      *
      * @return a new array of {@link #size()} shorts
      * @throws IllegalStateException for types that are not two bytes wide
      */
     public short[] toShortArray() {
         if (dtype.byteSize() != 2) {
-            throw new IllegalStateException("toShortArray needs a float16, bfloat16 or int16 tensor, this one is "
-                    + dtype.typeName()
-                    + "; use toFloatArray() or buffer()");
+            throw new IllegalStateException(
+                    "toShortArray needs a float16, bfloat16, int16 or uint16 tensor, this one is "
+                            + dtype.typeName()
+                            + "; use toFloatArray() or buffer()");
         }
         short[] out = new short[size];
         view().asShortBuffer().get(out);
@@ -549,6 +643,36 @@ public final class Tensor {
     }
 
     /**
+     * The values of a string tensor.
+     *
+     * @return a new array of {@link #size()} strings
+     * @throws IllegalStateException for other types
+     */
+    public String[] toStringArray() {
+        if (strings == null) {
+            throw new IllegalStateException(
+                    "toStringArray needs a string tensor, this one is " + dtype.typeName() + "; use toDoubleArray()");
+        }
+        return strings.clone();
+    }
+
+    /**
+     * One value of a string tensor, by row-major (flat) index.
+     *
+     * @param flatIndex 0 ≤ index &lt; {@link #size()}
+     * @return the value
+     * @throws IndexOutOfBoundsException if the index is out of range
+     * @throws IllegalStateException for other types
+     */
+    public String getString(long flatIndex) {
+        if (strings == null) {
+            throw new IllegalStateException(
+                    "getString needs a string tensor, this one is " + dtype.typeName() + "; use getDouble(index)");
+        }
+        return strings[checkIndex(flatIndex)];
+    }
+
+    /**
      * One value as a float, by row-major (flat) index, converted like {@link #toFloatArray()}.
      *
      * @param flatIndex 0 ≤ index &lt; {@link #size()}
@@ -556,6 +680,7 @@ public final class Tensor {
      * @throws IndexOutOfBoundsException if the index is out of range
      */
     public float getFloat(long flatIndex) {
+        requireNumeric("getFloat");
         int i = checkIndex(flatIndex);
         return dtype == DType.FLOAT32 ? data.getFloat(i * 4) : (float) doubleAt(i);
     }
@@ -568,6 +693,7 @@ public final class Tensor {
      * @throws IndexOutOfBoundsException if the index is out of range
      */
     public double getDouble(long flatIndex) {
+        requireNumeric("getDouble");
         return doubleAt(checkIndex(flatIndex));
     }
 
@@ -599,11 +725,11 @@ public final class Tensor {
             throw new IllegalArgumentException("reshape: cannot view " + size + " elements " + shapeString(shape)
                     + " as " + shapeString(s) + " (" + count + " elements)");
         }
-        return new Tensor(dtype, s, data);
+        return new Tensor(dtype, s, data, strings);
     }
 
     /**
-     * Equal when dtype, shape and the data bytes are equal (so floats compare bitwise: NaN equals the
+     * Equal when dtype, shape and the data bytes (or strings) are equal (so floats compare bitwise: NaN equals the
      * same NaN, 0.0 differs from -0.0).
      */
     @Override
@@ -617,12 +743,13 @@ public final class Tensor {
         Tensor t = (Tensor) o;
         return dtype == t.dtype
                 && Arrays.equals(shape, t.shape)
-                && data.duplicate().equals(t.data.duplicate());
+                && data.duplicate().equals(t.data.duplicate())
+                && Arrays.equals(strings, t.strings);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(dtype, Arrays.hashCode(shape), data.duplicate().hashCode());
+        return Objects.hash(dtype, Arrays.hashCode(shape), data.duplicate().hashCode(), Arrays.hashCode(strings));
     }
 
     /** A short description: dtype, shape and the first few values, e.g. {@code Tensor(float32[2,3]: 1.0, 2.0, ...)}. */
@@ -695,7 +822,9 @@ public final class Tensor {
                         + " has more elements than fit in a long (the product overflows)");
             }
         }
-        if (count > MAX_BYTES / dtype.byteSize()) {
+        // a string's size is not fixed: count its reference (at least a byte) so the element count stays bounded
+        int elementBytes = Math.max(1, dtype.byteSize());
+        if (count > MAX_BYTES / elementBytes) {
             throw new IllegalArgumentException("Shape "
                     + shapeString(shape)
                     + " has "
@@ -703,7 +832,7 @@ public final class Tensor {
                     + " "
                     + dtype.typeName()
                     + " elements, more than one tensor can hold ("
-                    + MAX_BYTES / dtype.byteSize()
+                    + MAX_BYTES / elementBytes
                     + " elements, "
                     + MAX_BYTES
                     + " bytes); split the data into batches");
@@ -776,7 +905,15 @@ public final class Tensor {
         return (int) flatIndex;
     }
 
+    private void requireNumeric(String method) {
+        if (dtype == DType.STRING) {
+            throw new IllegalStateException(
+                    method + " needs a numeric tensor, this one is string; use toStringArray() or getString(index)");
+        }
+    }
+
     private void requireInteger(String method, String alternative) {
+        requireNumeric(method);
         if (dtype.isFloatingPoint()) {
             throw new IllegalStateException(method + " needs an integer or bool tensor, this one is " + dtype.typeName()
                     + "; use " + alternative);
@@ -793,6 +930,11 @@ public final class Tensor {
                 return HalfFloats.fromFloat16(data.getShort(i * 2));
             case BFLOAT16:
                 return HalfFloats.fromBFloat16(data.getShort(i * 2));
+            case UINT64: {
+                long bits = data.getLong(i * 8);
+                // unsigned: the top bit is worth 2^63
+                return bits >= 0 ? bits : (double) (bits >>> 1) * 2.0 + (bits & 1);
+            }
             default:
                 return longAt(i);
         }
@@ -806,6 +948,12 @@ public final class Tensor {
                 return data.getInt(i * 4);
             case INT16:
                 return data.getShort(i * 2);
+            case UINT16:
+                return data.getShort(i * 2) & 0xffff;
+            case UINT32:
+                return data.getInt(i * 4) & 0xffffffffL;
+            case UINT64:
+                return data.getLong(i * 8);
             case UINT8:
                 return data.get(i) & 0xff;
             case INT8:
@@ -834,6 +982,10 @@ public final class Tensor {
                 return Float.toString((float) doubleAt(i));
             case BOOL:
                 return data.get(i) != 0 ? "true" : "false";
+            case UINT64:
+                return Long.toUnsignedString(data.getLong(i * 8));
+            case STRING:
+                return '"' + strings[i] + '"';
             default:
                 return Long.toString(longAt(i));
         }

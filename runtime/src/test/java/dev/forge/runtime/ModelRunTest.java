@@ -135,6 +135,44 @@ class ModelRunTest {
     }
 
     @Test
+    void stringTensorsCrossTheNativeBoundary() {
+        try (Model id = Model.load(TestModels.identity(8), "id-string", ModelOptions.defaults())) {
+            assertEquals(DType.STRING, id.inputs().get(0).dtype());
+            Tensor in = Tensor.ofStrings(new String[] {"a", "h\u00e9llo", "", "\ud83d\ude00"}, 4);
+            assertEquals(in, id.run(in));
+        }
+    }
+
+    @Test
+    void unsignedOutputsAreReadAndUnsignedInputsAreRefusedAtLoadNamingWhy() {
+        // Cast int64 -> uint16/32/64: ONNX Runtime wraps to the width, Forge reads the unsigned bits
+        long[] values = {-1, 7};
+        Tensor in = Tensor.of(values, 2);
+        try (Model m = Model.load(TestModels.cast(TestModels.INT64, 4), "to-u16", ModelOptions.defaults())) {
+            assertEquals(Tensor.ofUint16(new short[] {-1, 7}, 2), m.run(in));
+        }
+        try (Model m =
+                Model.load(TestModels.cast(TestModels.INT64, TestModels.UINT32), "to-u32", ModelOptions.defaults())) {
+            assertEquals(Tensor.ofUint32(new int[] {-1, 7}, 2), m.run(in));
+            assertArrayEquals(new long[] {4294967295L, 7}, m.run(in).toLongArray());
+        }
+        try (Model m = Model.load(TestModels.cast(TestModels.INT64, 13), "to-u64", ModelOptions.defaults())) {
+            assertEquals(Tensor.ofUint64(new long[] {-1, 7}, 2), m.run(in));
+        }
+        for (int type : new int[] {4, TestModels.UINT32, 13}) {
+            ModelLoadException e = assertThrows(
+                    ModelLoadException.class,
+                    () -> Model.load(TestModels.identity(type), "u" + type, ModelOptions.defaults()));
+            String name = DType.fromOnnxElementType(type).typeName();
+            assertTrue(
+                    e.getMessage().contains("input 'x' is " + name)
+                            && e.getMessage().contains("Java API")
+                            && e.getMessage().contains("Cast"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
     void outputsComeInDeclaredOrderOrInTheRequestedOrder() {
         Tensor x = Tensor.of(new float[] {-1, 2}, 1, 2);
         Map<String, Tensor> all = twoOutputs.run(Map.of("x", x));

@@ -239,23 +239,81 @@ class NpyTest {
     }
 
     @Test
-    void objectStringAndWideUnsignedDtypesAreRefused() {
+    void objectByteStringAndStructuredDtypesAreRefused() {
         assertContains(
                 failure(build(1, "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", new byte[8])),
                 "unsupported dtype '|O'",
                 "object arrays",
                 "'<f4'");
         assertContains(
-                failure(build(1, "{'descr': '<U3', 'fortran_order': False, 'shape': (1,), }", new byte[12])),
-                "'<U3'",
-                "string");
+                failure(build(1, "{'descr': '|S3', 'fortran_order': False, 'shape': (1,), }", new byte[3])),
+                "'|S3'",
+                "byte strings",
+                "'<U<n>'");
         assertContains(
-                failure(build(1, "{'descr': '<u4', 'fortran_order': False, 'shape': (1,), }", new byte[4])),
-                "'<u4'",
-                "astype(np.int64)");
+                failure(build(1, "{'descr': '<U0', 'fortran_order': False, 'shape': (1,), }", new byte[0])),
+                "invalid width");
+        assertContains(
+                failure(build(1, "{'descr': '<U2', 'fortran_order': False, 'shape': (2,), }", new byte[12])),
+                "truncated");
+        byte[] surrogate = ByteBuffer.allocate(4)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(0xd800)
+                .array();
+        assertContains(
+                failure(build(1, "{'descr': '<U1', 'fortran_order': False, 'shape': (1,), }", surrogate)),
+                "not a Unicode code point");
         assertContains(
                 failure(build(1, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", new byte[4])),
                 "structured dtype");
+    }
+
+    /** The bytes np.save wrote (NumPy 1.24) for a small array: its header padded to 128 bytes, then data. */
+    private static byte[] numpySaved(String dict, String dataHex) {
+        byte[] d = dict.getBytes(StandardCharsets.ISO_8859_1);
+        ByteBuffer b = ByteBuffer.allocate(128 + dataHex.length() / 2).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0})
+                .putShort((short) 118)
+                .put(d);
+        while (b.position() < 127) {
+            b.put((byte) ' ');
+        }
+        b.put((byte) '\n').put(HexFormat.of().parseHex(dataHex));
+        return b.array();
+    }
+
+    @Test
+    void unsignedAndStringArraysSavedByNumpyAreReadAndRoundTrip() {
+        // np.save(f, np.array(['a', 'h\u00e9llo', ''], dtype='<U5')): UTF-32, NUL-padded to 5 characters
+        Tensor s = Npy.read(
+                numpySaved(
+                        "{'descr': '<U5', 'fortran_order': False, 'shape': (3,), }",
+                        "6100000000000000000000000000000000000000"
+                                + "68000000e90000006c0000006c0000006f000000"
+                                + "0000000000000000000000000000000000000000"),
+                "s.npy");
+        assertArrayEquals(new String[] {"a", "h\u00e9llo", ""}, s.toStringArray());
+        Tensor u16 = Npy.read(
+                numpySaved("{'descr': '<u2', 'fortran_order': False, 'shape': (1, 2), }", "0100ffff"), "u2.npy");
+        assertEquals(Tensor.ofUint16(new short[] {1, -1}, 1, 2), u16);
+        Tensor u32 = Npy.read(
+                numpySaved("{'descr': '<u4', 'fortran_order': False, 'shape': (2,), }", "00000000ffffffff"), "u4.npy");
+        assertArrayEquals(new long[] {0, 4294967295L}, u32.toLongArray());
+        Tensor u64 = Npy.read(
+                numpySaved("{'descr': '<u8', 'fortran_order': False, 'shape': (1,), }", "ffffffffffffffff"), "u8.npy");
+        assertEquals(Tensor.ofUint64(new long[] {-1L}, 1), u64);
+        for (Tensor t : List.of(s, u16, u32, u64, Tensor.ofStrings(new String[] {"\ud83d\ude00x", ""}, 1, 2))) {
+            assertEquals(t, Npy.read(Npy.toBytes(t), "again.npy"), t.toString());
+        }
+        // the width is the longest element in code points (an emoji is one), at least 1
+        assertTrue(header(Npy.toBytes(Tensor.ofStrings(new String[] {"\ud83d\ude00x", ""}, 2)))
+                .contains("'<U2'"));
+        assertTrue(header(Npy.toBytes(Tensor.ofStrings(new String[] {""}, 1))).contains("'<U1'"));
+        assertTrue(header(Npy.toBytes(u32)).contains("'<u4'"));
+    }
+
+    private static String header(byte[] npy) {
+        return new String(npy, 10, 60, StandardCharsets.ISO_8859_1);
     }
 
     @Test

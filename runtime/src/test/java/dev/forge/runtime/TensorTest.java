@@ -252,16 +252,25 @@ class TensorTest {
         assertEquals("|u1", DType.UINT8.npyDescr());
         assertEquals("|b1", DType.BOOL.npyDescr());
         for (DType d : DType.values()) {
-            assertEquals(d, DType.fromOnnxJavaType(d.toOnnxJavaType()));
+            if (!d.lacksOnnxJavaType()) {
+                assertEquals(d, DType.fromOnnxJavaType(d.toOnnxJavaType()));
+            }
             assertEquals(d, DType.fromOnnxTensorType(d.toOnnxTensorType()));
             assertEquals(d, DType.fromOnnxElementType(d.onnxElementType()));
         }
         assertEquals(OnnxJavaType.UINT8, DType.UINT8.toOnnxJavaType());
         assertEquals(OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE, DType.FLOAT64.toOnnxTensorType());
+        // ONNX Runtime's Java API has no unsigned type wider than 8 bits
+        for (DType u : new DType[] {DType.UINT16, DType.UINT32, DType.UINT64}) {
+            assertTrue(u.lacksOnnxJavaType() && u.toOnnxJavaType() == null && u.isInteger(), u.typeName());
+        }
+        assertEquals(12, DType.UINT32.onnxElementType());
+        assertEquals("<u8", DType.UINT64.npyDescr());
+        assertEquals(OnnxJavaType.STRING, DType.STRING.toOnnxJavaType());
         IllegalArgumentException e = assertThrows(
                 IllegalArgumentException.class,
-                () -> DType.fromOnnxTensorType(OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32));
-        assertTrue(e.getMessage().contains("uint32") && e.getMessage().contains("float16"), e.getMessage());
+                () -> DType.fromOnnxTensorType(OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_COMPLEX64));
+        assertTrue(e.getMessage().contains("complex64") && e.getMessage().contains("uint32"), e.getMessage());
     }
 
     @Test
@@ -285,5 +294,68 @@ class TensorTest {
                 IllegalStateException.class, () -> Tensor.of(new float[1], 1).toShortArray());
         assertTrue(e.getMessage().contains("float32"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Tensor.ofFloat16Bits(new short[3], 2, 2));
+    }
+
+    @Test
+    void unsignedFactoriesKeepTheBitsAndReadThemUnsigned() {
+        Tensor u16 = Tensor.ofUint16(new short[] {-1, 7}, 2);
+        assertEquals(DType.UINT16, u16.dtype());
+        assertArrayEquals(new long[] {65535, 7}, u16.toLongArray());
+        assertArrayEquals(new int[] {65535, 7}, u16.toIntArray());
+        assertArrayEquals(new short[] {-1, 7}, u16.toShortArray());
+        assertEquals(65535.0, u16.getDouble(0));
+        Tensor u32 = Tensor.ofUint32(new int[] {-1, 3}, 2);
+        assertArrayEquals(new long[] {4294967295L, 3}, u32.toLongArray());
+        assertArrayEquals(new float[] {4294967295f, 3f}, u32.toFloatArray());
+        IllegalStateException big = assertThrows(IllegalStateException.class, u32::toIntArray);
+        assertTrue(big.getMessage().contains("uint32") && big.getMessage().contains("4294967295"), big.getMessage());
+        Tensor u64 = Tensor.ofUint64(new long[] {-1L, 1L << 63, 5}, 3);
+        assertArrayEquals(new long[] {-1L, 1L << 63, 5}, u64.toLongArray(), "uint64 comes back as its bits");
+        assertEquals(18446744073709551615.0, u64.getDouble(0));
+        assertEquals(9223372036854775808.0, u64.getDouble(1));
+        assertEquals(5L, u64.getLong(2));
+        assertEquals("Tensor(uint64[3]: 18446744073709551615, 9223372036854775808, 5)", u64.toString());
+        assertThrows(IllegalStateException.class, u64::toIntArray);
+        assertEquals(24, u64.byteSize());
+        assertNotEquals(Tensor.ofUint32(new int[] {1}, 1), Tensor.of(new int[] {1}, 1), "the type is part of equality");
+        assertThrows(IllegalArgumentException.class, () -> Tensor.ofUint32(new int[3], 2));
+    }
+
+    @Test
+    void stringTensorsHoldTextAndRefuseNumericAccess() {
+        Tensor s = Tensor.ofStrings(new String[] {"a", "h\u00e9llo", "", "\ud83d\ude00"}, 2, 2);
+        assertEquals(DType.STRING, s.dtype());
+        assertArrayEquals(new long[] {2, 2}, s.shape());
+        assertArrayEquals(new String[] {"a", "h\u00e9llo", "", "\ud83d\ude00"}, s.toStringArray());
+        assertEquals("h\u00e9llo", s.getString(1));
+        assertEquals(0, s.byteSize());
+        assertEquals(0, s.buffer().remaining());
+        assertEquals(s, Tensor.ofStrings(new String[] {"a", "h\u00e9llo", "", "\ud83d\ude00"}, 2, 2));
+        assertNotEquals(s, Tensor.ofStrings(new String[] {"a", "hello", "", "\ud83d\ude00"}, 2, 2));
+        assertEquals(
+                Tensor.ofStrings(new String[] {"a", "h\u00e9llo", "", "\ud83d\ude00"}, 4)
+                        .hashCode(),
+                s.reshape(4).hashCode());
+        assertArrayEquals(
+                new String[] {"a", "h\u00e9llo", "", "\ud83d\ude00"},
+                s.reshape(4).toStringArray());
+        assertEquals("Tensor(string[2,2]: \"a\", \"h\u00e9llo\", \"\", \"\ud83d\ude00\")", s.toString());
+        assertArrayEquals(new String[] {"", ""}, Tensor.zeros(DType.STRING, 2).toStringArray());
+        for (org.junit.jupiter.api.function.Executable numeric : new org.junit.jupiter.api.function.Executable[] {
+            s::toFloatArray, s::toDoubleArray, s::toLongArray, s::toIntArray, () -> s.getDouble(0)
+        }) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, numeric);
+            assertTrue(e.getMessage().contains("toStringArray"), e.getMessage());
+        }
+        assertThrows(
+                IllegalStateException.class, () -> Tensor.of(new float[1], 1).toStringArray());
+        assertThrows(IllegalArgumentException.class, () -> Tensor.wrap(DType.STRING, ByteBuffer.allocate(0), 0));
+        IllegalArgumentException nul =
+                assertThrows(IllegalArgumentException.class, () -> Tensor.ofStrings(new String[] {"a", null}, 2));
+        assertTrue(nul.getMessage().contains("element 1"), nul.getMessage());
+        String[] mine = {"x"};
+        Tensor copy = Tensor.ofStrings(mine, 1);
+        mine[0] = "changed";
+        assertEquals("x", copy.getString(0), "the factory copies");
     }
 }

@@ -296,7 +296,7 @@ final class TestModels {
         return m.build();
     }
 
-    /** y = Identity(x), x: uint32[N] (ONNX element type 12), which the runtime does not support. */
+    /** y = Identity(x), x: uint32[N] (ONNX element type 12), which ONNX Runtime's Java API cannot feed. */
     static byte[] uint32Identity() {
         return identity(UINT32);
     }

@@ -173,6 +173,10 @@ public final class NpyDataset implements Dataset {
         if (y.dtype() == DType.BOOL) {
             throw new DatasetException(yName + ": bool labels are not supported; save class indices as int64");
         }
+        if (y.dtype() == DType.STRING) {
+            throw new DatasetException(yName + ": string labels are not supported; save class indices as int64 (and the"
+                    + " names as the model's class_labels)");
+        }
         if (ys.length != 1) {
             throw new DatasetException(
                     yName + ": integer labels must have shape (N,), one class index per sample, got " + py(ys)

@@ -42,7 +42,7 @@ import java.util.Set;
  * same {@link ModelLimits} a {@code Model.load} applies (by default {@link ModelLimits#defaults()}): a
  * truncated, oversized, cyclic or hostile model, or one whose external data leaves its directory, is
  * refused with the same message, so the compiler never allocates what a model merely declares. The
- * supported IR and opset ranges are therefore those of the runtime (IR 3 to 13, ai.onnx opsets 7 to 26).
+ * supported IR and opset ranges are therefore those of the runtime (IR 3 to 13, ai.onnx opsets 1 to 26).
  */
 public final class OnnxReader {
     /** Models larger than this are refused (protobuf's own limit is 2 GiB). */
@@ -319,6 +319,35 @@ public final class OnnxReader {
         return new ValueType(dtype, Shape.of(dims));
     }
 
+    /**
+     * Reads one serialized {@code TensorProto} (a {@code .pb} file, the form the ONNX backend test suites
+     * store inputs and outputs in). External data is refused.
+     *
+     * @param path the file
+     * @return the tensor
+     * @throws OnnxFormatException if the file cannot be read, is not a {@code TensorProto}, or holds a
+     *     type or layout Forge cannot carry
+     */
+    public static Tensor readTensor(Path path) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(path);
+        } catch (NoSuchFileException e) {
+            throw new OnnxFormatException(path + ": file not found");
+        } catch (IOException e) {
+            throw new OnnxFormatException(path + ": cannot read: " + e.getMessage(), e);
+        }
+        Onnx.TensorProto proto;
+        try {
+            CodedInputStream in = CodedInputStream.newInstance(bytes);
+            in.setSizeLimit(MAX_MODEL_BYTES);
+            proto = Onnx.TensorProto.parseFrom(in);
+        } catch (IOException e) {
+            throw new OnnxFormatException(path + ": not a TensorProto (protobuf: " + e.getMessage() + ")", e);
+        }
+        return tensor(proto, path.toString(), null);
+    }
+
     /** Converts a {@code TensorProto}, from raw data, typed fields or (checked) external data. */
     static Tensor tensor(Onnx.TensorProto t, String source, Path baseDir) {
         String what = source + ": tensor '" + t.getName() + "'";
@@ -346,8 +375,20 @@ public final class OnnxReader {
             throw new OnnxFormatException(what + " declares " + count + " elements (" + expectedBytes
                     + " bytes), more than a Java array holds");
         }
-        // the data must be there before anything is allocated for it
         boolean external = t.getDataLocation() == Onnx.TensorProto.DataLocation.EXTERNAL;
+        if (dtype == DType.STRING) {
+            if (external || t.hasRawData()) {
+                throw new OnnxFormatException(what + " is a string tensor with " + (external ? "external" : "raw")
+                        + " data; ONNX keeps strings in string_data");
+            }
+            check(t.getStringDataCount(), count, what);
+            String[] values = new String[t.getStringDataCount()];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = t.getStringData(i).toString(StandardCharsets.UTF_8);
+            }
+            return Tensor.ofStrings(values, dims);
+        }
+        // the data must be there before anything is allocated for it
         if (!external && t.hasRawData() && t.getRawData().size() != expectedBytes) {
             throw new OnnxFormatException(what + " has " + t.getRawData().size() + " bytes of raw data but its shape "
                     + Shape.format(dims) + " of " + dtype + " needs " + expectedBytes);
@@ -372,6 +413,7 @@ public final class OnnxReader {
             case FLOAT32 -> t.getFloatDataCount();
             case FLOAT64 -> t.getDoubleDataCount();
             case INT64 -> t.getInt64DataCount();
+            case UINT32, UINT64 -> t.getUint64DataCount();
             default -> t.getInt32DataCount();
         };
     }
@@ -414,8 +456,22 @@ public final class OnnxReader {
                     buf.put((byte) t.getInt32Data(i));
                 }
             }
-            case FLOAT16, BFLOAT16, INT16 -> {
-                // ONNX keeps 16-bit floats' raw bits (and int16 values) one per int32_data entry
+            case UINT32 -> {
+                n = t.getUint64DataCount();
+                check(n, count, what);
+                for (int i = 0; i < n; i++) {
+                    buf.putInt((int) t.getUint64Data(i));
+                }
+            }
+            case UINT64 -> {
+                n = t.getUint64DataCount();
+                check(n, count, what);
+                for (int i = 0; i < n; i++) {
+                    buf.putLong(t.getUint64Data(i));
+                }
+            }
+            case FLOAT16, BFLOAT16, INT16, UINT16 -> {
+                // ONNX keeps 16-bit floats' raw bits (and 16-bit integers) one per int32_data entry
                 n = t.getInt32DataCount();
                 check(n, count, what);
                 for (int i = 0; i < n; i++) {

@@ -10,6 +10,7 @@ import dev.forge.compiler.ir.ValueInfo;
 import dev.forge.compiler.ir.ValueType;
 import dev.forge.compiler.onnx.proto.Onnx;
 import dev.forge.runtime.AtomicFiles;
+import dev.forge.runtime.DType;
 import dev.forge.runtime.Tensor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -154,6 +155,13 @@ public final class OnnxWriter {
         }
         for (long d : t.shape()) {
             b.addDims(d);
+        }
+        if (t.dtype() == DType.STRING) {
+            // strings have no raw layout: ONNX keeps them, UTF-8 encoded, in string_data
+            for (String v : t.toStringArray()) {
+                b.addStringData(ByteString.copyFromUtf8(v));
+            }
+            return b.build();
         }
         return b.setRawData(ByteString.copyFrom(t.buffer())).build();
     }
