@@ -51,7 +51,6 @@ class ForgeModelTransformerTest {
     static SparkSession spark;
     static byte[] model;
     static Model runtime;
-    static Dataset mnist;
 
     @TempDir
     Path dir;
@@ -63,7 +62,6 @@ class ForgeModelTransformerTest {
         model = model("labels");
         runtime = Model.load(
                 model, "test model", ModelOptions.builder().intraOpThreads(1).build());
-        mnist = Mnist.test();
     }
 
     @AfterAll
@@ -77,13 +75,19 @@ class ForgeModelTransformerTest {
                 Export.inferenceModel(MnistCnn.build(0), Map.of(), Map.of("class_labels", LABELS, "test_tag", tag)));
     }
 
+    /** MNIST's test set, loaded once. */
+    private static final class Mnist10k {
+        static final Dataset TEST = Mnist.test();
+    }
+
     static org.apache.spark.sql.Dataset<Row> images(int rows, int partitions) {
-        return ImageTables.dataFrame(spark, mnist, 0, rows).repartition(partitions);
+        return ImageTables.dataFrame(SparkTestSession.get(), Mnist10k.TEST, 0, rows)
+                .repartition(partitions);
     }
 
     static float[] sample(int i) {
         float[] x = new float[784];
-        mnist.copySample(i, x, 0);
+        Mnist10k.TEST.copySample(i, x, 0);
         return x;
     }
 
@@ -182,7 +186,7 @@ class ForgeModelTransformerTest {
             }
             rows.add(RowFactory.create((long) i, i == 3 ? new float[783] : i == 5 ? null : x));
         }
-        return spark.createDataFrame(rows, schema).repartition(2);
+        return SparkTestSession.get().createDataFrame(rows, schema).repartition(2);
     }
 
     @Test
