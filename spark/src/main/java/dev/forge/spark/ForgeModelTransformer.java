@@ -32,10 +32,11 @@ import org.apache.spark.ml.util.Identifiable$;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWritable;
 import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
@@ -344,7 +345,19 @@ public final class ForgeModelTransformer extends Transformer implements MLWritab
         int threads =
                 getIntraOpThreads() > 0 ? getIntraOpThreads() : sc.getConf().getInt("spark.task.cpus", 1);
         Planned p = plan(dataset.schema(), threads);
-        return dataset.toDF().mapPartitions(new PartitionScorer(broadcast(sc), p.plan), Encoders.row(p.outputSchema));
+        if (!(dataset instanceof org.apache.spark.sql.classic.Dataset<?> classic)) {
+            throw new IllegalArgumentException("ForgeModelTransformer(" + uid + ") runs in the Spark application"
+                    + " (classic Spark SQL), not through a Spark Connect client; got a "
+                    + dataset.getClass().getName());
+        }
+        // Spark's internal rows in and out (see PartitionScorer): the scan's rows, scored per partition, become
+        // a DataFrame of the output schema again
+        RDD<InternalRow> scored = classic.queryExecution()
+                .toRdd()
+                .toJavaRDD()
+                .mapPartitions(new PartitionScorer(broadcast(sc), p.plan))
+                .rdd();
+        return classic.sparkSession().internalCreateDataFrame(scored, p.outputSchema, false);
     }
 
     /** The model bytes as a broadcast of this Spark context, made once per transformer and context. */
@@ -424,6 +437,7 @@ public final class ForgeModelTransformer extends Transformer implements MLWritab
                 schema.fieldIndex(in),
                 kind,
                 idIndex,
+                idIndex >= 0 ? schema.fields()[idIndex].dataType() : null,
                 sig.inputShape,
                 sig.sampleSize,
                 batch,

@@ -18,17 +18,26 @@ import java.util.List;
 import java.util.NoSuchElementException;
 import javax.imageio.ImageIO;
 import org.apache.spark.TaskContext;
-import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
+import org.apache.spark.sql.catalyst.expressions.JoinedRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
+import org.apache.spark.sql.catalyst.util.ArrayData;
+import org.apache.spark.sql.catalyst.util.GenericArrayData;
+import org.apache.spark.unsafe.types.UTF8String;
 
 /**
  * Scores one partition: rows are read lazily in batches of {@link ScoringPlan#batchSize()}, each row checked and
  * written into a direct buffer that ONNX Runtime reads without a copy, the batch run on the executor's shared
  * model, and every input row emitted with its prediction (and error) appended, in the input order.
+ *
+ * <p>It works on Spark's internal rows: an image arrives as an {@code UnsafeArrayData} and leaves the row in
+ * Spark's binary form, so its floats are copied in bulk instead of being boxed into a {@code Row} and back, which
+ * cost as much as running the model (docs/SCALING.md, "Spark scoring").
  */
-final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
+final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, InternalRow> {
     private static final long serialVersionUID = 1L;
 
     private final Broadcast<byte[]> modelBytes;
@@ -40,19 +49,19 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
     }
 
     @Override
-    public Iterator<Row> call(Iterator<Row> rows) {
+    public Iterator<InternalRow> call(Iterator<InternalRow> rows) {
         Model model = ExecutorModels.get(plan.modelHash(), plan.intraOpThreads(), modelBytes::value);
         TaskContext task = TaskContext.get();
         return new Batches(model, rows, task == null ? -1 : task.partitionId());
     }
 
     /** The output rows of a partition, scored one batch ahead of the consumer. */
-    private final class Batches implements Iterator<Row> {
+    private final class Batches implements Iterator<InternalRow> {
         private final Model model;
-        private final Iterator<Row> rows;
+        private final Iterator<InternalRow> rows;
         private final int partition;
-        private final ArrayDeque<Row> ready = new ArrayDeque<>();
-        private final Row[] batch;
+        private final ArrayDeque<InternalRow> ready = new ArrayDeque<>();
+        private final InternalRow[] batch;
         private final String[] errors;
         private final int[] valid;
         private final ByteBuffer buffer;
@@ -60,12 +69,12 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
         private final ImagePreprocessing preprocessing;
         private long position;
 
-        Batches(Model model, Iterator<Row> rows, int partition) {
+        Batches(Model model, Iterator<InternalRow> rows, int partition) {
             this.model = model;
             this.rows = rows;
             this.partition = partition;
             int b = plan.batchSize();
-            this.batch = new Row[b];
+            this.batch = new InternalRow[b];
             this.errors = new String[b];
             this.valid = new int[b];
             this.buffer = ByteBuffer.allocateDirect(Math.multiplyExact(b, plan.sampleSize()) * Float.BYTES)
@@ -85,7 +94,7 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
         }
 
         @Override
-        public Row next() {
+        public InternalRow next() {
             if (!hasNext()) {
                 throw new NoSuchElementException();
             }
@@ -96,7 +105,8 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
             int n = 0;
             int count = 0;
             while (n < batch.length && rows.hasNext()) {
-                Row row = rows.next();
+                // the scan reuses its row object: keep a copy until the batch is emitted
+                InternalRow row = rows.next().copy();
                 batch[n] = row;
                 String problem = fill(row, count * plan.sampleSize());
                 errors[n] = problem == null ? null : name(row) + ": " + problem;
@@ -142,24 +152,37 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
         }
 
         /** Writes a row's input at {@code offset} of the buffer; returns what is wrong with it, or null. */
-        private String fill(Row row, int offset) {
-            Object value = row.get(plan.inputIndex());
-            if (value == null) {
+        private String fill(InternalRow row, int offset) {
+            int column = plan.inputIndex();
+            if (row.isNullAt(column)) {
                 return "column '" + plan.inputCol() + "' is null";
             }
             int n = plan.sampleSize();
             if (plan.inputKind() == ScoringPlan.InputKind.IMAGE_BYTES) {
-                return fillImage((byte[]) value, offset);
+                return fillImage(row.getBinary(column), offset);
             }
-            int length = ArrayValues.length(value);
+            ArrayData value = row.getArray(column);
+            int length = value.numElements();
             if (length != n) {
                 return "column '" + plan.inputCol() + "' has " + length + " values, expected " + n
-                        + " (the model input " + java.util.Arrays.toString(plan.inputShape())
-                        + " without its batch axis)";
+                        + " (the model input " + Arrays.toString(plan.inputShape()) + " without its batch axis)";
             }
-            int nonFinite = ArrayValues.copyFloats(value, floats, offset);
-            if (nonFinite == -2) {
-                return "column '" + plan.inputCol() + "' holds a null element";
+            for (int i = 0; i < length; i++) {
+                if (value.isNullAt(i)) {
+                    return "column '" + plan.inputCol() + "' element " + i + " is null";
+                }
+            }
+            if (plan.inputKind() == ScoringPlan.InputKind.FLOAT_ARRAY) {
+                floats.put(offset, value.toFloatArray());
+            } else {
+                double[] d = value.toDoubleArray();
+                for (int i = 0; i < length; i++) {
+                    floats.put(offset + i, (float) d[i]);
+                }
+            }
+            int nonFinite = -1;
+            for (int i = 0; i < length && nonFinite < 0; i++) {
+                nonFinite = Float.isFinite(floats.get(offset + i)) ? -1 : i;
             }
             if (nonFinite >= 0 && plan.rejectNonFinite()) {
                 return "column '" + plan.inputCol() + "' element " + nonFinite + " is " + floats.get(offset + nonFinite)
@@ -204,7 +227,7 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
                     float[] v = y.toFloatArray();
                     int per = v.length / count;
                     for (int i = 0; i < count; i++) {
-                        out[i] = Arrays.copyOfRange(v, i * per, (i + 1) * per);
+                        out[i] = UnsafeArrayData.fromPrimitiveArray(Arrays.copyOfRange(v, i * per, (i + 1) * per));
                     }
                 }
                 case LABEL -> {
@@ -220,18 +243,19 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
                         for (Prediction c : all.get(i)) {
                             p[c.index()] = c.probability();
                         }
-                        out[i] = p;
+                        out[i] = UnsafeArrayData.fromPrimitiveArray(p);
                     }
                 }
                 case TOPK -> {
                     List<List<Prediction>> top = model.topK(x, plan.k());
                     for (int i = 0; i < count; i++) {
-                        Row[] best = new Row[plan.k()];
+                        Object[] best = new Object[plan.k()];
                         for (int j = 0; j < best.length; j++) {
                             Prediction c = top.get(i).get(j);
-                            best[j] = RowFactory.create(c.index(), c.label(), c.probability());
+                            best[j] = new GenericInternalRow(
+                                    new Object[] {c.index(), UTF8String.fromString(c.label()), c.probability()});
                         }
-                        out[i] = best;
+                        out[i] = new GenericArrayData(best);
                     }
                 }
                 default -> throw new AssertionError(plan.output());
@@ -239,27 +263,22 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
             return out;
         }
 
-        private Row output(Row in, Object prediction, String error) {
-            int width = in.length();
-            Object[] v = new Object[width + (plan.errorColumn() ? 2 : 1)];
-            for (int i = 0; i < width; i++) {
-                v[i] = in.get(i);
-            }
-            v[width] = prediction;
-            if (plan.errorColumn()) {
-                v[width + 1] = error;
-            }
-            return RowFactory.create(v);
+        /** The input row followed by the prediction (and error), for Spark to write out in its binary form. */
+        private InternalRow output(InternalRow in, Object prediction, String error) {
+            Object[] appended = plan.errorColumn()
+                    ? new Object[] {prediction, error == null ? null : UTF8String.fromString(error)}
+                    : new Object[] {prediction};
+            return new JoinedRow(in, new GenericInternalRow(appended));
         }
 
-        private String rowId(Row row) {
+        private String rowId(InternalRow row) {
             if (plan.idIndex() >= 0) {
-                return String.valueOf(row.get(plan.idIndex()));
+                return String.valueOf(row.get(plan.idIndex(), plan.idType()));
             }
             return "#" + position + " of partition " + partition;
         }
 
-        private String name(Row row) {
+        private String name(InternalRow row) {
             return plan.idIndex() >= 0 ? "row id=" + rowId(row) : "row " + rowId(row);
         }
     }

@@ -1,6 +1,7 @@
 package dev.forge.spark;
 
 import java.io.Serializable;
+import org.apache.spark.sql.types.DataType;
 
 /**
  * What a scoring task needs besides the model bytes, decided on the driver from the DataFrame's schema, the
@@ -13,6 +14,7 @@ import java.io.Serializable;
  * @param inputIndex its position in the row
  * @param inputKind how its values become the model input
  * @param idIndex the id column's position, or -1 (rows are then named by their position in the partition)
+ * @param idType the id column's type (null without one)
  * @param inputShape the model input's shape, batch axis first (free dimensions -1)
  * @param sampleSize the number of floats of one row (the input shape without its batch axis)
  * @param batchSize rows per model run
@@ -30,6 +32,7 @@ record ScoringPlan(
         int inputIndex,
         InputKind inputKind,
         int idIndex,
+        DataType idType,
         long[] inputShape,
         int sampleSize,
         int batchSize,
