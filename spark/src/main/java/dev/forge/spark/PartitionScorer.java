@@ -77,7 +77,8 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
             this.batch = new InternalRow[b];
             this.errors = new String[b];
             this.valid = new int[b];
-            this.buffer = ByteBuffer.allocateDirect(Math.multiplyExact(b, plan.sampleSize()) * Float.BYTES)
+            this.buffer = ByteBuffer.allocateDirect(
+                            Math.multiplyExact(Math.multiplyExact(b, plan.sampleSize()), Float.BYTES))
                     .order(ByteOrder.LITTLE_ENDIAN);
             this.floats = buffer.asFloatBuffer();
             this.preprocessing = plan.inputKind() == ScoringPlan.InputKind.IMAGE_BYTES
