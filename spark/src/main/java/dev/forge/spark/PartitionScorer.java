@@ -1,0 +1,286 @@
+package dev.forge.spark;
+
+import dev.forge.runtime.DType;
+import dev.forge.runtime.ImagePreprocessing;
+import dev.forge.runtime.Model;
+import dev.forge.runtime.Prediction;
+import dev.forge.runtime.Tensor;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import javax.imageio.ImageIO;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
+import org.apache.spark.sql.catalyst.expressions.JoinedRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
+import org.apache.spark.sql.catalyst.util.ArrayData;
+import org.apache.spark.sql.catalyst.util.GenericArrayData;
+import org.apache.spark.unsafe.types.UTF8String;
+
+/**
+ * Scores one partition: rows are read lazily in batches of {@link ScoringPlan#batchSize()}, each row checked and
+ * written into a direct buffer that ONNX Runtime reads without a copy, the batch run on the executor's shared
+ * model, and every input row emitted with its prediction (and error) appended, in the input order.
+ *
+ * <p>It works on Spark's internal rows: an image arrives as an {@code UnsafeArrayData} and leaves the row in
+ * Spark's binary form, so its floats are copied in bulk instead of being boxed into a {@code Row} and back, which
+ * cost as much as running the model (docs/SCALING.md, "Spark scoring").
+ */
+final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, InternalRow> {
+    private static final long serialVersionUID = 1L;
+
+    private final Broadcast<byte[]> modelBytes;
+    private final ScoringPlan plan;
+
+    PartitionScorer(Broadcast<byte[]> modelBytes, ScoringPlan plan) {
+        this.modelBytes = modelBytes;
+        this.plan = plan;
+    }
+
+    @Override
+    public Iterator<InternalRow> call(Iterator<InternalRow> rows) {
+        Model model = ExecutorModels.get(plan.modelHash(), plan.intraOpThreads(), modelBytes::value);
+        TaskContext task = TaskContext.get();
+        return new Batches(model, rows, task == null ? -1 : task.partitionId());
+    }
+
+    /** The output rows of a partition, scored one batch ahead of the consumer. */
+    private final class Batches implements Iterator<InternalRow> {
+        private final Model model;
+        private final Iterator<InternalRow> rows;
+        private final int partition;
+        private final ArrayDeque<InternalRow> ready = new ArrayDeque<>();
+        private final InternalRow[] batch;
+        private final String[] errors;
+        private final int[] valid;
+        private final ByteBuffer buffer;
+        private final FloatBuffer floats;
+        private final ImagePreprocessing preprocessing;
+        private long position;
+
+        Batches(Model model, Iterator<InternalRow> rows, int partition) {
+            this.model = model;
+            this.rows = rows;
+            this.partition = partition;
+            int b = plan.batchSize();
+            this.batch = new InternalRow[b];
+            this.errors = new String[b];
+            this.valid = new int[b];
+            this.buffer = ByteBuffer.allocateDirect(
+                            Math.multiplyExact(Math.multiplyExact(b, plan.sampleSize()), Float.BYTES))
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            this.floats = buffer.asFloatBuffer();
+            this.preprocessing = plan.inputKind() == ScoringPlan.InputKind.IMAGE_BYTES
+                    ? ForgeModelTransformer.imagePreprocessing(model, plan.inputShape())
+                    : null;
+        }
+
+        @Override
+        public boolean hasNext() {
+            while (ready.isEmpty() && rows.hasNext()) {
+                scoreNextBatch();
+            }
+            return !ready.isEmpty();
+        }
+
+        @Override
+        public InternalRow next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException();
+            }
+            return ready.poll();
+        }
+
+        private void scoreNextBatch() {
+            int n = 0;
+            int count = 0;
+            while (n < batch.length && rows.hasNext()) {
+                // the scan reuses its row object: keep a copy until the batch is emitted
+                InternalRow row = rows.next().copy();
+                batch[n] = row;
+                String problem = fill(row, count * plan.sampleSize());
+                errors[n] = problem == null ? null : name(row) + ": " + problem;
+                if (problem == null) {
+                    valid[count++] = n;
+                } else if (!plan.errorColumn()) {
+                    throw new MalformedRowException(
+                            rowId(row),
+                            plan.name() + ": " + errors[n] + "; fix or filter the row, or set errorCol to route"
+                                    + " malformed rows to an error column");
+                }
+                position++;
+                n++;
+            }
+            Object[] predictions = new Object[n];
+            if (count > 0) {
+                try {
+                    Object[] p = predict(0, count);
+                    for (int i = 0; i < count; i++) {
+                        predictions[valid[i]] = p[i];
+                    }
+                } catch (RuntimeException e) {
+                    if (!plan.errorColumn()) {
+                        throw new IllegalStateException(
+                                plan.name() + ": the model failed on the batch of rows " + name(batch[valid[0]])
+                                        + " to " + name(batch[valid[count - 1]]) + ": " + e.getMessage(),
+                                e);
+                    }
+                    // find the rows it fails on: score them one at a time (their values are still in place)
+                    for (int i = 0; i < count; i++) {
+                        try {
+                            predictions[valid[i]] = predict(i, 1)[0];
+                        } catch (RuntimeException one) {
+                            errors[valid[i]] = name(batch[valid[i]]) + ": the model failed: " + one.getMessage();
+                        }
+                    }
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                ready.add(output(batch[i], predictions[i], errors[i]));
+                batch[i] = null;
+            }
+        }
+
+        /** Writes a row's input at {@code offset} of the buffer; returns what is wrong with it, or null. */
+        private String fill(InternalRow row, int offset) {
+            int column = plan.inputIndex();
+            if (row.isNullAt(column)) {
+                return "column '" + plan.inputCol() + "' is null";
+            }
+            int n = plan.sampleSize();
+            if (plan.inputKind() == ScoringPlan.InputKind.IMAGE_BYTES) {
+                return fillImage(row.getBinary(column), offset);
+            }
+            ArrayData value = row.getArray(column);
+            int length = value.numElements();
+            if (length != n) {
+                return "column '" + plan.inputCol() + "' has " + length + " values, expected " + n
+                        + " (the model input " + Arrays.toString(plan.inputShape()) + " without its batch axis)";
+            }
+            for (int i = 0; i < length; i++) {
+                if (value.isNullAt(i)) {
+                    return "column '" + plan.inputCol() + "' element " + i + " is null";
+                }
+            }
+            if (plan.inputKind() == ScoringPlan.InputKind.FLOAT_ARRAY) {
+                floats.put(offset, value.toFloatArray());
+            } else {
+                double[] d = value.toDoubleArray();
+                for (int i = 0; i < length; i++) {
+                    floats.put(offset + i, (float) d[i]);
+                }
+            }
+            int nonFinite = -1;
+            for (int i = 0; i < length && nonFinite < 0; i++) {
+                nonFinite = Float.isFinite(floats.get(offset + i)) ? -1 : i;
+            }
+            if (nonFinite >= 0 && plan.rejectNonFinite()) {
+                return "column '" + plan.inputCol() + "' element " + nonFinite + " is " + floats.get(offset + nonFinite)
+                        + "; inputs must be finite (setRejectNonFinite(false) passes them to the model)";
+            }
+            return null;
+        }
+
+        private String fillImage(byte[] bytes, int offset) {
+            BufferedImage image;
+            try {
+                image = ImageIO.read(new ByteArrayInputStream(bytes));
+            } catch (IOException | RuntimeException e) {
+                return "column '" + plan.inputCol() + "' (" + bytes.length + " bytes) cannot be decoded: " + e;
+            }
+            if (image == null) {
+                return "column '" + plan.inputCol() + "' (" + bytes.length
+                        + " bytes) is not a PNG or JPEG image (empty, truncated or another format?)";
+            }
+            float[] x;
+            try {
+                x = preprocessing.toTensor(List.of(image), plan.inputShape()).toFloatArray();
+            } catch (RuntimeException e) {
+                return "column '" + plan.inputCol() + "': " + e.getMessage();
+            }
+            floats.put(offset, x);
+            return null;
+        }
+
+        /** Runs rows {@code [first, first + count)} of the buffer; one prediction per row. */
+        private Object[] predict(int first, int count) {
+            int n = plan.sampleSize();
+            ByteBuffer slice = buffer.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            slice.position(first * n * Float.BYTES).limit((first + count) * n * Float.BYTES);
+            long[] shape = plan.inputShape().clone();
+            shape[0] = count;
+            Tensor x = Tensor.wrap(DType.FLOAT32, slice, shape);
+            Object[] out = new Object[count];
+            switch (plan.output()) {
+                case SCORES -> {
+                    Tensor y = model.run(x);
+                    float[] v = y.toFloatArray();
+                    int per = v.length / count;
+                    for (int i = 0; i < count; i++) {
+                        out[i] = UnsafeArrayData.fromPrimitiveArray(Arrays.copyOfRange(v, i * per, (i + 1) * per));
+                    }
+                }
+                case LABEL -> {
+                    List<List<Prediction>> top = model.topK(x, 1);
+                    for (int i = 0; i < count; i++) {
+                        out[i] = top.get(i).get(0).index();
+                    }
+                }
+                case PROBABILITIES -> {
+                    List<List<Prediction>> all = model.topK(x, plan.classes());
+                    for (int i = 0; i < count; i++) {
+                        float[] p = new float[plan.classes()];
+                        for (Prediction c : all.get(i)) {
+                            p[c.index()] = c.probability();
+                        }
+                        out[i] = UnsafeArrayData.fromPrimitiveArray(p);
+                    }
+                }
+                case TOPK -> {
+                    List<List<Prediction>> top = model.topK(x, plan.k());
+                    for (int i = 0; i < count; i++) {
+                        Object[] best = new Object[plan.k()];
+                        for (int j = 0; j < best.length; j++) {
+                            Prediction c = top.get(i).get(j);
+                            best[j] = new GenericInternalRow(
+                                    new Object[] {c.index(), UTF8String.fromString(c.label()), c.probability()});
+                        }
+                        out[i] = new GenericArrayData(best);
+                    }
+                }
+                default -> throw new AssertionError(plan.output());
+            }
+            return out;
+        }
+
+        /** The input row followed by the prediction (and error), for Spark to write out in its binary form. */
+        private InternalRow output(InternalRow in, Object prediction, String error) {
+            Object[] appended = plan.errorColumn()
+                    ? new Object[] {prediction, error == null ? null : UTF8String.fromString(error)}
+                    : new Object[] {prediction};
+            return new JoinedRow(in, new GenericInternalRow(appended));
+        }
+
+        private String rowId(InternalRow row) {
+            if (plan.idIndex() >= 0) {
+                return String.valueOf(row.get(plan.idIndex(), plan.idType()));
+            }
+            return "#" + position + " of partition " + partition;
+        }
+
+        private String name(InternalRow row) {
+            return plan.idIndex() >= 0 ? "row id=" + rowId(row) : "row " + rowId(row);
+        }
+    }
+}
