@@ -53,13 +53,10 @@ public final class ForgeRows {
         JavaRDD<Row> rows = jsc.parallelize(ranges, Math.max(1, ranges.size())).flatMap(range -> {
             dev.forge.compiler.data.Dataset d = open(spec, sampleShape, test);
             List<Row> out = new ArrayList<>(range[1] - range[0]);
-            float[] buf = new float[d.sampleSize()];
             for (int i = range[0]; i < range[1]; i++) {
-                d.copySample(i, buf, 0);
-                List<Float> image = new ArrayList<>(buf.length);
-                for (float v : buf) {
-                    image.add(v);
-                }
+                float[] image = new float[d.sampleSize()];
+                d.copySample(i, image, 0);
+                // a float[] is encoded straight to Spark's array format (a List would be refused outside the driver)
                 out.add(RowFactory.create((long) i, image, (int) d.label(i)));
             }
             return out.iterator();

@@ -99,8 +99,8 @@ final class Recipe implements Serializable {
         try {
             MessageDigest d = MessageDigest.getInstance("SHA-256");
             d.update(net);
-            String rest = String.join(",", parameters) + "|" + loss + "|" + optimizer().describe() + "|" + seed
-                    + "|" + threads;
+            String rest = String.join(",", parameters) + "|" + loss + "|"
+                    + optimizer().describe() + "|" + seed + "|" + threads;
             d.update(rest.getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(d.digest());
         } catch (NoSuchAlgorithmException e) {

@@ -124,18 +124,11 @@ final class RoundTask {
 
     private static boolean injectFailure(RoundInput in, Shard shard) {
         TaskContext tc = TaskContext.get();
-        return in.failWorker() == shard.worker
-                && in.failRound() == in.round()
-                && tc != null
-                && tc.attemptNumber() == 0;
+        return in.failWorker() == shard.worker && in.failRound() == in.round() && tc != null && tc.attemptNumber() == 0;
     }
 
     private static long[] sampleShape(TrainerPool.Worker w) {
-        long[] in = w.graph
-                .graph()
-                .type(w.graph.dataInput())
-                .shape()
-                .toArrayWithWildcards();
+        long[] in = w.graph.graph().type(w.graph.dataInput()).shape().toArrayWithWildcards();
         long[] shape = new long[in.length - 1];
         System.arraycopy(in, 1, shape, 0, shape.length);
         return shape;

@@ -177,8 +177,8 @@ public final class SparkTrainer {
     /** ONNX Runtime intra-op threads of each task's trainer (default 1: one task per core). */
     public SparkTrainer threads(int threads) {
         if (threads < 0) {
-            throw new IllegalArgumentException("SparkTrainer: threads must be 0 (one per processor) or more, got "
-                    + threads);
+            throw new IllegalArgumentException(
+                    "SparkTrainer: threads must be 0 (one per processor) or more, got " + threads);
         }
         this.threads = threads;
         return this;
@@ -284,25 +284,35 @@ public final class SparkTrainer {
         }
         int classes = (int) predShape[1];
         checkTable(train, "training", sampleShape, sampleSize, classes);
-        long rows = train.count();
-        if (rows < workers) {
-            throw new IllegalArgumentException("SparkTrainer: " + rows + " training rows cannot be split over "
-                    + workers + " workers; use at most " + rows + " workers");
-        }
         if (resume != null) {
             checkResume(resume, tg);
         }
 
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(train.sparkSession().sparkContext());
-        JavaRDD<Shard> shards = shards(train, workers, sampleSize);
+        JavaSparkContext jsc =
+                JavaSparkContext.fromSparkContext(train.sparkSession().sparkContext());
+        JavaRDD<Shard> shards;
+        try {
+            // zipWithIndex runs a job at once: a duplicate id fails here
+            shards = shards(train, workers, sampleSize);
+        } catch (Exception e) {
+            throw unwrap(e);
+        }
         JavaRDD<Shard> heldOutShards = null;
         Recipe recipe = new Recipe(forward, loss, optimizer, seed, threads);
         Broadcast<Recipe> rb = jsc.broadcast(recipe);
         try {
-            int smallest = shards.map(Shard::size).collect().stream()
-                    .mapToInt(Integer::intValue)
-                    .min()
-                    .orElse(0);
+            List<Integer> sizes;
+            try {
+                sizes = shards.map(Shard::size).collect();
+            } catch (Exception e) {
+                throw unwrap(e);
+            }
+            long rows = sizes.stream().mapToLong(Integer::longValue).sum();
+            if (rows < workers) {
+                throw new IllegalArgumentException("SparkTrainer: " + rows + " training rows cannot be split over "
+                        + workers + " workers; use at most " + rows + " workers");
+            }
+            int smallest = sizes.stream().mapToInt(Integer::intValue).min().orElse(0);
             if (smallest < workerBatch) {
                 throw new IllegalArgumentException("SparkTrainer: " + rows + " rows over " + workers
                         + " workers leave " + smallest + " rows on the smallest worker, less than one batch of "
@@ -310,7 +320,11 @@ public final class SparkTrainer {
             }
             if (heldOut != null) {
                 checkTable(heldOut, "held-out", sampleShape, sampleSize, classes);
-                heldOutShards = shards(heldOut, workers, sampleSize);
+                try {
+                    heldOutShards = shards(heldOut, workers, sampleSize);
+                } catch (Exception e) {
+                    throw unwrap(e);
+                }
             }
             return loop(jsc, rb, tg, forward, shards, heldOutShards, smallest, workerBatch);
         } finally {
@@ -347,7 +361,9 @@ public final class SparkTrainer {
             startRound = Integer.parseInt(resume.info().getOrDefault(ROUND, "0"));
             step = resume.step();
             rounds.addAll(RoundStats.parseCsv(resume.info().getOrDefault(ROUNDS, "")));
-            resume.info().getOrDefault(Checkpoint.HISTORY, "").lines()
+            resume.info()
+                    .getOrDefault(Checkpoint.HISTORY, "")
+                    .lines()
                     .filter(l -> !l.isBlank() && !l.startsWith("epoch"))
                     .map(EpochStats::parse)
                     .forEach(history::add);
@@ -389,12 +405,14 @@ public final class SparkTrainer {
                 try {
                     sum = shards.map(s -> RoundTask.train(rb.value(), ib.value(), s))
                             .treeAggregate(RoundSum.zero(), RoundSum::merge, RoundSum::merge);
+                } catch (Exception e) {
+                    throw unwrap(e);
                 } finally {
                     ib.destroy();
                 }
                 if (sum.workers != workers) {
-                    throw new IllegalStateException("SparkTrainer: round " + (round + 1) + " averaged "
-                            + sum.workers + " worker states, expected " + workers);
+                    throw new IllegalStateException("SparkTrainer: round " + (round + 1) + " averaged " + sum.workers
+                            + " worker states, expected " + workers);
                 }
                 state = sum.mean();
                 step = sum.step;
@@ -469,8 +487,7 @@ public final class SparkTrainer {
             String[] names,
             float[][] state,
             long step) {
-        Broadcast<RoundInput> sb =
-                jsc.broadcast(new RoundInput(names, state, step, 0, 0, 0, 0, 0, -1, -1, -1));
+        Broadcast<RoundInput> sb = jsc.broadcast(new RoundInput(names, state, step, 0, 0, 0, 0, 0, -1, -1, -1));
         try {
             return heldOut.map(s -> RoundTask.evaluate(rb.value(), sb.value(), s, 256))
                     .treeAggregate(RoundSum.zero(), RoundSum::merge, RoundSum::merge);
@@ -547,7 +564,9 @@ public final class SparkTrainer {
     private static Map<String, Tensor> tensors(TrainingGraph tg, String[] names, float[][] state) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (int i = 0; i < names.length; i++) {
-            out.put(names[i], Tensor.of(state[i], tg.initialState().get(names[i]).shape()));
+            out.put(
+                    names[i],
+                    Tensor.of(state[i], tg.initialState().get(names[i]).shape()));
         }
         return out;
     }
@@ -587,8 +606,8 @@ public final class SparkTrainer {
     private static void expect(Checkpoint c, String key, String now, String setting) {
         String was = c.info().get(key);
         if (was == null) {
-            throw new IllegalArgumentException("SparkTrainer: the checkpoint has no '" + key
-                    + "' entry; it was not written by SparkTrainer");
+            throw new IllegalArgumentException(
+                    "SparkTrainer: the checkpoint has no '" + key + "' entry; it was not written by SparkTrainer");
         }
         if (!was.equals(now)) {
             throw new IllegalArgumentException("SparkTrainer: the checkpoint was trained with " + setting + " " + was
@@ -610,7 +629,8 @@ public final class SparkTrainer {
                 t -> t instanceof ArrayType a
                         && (a.elementType() == DataTypes.FloatType || a.elementType() == DataTypes.DoubleType));
         requireColumn(schema, "label", what, expected, t -> t == DataTypes.IntegerType || t == DataTypes.LongType);
-        Column bad = col("id").isNull()
+        Column bad = col("id")
+                .isNull()
                 .or(col("image").isNull())
                 .or(size(col("image")).notEqual(lit(sampleSize)))
                 .or(col("label").isNull())
@@ -638,19 +658,26 @@ public final class SparkTrainer {
             }
             throw new IllegalArgumentException("SparkTrainer: " + what + " row " + id + ": " + problem);
         }
-        List<Row> dup = rows.groupBy("id").count().filter(col("count").gt(1)).limit(1).collectAsList();
-        if (!dup.isEmpty()) {
-            throw new IllegalArgumentException("SparkTrainer: " + what + " id " + dup.get(0).get(0) + " occurs "
-                    + dup.get(0).getLong(1) + " times; ids must be unique (they fix each row's shard and order)");
+    }
+
+    /**
+     * The exception a failed Spark job carries when it is one of the trainer's own (a malformed row found in a
+     * task, a diverged loss): the message of the first cause that starts with {@code SparkTrainer:}.
+     */
+    private static RuntimeException unwrap(Exception e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage();
+            if (m != null && m.startsWith("SparkTrainer:")) {
+                return t instanceof IllegalArgumentException
+                        ? new IllegalArgumentException(m, e)
+                        : new IllegalStateException(m, e);
+            }
         }
+        return e instanceof RuntimeException r ? r : new IllegalStateException(e.getMessage(), e);
     }
 
     private static void requireColumn(
-            StructType schema,
-            String name,
-            String what,
-            String expected,
-            java.util.function.Predicate<DataType> ok) {
+            StructType schema, String name, String what, String expected, java.util.function.Predicate<DataType> ok) {
         StructField f = Arrays.stream(schema.fields())
                 .filter(x -> x.name().equals(name))
                 .findFirst()
@@ -668,14 +695,16 @@ public final class SparkTrainer {
      */
     static JavaRDD<Shard> shards(Dataset<Row> rows, int workers, int sampleSize) {
         JavaRDD<Row> typed = rows.select(
-                        col("id").cast("long"), col("image").cast("array<float>"), col("label").cast("int"))
+                        col("id").cast("long"),
+                        col("image").cast("array<float>"),
+                        col("label").cast("int"))
                 .javaRDD();
         JavaRDD<Shard> shards = typed.mapToPair(r -> new Tuple2<>(r.getLong(0), sample(r, -1)))
                 .sortByKey(true, workers)
-                .values()
+                .mapPartitions(SparkTrainer::uniqueIds)
                 .zipWithIndex()
-                .mapToPair(t -> new Tuple2<>(
-                        t._2(), new Shard.Sample(t._2(), t._1().id(), t._1().image(), t._1().label())))
+                .mapToPair(t ->
+                        new Tuple2<>(t._2(), new Shard.Sample(t._2(), t._1().id(), t._1().image(), t._1().label())))
                 .partitionBy(new RankPartitioner(workers))
                 .mapPartitionsWithIndex(
                         (index, it) -> {
@@ -683,11 +712,37 @@ public final class SparkTrainer {
                             while (it.hasNext()) {
                                 samples.add(it.next()._2());
                             }
-                            return List.of(Shard.pack(index, samples, sampleSize)).iterator();
+                            return List.of(Shard.pack(index, samples, sampleSize))
+                                    .iterator();
                         },
                         true);
         shards.persist(StorageLevel.MEMORY_AND_DISK());
         return shards;
+    }
+
+    /** The samples of a sorted partition (equal ids are adjacent in it), refusing an id seen twice. */
+    private static java.util.Iterator<Shard.Sample> uniqueIds(java.util.Iterator<Tuple2<Long, Shard.Sample>> sorted) {
+        return new java.util.Iterator<>() {
+            private long previous;
+            private boolean first = true;
+
+            @Override
+            public boolean hasNext() {
+                return sorted.hasNext();
+            }
+
+            @Override
+            public Shard.Sample next() {
+                Tuple2<Long, Shard.Sample> t = sorted.next();
+                if (!first && t._1() == previous) {
+                    throw new IllegalArgumentException("SparkTrainer: id " + previous + " occurs more than once; ids"
+                            + " must be unique (they fix each row's shard and its order)");
+                }
+                first = false;
+                previous = t._1();
+                return t._2();
+            }
+        };
     }
 
     private static Shard.Sample sample(Row r, long rank) {

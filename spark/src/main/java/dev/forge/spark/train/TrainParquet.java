@@ -71,10 +71,12 @@ public final class TrainParquet {
                 throw new IllegalArgumentException("--single-process needs --data (a Forge data set)");
             }
             Datasets.Split split = Datasets.open(data, sampleShape, 10, recipe.normalize());
-            dev.forge.compiler.data.Dataset train =
-                    limit > 0 ? split.train().subset(0, Math.min(limit, split.train().size())) : split.train();
-            dev.forge.compiler.data.Dataset test =
-                    testLimit > 0 ? split.test().subset(0, Math.min(testLimit, split.test().size())) : split.test();
+            dev.forge.compiler.data.Dataset train = limit > 0
+                    ? split.train().subset(0, Math.min(limit, split.train().size()))
+                    : split.train();
+            dev.forge.compiler.data.Dataset test = testLimit > 0
+                    ? split.test().subset(0, Math.min(testLimit, split.test().size()))
+                    : split.test();
             long t0 = System.nanoTime();
             TrainingResult r = Training.of(net)
                     .optimizer(optimizer)
@@ -205,8 +207,9 @@ public final class TrainParquet {
             case "nesterov" -> Optimizer.nesterov(lr, 0.9);
             case "rmsprop" -> Optimizer.rmsprop(lr);
             case "adagrad" -> Optimizer.adagrad(lr);
-            default -> throw new IllegalArgumentException("TrainParquet: unknown optimizer '" + name
-                    + "'; use adam, adamw, sgd, momentum, nesterov, rmsprop or adagrad");
+            default ->
+                throw new IllegalArgumentException("TrainParquet: unknown optimizer '" + name
+                        + "'; use adam, adamw, sgd, momentum, nesterov, rmsprop or adagrad");
         };
     }
 }

@@ -244,29 +244,31 @@ class SparkTrainerTest {
         assertBitIdentical(whole.state(), resumed.state());
         assertEquals(whole.heldOutAccuracy(), resumed.heldOutAccuracy());
         // a different k is another run
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SparkTrainer.of(net)
-                .optimizer(Optimizer.adam(0.01))
-                .batchSize(8)
-                .workers(2)
-                .localSteps(2)
-                .epochs(3)
-                .resumeFrom(dir)
-                .fit(data));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> SparkTrainer.of(net)
+                        .optimizer(Optimizer.adam(0.01))
+                        .batchSize(8)
+                        .workers(2)
+                        .localSteps(2)
+                        .epochs(3)
+                        .resumeFrom(dir)
+                        .fit(data));
         assertTrue(e.getMessage().contains("localSteps 3"), e.getMessage());
     }
 
     @Test
     void bad_configuration_and_malformed_rows_give_clear_errors() {
         Graph net = tinyNet(false);
-        IllegalArgumentException k0 =
-                assertThrows(IllegalArgumentException.class, () -> SparkTrainer.of(net).localSteps(0));
+        IllegalArgumentException k0 = assertThrows(
+                IllegalArgumentException.class, () -> SparkTrainer.of(net).localSteps(0));
         assertTrue(k0.getMessage().contains("k must be at least 1"), k0.getMessage());
 
-        IllegalArgumentException tooMany = assertThrows(IllegalArgumentException.class, () -> SparkTrainer.of(net)
-                .workers(4)
-                .batchSize(4)
-                .fit(rows(3, PIXELS)));
-        assertTrue(tooMany.getMessage().contains("3 training rows cannot be split over 4 workers"), tooMany.getMessage());
+        IllegalArgumentException tooMany = assertThrows(
+                IllegalArgumentException.class,
+                () -> SparkTrainer.of(net).workers(4).batchSize(4).fit(rows(3, PIXELS)));
+        assertTrue(
+                tooMany.getMessage().contains("3 training rows cannot be split over 4 workers"), tooMany.getMessage());
 
         IllegalArgumentException uneven = assertThrows(
                 IllegalArgumentException.class,
@@ -286,6 +288,13 @@ class SparkTrainerTest {
         assertTrue(
                 length.getMessage().contains("row id 99: image has 35 values, the net's input [1, 6, 6] needs 36"),
                 length.getMessage());
+
+        List<Row> twice = new ArrayList<>(rows(16, PIXELS).collectAsList());
+        twice.add(RowFactory.create(3L, image(3, PIXELS), 1));
+        IllegalArgumentException duplicate = assertThrows(
+                IllegalArgumentException.class,
+                () -> SparkTrainer.of(net).batchSize(4).fit(spark.createDataFrame(twice, ForgeRows.SCHEMA)));
+        assertTrue(duplicate.getMessage().contains("id 3 occurs more than once"), duplicate.getMessage());
     }
 
     @Test
