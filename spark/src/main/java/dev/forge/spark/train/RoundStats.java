@@ -15,6 +15,8 @@ import java.util.Locale;
  * @param heldOutLoss loss of the averaged state on the held-out set, or NaN when not evaluated after this round
  * @param heldOutAccuracy accuracy of the averaged state on the held-out set, or NaN
  * @param seconds wall time of the round on the driver (broadcast, tasks, aggregation; not the evaluation)
+ * @param computeSeconds the longest time a worker spent in the round's steps: what remains of {@code seconds} is
+ *     the round's overhead (scheduling, broadcast, state copies, aggregation)
  */
 public record RoundStats(
         long round,
@@ -25,16 +27,17 @@ public record RoundStats(
         double trainAccuracy,
         double heldOutLoss,
         double heldOutAccuracy,
-        double seconds) {
+        double seconds,
+        double computeSeconds) {
     /** The header line of {@link #csv(List)}. */
     public static final String CSV_HEADER =
-            "round,epoch,step,samples,train_loss,train_accuracy,held_out_loss,held_out_accuracy,seconds";
+            "round,epoch,step,samples,train_loss,train_accuracy,held_out_loss,held_out_accuracy,seconds,compute_seconds";
 
     /** This round as one CSV line, every number written in full so that {@link #parse} restores it exactly. */
     public String csvLine() {
         return String.format(
                 Locale.ROOT,
-                "%d,%d,%d,%d,%s,%s,%s,%s,%s",
+                "%d,%d,%d,%d,%s,%s,%s,%s,%s,%s",
                 round,
                 epoch,
                 step,
@@ -43,7 +46,8 @@ public record RoundStats(
                 trainAccuracy,
                 heldOutLoss,
                 heldOutAccuracy,
-                seconds);
+                seconds,
+                computeSeconds);
     }
 
     /** Parses a line written by {@link #csvLine()}. */
@@ -58,7 +62,8 @@ public record RoundStats(
                 Double.parseDouble(p[5]),
                 Double.parseDouble(p[6]),
                 Double.parseDouble(p[7]),
-                Double.parseDouble(p[8]));
+                Double.parseDouble(p[8]),
+                Double.parseDouble(p[9]));
     }
 
     /** Rounds as CSV text: the header and one line per round. */

@@ -19,6 +19,8 @@ final class RoundSum implements Serializable {
     double lossSum;
     long correct;
     long seen;
+    /** The longest time a worker spent in its steps (nanoseconds): the round's compute on the critical path. */
+    long computeNanos;
 
     /** The empty sum ({@code treeAggregate}'s zero). */
     static RoundSum zero() {
@@ -26,8 +28,9 @@ final class RoundSum implements Serializable {
     }
 
     /** One worker's result: its state after the round, its step counter and its training metrics. */
-    static RoundSum of(float[][] state, long step, double lossSum, long correct, long seen) {
+    static RoundSum of(float[][] state, long step, double lossSum, long correct, long seen, long computeNanos) {
         RoundSum s = new RoundSum();
+        s.computeNanos = computeNanos;
         s.single = state;
         s.workers = 1;
         s.step = step;
@@ -52,6 +55,7 @@ final class RoundSum implements Serializable {
         lossSum += o.lossSum;
         correct += o.correct;
         seen += o.seen;
+        computeNanos = Math.max(computeNanos, o.computeNanos);
         return this;
     }
 

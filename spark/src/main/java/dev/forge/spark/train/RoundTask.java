@@ -40,6 +40,7 @@ final class RoundTask {
             double lossSum = 0;
             long correct = 0;
             long seen = 0;
+            long t0 = System.nanoTime();
             for (int j = 0; j < in.steps(); j++) {
                 if (j == in.steps() / 2 && injectFailure(in, shard)) {
                     INJECTED.incrementAndGet();
@@ -65,7 +66,8 @@ final class RoundTask {
                 correct += Math.max(0, r.correct());
                 seen += r.size();
             }
-            RoundSum out = RoundSum.of(stateArrays(t.state(), in.names()), t.steps(), lossSum, correct, seen);
+            RoundSum out = RoundSum.of(
+                    stateArrays(t.state(), in.names()), t.steps(), lossSum, correct, seen, System.nanoTime() - t0);
             ok = true;
             return out;
         } finally {

@@ -11,6 +11,7 @@ import dev.forge.compiler.train.Loss;
 import dev.forge.compiler.train.Optimizer;
 import dev.forge.compiler.train.Trainable;
 import dev.forge.compiler.train.TrainingGraph;
+import dev.forge.models.SeedRecipe;
 import dev.forge.runtime.ModelMetadata;
 import dev.forge.runtime.Tensor;
 import java.io.PrintStream;
@@ -117,6 +118,18 @@ public final class SparkTrainer {
      */
     public static SparkTrainer of(Graph net) {
         return new SparkTrainer(net);
+    }
+
+    /**
+     * Starts from a built-in network's seed recipe: its optimizer (with its learning rate), batch, loss and epochs,
+     * e.g. {@code SparkTrainer.of(ModelZoo.build("mnist-cnn", 0), SeedRecipe.of("mnist-cnn")).workers(2)
+     * .localSteps(8).fit(rows).export(path)}.
+     */
+    public static SparkTrainer of(Graph net, SeedRecipe recipe) {
+        return of(net).loss(recipe.loss())
+                .optimizer(recipe.optimizer())
+                .batchSize(recipe.batchSize())
+                .epochs(recipe.epochs());
     }
 
     /** The loss (default and only supported: {@link Loss#CROSS_ENTROPY} on the {@code label} column). */
@@ -436,7 +449,8 @@ public final class SparkTrainer {
                         (double) sum.correct / sum.seen,
                         heldOutLoss,
                         heldOutAccuracy,
-                        seconds);
+                        seconds,
+                        sum.computeNanos / 1e9);
                 rounds.add(stats);
                 if (epochDone) {
                     history.add(epochStats(epoch + 1, rounds));
@@ -503,13 +517,14 @@ public final class SparkTrainer {
         if (logEvery > 0 && s.round() % logEvery == 0) {
             log.printf(
                     Locale.ROOT,
-                    "round %d (epoch %d): step %d, train loss %.4f, accuracy %.4f, %.2f s%s%n",
+                    "round %d (epoch %d): step %d, train loss %.4f, accuracy %.4f, %.3f s (steps %.3f s)%s%n",
                     s.round(),
                     s.epoch(),
                     s.step(),
                     s.trainLoss(),
                     s.trainAccuracy(),
                     s.seconds(),
+                    s.computeSeconds(),
                     Double.isNaN(s.heldOutAccuracy())
                             ? ""
                             : String.format(Locale.ROOT, ", held-out accuracy %.4f", s.heldOutAccuracy()));
