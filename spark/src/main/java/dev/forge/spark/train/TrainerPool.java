@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * sessions takes far longer than a round's few steps. A trainer is used by one task at a time (a task takes
  * one from the pool and gives it back), so an executor running several tasks at once builds as many trainers
  * as tasks run concurrently, never more. Every task sets the whole state, the step counter and the rate, so a
- * reused trainer carries nothing over from its previous task.
+ * reused trainer carries nothing over from its previous task. When a run ends the driver closes the idle
+ * trainers of its JVM (all of them in local mode); a cluster's executors keep theirs until the executor exits.
  */
 final class TrainerPool {
     private static final Map<String, TrainingGraph> GRAPHS = new ConcurrentHashMap<>();
