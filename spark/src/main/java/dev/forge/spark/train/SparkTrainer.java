@@ -1,0 +1,806 @@
+package dev.forge.spark.train;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.size;
+
+import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.train.Checkpoint;
+import dev.forge.compiler.train.EpochStats;
+import dev.forge.compiler.train.Loss;
+import dev.forge.compiler.train.Optimizer;
+import dev.forge.compiler.train.Trainable;
+import dev.forge.compiler.train.TrainingGraph;
+import dev.forge.models.SeedRecipe;
+import dev.forge.runtime.ModelMetadata;
+import dev.forge.runtime.Tensor;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import org.apache.spark.Partitioner;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+
+/**
+ * Trains a Forge model on a Spark {@code Dataset<Row>} by parameter averaging (local SGD, as DL4J's
+ * {@code ParameterAveragingTrainingMaster}), from Java or Scala:
+ *
+ * <pre>{@code
+ * SparkTrainingResult r = SparkTrainer.of(MnistCnn.build(0))
+ *         .optimizer(Optimizer.adam(0.01)).batchSize(64)
+ *         .workers(2).localSteps(8).epochs(2)
+ *         .heldOut(testRows).checkpointDir(Path.of("run"))
+ *         .fit(trainRows);
+ * r.export(Path.of("mnist.onnx"));
+ * }</pre>
+ *
+ * <p>The rows have columns {@code id} (long, unique), {@code image} (array&lt;float&gt;: the CHW tensor flattened,
+ * values as Forge's data loader feeds the model) and {@code label} (int). They are split once into {@code workers}
+ * shards ({@link ShardPlan}) kept in Spark's cache. Each round the driver broadcasts the trainer's whole state
+ * (parameters, optimizer slots, BatchNorm running statistics) and the step counter; each shard's task takes a
+ * trainer from its JVM's pool, sets the state, trains its next {@code k} batches of {@code batchSize / workers}
+ * rows and returns its state; {@code treeAggregate} sums the states and the driver divides by the number of
+ * workers. A task is a pure function of (state, shard, round), so a task that Spark retries returns what the
+ * first attempt would have, and the average is unaffected.
+ *
+ * <p><b>Exactness.</b> With {@code k = 1}, plain SGD or momentum, no BatchNorm and no dropout, a run equals
+ * single-process training with batch {@code batchSize} whose step {@code r} reads the union of the workers'
+ * batches of round {@code r}: the loss is the batch mean, so averaging the workers' parameters after one step from
+ * the same state is one step with the averaged gradient, and momentum buffers {@code m*b + g} average linearly
+ * too. Adam, RMSProp and Adagrad are <i>not</i> exact: their second moments square the per-worker gradients
+ * ({@code mean(g_w)^2 != mean(g_w^2)}) and the update divides by a root of them, so the average of the workers'
+ * updates is not the update of the average gradient. BatchNorm normalizes each worker's batch with its own
+ * statistics (DistributedDataParallel without SyncBatchNorm) and its running statistics are averaged. Dropout
+ * masks depend on (seed, step), the same on every worker.
+ *
+ * <p>After every round the driver records the round's metrics, evaluates the held-out set (after each epoch and
+ * every {@link #evaluateEvery(int)} rounds) and, with {@link #checkpointDir(Path)}, writes an atomic Forge
+ * {@link Checkpoint} ({@value #CHECKPOINT_FILE}), {@code history.csv}, {@code rounds.csv} and {@code loss.png};
+ * {@link #resumeFrom(Path)} continues such a run bit for bit.
+ */
+public final class SparkTrainer {
+    /** The checkpoint's file name in {@link #checkpointDir(Path)}. */
+    public static final String CHECKPOINT_FILE = "checkpoint.onnx";
+    /** Checkpoint info key: the number of workers. */
+    public static final String WORKERS = "spark.workers";
+    /** Checkpoint info key: local steps per round. */
+    public static final String LOCAL_STEPS = "spark.k";
+    /** Checkpoint info key: rounds completed in the epoch under way (0 when an epoch just ended). */
+    public static final String ROUND = "spark.round";
+    /** Checkpoint info key: the rounds so far as CSV ({@link RoundStats#csv}). */
+    public static final String ROUNDS = "spark.rounds";
+
+    private final Graph net;
+    private Loss loss = Loss.CROSS_ENTROPY;
+    private Optimizer optimizer = Optimizer.adam(0.001);
+    private int batchSize = 32;
+    private int workers = 2;
+    private int localSteps = 1;
+    private int epochs = 1;
+    private long seed;
+    private int threads = 1;
+    private long maxRounds;
+    private Path checkpointDir;
+    private Checkpoint resume;
+    private Dataset<Row> heldOut;
+    private int evaluateEvery;
+    private List<String> classNames = List.of();
+    private PrintStream log;
+    private int logEvery;
+    private int failWorker = -1;
+    private long failRound = -1;
+
+    private SparkTrainer(Graph net) {
+        this.net = Objects.requireNonNull(net, "net");
+    }
+
+    /**
+     * Starts configuring a run of {@code net} (a built or imported forward model whose single output is the
+     * class logits); the graph is not modified.
+     */
+    public static SparkTrainer of(Graph net) {
+        return new SparkTrainer(net);
+    }
+
+    /**
+     * Starts from a built-in network's seed recipe: its optimizer (with its learning rate), batch, loss and epochs,
+     * e.g. {@code SparkTrainer.of(ModelZoo.build("mnist-cnn", 0), SeedRecipe.of("mnist-cnn")).workers(2)
+     * .localSteps(8).fit(rows).export(path)}.
+     */
+    public static SparkTrainer of(Graph net, SeedRecipe recipe) {
+        return of(net).loss(recipe.loss())
+                .optimizer(recipe.optimizer())
+                .batchSize(recipe.batchSize())
+                .epochs(recipe.epochs());
+    }
+
+    /** The loss (default and only supported: {@link Loss#CROSS_ENTROPY} on the {@code label} column). */
+    public SparkTrainer loss(Loss loss) {
+        this.loss = Objects.requireNonNull(loss, "loss");
+        return this;
+    }
+
+    /** The optimizer (default {@code Optimizer.adam(0.001)}); its learning rate is used for every round. */
+    public SparkTrainer optimizer(Optimizer optimizer) {
+        this.optimizer = Objects.requireNonNull(optimizer, "optimizer");
+        return this;
+    }
+
+    /** The global batch {@code B} (default 32): each worker's steps read {@code B / workers} rows. */
+    public SparkTrainer batchSize(int batchSize) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("SparkTrainer: batchSize must be at least 1, got " + batchSize);
+        }
+        this.batchSize = batchSize;
+        return this;
+    }
+
+    /** Workers, that is shards and tasks per round (default 2). */
+    public SparkTrainer workers(int workers) {
+        if (workers < 1) {
+            throw new IllegalArgumentException("SparkTrainer: workers must be at least 1, got " + workers);
+        }
+        this.workers = workers;
+        return this;
+    }
+
+    /** Local steps {@code k} each worker takes between two averages (default 1). */
+    public SparkTrainer localSteps(int k) {
+        if (k < 1) {
+            throw new IllegalArgumentException("SparkTrainer: local steps k must be at least 1 (k steps per worker"
+                    + " between two averages), got " + k);
+        }
+        this.localSteps = k;
+        return this;
+    }
+
+    /** Epochs (default 1); a resumed run continues up to this number. */
+    public SparkTrainer epochs(int epochs) {
+        if (epochs < 1) {
+            throw new IllegalArgumentException("SparkTrainer: epochs must be at least 1, got " + epochs);
+        }
+        this.epochs = epochs;
+        return this;
+    }
+
+    /** Seed of the shard shuffles and dropout masks (default 0). */
+    public SparkTrainer seed(long seed) {
+        this.seed = seed;
+        return this;
+    }
+
+    /** ONNX Runtime intra-op threads of each task's trainer (default 1: one task per core). */
+    public SparkTrainer threads(int threads) {
+        if (threads < 0) {
+            throw new IllegalArgumentException(
+                    "SparkTrainer: threads must be 0 (one per processor) or more, got " + threads);
+        }
+        this.threads = threads;
+        return this;
+    }
+
+    /** Stops after this many rounds in total, counting a resumed run's earlier rounds (default: no limit). */
+    public SparkTrainer maxRounds(long maxRounds) {
+        if (maxRounds < 1) {
+            throw new IllegalArgumentException("SparkTrainer: maxRounds must be at least 1, got " + maxRounds);
+        }
+        this.maxRounds = maxRounds;
+        return this;
+    }
+
+    /**
+     * Writes {@value #CHECKPOINT_FILE}, {@code history.csv}, {@code rounds.csv} and {@code loss.png} into this
+     * directory (created if needed) after every round, atomically.
+     */
+    public SparkTrainer checkpointDir(Path dir) {
+        this.checkpointDir = Objects.requireNonNull(dir, "dir");
+        return this;
+    }
+
+    /**
+     * Continues the run saved in this checkpoint (or in {@value #CHECKPOINT_FILE} of this directory): same net,
+     * optimizer, seed, batch, workers and k; the rounds that follow are those the uninterrupted run would take.
+     */
+    public SparkTrainer resumeFrom(Path checkpoint) {
+        Path file = Files.isDirectory(checkpoint) ? checkpoint.resolve(CHECKPOINT_FILE) : checkpoint;
+        this.resume = Checkpoint.read(file);
+        return this;
+    }
+
+    /** A held-out table (same columns) evaluated on the averaged state after every epoch. */
+    public SparkTrainer heldOut(Dataset<Row> rows) {
+        this.heldOut = Objects.requireNonNull(rows, "rows");
+        return this;
+    }
+
+    /** Also evaluates the held-out table every {@code rounds} rounds (default 0: after each epoch only). */
+    public SparkTrainer evaluateEvery(int rounds) {
+        if (rounds < 0) {
+            throw new IllegalArgumentException("SparkTrainer: evaluateEvery must be 0 or more, got " + rounds);
+        }
+        this.evaluateEvery = rounds;
+        return this;
+    }
+
+    /** Class names for the exported model's metadata (default: none). */
+    public SparkTrainer classNames(List<String> names) {
+        this.classNames = List.copyOf(names);
+        return this;
+    }
+
+    /** Prints one line per epoch (and per {@code everyRounds} rounds when above 0) to {@code out}. */
+    public SparkTrainer log(PrintStream out, int everyRounds) {
+        this.log = Objects.requireNonNull(out, "out");
+        this.logEvery = everyRounds;
+        return this;
+    }
+
+    /**
+     * Test hook: the first attempt of worker {@code worker}'s task in round {@code round} (1-based) throws in the
+     * middle of its steps, as a lost executor would; Spark's retry must give the undisturbed result. Needs a
+     * master that retries tasks, e.g. {@code local[2,2]}.
+     */
+    public SparkTrainer failFirstAttempt(int worker, long round) {
+        this.failWorker = worker;
+        this.failRound = round - 1;
+        return this;
+    }
+
+    /**
+     * Trains on {@code train}.
+     *
+     * @return the averaged state, the history and the model
+     * @throws IllegalArgumentException for a table without the needed columns, a malformed row (named by its id),
+     *     duplicate ids, more workers than rows, a batch that does not split evenly, or a checkpoint of another
+     *     run
+     */
+    public SparkTrainingResult fit(Dataset<Row> train) {
+        Objects.requireNonNull(train, "train");
+        if (loss != Loss.CROSS_ENTROPY) {
+            throw new IllegalArgumentException("SparkTrainer: trains classifiers with cross-entropy on the 'label'"
+                    + " column; the loss " + loss.cliName() + " is not supported");
+        }
+        if (batchSize % workers != 0) {
+            throw new IllegalArgumentException("SparkTrainer: the batch of " + batchSize + " rows does not split"
+                    + " evenly over " + workers + " workers; use a multiple of " + workers);
+        }
+        int workerBatch = batchSize / workers;
+        Graph forward = net.copy();
+        if (forward.parameters().isEmpty()) {
+            Trainable.prepare(forward);
+        }
+        TrainingGraph tg = TrainingGraph.build(forward, loss, optimizer);
+        long[] sampleShape = sampleShape(tg);
+        int sampleSize = Math.toIntExact(Arrays.stream(sampleShape).reduce(1, (a, b) -> a * b));
+        long[] predShape = tg.graph().type(tg.prediction()).shape().toArrayWithWildcards();
+        if (predShape.length != 2 || predShape[1] < 1) {
+            throw new IllegalArgumentException("SparkTrainer: the net's output must be class logits [N, classes],"
+                    + " got " + Arrays.toString(predShape));
+        }
+        int classes = (int) predShape[1];
+        checkTable(train, "training", sampleShape, sampleSize, classes);
+        if (resume != null) {
+            checkResume(resume, tg);
+        }
+
+        JavaSparkContext jsc =
+                JavaSparkContext.fromSparkContext(train.sparkSession().sparkContext());
+        JavaRDD<Shard> shards;
+        try {
+            // zipWithIndex runs a job at once: a duplicate id fails here
+            shards = shards(train, workers, sampleSize);
+        } catch (Exception e) {
+            throw unwrap(e);
+        }
+        JavaRDD<Shard> heldOutShards = null;
+        Recipe recipe = new Recipe(forward, loss, optimizer, seed, threads);
+        Broadcast<Recipe> rb = jsc.broadcast(recipe);
+        try {
+            List<Integer> sizes;
+            try {
+                sizes = shards.map(Shard::size).collect();
+            } catch (Exception e) {
+                throw unwrap(e);
+            }
+            long rows = sizes.stream().mapToLong(Integer::longValue).sum();
+            if (rows < workers) {
+                throw new IllegalArgumentException("SparkTrainer: " + rows + " training rows cannot be split over "
+                        + workers + " workers; use at most " + rows + " workers");
+            }
+            int smallest = sizes.stream().mapToInt(Integer::intValue).min().orElse(0);
+            if (smallest < workerBatch) {
+                throw new IllegalArgumentException("SparkTrainer: " + rows + " rows over " + workers
+                        + " workers leave " + smallest + " rows on the smallest worker, less than one batch of "
+                        + workerBatch + " (" + batchSize + " / " + workers + "); use fewer workers or a smaller batch");
+            }
+            if (heldOut != null) {
+                checkTable(heldOut, "held-out", sampleShape, sampleSize, classes);
+                try {
+                    heldOutShards = shards(heldOut, workers, sampleSize);
+                } catch (Exception e) {
+                    throw unwrap(e);
+                }
+            }
+            return loop(jsc, rb, tg, forward, shards, heldOutShards, smallest, workerBatch);
+        } finally {
+            shards.unpersist(false);
+            if (heldOutShards != null) {
+                heldOutShards.unpersist(false);
+            }
+            rb.destroy();
+            TrainerPool.clear(recipe.key());
+        }
+    }
+
+    private SparkTrainingResult loop(
+            JavaSparkContext jsc,
+            Broadcast<Recipe> rb,
+            TrainingGraph tg,
+            Graph forward,
+            JavaRDD<Shard> shards,
+            JavaRDD<Shard> heldOutShards,
+            int smallest,
+            int workerBatch) {
+        String[] names = tg.initialState().keySet().toArray(String[]::new);
+        float[][] state = RoundTask.stateArrays(tg.initialState(), names);
+        int batchesPerEpoch = ShardPlan.batchesPerEpoch(smallest, workerBatch);
+        int roundsPerEpoch = ShardPlan.roundsPerEpoch(batchesPerEpoch, localSteps);
+        int startEpoch = 0;
+        int startRound = 0;
+        long step = 0;
+        List<RoundStats> rounds = new ArrayList<>();
+        List<EpochStats> history = new ArrayList<>();
+        if (resume != null) {
+            state = RoundTask.stateArrays(resume.state(), names);
+            startEpoch = resume.epoch();
+            startRound = Integer.parseInt(resume.info().getOrDefault(ROUND, "0"));
+            step = resume.step();
+            rounds.addAll(RoundStats.parseCsv(resume.info().getOrDefault(ROUNDS, "")));
+            resume.info()
+                    .getOrDefault(Checkpoint.HISTORY, "")
+                    .lines()
+                    .filter(l -> !l.isBlank() && !l.startsWith("epoch"))
+                    .map(EpochStats::parse)
+                    .forEach(history::add);
+        }
+        if (checkpointDir != null) {
+            try {
+                Files.createDirectories(checkpointDir);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("SparkTrainer: cannot create " + checkpointDir, e);
+            }
+        }
+        long lastRound = (long) epochs * roundsPerEpoch;
+        if (maxRounds > 0) {
+            lastRound = Math.min(lastRound, maxRounds);
+        }
+        outer:
+        for (int epoch = startEpoch; epoch < epochs; epoch++) {
+            for (int r = epoch == startEpoch ? startRound : 0; r < roundsPerEpoch; r++) {
+                long round = (long) epoch * roundsPerEpoch + r;
+                if (round >= lastRound) {
+                    break outer;
+                }
+                int steps = Math.min(localSteps, batchesPerEpoch - r * localSteps);
+                RoundInput in = new RoundInput(
+                        names,
+                        state,
+                        step,
+                        epoch,
+                        r * localSteps,
+                        steps,
+                        workerBatch,
+                        optimizer.lr(),
+                        round,
+                        failWorker,
+                        failRound);
+                long t0 = System.nanoTime();
+                Broadcast<RoundInput> ib = jsc.broadcast(in);
+                RoundSum sum;
+                try {
+                    sum = shards.map(s -> RoundTask.train(rb.value(), ib.value(), s))
+                            .treeAggregate(RoundSum.zero(), RoundSum::merge, RoundSum::merge);
+                } catch (Exception e) {
+                    throw unwrap(e);
+                } finally {
+                    ib.destroy();
+                }
+                if (sum.workers != workers) {
+                    throw new IllegalStateException("SparkTrainer: round " + (round + 1) + " averaged " + sum.workers
+                            + " worker states, expected " + workers);
+                }
+                state = sum.mean();
+                step = sum.step;
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                boolean epochDone = r == roundsPerEpoch - 1;
+                boolean last = round + 1 == lastRound;
+                double heldOutLoss = Double.NaN;
+                double heldOutAccuracy = Double.NaN;
+                if (heldOutShards != null
+                        && (epochDone || last || (evaluateEvery > 0 && (round + 1) % evaluateEvery == 0))) {
+                    RoundSum e = evaluate(jsc, rb, heldOutShards, names, state, step);
+                    heldOutLoss = e.lossSum / e.seen;
+                    heldOutAccuracy = (double) e.correct / e.seen;
+                }
+                RoundStats stats = new RoundStats(
+                        round + 1,
+                        epoch + 1,
+                        step,
+                        sum.seen,
+                        sum.lossSum / sum.seen,
+                        (double) sum.correct / sum.seen,
+                        heldOutLoss,
+                        heldOutAccuracy,
+                        seconds,
+                        sum.computeNanos / 1e9);
+                rounds.add(stats);
+                if (epochDone) {
+                    history.add(epochStats(epoch + 1, rounds));
+                }
+                report(stats, epochDone, roundsPerEpoch, history);
+                if (checkpointDir != null) {
+                    Map<String, String> info = new LinkedHashMap<>();
+                    info.put(Checkpoint.SEED, Long.toString(seed));
+                    info.put(Checkpoint.OPTIMIZER, optimizer.describe());
+                    info.put(Checkpoint.LOSS, loss.cliName());
+                    info.put(Checkpoint.BATCH, Integer.toString(batchSize));
+                    info.put(Checkpoint.HISTORY, EpochStats.csv(history));
+                    info.put(WORKERS, Integer.toString(workers));
+                    info.put(LOCAL_STEPS, Integer.toString(localSteps));
+                    info.put(ROUND, Integer.toString(epochDone ? 0 : r + 1));
+                    info.put(ROUNDS, RoundStats.csv(rounds));
+                    new Checkpoint(tensors(tg, names, state), epochDone ? epoch + 1 : epoch, step, info)
+                            .write(checkpointDir.resolve(CHECKPOINT_FILE));
+                    History.write(checkpointDir, history, rounds, epochDone || last);
+                }
+            }
+        }
+        Map<String, String> meta = new LinkedHashMap<>();
+        if (!classNames.isEmpty()) {
+            meta.put(ModelMetadata.CLASS_LABELS, String.join(",", classNames));
+        }
+        meta.put(
+                ModelMetadata.TRAINING,
+                String.format(
+                        Locale.ROOT,
+                        "%s, loss %s, batch %d on Spark (%d workers, k = %d, parameter averaging), %d epochs, %d"
+                                + " steps, seed %d",
+                        optimizer.describe(),
+                        loss.cliName(),
+                        batchSize,
+                        workers,
+                        localSteps,
+                        epochs,
+                        step,
+                        seed));
+        return new SparkTrainingResult(forward, tensors(tg, names, state), rounds, history, step, meta);
+    }
+
+    private static RoundSum evaluate(
+            JavaSparkContext jsc,
+            Broadcast<Recipe> rb,
+            JavaRDD<Shard> heldOut,
+            String[] names,
+            float[][] state,
+            long step) {
+        Broadcast<RoundInput> sb = jsc.broadcast(new RoundInput(names, state, step, 0, 0, 0, 0, 0, -1, -1, -1));
+        try {
+            return heldOut.map(s -> RoundTask.evaluate(rb.value(), sb.value(), s, 256))
+                    .treeAggregate(RoundSum.zero(), RoundSum::merge, RoundSum::merge);
+        } finally {
+            sb.destroy();
+        }
+    }
+
+    private void report(RoundStats s, boolean epochDone, int roundsPerEpoch, List<EpochStats> history) {
+        if (log == null) {
+            return;
+        }
+        if (logEvery > 0 && s.round() % logEvery == 0) {
+            log.printf(
+                    Locale.ROOT,
+                    "round %d (epoch %d): step %d, train loss %.4f, accuracy %.4f, %.3f s (steps %.3f s)%s%n",
+                    s.round(),
+                    s.epoch(),
+                    s.step(),
+                    s.trainLoss(),
+                    s.trainAccuracy(),
+                    s.seconds(),
+                    s.computeSeconds(),
+                    Double.isNaN(s.heldOutAccuracy())
+                            ? ""
+                            : String.format(Locale.ROOT, ", held-out accuracy %.4f", s.heldOutAccuracy()));
+        }
+        if (epochDone) {
+            EpochStats e = history.get(history.size() - 1);
+            log.printf(
+                    Locale.ROOT,
+                    "epoch %d/%d: %d rounds of k = %d on %d workers, train loss %.4f, accuracy %.4f, held-out loss"
+                            + " %.4f, accuracy %.4f, %.1f s (%.0f images/s)%n",
+                    e.epoch(),
+                    epochs,
+                    roundsPerEpoch,
+                    localSteps,
+                    workers,
+                    e.trainLoss(),
+                    e.trainAccuracy(),
+                    e.testLoss(),
+                    e.testAccuracy(),
+                    e.seconds(),
+                    e.imagesPerSecond());
+        }
+    }
+
+    /** An epoch's line of {@code history.csv} from its rounds: sample-weighted means, summed seconds. */
+    private EpochStats epochStats(int epoch, List<RoundStats> rounds) {
+        double lossSum = 0;
+        double correct = 0;
+        long seen = 0;
+        double seconds = 0;
+        RoundStats last = null;
+        for (RoundStats r : rounds) {
+            if (r.epoch() == epoch) {
+                lossSum += r.trainLoss() * r.samples();
+                correct += r.trainAccuracy() * r.samples();
+                seen += r.samples();
+                seconds += r.seconds();
+                last = r;
+            }
+        }
+        return new EpochStats(
+                epoch,
+                optimizer.lr(),
+                lossSum / seen,
+                correct / seen,
+                last.heldOutLoss(),
+                last.heldOutAccuracy(),
+                seconds,
+                seen / seconds);
+    }
+
+    private static Map<String, Tensor> tensors(TrainingGraph tg, String[] names, float[][] state) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (int i = 0; i < names.length; i++) {
+            out.put(
+                    names[i],
+                    Tensor.of(state[i], tg.initialState().get(names[i]).shape()));
+        }
+        return out;
+    }
+
+    private static long[] sampleShape(TrainingGraph tg) {
+        long[] in = tg.graph().type(tg.dataInput()).shape().toArrayWithWildcards();
+        long[] shape = Arrays.copyOfRange(in, 1, in.length);
+        for (long d : shape) {
+            if (d < 1) {
+                throw new IllegalArgumentException("SparkTrainer: the net's input " + Arrays.toString(in)
+                        + " must have a fixed size apart from the batch axis");
+            }
+        }
+        return shape;
+    }
+
+    private void checkResume(Checkpoint c, TrainingGraph tg) {
+        for (Map.Entry<String, Tensor> e : tg.initialState().entrySet()) {
+            Tensor t = c.state().get(e.getKey());
+            if (t == null || !Arrays.equals(t.shape(), e.getValue().shape())) {
+                throw new IllegalArgumentException("SparkTrainer: the checkpoint has no tensor '" + e.getKey()
+                        + "' of shape " + Arrays.toString(e.getValue().shape()) + ": it was made for another model"
+                        + " or optimizer (checkpoint: " + c.info().get(Checkpoint.OPTIMIZER) + ", now: "
+                        + optimizer.describe() + ")");
+            }
+        }
+        expect(c, Checkpoint.SEED, Long.toString(seed), "seed");
+        expect(c, Checkpoint.BATCH, Integer.toString(batchSize), "batchSize");
+        expect(c, WORKERS, Integer.toString(workers), "workers");
+        expect(c, LOCAL_STEPS, Integer.toString(localSteps), "localSteps");
+        if (c.epoch() >= epochs) {
+            throw new IllegalArgumentException("SparkTrainer: the checkpoint already completed " + c.epoch()
+                    + " epochs; ask for more than " + c.epoch());
+        }
+    }
+
+    private static void expect(Checkpoint c, String key, String now, String setting) {
+        String was = c.info().get(key);
+        if (was == null) {
+            throw new IllegalArgumentException(
+                    "SparkTrainer: the checkpoint has no '" + key + "' entry; it was not written by SparkTrainer");
+        }
+        if (!was.equals(now)) {
+            throw new IllegalArgumentException("SparkTrainer: the checkpoint was trained with " + setting + " " + was
+                    + ", this run uses " + now + "; set " + setting + "(" + was + ") to continue the same run");
+        }
+    }
+
+    /** Checks the columns, their types and every row (the first bad row is named by its id). */
+    private static void checkTable(Dataset<Row> rows, String what, long[] sampleShape, int sampleSize, int classes) {
+        StructType schema = rows.schema();
+        String expected = "it needs id (long, unique), image (array<float>: the " + Arrays.toString(sampleShape)
+                + " tensor flattened, " + sampleSize + " values) and label (int, 0.." + (classes - 1) + ")";
+        requireColumn(schema, "id", what, expected, t -> t == DataTypes.LongType || t == DataTypes.IntegerType);
+        requireColumn(
+                schema,
+                "image",
+                what,
+                expected,
+                t -> t instanceof ArrayType a
+                        && (a.elementType() == DataTypes.FloatType || a.elementType() == DataTypes.DoubleType));
+        requireColumn(schema, "label", what, expected, t -> t == DataTypes.IntegerType || t == DataTypes.LongType);
+        Column bad = col("id")
+                .isNull()
+                .or(col("image").isNull())
+                .or(size(col("image")).notEqual(lit(sampleSize)))
+                .or(col("label").isNull())
+                .or(col("label").lt(0))
+                .or(col("label").geq(classes));
+        List<Row> first = rows.filter(bad)
+                .select(col("id"), size(col("image")), col("label"))
+                .limit(1)
+                .collectAsList();
+        if (!first.isEmpty()) {
+            Row r = first.get(0);
+            String id = r.isNullAt(0) ? "with a null id" : "id " + r.get(0);
+            String problem;
+            if (r.isNullAt(1) || r.getInt(1) < 0) {
+                problem = "image is null";
+            } else if (r.getInt(1) != sampleSize) {
+                problem = "image has " + r.getInt(1) + " values, the net's input " + Arrays.toString(sampleShape)
+                        + " needs " + sampleSize;
+            } else if (r.isNullAt(2)) {
+                problem = "label is null";
+            } else if (!r.isNullAt(0)) {
+                problem = "label " + r.get(2) + " is outside 0.." + (classes - 1);
+            } else {
+                problem = "id is null";
+            }
+            throw new IllegalArgumentException("SparkTrainer: " + what + " row " + id + ": " + problem);
+        }
+    }
+
+    /**
+     * The exception a failed Spark job carries when it is one of the trainer's own (a malformed row found in a
+     * task, a diverged loss): the message of the first cause that starts with {@code SparkTrainer:}.
+     */
+    private static RuntimeException unwrap(Exception e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage();
+            if (m != null && m.startsWith("SparkTrainer:")) {
+                return t instanceof IllegalArgumentException
+                        ? new IllegalArgumentException(m, e)
+                        : new IllegalStateException(m, e);
+            }
+        }
+        return e instanceof RuntimeException r ? r : new IllegalStateException(e.getMessage(), e);
+    }
+
+    private static void requireColumn(
+            StructType schema, String name, String what, String expected, java.util.function.Predicate<DataType> ok) {
+        StructField f = Arrays.stream(schema.fields())
+                .filter(x -> x.name().equals(name))
+                .findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("SparkTrainer: the " + what + " table has no column '"
+                        + name + "'; " + expected + "; its columns are " + Arrays.toString(schema.fieldNames())));
+        if (!ok.test(f.dataType())) {
+            throw new IllegalArgumentException("SparkTrainer: the " + what + " table's column '" + name + "' is "
+                    + f.dataType().simpleString() + "; " + expected);
+        }
+    }
+
+    /**
+     * Splits the rows into {@code workers} shards as {@link ShardPlan} says: sort by id, rank, deal ranks round
+     * robin, pack each worker's rows in rank order. Persisted: every round reads the same shards.
+     */
+    static JavaRDD<Shard> shards(Dataset<Row> rows, int workers, int sampleSize) {
+        JavaRDD<Row> typed = rows.select(
+                        col("id").cast("long"),
+                        col("image").cast("array<float>"),
+                        col("label").cast("int"))
+                .javaRDD();
+        JavaRDD<Shard> shards = typed.mapToPair(r -> new Tuple2<>(r.getLong(0), sample(r, -1)))
+                .sortByKey(true, workers)
+                .mapPartitions(SparkTrainer::uniqueIds)
+                .zipWithIndex()
+                .mapToPair(t ->
+                        new Tuple2<>(t._2(), new Shard.Sample(t._2(), t._1().id(), t._1().image(), t._1().label())))
+                .partitionBy(new RankPartitioner(workers))
+                .mapPartitionsWithIndex(
+                        (index, it) -> {
+                            List<Shard.Sample> samples = new ArrayList<>();
+                            while (it.hasNext()) {
+                                samples.add(it.next()._2());
+                            }
+                            return List.of(Shard.pack(index, samples, sampleSize))
+                                    .iterator();
+                        },
+                        true);
+        shards.persist(StorageLevel.MEMORY_AND_DISK());
+        return shards;
+    }
+
+    /** The samples of a sorted partition (equal ids are adjacent in it), refusing an id seen twice. */
+    private static java.util.Iterator<Shard.Sample> uniqueIds(java.util.Iterator<Tuple2<Long, Shard.Sample>> sorted) {
+        return new java.util.Iterator<>() {
+            private long previous;
+            private boolean first = true;
+
+            @Override
+            public boolean hasNext() {
+                return sorted.hasNext();
+            }
+
+            @Override
+            public Shard.Sample next() {
+                Tuple2<Long, Shard.Sample> t = sorted.next();
+                if (!first && t._1() == previous) {
+                    throw new IllegalArgumentException("SparkTrainer: id " + previous + " occurs more than once; ids"
+                            + " must be unique (they fix each row's shard and its order)");
+                }
+                first = false;
+                previous = t._1();
+                return t._2();
+            }
+        };
+    }
+
+    private static Shard.Sample sample(Row r, long rank) {
+        List<Object> values = r.getList(1);
+        float[] image = new float[values.size()];
+        for (int i = 0; i < image.length; i++) {
+            Object v = values.get(i);
+            if (v == null) {
+                throw new IllegalArgumentException(
+                        "SparkTrainer: row id " + r.getLong(0) + ": image value " + i + " is null");
+            }
+            image[i] = ((Number) v).floatValue();
+        }
+        return new Shard.Sample(rank, r.getLong(0), image, r.getInt(2));
+    }
+
+    /** Sends the row of rank r to worker {@link ShardPlan#workerOf}. */
+    static final class RankPartitioner extends Partitioner {
+        private static final long serialVersionUID = 1L;
+        private final int workers;
+
+        RankPartitioner(int workers) {
+            this.workers = workers;
+        }
+
+        @Override
+        public int numPartitions() {
+            return workers;
+        }
+
+        @Override
+        public int getPartition(Object key) {
+            return ShardPlan.workerOf((Long) key, workers);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof RankPartitioner p && p.workers == workers;
+        }
+
+        @Override
+        public int hashCode() {
+            return workers;
+        }
+    }
+}
