@@ -3,6 +3,11 @@ package dev.forge.testdata;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.onnx.OnnxWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,5 +52,25 @@ final class OnnxChecker {
     /** Checks one file. */
     static void assertValid(Path model) {
         assertValid(List.of(model));
+    }
+
+    /** Writes each graph as Forge writes files ({@link OnnxWriter}) to a temporary directory and checks them. */
+    static void assertValidGraphs(List<Graph> graphs) {
+        try {
+            Path dir = Files.createTempDirectory("forge-onnx-check");
+            try {
+                List<Path> files = new ArrayList<>();
+                for (int i = 0; i < graphs.size(); i++) {
+                    Path f = dir.resolve(i + "-" + graphs.get(i).name().replaceAll("[^A-Za-z0-9_.-]", "_") + ".onnx");
+                    Files.write(f, OnnxWriter.toBytes(graphs.get(i)));
+                    files.add(f);
+                }
+                assertValid(files);
+            } finally {
+                InterchangeTest.deleteRecursively(dir);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }
