@@ -96,7 +96,7 @@ class InterchangeTest {
     /** One consumer's run over all cases: per case null (ran) or its error line. */
     record Run(String header, Map<String, String> errors) {}
 
-    /** The models and both consumers' runs, made on first use (once per JVM). */
+    /** The models and every consumer's run, made on first use (once per JVM). */
     static final class Suite {
         static final List<Case> CASES = new ArrayList<>();
         static final List<Path> CHECKPOINTS = new ArrayList<>();
