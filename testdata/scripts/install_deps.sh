@@ -11,6 +11,33 @@
 #   sudo testdata/scripts/install_deps.sh
 set -eu
 
+# --- Interchange consumers (InterchangeTest, docs/INTERCHANGE.md): Debian's OpenCV for /usr/bin/python3, and
+# from npm into testdata/interop/node_modules, pinned by its package-lock.json: ONNX Runtime's Node.js binding
+# and OpenCV compiled to WebAssembly. --ignore-scripts: onnxruntime-node's CPU binaries are in the package, its
+# install script only fetches CUDA ones. Idempotent; runs first because the checks below exit early.
+install_interchange_consumers() {
+    if ! /usr/bin/python3 -c 'import cv2' 2>/dev/null || ! command -v node >/dev/null 2>&1 \
+            || ! command -v npm >/dev/null 2>&1; then
+        if [ "$(id -u)" -ne 0 ]; then
+            echo "install_deps: python3-opencv, node or npm is missing, and installing them needs root." >&2
+            exit 1
+        fi
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q </dev/null
+        apt-get install -y -q --no-install-recommends python3-opencv </dev/null
+        command -v node >/dev/null 2>&1 || apt-get install -y -q --no-install-recommends nodejs </dev/null
+        command -v npm >/dev/null 2>&1 || apt-get install -y -q --no-install-recommends npm </dev/null
+    fi
+    interop="$(cd "$(dirname "$0")/../interop" && pwd)"
+    if [ ! -f "$interop/node_modules/onnxruntime-node/package.json" ] \
+            || [ ! -f "$interop/node_modules/@techstark/opencv-js/package.json" ]; then
+        npm ci --ignore-scripts --no-audit --no-fund --prefix "$interop" </dev/null
+    fi
+    echo "install_deps: interchange consumers ready (python3-opencv" \
+        "$(/usr/bin/python3 -c 'import cv2; print(cv2.__version__)'), node $(node --version), $interop/node_modules)"
+}
+install_interchange_consumers
+
 PYTHON=/usr/bin/python3
 PACKAGES="python3-torch python3-torchvision python3-onnx python3-numpy dataset-fashion-mnist"
 FASHION=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz

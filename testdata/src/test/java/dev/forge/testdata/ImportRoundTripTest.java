@@ -13,7 +13,10 @@ import dev.forge.runtime.Npy;
 import dev.forge.runtime.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -53,6 +56,18 @@ class ImportRoundTripTest {
             assertEquals(a, b, "outputs of the rewritten model differ from the original");
             Golden.assertClose(Golden.logits(model), b, 1e-5, "rewritten " + model);
         }
+    }
+
+    @Test
+    void every_imported_then_written_export_passes_the_full_onnx_checker() {
+        List<Graph> rewritten = new ArrayList<>();
+        exports().forEach(a -> {
+            Object[] args = a.get();
+            Graph g = OnnxReader.read(Golden.onnx((String) args[0], (Integer) args[1], (String) args[2]));
+            g.setName(args[0] + "-opset" + args[1] + "-" + args[2]);
+            rewritten.add(g);
+        });
+        OnnxChecker.assertValidGraphs(rewritten);
     }
 
     @ParameterizedTest(name = "{0}")

@@ -212,6 +212,7 @@ class ImportedExportsVsPyTorchTest {
                             .noneMatch(n ->
                                     n.opType().equals("Dropout") || n.opType().equals("BatchNormalization")),
                     "Dropout removed and BatchNorm folded: " + exported.nodes());
+            OnnxChecker.assertValidGraphs(List.of(exported));
         }
     }
 }

@@ -85,6 +85,7 @@ class TrainingRunTest {
         assertTrue(
                 exported.nodes().stream().noneMatch(n -> n.opType().equals("BatchNormalization")),
                 "BN folded into Conv");
+        OnnxChecker.assertValidGraphs(List.of(exported));
         try (DataLoader loader = DataLoader.builder(test, 256).build();
                 Trainer trainer = new Trainer(TrainingGraph.build(forward, Loss.CROSS_ENTROPY, adam), 0, 0);
                 Model model = Model.load(OnnxWriter.toBytes(exported), "export", ModelOptions.defaults())) {
@@ -107,6 +108,7 @@ class TrainingRunTest {
         Path b = tmp.resolve("b");
         TrainingResult full = run(MnistCnn.build(1), adam, 3, a, true).fit(small, smallTest);
         run(MnistCnn.build(1), adam, 1, b, true).fit(small, smallTest);
+        OnnxChecker.assertValid(b.resolve("ckpt.onnx"));
         Checkpoint ckpt = Checkpoint.read(b.resolve("ckpt.onnx"));
         assertEquals(1, ckpt.epoch());
         assertEquals(20, ckpt.step());
