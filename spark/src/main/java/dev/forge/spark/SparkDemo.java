@@ -1,17 +1,12 @@
 package dev.forge.spark;
 
-import dev.forge.compiler.data.NpyDataset;
-import dev.forge.compiler.train.Training;
-import dev.forge.compiler.train.TrainingListener;
-import dev.forge.compiler.train.TrainingResult;
 import dev.forge.models.MnistCnn;
 import dev.forge.models.SeedRecipe;
-import dev.forge.runtime.Tensor;
 import dev.forge.spark.data.ImageTables;
+import dev.forge.spark.train.SparkTrainer;
+import dev.forge.spark.train.SparkTrainingResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Iterator;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.Row;
@@ -45,6 +40,12 @@ public final class SparkDemo implements Callable<Integer> {
     @Option(names = "--epochs", defaultValue = "1", description = "training epochs")
     int epochs;
 
+    @Option(names = "--workers", defaultValue = "2", description = "Spark training workers (partitions)")
+    int workers;
+
+    @Option(names = "--local-steps", defaultValue = "8", description = "local steps per averaging round")
+    int localSteps;
+
     @Option(names = "--batch-size", defaultValue = "64", description = "scoring rows per model run")
     int batchSize;
 
@@ -75,8 +76,14 @@ public final class SparkDemo implements Callable<Integer> {
 
             Path model = work.resolve("mnist-cnn.onnx").toAbsolutePath();
             long t0 = System.nanoTime();
-            trainModel(spark, train, epochs, model);
-            System.out.printf(Locale.ROOT, "trained in %.1f s -> %s%n", (System.nanoTime() - t0) / 1e9, model);
+            trainModel(spark, train, epochs, workers, localSteps, model);
+            System.out.printf(
+                    Locale.ROOT,
+                    "trained with %d Spark workers (%d local steps per round) in %.1f s -> %s%n",
+                    workers,
+                    localSteps,
+                    (System.nanoTime() - t0) / 1e9,
+                    model);
 
             String scored =
                     work.resolve("mnist-test-scored.parquet").toAbsolutePath().toString();
@@ -121,33 +128,17 @@ public final class SparkDemo implements Callable<Integer> {
     }
 
     /**
-     * Trains the seed CNN on an image table and exports it to {@code model}: single-process with Forge's {@code
-     * Training} API (the seed recipe: Adam lr 0.01, batch 64), reading the table's rows to the driver. This is the
-     * one step a Spark trainer replaces: same table in, same model file out.
+     * Trains the seed CNN on an image table with {@link SparkTrainer} (parameter averaging: each of {@code
+     * workers} partitions takes {@code k} local steps of the seed recipe, Adam lr 0.01, batch 64 split over the
+     * workers, then the states are averaged) and exports it to {@code model}.
      */
-    static void trainModel(SparkSession spark, String trainTable, int epochs, Path model) {
-        org.apache.spark.sql.Dataset<Row> rows =
-                ImageTables.read(spark, trainTable).orderBy(ImageTables.ID);
-        int n = (int) rows.count();
-        float[] x = new float[n * 784];
-        long[] y = new long[n];
-        Iterator<Row> it = rows.select(ImageTables.IMAGE, ImageTables.LABEL).toLocalIterator();
-        for (int i = 0; i < n; i++) {
-            Row r = it.next();
-            List<Float> image = r.getList(0);
-            for (int j = 0; j < 784; j++) {
-                x[i * 784 + j] = image.get(j);
-            }
-            y[i] = r.getInt(1);
-        }
-        NpyDataset data = NpyDataset.of(Tensor.of(x, n, 1, 28, 28), Tensor.of(y, n), 10);
-        // the epoch log's "test" figures are on the table's last rows, held out from training
-        int heldOut = Math.max(1, Math.min(1000, n / 10));
-        TrainingResult result = SeedRecipe.of("mnist-cnn")
-                .applyTo(Training.of(MnistCnn.build(0)))
+    static void trainModel(SparkSession spark, String trainTable, int epochs, int workers, int k, Path model) {
+        SparkTrainingResult result = SparkTrainer.of(MnistCnn.build(0), SeedRecipe.of("mnist-cnn"))
+                .workers(workers)
+                .localSteps(k)
                 .epochs(epochs)
-                .listener(TrainingListener.epochLog(System.out))
-                .fit(data.subset(0, n - heldOut), data.subset(n - heldOut, n));
+                .log(System.out, 50)
+                .fit(ImageTables.read(spark, trainTable));
         result.export(model);
     }
 

@@ -533,8 +533,8 @@ public final class SparkTrainer {
             EpochStats e = history.get(history.size() - 1);
             log.printf(
                     Locale.ROOT,
-                    "epoch %d/%d: %d rounds of k = %d on %d workers, train loss %.4f, accuracy %.4f, held-out loss"
-                            + " %.4f, accuracy %.4f, %.1f s (%.0f images/s)%n",
+                    "epoch %d/%d: %d rounds of k = %d on %d workers, train loss %.4f, accuracy %.4f%s, %.1f s (%.0f"
+                            + " images/s)%n",
                     e.epoch(),
                     epochs,
                     roundsPerEpoch,
@@ -542,8 +542,11 @@ public final class SparkTrainer {
                     workers,
                     e.trainLoss(),
                     e.trainAccuracy(),
-                    e.testLoss(),
-                    e.testAccuracy(),
+                    // no held-out table given: nothing to report, rather than NaN
+                    Double.isNaN(e.testLoss())
+                            ? ""
+                            : String.format(
+                                    Locale.ROOT, ", held-out loss %.4f, accuracy %.4f", e.testLoss(), e.testAccuracy()),
                     e.seconds(),
                     e.imagesPerSecond());
         }
