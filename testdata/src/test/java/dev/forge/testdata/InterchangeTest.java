@@ -124,7 +124,7 @@ class InterchangeTest {
                 Dataset calibration = randomData(sample, 64, 10, 20);
                 Graph int8 = Quantizer.int8()
                         .calibrate(calibration, 64)
-                        .everyConv(true)
+                        .everyLayer(true)
                         .quantize(exported)
                         .model();
                 add(net + ".int8", Precision.INT8, int8, sample, 10);
