@@ -26,8 +26,9 @@ import java.util.Locale;
  * code and still leaves both behind.)
  *
  * <p>Nothing is changed when {@code onnxruntime.native.path} is already set, when ONNX Runtime is told to
- * load from {@code java.library.path}, or when the jar carries no libraries for this platform: ONNX
- * Runtime then loads as it always does.
+ * load from {@code java.library.path}, when the jar carries no libraries for this platform, or in the GPU
+ * build ({@code -Pcuda}, whose CUDA provider ONNX Runtime extracts lazily): ONNX Runtime then loads as it
+ * always does.
  */
 public final class OrtNativeLibraries {
     /** ONNX Runtime's system property: a directory holding its native libraries. */
@@ -99,6 +100,11 @@ public final class OrtNativeLibraries {
         }
         if (!names.contains(System.mapLibraryName("onnxruntime"))
                 || !names.contains(System.mapLibraryName("onnxruntime4j_jni"))) {
+            return;
+        }
+        if (names.contains(System.mapLibraryName("onnxruntime_providers_cuda"))) {
+            // the GPU build: its CUDA provider is hundreds of MB, which ONNX Runtime extracts only when a session
+            // asks for CUDA; copying it at every start would cost more than the empty directory this avoids
             return;
         }
         Path dir = null;
