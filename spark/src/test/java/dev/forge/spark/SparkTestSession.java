@@ -2,7 +2,11 @@ package dev.forge.spark;
 
 import org.apache.spark.sql.SparkSession;
 
-/** One local[2] session shared by the scoring tests of a JVM (starting Spark takes seconds). */
+/**
+ * One local session shared by the module's tests in a JVM (starting Spark takes seconds; {@code getOrCreate}
+ * would return another class's session anyway): two cores, and a failed task is tried twice ({@code
+ * local[2,2]}), as on a cluster, which the training retry test needs.
+ */
 public final class SparkTestSession {
     private static SparkSession spark;
 
@@ -12,7 +16,7 @@ public final class SparkTestSession {
     public static synchronized SparkSession get() {
         if (spark == null || spark.sparkContext().isStopped()) {
             spark = SparkSession.builder()
-                    .master("local[2]")
+                    .master("local[2,2]")
                     .appName("forge-spark-tests")
                     .config("spark.ui.enabled", "false")
                     .config("spark.sql.shuffle.partitions", "2")

@@ -26,7 +26,6 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,18 +37,11 @@ class SparkTrainerTest {
 
     @BeforeAll
     static void start() {
-        // local[2,2]: two cores, and a failed task is tried twice (the retry test needs it)
-        spark = SparkSession.builder()
-                .master("local[2,2]")
-                .appName("forge-spark-train-test")
-                .config("spark.ui.enabled", "false")
-                .config("spark.sql.shuffle.partitions", "2")
-                .getOrCreate();
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
+        // the module's shared session (local[2,2]: a failed task is tried twice, which the retry test needs);
+        // a session of its own would be whichever one another test class left active, since getOrCreate
+        // returns that
+        spark = dev.forge.spark.SparkTestSession.get();
+        assertEquals("local[2,2]", spark.sparkContext().master(), "the retry test needs task retries");
     }
 
     /** A small net without BatchNorm or dropout: Conv 3x3 -> ReLU -> Linear. */
