@@ -8,6 +8,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import dev.forge.compiler.onnx.OnnxTypes;
 import dev.forge.compiler.onnx.proto.Onnx;
 import dev.forge.runtime.DType;
 import dev.forge.runtime.Tensor;
@@ -167,32 +168,13 @@ final class PlainOrt {
         return null;
     }
 
-    /** ONNX's element type names by number (onnx.proto's TensorProto.DataType). */
-    private static final List<String> ONNX_TYPES = List.of(
-            "UNDEFINED",
-            "FLOAT",
-            "UINT8",
-            "INT8",
-            "UINT16",
-            "INT16",
-            "INT32",
-            "INT64",
-            "STRING",
-            "BOOL",
-            "FLOAT16",
-            "DOUBLE",
-            "UINT32",
-            "UINT64",
-            "COMPLEX64",
-            "COMPLEX128",
-            "BFLOAT16");
-
     /**
      * ONNX Runtime's Java enum of an ONNX element type number. (Not {@code OnnxTensorType.mapFromInt}: that
      * takes ONNX Runtime's own numbering, in which 1 is UINT8.)
      */
     static TensorInfo.OnnxTensorType ortType(int onnxType) {
-        String name = onnxType >= 0 && onnxType < ONNX_TYPES.size() ? ONNX_TYPES.get(onnxType) : "UNDEFINED";
+        String name = OnnxTypes.name(onnxType); // "type N" for numbers onnx.proto does not name
+        name = name.startsWith("type ") ? "UNDEFINED" : name;
         return TensorInfo.OnnxTensorType.valueOf("ONNX_TENSOR_ELEMENT_DATA_TYPE_" + name);
     }
 

@@ -71,7 +71,7 @@ public final class ReplicatedTrainer implements StepTrainer {
         return p + ".grad/replica" + r;
     }
 
-    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final OrtEnvironment env = dev.forge.runtime.OrtNativeLibraries.environment();
     private final TrainingGraph tg;
     private final TrainingGraph gradientGraph;
     private final Graph updateGraph;
