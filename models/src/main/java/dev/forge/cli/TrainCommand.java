@@ -23,6 +23,7 @@ import dev.forge.compiler.train.TrainingListener;
 import dev.forge.compiler.train.TrainingResult;
 import dev.forge.models.ModelZoo;
 import dev.forge.models.SeedRecipe;
+import dev.forge.runtime.Device;
 import dev.forge.runtime.Model;
 import dev.forge.runtime.ModelOptions;
 import java.io.PrintStream;
@@ -199,6 +200,15 @@ final class TrainCommand implements Callable<Integer> {
                     + " ${DEFAULT-VALUE}); auto times 1 and 2 on the net first and keeps the faster. docs/SCALING.md.")
     private Replicas replicas;
 
+    @Option(
+            names = "--micro-batch",
+            paramLabel = "ROWS",
+            converter = TrainArguments.AtLeastOne.class,
+            description = "Run each replica's rows of a batch as gradient runs of at most ROWS rows, summed before the"
+                    + " one update (gradient accumulation; small runs keep a CNN's activations in cache). Default:"
+                    + " whole batches; --replicas auto also tries 32 and 16. CPU only. docs/SCALING.md.")
+    private Integer microBatch;
+
     @Mixin
     private DeviceOptions runtime;
 
@@ -306,6 +316,13 @@ final class TrainCommand implements Callable<Integer> {
                     "--replicas " + replicas + " exceeds the batch size " + batchSize
                             + ": every replica needs at least one row of each batch; give at most " + batchSize);
         }
+        if (microBatch != null && runtime.toModelOptions().device().kind() != Device.Kind.CPU) {
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--micro-batch runs on the CPU only; train on "
+                            + runtime.toModelOptions().device()
+                            + " with whole batches (lower --batch to use less memory)");
+        }
         if (steps != null) {
             long perEpoch = (train.size() + batchSize - 1) / batchSize;
             if (epochs == null) {
@@ -351,6 +368,7 @@ final class TrainCommand implements Callable<Integer> {
                 .shuffle(!noShuffle)
                 .runtimeOptions(device)
                 .replicas(replicas)
+                .microBatch(microBatch == null ? 0 : microBatch)
                 .checkpointTo(ckpt);
         transfer.configure(run, forward, (train.size() + batchSize - 1) / batchSize);
         if (steps != null) {

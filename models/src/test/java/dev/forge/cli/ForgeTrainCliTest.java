@@ -193,6 +193,13 @@ class ForgeTrainCliTest {
         bad = forge(concat(common, "--replicas", "9"));
         assertEquals(Forge.EXIT_USAGE, bad.code(), bad.err());
         assertTrue(bad.err().contains("--replicas 9 exceeds the batch size 8"), bad.err());
+        forge(concat(common, "--replicas", "2", "--micro-batch", "2")).ok();
+        bad = forge(concat(common, "--micro-batch", "0"));
+        assertEquals(Forge.EXIT_USAGE, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--micro-batch"), bad.err());
+        bad = forge(concat(common, "--micro-batch", "4", "--device", "cuda"));
+        assertEquals(Forge.EXIT_USAGE, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--micro-batch runs on the CPU only"), bad.err());
     }
 
     private static String[] concat(String[] a, String... b) {

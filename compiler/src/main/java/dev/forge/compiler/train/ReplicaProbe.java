@@ -11,9 +11,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * {@link Replicas#auto()}: opens a trainer for each candidate count (1, 2 and all cores, at most the batch
- * size), times a few steps of each on a real batch, alternating so a change of machine load hits all alike,
- * and keeps the fastest trainer with its state reset. The measured steps change nothing the run keeps.
+ * {@link Replicas#auto()}: opens a trainer for each candidate {@link Replicas.Layout} (1, 2 and all cores
+ * replicas, at most the batch size, each whole or in micro-batches of 32 and 16 rows unless the run fixes the
+ * micro-batch), times a few steps of each on a real batch, alternating so a change of machine load hits all
+ * alike, and keeps the fastest trainer with its state reset. The measured steps change nothing the run keeps.
  */
 final class ReplicaProbe {
     /** Steps per candidate per round; the first round is a warm-up and is not counted. */
@@ -23,20 +24,41 @@ final class ReplicaProbe {
 
     private ReplicaProbe() {}
 
-    static StepTrainer open(TrainingGraph tg, int replicas, ModelOptions runtime, long seed) {
-        return replicas == 1 ? new Trainer(tg, runtime, seed) : new ReplicatedTrainer(tg, replicas, runtime, seed);
+    /** Micro-batch sizes {@code auto} tries when the run does not fix one: activations of a small CNN fit the caches. */
+    private static final int[] MICRO_BATCH_ROWS = {32, 16};
+
+    static StepTrainer open(TrainingGraph tg, Replicas.Layout layout, ModelOptions runtime, long seed) {
+        return layout.replicas() == 1 && layout.microBatches() == 1
+                ? new Trainer(tg, runtime, seed)
+                : new ReplicatedTrainer(tg, layout.replicas(), layout.microBatches(), runtime, seed);
     }
 
-    /** The candidate counts for a batch size on this machine's cores (only 1 off the CPU). */
-    static List<Integer> candidates(ModelOptions runtime, int batchSize) {
-        Set<Integer> c = new LinkedHashSet<>();
-        c.add(1);
-        if (runtime.device().kind() == Device.Kind.CPU) {
-            int cores = runtime.effectiveIntraOpThreads();
-            for (int n : new int[] {2, cores}) {
-                if (n >= 2 && n <= cores && n <= batchSize) {
-                    c.add(n);
-                }
+    /**
+     * The candidate layouts for a batch size on this machine's cores (only one session, whole batches, off the
+     * CPU): 1, 2 and all-cores replicas, each whole and, unless {@code microBatchRows} fixes it (0: not fixed),
+     * in micro-batches of 32 and 16 rows where that splits the replica's share.
+     */
+    static List<Replicas.Layout> candidates(ModelOptions runtime, int batchSize, int microBatchRows) {
+        Set<Replicas.Layout> c = new LinkedHashSet<>();
+        if (runtime.device().kind() != Device.Kind.CPU) {
+            c.add(new Replicas.Layout(1, 1));
+            return new ArrayList<>(c);
+        }
+        Set<Integer> counts = new LinkedHashSet<>(List.of(1));
+        int cores = runtime.effectiveIntraOpThreads();
+        for (int n : new int[] {2, cores}) {
+            if (n >= 2 && n <= cores && n <= batchSize) {
+                counts.add(n);
+            }
+        }
+        for (int n : counts) {
+            if (microBatchRows > 0) {
+                c.add(Replicas.Layout.of(n, batchSize, microBatchRows));
+                continue;
+            }
+            c.add(new Replicas.Layout(n, 1));
+            for (int rows : MICRO_BATCH_ROWS) {
+                c.add(Replicas.Layout.of(n, batchSize, rows));
             }
         }
         return new ArrayList<>(c);
@@ -47,17 +69,17 @@ final class ReplicaProbe {
      * graph's initial state, step 0 and the optimizer's rate, with what was measured.
      */
     static Map.Entry<StepTrainer, Replicas.Choice> choose(
-            TrainingGraph tg, ModelOptions runtime, long seed, Tensor x, Tensor y) {
-        List<Integer> counts = candidates(runtime, (int) x.shape()[0]);
-        Map<Integer, StepTrainer> trainers = new LinkedHashMap<>();
+            TrainingGraph tg, ModelOptions runtime, long seed, Tensor x, Tensor y, int microBatchRows) {
+        List<Replicas.Layout> counts = candidates(runtime, (int) x.shape()[0], microBatchRows);
+        Map<Replicas.Layout, StepTrainer> trainers = new LinkedHashMap<>();
         try {
-            for (int n : counts) {
+            for (Replicas.Layout n : counts) {
                 trainers.put(n, open(tg, n, runtime, seed));
             }
-            Map<Integer, List<Double>> times = new LinkedHashMap<>();
+            Map<Replicas.Layout, List<Double>> times = new LinkedHashMap<>();
             counts.forEach(n -> times.put(n, new ArrayList<>()));
             for (int round = 0; round < ROUNDS; round++) {
-                for (int n : counts) {
+                for (Replicas.Layout n : counts) {
                     StepTrainer t = trainers.get(n);
                     long t0 = System.nanoTime();
                     for (int i = 0; i < STEPS; i++) {
@@ -68,9 +90,9 @@ final class ReplicaProbe {
                     }
                 }
             }
-            Map<Integer, Double> medians = new LinkedHashMap<>();
-            int best = counts.get(0);
-            for (int n : counts) {
+            Map<Replicas.Layout, Double> medians = new LinkedHashMap<>();
+            Replicas.Layout best = counts.get(0);
+            for (Replicas.Layout n : counts) {
                 List<Double> v = times.get(n);
                 v.sort(null);
                 medians.put(n, v.get(v.size() / 2));

@@ -61,14 +61,14 @@ import java.util.concurrent.Future;
  * draws them, and each replica takes its rows; so results do not depend on {@code N}.
  */
 public final class ReplicatedTrainer implements StepTrainer {
-    /** Name of the update graph's input holding replica {@code r}'s gradient weight. */
-    static String weightInput(int r) {
-        return "replica" + r + "/weight";
+    /** Name of the update graph's input holding slot {@code s}'s gradient weight. */
+    static String weightInput(int s) {
+        return "slot" + s + "/weight";
     }
 
-    /** Name of the update graph's input holding replica {@code r}'s gradient of parameter {@code p}. */
-    static String gradientInput(String p, int r) {
-        return p + ".grad/replica" + r;
+    /** Name of the update graph's input holding slot {@code s}'s gradient of parameter {@code p}. */
+    static String gradientInput(String p, int s) {
+        return p + ".grad/slot" + s;
     }
 
     private final OrtEnvironment env = dev.forge.runtime.OrtNativeLibraries.environment();
@@ -76,6 +76,10 @@ public final class ReplicatedTrainer implements StepTrainer {
     private final TrainingGraph gradientGraph;
     private final Graph updateGraph;
     private final int replicas;
+    private final int microBatches;
+    /** Gradient slots: {@code replicas x microBatches}; slot {@code s} belongs to replica {@code s / microBatches}. */
+    private final int slots;
+
     private final long seed;
     private final List<String> stateNames;
     private final List<String> replicaStateInputs = new ArrayList<>();
@@ -90,9 +94,9 @@ public final class ReplicatedTrainer implements StepTrainer {
     private final List<Map<String, ByteBuffer>> buffers = new ArrayList<>();
     private final List<Map<String, OnnxTensor>> sets = new ArrayList<>();
     private final List<Map<String, OnnxTensor>> updatePinned = new ArrayList<>();
-    /** Per replica and state set: the replica's pinned outputs (its gradients; replica 0 also the statistics). */
+    /** Per slot and state set: the slot's pinned outputs (its gradients; slot 0 also the statistics). */
     private final List<List<Map<String, OnnxTensor>>> replicaPinned = new ArrayList<>();
-    /** Per replica: its gradient tensors by parameter. */
+    /** Per slot: its gradient tensors by parameter. */
     private final List<Map<String, OnnxTensor>> gradients = new ArrayList<>();
 
     private final Map<String, OnnxTensor> zeroGradients = new LinkedHashMap<>();
@@ -122,9 +126,27 @@ public final class ReplicatedTrainer implements StepTrainer {
      * @throws IllegalArgumentException if {@code replicas} is below 2 or the device is not the CPU
      */
     public ReplicatedTrainer(TrainingGraph tg, int replicas, ModelOptions options, long seed) {
-        if (replicas < 2) {
-            throw new IllegalArgumentException(
-                    "ReplicatedTrainer: replicas must be at least 2, got " + replicas + "; use Trainer for one");
+        this(tg, replicas, 1, options, seed);
+    }
+
+    /**
+     * Replicas that each run their share of the batch as {@code microBatches} smaller gradient runs, one after
+     * the other on the replica's session: {@code replicas x microBatches} gradient slots in all, each taking a
+     * contiguous {@code 1 / slots} of the batch's rows, summed by the update graph exactly as replicas are.
+     * Smaller runs keep a convolution net's activations in the cores' caches (see docs/SCALING.md); the
+     * semantics are those of {@code replicas x microBatches} replicas (BatchNorm statistics per slot, running
+     * statistics from slot 0).
+     *
+     * @param replicas 1 or more sessions run concurrently
+     * @param microBatches 1 or more gradient runs per replica and step; {@code replicas x microBatches} at
+     *     least 2 (one slot is {@link Trainer}'s job)
+     * @throws IllegalArgumentException if a count is below 1, both are 1, or the device is not the CPU
+     */
+    public ReplicatedTrainer(TrainingGraph tg, int replicas, int microBatches, ModelOptions options, long seed) {
+        if (replicas < 1 || microBatches < 1 || (long) replicas * microBatches < 2) {
+            throw new IllegalArgumentException("ReplicatedTrainer: replicas and micro-batches must be at least 1 and"
+                    + " not both 1, got " + replicas + " replicas x " + microBatches
+                    + " micro-batches; use Trainer for one session with one run per step");
         }
         if (options.device().kind() != Device.Kind.CPU) {
             throw new IllegalArgumentException("ReplicatedTrainer: replicas share the CPU's cores; device "
@@ -132,6 +154,8 @@ public final class ReplicatedTrainer implements StepTrainer {
         }
         this.tg = tg;
         this.replicas = replicas;
+        this.microBatches = microBatches;
+        this.slots = Math.multiplyExact(replicas, microBatches);
         this.seed = seed;
         this.learningRate = tg.optimizer().lr();
         this.stateNames = new ArrayList<>(tg.initialState().keySet());
@@ -150,7 +174,7 @@ public final class ReplicatedTrainer implements StepTrainer {
                 statistics.add(o.name().substring(0, o.name().length() - TrainingGraph.NEXT.length()));
             }
         }
-        this.updateGraph = UpdateGraph.build(tg, replicas);
+        this.updateGraph = UpdateGraph.build(tg, slots);
         for (ValueInfo in : tg.evalGraph().inputs()) {
             if (tg.initialState().containsKey(in.name())) {
                 evalStateInputs.add(in.name());
@@ -162,11 +186,13 @@ public final class ReplicatedTrainer implements StepTrainer {
             }
         }
         this.sessions = new OrtSession[replicas];
-        this.pool = Executors.newFixedThreadPool(replicas - 1, r -> {
-            Thread t = new Thread(r, "forge-replica");
-            t.setDaemon(true);
-            return t;
-        });
+        this.pool = replicas < 2
+                ? null
+                : Executors.newFixedThreadPool(replicas - 1, r -> {
+                    Thread t = new Thread(r, "forge-replica");
+                    t.setDaemon(true);
+                    return t;
+                });
         try {
             int threads = Math.max(1, options.effectiveIntraOpThreads() / replicas);
             ModelOptions perReplica =
@@ -188,8 +214,8 @@ public final class ReplicatedTrainer implements StepTrainer {
             for (String s : tg.scalarInputs()) {
                 scalar(s);
             }
-            for (int r = 0; r < replicas; r++) {
-                scalar(weightInput(r));
+            for (int sl = 0; sl < slots; sl++) {
+                scalar(weightInput(sl));
             }
         } catch (OrtException e) {
             close();
@@ -223,7 +249,7 @@ public final class ReplicatedTrainer implements StepTrainer {
     }
 
     private void allocateGradients() throws OrtException {
-        for (int r = 0; r < replicas; r++) {
+        for (int r = 0; r < slots; r++) {
             Map<String, OnnxTensor> grads = new LinkedHashMap<>();
             for (String p : tg.parameters()) {
                 long[] shape = stateShapes.get(p);
@@ -237,7 +263,7 @@ public final class ReplicatedTrainer implements StepTrainer {
                     pinned.put(gradientNames.get(p), grads.get(p));
                 }
                 for (String stat : statistics) {
-                    // replica 0 writes the running statistics that are kept; the others' are discarded
+                    // slot 0 writes the running statistics that are kept; the others' are discarded
                     OnnxTensor target = r == 0
                             ? sets.get(s).get(stat)
                             : s == 0
@@ -275,6 +301,11 @@ public final class ReplicatedTrainer implements StepTrainer {
         return replicas;
     }
 
+    /** Gradient runs per replica and step. */
+    public int microBatches() {
+        return microBatches;
+    }
+
     /** The gradient graph every replica runs: forward in training mode, loss, backward; no optimizer. */
     public TrainingGraph gradientGraph() {
         return gradientGraph;
@@ -307,16 +338,16 @@ public final class ReplicatedTrainer implements StepTrainer {
             throw new IllegalArgumentException("ReplicatedTrainer.step: the targets must have the batch's " + batch
                     + " rows first, got shape " + Shape.format(y.shape()) + " for inputs " + Shape.format(x.shape()));
         }
-        int[] rows = split(batch, replicas);
+        int[] rows = split(batch, slots);
         Sliced xs = slices(x, rows);
         Sliced ys = slices(y, rows);
         Map<String, Sliced> stepMasks = fillMasks(batch, step, rows);
-        int active = Math.min(batch, replicas);
+        int active = Math.min(batch, slots);
         float[] lossOf = new float[active];
         int[] correctOf = new int[active];
         List<Future<?>> running = new ArrayList<>();
         try {
-            for (int r = 1; r < active; r++) {
+            for (int r = 1; r < replicas && r * microBatches < active; r++) {
                 int replica = r;
                 running.add(pool.submit(() -> {
                     runReplica(replica, xs, ys, stepMasks, step, lossOf, correctOf);
@@ -365,27 +396,32 @@ public final class ReplicatedTrainer implements StepTrainer {
         }
     }
 
+    /** Runs replica {@code r}'s active slots one after the other on its session. */
     private void runReplica(
             int r, Sliced xs, Sliced ys, Map<String, Sliced> stepMasks, long step, float[] lossOf, int[] correctOf) {
         Map<String, OnnxTensor> inputs = new HashMap<>();
         for (String s : replicaStateInputs) {
             inputs.put(s, sets.get(current).get(s));
         }
-        inputs.put(tg.dataInput(), xs.parts[r]);
-        inputs.put(TrainingGraph.TARGET, ys.parts[r]);
-        for (Map.Entry<String, Sliced> m : stepMasks.entrySet()) {
-            inputs.put(m.getKey(), m.getValue().parts[r]);
-        }
-        try (OrtSession.Result out =
-                sessions[r].run(inputs, requested, replicaPinned.get(r).get(1 - current))) {
-            lossOf[r] = ((OnnxTensor) out.get(TrainingGraph.LOSS).get())
-                    .getFloatBuffer()
-                    .get(0);
-            correctOf[r] =
-                    Trainer.countCorrect((OnnxTensor) out.get(tg.prediction()).get(), ys.source[r]);
-        } catch (OrtException e) {
-            throw new IllegalStateException(
-                    "training step " + step + " failed in ONNX Runtime on replica " + r + ": " + e.getMessage(), e);
+        for (int sl = r * microBatches; sl < (r + 1) * microBatches && sl < lossOf.length; sl++) {
+            inputs.put(tg.dataInput(), xs.parts[sl]);
+            inputs.put(TrainingGraph.TARGET, ys.parts[sl]);
+            for (Map.Entry<String, Sliced> m : stepMasks.entrySet()) {
+                inputs.put(m.getKey(), m.getValue().parts[sl]);
+            }
+            try (OrtSession.Result out =
+                    sessions[r].run(inputs, requested, replicaPinned.get(sl).get(1 - current))) {
+                lossOf[sl] = ((OnnxTensor) out.get(TrainingGraph.LOSS).get())
+                        .getFloatBuffer()
+                        .get(0);
+                correctOf[sl] = Trainer.countCorrect(
+                        (OnnxTensor) out.get(tg.prediction()).get(), ys.source[sl]);
+            } catch (OrtException e) {
+                throw new IllegalStateException(
+                        "training step " + step + " failed in ONNX Runtime on replica " + r + " (slot " + sl + "): "
+                                + e.getMessage(),
+                        e);
+            }
         }
     }
 
@@ -394,7 +430,7 @@ public final class ReplicatedTrainer implements StepTrainer {
         for (String s : updateStateInputs) {
             inputs.put(s, sets.get(current).get(s));
         }
-        for (int r = 0; r < replicas; r++) {
+        for (int r = 0; r < slots; r++) {
             boolean idle = rows[r] == 0;
             for (String p : tg.parameters()) {
                 inputs.put(
@@ -609,7 +645,9 @@ public final class ReplicatedTrainer implements StepTrainer {
             return;
         }
         closed = true;
-        pool.shutdownNow();
+        if (pool != null) {
+            pool.shutdownNow();
+        }
         slicedBatches.values().forEach(Sliced::close);
         transientBatches.forEach(Sliced::close);
         masks.values().forEach(Sliced::close);

@@ -63,6 +63,7 @@ public final class Training {
     private boolean shuffle = true;
     private ModelOptions runtime = ModelOptions.defaults();
     private Replicas replicas = Replicas.of(1);
+    private int microBatch;
     private Path checkpoint;
     private Checkpoint resume;
     private boolean newHyperparameters;
@@ -187,6 +188,27 @@ public final class Training {
      */
     public Training replicas(Replicas replicas) {
         this.replicas = Objects.requireNonNull(replicas, "replicas");
+        return this;
+    }
+
+    /**
+     * Runs each replica's share of a batch as gradient runs of at most {@code rows} rows, one after the other,
+     * whose gradients are summed before the one update (gradient accumulation; 0, the default, runs the share
+     * whole). The update is the whole batch's, so learning rate and batch size keep their meaning; BatchNorm
+     * normalizes each micro-batch with its own statistics (as replicas do, {@link ReplicatedTrainer}). Small
+     * micro-batches keep a convolution net's activations in the cores' caches (docs/SCALING.md) and bound the
+     * memory a large batch needs. With {@link Replicas#auto()}, a fixed micro-batch is kept and only the replica
+     * count is measured; otherwise auto also tries micro-batches of 32 and 16 rows. CPU only.
+     *
+     * @param rows 1 or more, or 0 for whole shares
+     * @throws IllegalArgumentException if {@code rows} is negative
+     */
+    public Training microBatch(int rows) {
+        if (rows < 0) {
+            throw new IllegalArgumentException(
+                    "microBatch must be at least 1 row (or 0 for whole batches), got " + rows);
+        }
+        this.microBatch = rows;
         return this;
     }
 
@@ -346,6 +368,10 @@ public final class Training {
             throw new IllegalArgumentException("replicas " + replicas.count() + " exceed the batch size " + batchSize
                     + ": every replica needs at least one row of each batch; use at most " + batchSize + " replicas");
         }
+        if (microBatch > 0 && runtime.device().kind() != Device.Kind.CPU) {
+            throw new IllegalArgumentException("microBatch " + microBatch + " runs on the CPU only; training on "
+                    + runtime.device() + " takes whole batches: leave microBatch at 0 (or lower the batch size)");
+        }
         Graph forward = trainedGraph();
         checkData(forward, train, "training");
         checkData(forward, test, "test");
@@ -394,13 +420,13 @@ public final class Training {
     /** The single-session trainer for one replica (today's exact path), else a replicated one; auto measures. */
     private StepTrainer openTrainer(TrainingGraph tg, Dataset train) {
         if (!replicas.isAuto()) {
-            return ReplicaProbe.open(tg, replicas.count(), runtime, seed);
+            return ReplicaProbe.open(tg, Replicas.Layout.of(replicas.count(), batchSize, microBatch), runtime, seed);
         }
         try (DataLoader probe = DataLoader.builder(train, batchSize).build();
                 DataLoader.Epoch it = probe.epoch(0)) {
             Batch b = it.next();
             Map.Entry<StepTrainer, Replicas.Choice> chosen =
-                    ReplicaProbe.choose(tg, runtime, seed, b.inputs(), b.labels());
+                    ReplicaProbe.choose(tg, runtime, seed, b.inputs(), b.labels(), microBatch);
             for (TrainingListener l : listeners) {
                 l.onReplicas(chosen.getValue());
             }

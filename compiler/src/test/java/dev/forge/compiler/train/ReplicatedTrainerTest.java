@@ -13,6 +13,7 @@ import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.ir.Shape;
 import dev.forge.compiler.ir.Value;
 import dev.forge.runtime.DType;
+import dev.forge.runtime.Device;
 import dev.forge.runtime.ModelOptions;
 import dev.forge.runtime.Tensor;
 import java.nio.ByteBuffer;
@@ -89,7 +90,12 @@ class ReplicatedTrainerTest {
 
     /** Runs {@code steps} steps on batches of {@code rows} rows with 1 (plain Trainer) or more replicas. */
     static Map<String, Tensor> train(TrainingGraph tg, int replicas, int rows, int steps) {
-        try (StepTrainer t = ReplicaProbe.open(tg, replicas, ONE_THREAD, 7)) {
+        return train(tg, new Replicas.Layout(replicas, 1), rows, steps);
+    }
+
+    /** Runs {@code steps} steps on batches of {@code rows} rows with a layout (1 x 1: the plain Trainer). */
+    static Map<String, Tensor> train(TrainingGraph tg, Replicas.Layout layout, int rows, int steps) {
+        try (StepTrainer t = ReplicaProbe.open(tg, layout, ONE_THREAD, 7)) {
             for (int s = 0; s < steps; s++) {
                 Tensor[] b = batch(rows, 100 + s);
                 t.step(b[0], b[1]);
@@ -109,6 +115,65 @@ class ReplicatedTrainerTest {
         assertTrue(d < 1e-5, optimizer + ": parameters differ by " + d);
         // the steps moved the parameters far more than that, so the comparison means something
         assertTrue(maxDifference(one, tg.initialState()) > 1e-2);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sgd", "momentum", "adam"})
+    void micro_batches_take_the_single_session_steps_without_batchnorm(String optimizer) {
+        TrainingGraph tg =
+                TrainingGraph.build(TrainingApiTest.tinyCnn(false), Loss.CROSS_ENTROPY, optimizer(optimizer));
+        Map<String, Tensor> one = train(tg, 1, 16, 6);
+        for (Replicas.Layout l : List.of(new Replicas.Layout(1, 4), new Replicas.Layout(2, 2))) {
+            double d = maxDifference(one, train(tg, l, 16, 6));
+            assertTrue(d < 1e-5, optimizer + " " + l + ": parameters differ by " + d);
+        }
+        // 11 rows in 1 x 3 slots of 4, 4 and 3 rows; 2 rows in 2 x 2 slots, two of them idle
+        double uneven = maxDifference(train(tg, 1, 11, 4), train(tg, new Replicas.Layout(1, 3), 11, 4));
+        double idle = maxDifference(train(tg, 1, 2, 4), train(tg, new Replicas.Layout(2, 2), 2, 4));
+        assertTrue(uneven < 1e-5 && idle < 1e-5, "uneven split differs by " + uneven + ", idle slots by " + idle);
+        assertTrue(maxDifference(one, tg.initialState()) > 1e-2);
+    }
+
+    /**
+     * A micro-batch is a replica that waits its turn: one session running two slots one after the other takes
+     * exactly the steps of two sessions running one each, BatchNorm statistics (per slot, running statistics
+     * from slot 0) and dropout masks included.
+     */
+    @Test
+    void micro_batches_are_replicas_run_in_turn_bit_for_bit() {
+        TrainingGraph bn = TrainingGraph.build(bnCnn(), Loss.CROSS_ENTROPY, optimizer("adam"));
+        assertEquals(train(bn, new Replicas.Layout(2, 1), 13, 4), train(bn, new Replicas.Layout(1, 2), 13, 4));
+        TrainingGraph dropout =
+                TrainingGraph.build(TrainingApiTest.tinyCnn(true), Loss.CROSS_ENTROPY, optimizer("momentum"));
+        assertEquals(
+                train(dropout, new Replicas.Layout(4, 1), 16, 3), train(dropout, new Replicas.Layout(2, 2), 16, 3));
+    }
+
+    @Test
+    void the_layout_of_a_batch_and_the_candidates_auto_measures() {
+        assertEquals(new Replicas.Layout(2, 2), Replicas.Layout.of(2, 64, 16));
+        assertEquals(new Replicas.Layout(2, 3), Replicas.Layout.of(2, 65, 11)); // shares of 33 and 32
+        assertEquals(new Replicas.Layout(1, 1), Replicas.Layout.of(1, 64, 0));
+        assertEquals(new Replicas.Layout(1, 1), Replicas.Layout.of(1, 8, 16));
+        assertEquals("2x4", new Replicas.Layout(2, 4).toString());
+        assertEquals("2", new Replicas.Layout(2, 1).toString());
+        ModelOptions twoCores = ModelOptions.builder().intraOpThreads(2).build();
+        assertEquals(
+                List.of("1", "1x2", "1x4", "2", "2x2"),
+                ReplicaProbe.candidates(twoCores, 64, 0).stream()
+                        .map(Object::toString)
+                        .toList());
+        assertEquals(
+                List.of("1x8", "2x4"),
+                ReplicaProbe.candidates(twoCores, 64, 8).stream()
+                        .map(Object::toString)
+                        .toList());
+        assertEquals(
+                List.of("1", "2"),
+                ReplicaProbe.candidates(twoCores, 16, 0).stream()
+                        .map(Object::toString)
+                        .toList());
+        assertThrows(IllegalArgumentException.class, () -> new Replicas.Layout(0, 2));
     }
 
     @Test
@@ -296,7 +361,9 @@ class ReplicatedTrainerTest {
                 .fit(TrainingApiTest.blobs(1), TrainingApiTest.blobs(2));
         assertEquals(1, choices.size());
         Replicas.Choice c = choices.get(0);
-        assertEquals(List.of(1, 2), new ArrayList<>(c.millisPerStep().keySet()));
+        assertEquals(
+                List.of(new Replicas.Layout(1, 1), new Replicas.Layout(2, 1)),
+                new ArrayList<>(c.millisPerStep().keySet()));
         assertTrue(c.millisPerStep().containsKey(c.chosen()));
         assertTrue(c.describe().startsWith("replicas auto: 1 -> "), c.describe());
         assertEquals(6, r.steps());
@@ -305,7 +372,7 @@ class ReplicatedTrainerTest {
                 .batchSize(16)
                 .epochs(1)
                 .threads(2)
-                .replicas(c.chosen())
+                .replicas(c.chosen().replicas())
                 .fit(TrainingApiTest.blobs(1), TrainingApiTest.blobs(2));
         assertEquals(fixed.state(), r.state());
     }
@@ -328,5 +395,14 @@ class ReplicatedTrainerTest {
                 e.getMessage());
         TrainingGraph tg = TrainingGraph.build(bnCnn(), Loss.CROSS_ENTROPY, Optimizer.sgd(0.1));
         assertThrows(IllegalArgumentException.class, () -> new ReplicatedTrainer(tg, 1, ONE_THREAD, 0));
+        assertThrows(IllegalArgumentException.class, () -> new ReplicatedTrainer(tg, 1, 1, ONE_THREAD, 0));
+        assertThrows(IllegalArgumentException.class, () -> Training.of(bnCnn()).microBatch(-1));
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> Training.of(bnCnn())
+                        .microBatch(4)
+                        .device(Device.cuda())
+                        .fit(TrainingApiTest.blobs(1), TrainingApiTest.blobs(2)));
+        assertTrue(e.getMessage().startsWith("microBatch 4 runs on the CPU only"), e.getMessage());
     }
 }
