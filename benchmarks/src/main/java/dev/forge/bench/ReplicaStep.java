@@ -27,14 +27,15 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * Data-parallel replicas in one JVM against one session and against PyTorch, in one run: the training step
- * of a built-in net with 1 and 2 replicas ({@link ReplicatedTrainer}) and PyTorch's step
+ * Data-parallel replicas and micro-batches in one JVM against one session and against PyTorch, in one run:
+ * the training step of a built-in net with each layout ({@code 1}: the plain {@link Trainer}; {@code 2}: two
+ * replicas; {@code 1x4}: one session running four micro-batches in turn; {@code 2x2}...) and PyTorch's step
  * ({@code benchmarks/torch/run_torch.sh}), alternated {@code --rounds} times; medians and ratios. Then where a
- * replicated step's time goes: one replica's gradient graph alone (half the batch, one thread), two of them
- * at once (what sharing the machine costs them), and the update graph alone.
+ * 2-replica step's time goes: one replica's gradient graph alone (half the batch, one thread, every output
+ * the trainer fetches), two of them at once (what sharing the machine costs them), and the update graph alone.
  *
  * <pre>java -cp "benchmarks/target/classes:benchmarks/target/lib/*" dev.forge.bench.ReplicaStep \
- *     [--model mnist-cnn] [--batch 64] [--rounds 5] [--seconds 2] [--no-torch]</pre>
+ *     [--model mnist-cnn] [--batch 64] [--rounds 5] [--seconds 2] [--layouts 1,2,1x4,2x2] [--no-torch]</pre>
  */
 public final class ReplicaStep {
     private ReplicaStep() {}
@@ -45,6 +46,7 @@ public final class ReplicaStep {
         int rounds = 5;
         double seconds = 2;
         boolean torch = true;
+        String layouts = "1,2,1x4,2x2";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--model" -> net = args[++i];
@@ -52,9 +54,10 @@ public final class ReplicaStep {
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--seconds" -> seconds = Double.parseDouble(args[++i]);
                 case "--no-torch" -> torch = false;
+                case "--layouts" -> layouts = args[++i];
                 default ->
                     throw new IllegalArgumentException("unknown option " + args[i]
-                            + "; use --model NET --batch N --rounds N --seconds S --no-torch");
+                            + "; use --model NET --batch N --rounds N --seconds S --layouts 1,2,1x4 --no-torch");
             }
         }
         String opt = Workloads.optimizer(net);
@@ -67,14 +70,25 @@ public final class ReplicaStep {
         System.out.printf(
                 Locale.ROOT, "%s %s b%d, %d cores, %d rounds of %.1f s%n", net, opt, batch, cores, rounds, seconds);
         Map<String, List<Double>> rates = new LinkedHashMap<>();
-        try (StepTrainer one = new Trainer(tg, ModelOptions.defaults(), 0);
-                StepTrainer two = new ReplicatedTrainer(tg, 2, ModelOptions.defaults(), 0)) {
+        Map<String, StepTrainer> trainers = new LinkedHashMap<>();
+        try (ReplicatedTrainer two = new ReplicatedTrainer(tg, 2, ModelOptions.defaults(), 0)) {
+            for (String l : layouts.split(",")) {
+                String[] rm = l.trim().split("x");
+                int replicas = Integer.parseInt(rm[0]);
+                int micro = rm.length > 1 ? Integer.parseInt(rm[1]) : 1;
+                trainers.put(
+                        "forge " + l.trim(),
+                        replicas * micro == 1
+                                ? new Trainer(tg, ModelOptions.defaults(), 0)
+                                : new ReplicatedTrainer(tg, replicas, micro, ModelOptions.defaults(), 0));
+            }
             int b = batch;
             for (int r = 0; r < rounds; r++) {
-                rates.computeIfAbsent("forge replicas 1", k -> new ArrayList<>())
-                        .add(Compare.throughput(seconds, b, () -> one.step(x, y)));
-                rates.computeIfAbsent("forge replicas 2", k -> new ArrayList<>())
-                        .add(Compare.throughput(seconds, b, () -> two.step(x, y)));
+                for (Map.Entry<String, StepTrainer> t : trainers.entrySet()) {
+                    rates.computeIfAbsent(t.getKey(), k -> new ArrayList<>())
+                            .add(Compare.throughput(
+                                    seconds, b, () -> t.getValue().step(x, y)));
+                }
                 if (torch) {
                     rates.computeIfAbsent("pytorch", k -> new ArrayList<>()).add(torchRate(net, batch, opt, seconds));
                 }
@@ -82,7 +96,9 @@ public final class ReplicaStep {
                 rates.forEach((k, v) -> System.out.printf(Locale.ROOT, "  %s %.0f img/s", k, v.get(v.size() - 1)));
                 System.out.println();
             }
-            phases((ReplicatedTrainer) two, x, y, batch, seconds);
+            phases(two, x, y, batch, seconds);
+        } finally {
+            trainers.values().forEach(StepTrainer::close);
         }
         System.out.println();
         System.out.println("| setting | img/s (median) | ms/step | vs PyTorch |");
@@ -152,12 +168,14 @@ public final class ReplicaStep {
                     String n = v.name();
                     Tensor value = state.containsKey(n)
                             ? state.get(n)
-                            : n.contains(".grad/replica")
-                                    ? state.get(n.substring(0, n.indexOf(".grad/replica")))
+                            : n.contains(".grad/slot")
+                                    ? state.get(n.substring(0, n.indexOf(".grad/slot")))
                                     : scalar(0.5f);
                     uin.put(n, onnx(env, value, owned));
                 }
-                Set<String> outs = Set.of(TrainingGraph.LOSS);
+                // every output the trainer fetches, so the run allocates and writes what a replica's run does
+                Set<String> outs = new java.util.HashSet<>();
+                t.gradientGraph().graph().outputs().forEach(o -> outs.add(o.name()));
                 double one = Compare.median(List.of(
                         ms(seconds, () -> run(a, in, outs)),
                         ms(seconds, () -> run(a, in, outs)),

@@ -44,14 +44,20 @@ import java.util.concurrent.Future;
  * is exactly the gradient of the full batch's mean loss, for any split. A batch with fewer rows than
  * replicas (an epoch's short last batch) runs on as many replicas as it has rows.
  *
+ * <p><b>Micro-batches.</b> With {@code M} micro-batches, each replica runs its share as {@code M} smaller
+ * gradient runs one after the other on its own session. Everything above holds with {@code N x M} <i>slots</i>
+ * in place of replicas: slot {@code s} takes the {@code s}-th of {@code N x M} contiguous row blocks, writes
+ * its own gradients and is weighted by its rows; replica {@code r} runs slots {@code rM .. rM + M - 1}. So a
+ * micro-batch is exactly a replica that waits its turn.
+ *
  * <p><b>No copies.</b> Replicas read the shared state tensors (read-only inputs) and write their gradients
  * into pinned direct buffers of their own; the update graph takes all {@code N} gradients of every
  * parameter as inputs, weights and sums them itself, and writes the next parameters and optimizer state
  * into the second state set (pinned), as {@link Trainer} does; then the sets swap. Batches and dropout masks
  * are split by wrapping row ranges of their direct buffers. No value passes through a Java array.
  *
- * <p><b>BatchNorm</b> follows PyTorch's DistributedDataParallel without SyncBatchNorm: each replica
- * normalizes with the statistics of its own rows (so a BatchNorm net's step is not the single-session step),
+ * <p><b>BatchNorm</b> follows PyTorch's DistributedDataParallel without SyncBatchNorm (slots as ranks): each
+ * replica normalizes with the statistics of its own rows (so a BatchNorm net's step is not the single-session step),
  * and the running statistics kept are replica 0's: its update of the common running statistics with the
  * batch statistics of the first {@code B / N} rows. DDP does the same: every rank updates its own buffers
  * and, with its default {@code broadcast_buffers=True}, rank 0's buffers are broadcast to all ranks at the
@@ -199,11 +205,11 @@ public final class ReplicatedTrainer implements StepTrainer {
                     options.toBuilder().intraOpThreads(threads).build();
             byte[] replicaBytes = OnnxWriter.toBytes(gradientGraph.graph());
             for (int r = 0; r < replicas; r++) {
-                try (OrtSession.SessionOptions o = Trainer.options(perReplica)) {
+                try (OrtSession.SessionOptions o = withoutSpinning(Trainer.options(perReplica))) {
                     sessions[r] = env.createSession(replicaBytes, o);
                 }
             }
-            try (OrtSession.SessionOptions o = Trainer.options(options)) {
+            try (OrtSession.SessionOptions o = withoutSpinning(Trainer.options(options))) {
                 updateSession = env.createSession(OnnxWriter.toBytes(updateGraph), o);
             }
             try (OrtSession.SessionOptions o = Trainer.options(options)) {
@@ -226,6 +232,21 @@ public final class ReplicatedTrainer implements StepTrainer {
             throw e;
         }
         setState(tg.initialState());
+    }
+
+    /**
+     * ONNX Runtime's intra-op workers spin on their queue for a while after each parallel section. Here the
+     * sessions take turns on the same cores (the update right before the replicas' next runs, replicas side by
+     * side), so a spinning worker of one takes a core from another's compute: off.
+     */
+    private static OrtSession.SessionOptions withoutSpinning(OrtSession.SessionOptions o) throws OrtException {
+        try {
+            o.addConfigEntry("session.intra_op.allow_spinning", "0");
+            return o;
+        } catch (OrtException | RuntimeException e) {
+            o.close();
+            throw e;
+        }
     }
 
     private void allocateState() throws OrtException {
