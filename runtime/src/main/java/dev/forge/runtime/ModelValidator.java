@@ -126,13 +126,26 @@ public final class ModelValidator {
         final int nodes;
         final long initializerBytes;
         final int externalTensors;
+        /** Name-table lookups and insertions, and the slots they examined: the cost of the hash tables. */
+        final long nameLookups;
 
-        Summary(long irVersion, Map<String, Long> opsets, int nodes, long initializerBytes, int externalTensors) {
+        final long nameProbes;
+
+        Summary(
+                long irVersion,
+                Map<String, Long> opsets,
+                int nodes,
+                long initializerBytes,
+                int externalTensors,
+                long nameLookups,
+                long nameProbes) {
             this.irVersion = irVersion;
             this.opsets = opsets;
             this.nodes = nodes;
             this.initializerBytes = initializerBytes;
             this.externalTensors = externalTensors;
+            this.nameLookups = nameLookups;
+            this.nameProbes = nameProbes;
         }
     }
 
@@ -158,6 +171,10 @@ public final class ModelValidator {
         long initializerBytes;
         int externalTensors;
         Path realModelDir;
+        /** Lookups and insertions in the name tables, and the slots they examined (for tests of their cost). */
+        long nameLookups;
+
+        long nameProbes;
 
         Walk(byte[] b, Path modelDir, ModelLimits limits) {
             super(b);
@@ -184,6 +201,7 @@ public final class ModelValidator {
             List<GraphInfo> functions = new ArrayList<>();
             List<GraphInfo> trainingGraphs = new ArrayList<>();
             int imports = 0;
+            int trainingInfos = 0;
             while (next(end)) {
                 switch (field) {
                     case ModelProto.IR_VERSION -> ir = uint64("ModelProto", "ir_version");
@@ -207,7 +225,7 @@ public final class ModelValidator {
                     }
                     case ModelProto.TRAINING_INFO -> {
                         int stop = message("ModelProto", "training_info");
-                        enter("training_info", trainingGraphs.size());
+                        enter("training_info", trainingInfos++);
                         trainingInfo(stop, trainingGraphs);
                         leave();
                     }
@@ -266,7 +284,14 @@ public final class ModelValidator {
                 new GraphChecks(this).check(f, null, visible, functionDomains, false);
                 leave();
             }
-            return new Summary(ir, Collections.unmodifiableMap(opsets), nodes, initializerBytes, externalTensors);
+            return new Summary(
+                    ir,
+                    Collections.unmodifiableMap(opsets),
+                    nodes,
+                    initializerBytes,
+                    externalTensors,
+                    nameLookups,
+                    nameProbes);
         }
 
         /** The first field must be a ModelProto field with its wire type, else this is not a model at all. */
@@ -331,6 +356,11 @@ public final class ModelValidator {
                     case TrainingInfoProto.INITIALIZATION, TrainingInfoProto.ALGORITHM -> {
                         String what = field == TrainingInfoProto.INITIALIZATION ? "initialization" : "algorithm";
                         int stop = message("TrainingInfoProto", what);
+                        // each graph kept counts like a subgraph, so that empty ones cannot pile up unbounded
+                        if (++nodes > limits.maxNodes()) {
+                            throw refused("the model has more than ModelLimits.maxNodes (" + limits.maxNodes()
+                                    + ") nodes and subgraphs");
+                        }
                         enter(what, -1);
                         graphs.add(graph(stop, 0, false));
                         leave();
@@ -492,6 +522,7 @@ public final class ModelValidator {
             int name = -1;
             Attr a = new Attr();
             int listCount = 0;
+            boolean hasGraph = false;
             while (next(end)) {
                 switch (field) {
                     case AttributeProto.NAME -> name = string("AttributeProto", "name");
@@ -520,7 +551,13 @@ public final class ModelValidator {
                         leave();
                     }
                     case AttributeProto.G, AttributeProto.GRAPHS -> {
-                        int stop = message("AttributeProto", field == AttributeProto.G ? "g" : "graphs");
+                        boolean single = field == AttributeProto.G;
+                        int stop = message("AttributeProto", single ? "g" : "graphs");
+                        if (single && hasGraph) {
+                            // protobuf would merge the two into one graph that neither check below has seen
+                            throw malformed("attribute has two g fields");
+                        }
+                        hasGraph |= single;
                         enter("subgraph", subgraphs.size());
                         subgraphs.add(graph(stop, depth + 1, structural));
                         leave();
@@ -962,10 +999,19 @@ public final class ModelValidator {
         }
 
         void tensorType(int end, int name) throws Problem {
+            boolean shaped = false;
             while (next(end)) {
                 switch (field) {
                     case TypeProto.Tensor.ELEM_TYPE -> capturedType = uint64("TypeProto.Tensor", "elem_type");
-                    case TypeProto.Tensor.SHAPE -> capturedDims = shape(message("TypeProto.Tensor", "shape"), name);
+                    case TypeProto.Tensor.SHAPE -> {
+                        int stop = message("TypeProto.Tensor", "shape");
+                        if (shaped) {
+                            // protobuf would merge them, appending the second shape's dims to the first's
+                            throw malformed("value " + show(name) + " has two shape fields");
+                        }
+                        shaped = true;
+                        capturedDims = shape(stop, name);
+                    }
                     default -> skipField();
                 }
             }
@@ -1006,6 +1052,11 @@ public final class ModelValidator {
         // ------------------------------------------------------------ FunctionProto
 
         GraphInfo function(int end) throws Problem {
+            // each function kept counts like a subgraph, so that empty ones cannot pile up unbounded
+            if (++nodes > limits.maxNodes()) {
+                throw refused("the model has more than ModelLimits.maxNodes (" + limits.maxNodes()
+                        + ") nodes, subgraphs and functions");
+            }
             GraphInfo f = new GraphInfo(true, this);
             f.isFunction = true;
             while (next(end)) {
@@ -1299,7 +1350,9 @@ public final class ModelValidator {
                 return -1;
             }
             int mask = slots.length - 1;
+            w.nameLookups++;
             for (int i = hash(handle) & mask; ; i = (i + 1) & mask) {
+                w.nameProbes++;
                 int s = slots[i];
                 if (s == 0) {
                     return -1;
@@ -1333,8 +1386,11 @@ public final class ModelValidator {
         private void place(int slotValue) {
             int mask = slots.length - 1;
             int i = hash(handles.get(slotValue - 1)) & mask;
+            w.nameLookups++;
+            w.nameProbes++;
             while (slots[i] != 0) {
                 i = (i + 1) & mask;
+                w.nameProbes++;
             }
             slots[i] = slotValue;
         }

@@ -170,10 +170,21 @@ class WireReader {
                 pos = stop;
                 return len / fixedBytes;
             }
+            // count the numbers, holding each to what varint() accepts: at most 10 bytes and 64 bits
             long count = 0;
+            int run = 0;
             for (int i = pos; i < stop; i++) {
-                if ((b[i] & 0x80) == 0) {
+                int x = b[i] & 0xff;
+                if ((x & 0x80) == 0) {
+                    if (run == 9 && x > 1) {
+                        throw malformed(
+                                "corrupt: a number over 64 bits at byte " + (i - 9) + " in packed field " + field);
+                    }
                     count++;
+                    run = 0;
+                } else if (++run == 10) {
+                    throw malformed(
+                            "corrupt: a number longer than 10 bytes at byte " + (i - 9) + " in packed field " + field);
                 }
             }
             if (len > 0 && (b[stop - 1] & 0x80) != 0) {
@@ -244,6 +255,10 @@ class WireReader {
             int x = b[pos++] & 0xff;
             value |= (long) (x & 0x7f) << (7 * i);
             if ((x & 0x80) == 0) {
+                if (i == 9 && x > 1) {
+                    // the 10th byte holds bit 63 only; more would be a number over 64 bits, which protobuf drops
+                    throw malformed("corrupt: a number over 64 bits at byte " + (pos - 10));
+                }
                 return value;
             }
         }
