@@ -202,6 +202,103 @@ class ForgeTrainCliTest {
         assertTrue(bad.err().contains("--micro-batch runs on the CPU only"), bad.err());
     }
 
+    /**
+     * {@code forge train --resume} on an imported model with Dropout: 4 epochs straight, against 2 epochs and a
+     * resume to 4, give bit-identical checkpoints (parameters and Adam moments) and the same exported bytes; the
+     * export has no Dropout; another seed (other masks and batch order) ends elsewhere.
+     */
+    @Test
+    void train_resume_of_a_model_with_dropout_is_bit_identical_and_the_export_drops_dropout() throws Exception {
+        GraphBuilder gb = new GraphBuilder("tiny_dropout").seed(3);
+        Value in = gb.input("input", Shape.of("N", 1, 8, 8));
+        Value h = gb.maxPool(
+                "pool", gb.relu(gb.conv2d("conv1", in, Conv2d.of(4, 3).padding(1))), Pool2d.of(2));
+        Path model = dir.resolve("tiny-dropout.onnx");
+        OnnxWriter.write(
+                gb.output(gb.linear("fc", gb.dropout(gb.flatten(h), 0.3f), 3), "logits")
+                        .build(),
+                model);
+        Random r = new Random(9);
+        float[] x = new float[32 * 64];
+        long[] y = new long[32];
+        for (int i = 0; i < 32; i++) {
+            y[i] = i % 3;
+            for (int k = 0; k < 64; k++) {
+                x[i * 64 + k] = (float) (r.nextGaussian() + (k % 3 == y[i] ? 1 : 0));
+            }
+        }
+        Path xs = dir.resolve("x.npy");
+        Path ys = dir.resolve("y.npy");
+        Npy.write(xs, Tensor.of(x, 32, 1, 8, 8));
+        Npy.write(ys, Tensor.of(y, 32));
+        java.util.function.BiFunction<String, String, String[]> train = (out, seed) -> new String[] {
+            "train",
+            "--model",
+            model.toString(),
+            "--inputs",
+            xs.toString(),
+            "--labels",
+            ys.toString(),
+            "--loss",
+            "cross-entropy",
+            "--batch",
+            "8",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.01",
+            "--seed",
+            seed,
+            "--no-progress",
+            "--out",
+            dir.resolve(out + ".onnx").toString()
+        };
+        forge(concat(train.apply("straight", "4"), "--epochs", "4")).ok();
+        forge(concat(train.apply("split", "4"), "--epochs", "2")).ok();
+        assertEquals(8, Checkpoint.read(dir.resolve("split.ckpt")).step());
+        String resumed = forge(concat(
+                        train.apply("split", "4"),
+                        "--epochs",
+                        "4",
+                        "--resume",
+                        dir.resolve("split.ckpt").toString()))
+                .ok()
+                .out();
+        assertTrue(resumed.contains("resuming after epoch 2"), resumed);
+        Checkpoint straight = Checkpoint.read(dir.resolve("straight.ckpt"));
+        Checkpoint split = Checkpoint.read(dir.resolve("split.ckpt"));
+        assertEquals(16, straight.step());
+        assertEquals(straight.step(), split.step());
+        assertTrue(straight.state().keySet().containsAll(java.util.List.of("conv1/W", "fc/W")));
+        assertTrue(
+                straight.state().size() > 4,
+                "parameters and Adam's moments: " + straight.state().keySet());
+        assertEquals(straight.state().keySet(), split.state().keySet());
+        for (String name : straight.state().keySet()) {
+            assertEquals(straight.state().get(name), split.state().get(name), "state tensor " + name);
+        }
+        assertArrayEquals(
+                Files.readAllBytes(dir.resolve("straight.onnx")),
+                Files.readAllBytes(dir.resolve("split.onnx")),
+                "resumed export = uninterrupted export");
+        Graph exported = dev.forge.compiler.onnx.OnnxReader.read(dir.resolve("straight.onnx"));
+        assertTrue(
+                exported.nodes().stream().noneMatch(n -> n.opType().equals("Dropout")),
+                "exported nodes " + exported.nodes());
+        try (Model m = Model.load(dir.resolve("straight.onnx"))) {
+            Tensor batch = Tensor.of(java.util.Arrays.copyOf(x, 4 * 64), 4, 1, 8, 8);
+            assertEquals(m.run(batch), m.run(batch));
+        }
+        forge(concat(train.apply("other", "5"), "--epochs", "4")).ok();
+        assertTrue(
+                !straight.state()
+                        .get("fc/W")
+                        .equals(Checkpoint.read(dir.resolve("other.ckpt"))
+                                .state()
+                                .get("fc/W")),
+                "another seed ends elsewhere");
+    }
+
     private static String[] concat(String[] a, String... b) {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);

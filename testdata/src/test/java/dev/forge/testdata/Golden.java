@@ -6,13 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.forge.runtime.Npy;
 import dev.forge.runtime.Tensor;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Where the golden files are, and the comparison every golden test uses. Maven runs these tests with
@@ -21,12 +16,19 @@ import java.util.concurrent.TimeUnit;
 final class Golden {
     /** Committed PyTorch goldens. */
     static final Path COMMITTED = Path.of("golden");
-    /** The two large models, generated at test time by the same script. */
+    /**
+     * The two large models, generated at test time by the same script and reused while the script, the models
+     * and the Python packages are the same ({@link GeneratedFiles}).
+     */
     static final Path GENERATED = Path.of("target", "golden-generated");
 
     static final List<String> COMMITTED_MODELS = List.of("mnist-cnn", "lenet5", "ops-zoo");
     static final List<String> GENERATED_MODELS = List.of("simple-net", "cifar10-net");
     static final List<Integer> OPSETS = List.of(13, 17);
+    /** The script that makes every golden of {@link #COMMITTED} and {@link #GENERATED}. */
+    static final Path SCRIPT = Path.of("scripts", "make_golden.py");
+    /** What the generated files depend on besides the script. */
+    static final List<String> PYTHON_PACKAGES = List.of("torch", "onnx", "numpy");
 
     private Golden() {}
 
@@ -35,41 +37,44 @@ final class Golden {
         if (COMMITTED_MODELS.contains(model)) {
             return COMMITTED.resolve(model);
         }
-        Path dir = GENERATED.resolve(model);
-        if (!Files.exists(dir.resolve("logits.npy"))) {
-            generate();
+        if (!generatedChecked) {
+            generated(GENERATED, GENERATED_MODELS);
+            generatedChecked = true;
         }
-        return dir;
+        return GENERATED.resolve(model);
     }
 
-    /** Runs {@code scripts/make_golden.py} for the large models (PyTorch from Debian, /usr/bin/python3). */
-    private static void generate() {
-        try {
-            Process p = new ProcessBuilder(
-                            "/usr/bin/python3",
-                            "scripts/make_golden.py",
-                            "--out",
-                            GENERATED.toString(),
-                            "--models",
-                            String.join(",", GENERATED_MODELS))
-                    .redirectErrorStream(true)
-                    .start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(300, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new AssertionError("make_golden.py timed out");
-            }
-            assertEquals(
-                    0,
-                    p.exitValue(),
-                    "make_golden.py failed (install PyTorch with " + "testdata/scripts/install_deps.sh):\n" + out);
-        } catch (IOException e) {
-            throw new UncheckedIOException(
-                    "cannot run /usr/bin/python3 (install it with testdata/scripts/install_deps.sh)", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
+    private static boolean generatedChecked;
+
+    /**
+     * Makes {@code dir} hold {@code scripts/make_golden.py}'s goldens of {@code models}, running the script (PyTorch
+     * from Debian, /usr/bin/python3) unless the directory's {@link GeneratedFiles#KEY} names this script, these
+     * models and the installed torch, onnx and numpy: a directory left by an earlier checkout is never reused.
+     *
+     * @return whether the script ran
+     */
+    static boolean generated(Path dir, List<String> models) {
+        String key = GeneratedFiles.key(SCRIPT, List.of("--models", String.join(",", models)), PYTHON_PACKAGES);
+        if (GeneratedFiles.isCurrent(dir, key)) {
+            return false;
         }
+        GeneratedFiles.invalidate(dir);
+        External.Result r = External.run(
+                List.of(
+                        "/usr/bin/python3",
+                        SCRIPT.toString(),
+                        "--out",
+                        dir.toString(),
+                        "--models",
+                        String.join(",", models)),
+                300,
+                "make_golden.py");
+        assertEquals(
+                0,
+                r.exitCode(),
+                "make_golden.py failed (install PyTorch with testdata/scripts/install_deps.sh):\n" + r.output());
+        GeneratedFiles.markCurrent(dir, key);
+        return true;
     }
 
     static Tensor input(String model) {

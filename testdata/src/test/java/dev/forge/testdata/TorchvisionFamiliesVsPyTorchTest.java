@@ -372,16 +372,24 @@ class TorchvisionFamiliesVsPyTorchTest {
     }
 
     /**
-     * The generated exports, made now if {@code target/families/STAMP} does not name the script's current
-     * SHA-256 (the script writes the stamp last, so a half-finished run is redone).
+     * The generated exports, made now unless {@code target/families} was made by this script, for these families,
+     * under the installed torch, torchvision, onnx and numpy ({@link GeneratedFiles}), and the script finished
+     * (it writes {@code STAMP} last, so a half-finished run is redone).
      */
     static synchronized Path generated() {
         String hash = sha256(SCRIPT);
         Path stamp = DIR.resolve("STAMP");
+        String key = GeneratedFiles.key(
+                SCRIPT,
+                List.of("--families", String.join(",", FAMILIES)),
+                List.of("torch", "torchvision", "onnx", "numpy"));
         try {
-            if (Files.exists(stamp) && Files.readString(stamp).startsWith(hash + " " + String.join(",", FAMILIES))) {
+            if (GeneratedFiles.isCurrent(DIR, key)
+                    && Files.exists(stamp)
+                    && Files.readString(stamp).startsWith(hash + " " + String.join(",", FAMILIES))) {
                 return DIR;
             }
+            GeneratedFiles.invalidate(DIR);
             Process p = new ProcessBuilder(
                             "/usr/bin/python3",
                             SCRIPT.toString(),
@@ -402,6 +410,7 @@ class TorchvisionFamiliesVsPyTorchTest {
                     "make_family_golden.py failed; it needs PyTorch and torchvision for /usr/bin/python3 (install"
                             + " them with testdata/scripts/install_deps.sh):\n" + out);
             assertTrue(Files.readString(stamp).startsWith(hash), "the script wrote no STAMP:\n" + out);
+            GeneratedFiles.markCurrent(DIR, key);
             return DIR;
         } catch (IOException e) {
             throw new UncheckedIOException(

@@ -44,8 +44,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * element gets a distinct upstream gradient. For each parameter and the data input, up to 16 elements
  * are perturbed by +-h and the central difference is compared with the emitted gradient.
  *
- * <p>{@link #opsWithCases()} lists the operators the cases' forward graphs contain: the operator coverage
- * test requires every differentiable operator to be among them.
+ * <p>{@link #opsWithCases()} lists the operators whose gradient rule the cases apply (nodes downstream of the data
+ * input or a parameter): the operator coverage test requires every differentiable operator to be among them.
  */
 public class GradientCheckTest {
     private static final double H = 1e-6;
@@ -195,6 +195,18 @@ public class GradientCheckTest {
             Value wide = b.node("Cast", null, List.of(d), Map.of("to", i(11)));
             // float64 arithmetic in between: its gradient must come back as float32
             b.output(b.node("Cast", null, List.of(b.mul(wide, wide)), Map.of("to", i(1))), "y");
+        }));
+        c.add(new Case("a cast through int32 passes no gradient", new long[] {3, 4}, b -> {
+            Value x = in(b);
+            Value scaled = b.mul(x, b.constant("four", Tensor.of(new float[] {4f})));
+            Value whole = b.node("Cast", null, List.of(scaled), Map.of("to", i(6)));
+            Value back = b.node("Cast", null, List.of(whole), Map.of("to", i(1)));
+            // y = x p + 8 trunc(4x) q: d/dx is p (the truncation is flat between integers), d/dq is 8 trunc(4x);
+            // the 8 makes the upstream gradient at the int32 value survive truncation if a rule passed it on
+            Value p = param(b, "p", new SplittableRandom(15), -1, 1, 4);
+            Value q = param(b, "q", new SplittableRandom(16), -1, 1, 4);
+            Value eight = b.constant("eight", Tensor.of(new float[] {8f}));
+            b.output(b.add(b.mul(x, p), b.mul(b.mul(back, eight), q)), "y");
         }));
         c.add(new Case("where picks between two branches", new long[] {3, 4}, b -> {
             Value x = in(b);
@@ -767,13 +779,41 @@ public class GradientCheckTest {
     /** Every operator type in the forward graph of some case. */
     public static java.util.Set<String> opsWithCases() {
         java.util.Set<String> ops = new TreeSet<>();
-        cases().forEach(c -> {
-            GraphBuilder b = new GraphBuilder("check");
-            b.input("x", Shape.fixed(c.inputShape()));
-            c.body().accept(b);
-            b.build().nodes().forEach(n -> ops.add(n.opType()));
-        });
+        cases().forEach(c -> ops.addAll(differentiatedOps(c)));
         return ops;
+    }
+
+    /**
+     * The operators whose gradient rule a case applies: those of nodes with an input that depends on the data
+     * input or a parameter (the values the check differentiates with respect to). A node fed only constants, such
+     * as a Cast of a shape, is in the graph but never differentiated, so it does not count.
+     */
+    static java.util.Set<String> differentiatedOps(Case c) {
+        GraphBuilder b = new GraphBuilder("check");
+        b.input("x", Shape.fixed(c.inputShape()));
+        c.body().accept(b);
+        Graph g = b.build();
+        java.util.Set<String> live = new java.util.HashSet<>(g.parameters());
+        live.add("x");
+        java.util.Set<String> ops = new TreeSet<>();
+        for (Node n : g.nodes()) {
+            if (n.inputs().stream().anyMatch(live::contains)) {
+                ops.add(n.opType());
+                live.addAll(n.outputs());
+            }
+        }
+        return ops;
+    }
+
+    @Test
+    void an_op_fed_only_constants_does_not_count_as_covered() {
+        Case c = new Case("cast of a constant", new long[] {2, 3}, b -> {
+            Value three = b.node(
+                    "Cast", null, List.of(b.constant("three", Tensor.of(new long[] {3}, 1))), Map.of("to", i(1)));
+            b.output(b.mul(in(b), three), "y");
+        });
+        assertEquals(
+                java.util.Set.of("Mul"), differentiatedOps(c), "Cast only converts a constant: its rule never runs");
     }
 
     @ParameterizedTest(name = "{0}")
