@@ -2,7 +2,6 @@ package dev.forge.compiler.train;
 
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -174,14 +173,14 @@ public final class ReplicatedTrainer implements StepTrainer {
             byte[] replicaBytes = OnnxWriter.toBytes(gradientGraph.graph());
             for (int r = 0; r < replicas; r++) {
                 try (OrtSession.SessionOptions o = Trainer.options(perReplica)) {
-                    sessions[r] = env.createSession(replicaBytes, o);
+                    sessions[r] = TrainerNativeObjects.session(env, replicaBytes, o);
                 }
             }
             try (OrtSession.SessionOptions o = Trainer.options(options)) {
-                updateSession = env.createSession(OnnxWriter.toBytes(updateGraph), o);
+                updateSession = TrainerNativeObjects.session(env, OnnxWriter.toBytes(updateGraph), o);
             }
             try (OrtSession.SessionOptions o = Trainer.options(options)) {
-                evalSession = env.createSession(OnnxWriter.toBytes(Trainer.withLoss(tg)), o);
+                evalSession = TrainerNativeObjects.session(env, OnnxWriter.toBytes(Trainer.withLoss(tg)), o);
             }
             allocateState();
             allocateGradients();
@@ -265,7 +264,7 @@ public final class ReplicatedTrainer implements StepTrainer {
     }
 
     private OnnxTensor tensor(ByteBuffer b, long[] shape) throws OrtException {
-        OnnxTensor t = OnnxTensor.createTensor(env, b, shape, OnnxJavaType.FLOAT);
+        OnnxTensor t = TrainerNativeObjects.tensor(env, b, shape, OnnxJavaType.FLOAT);
         owned.add(t);
         return t;
     }
@@ -376,13 +375,10 @@ public final class ReplicatedTrainer implements StepTrainer {
         for (Map.Entry<String, Sliced> m : stepMasks.entrySet()) {
             inputs.put(m.getKey(), m.getValue().parts[r]);
         }
-        try (OrtSession.Result out =
-                sessions[r].run(inputs, requested, replicaPinned.get(r).get(1 - current))) {
-            lossOf[r] = ((OnnxTensor) out.get(TrainingGraph.LOSS).get())
-                    .getFloatBuffer()
-                    .get(0);
-            correctOf[r] =
-                    Trainer.countCorrect((OnnxTensor) out.get(tg.prediction()).get(), ys.source[r]);
+        try (TrainerNativeObjects.Run out = TrainerNativeObjects.run(
+                sessions[r], inputs, requested, replicaPinned.get(r).get(1 - current))) {
+            lossOf[r] = out.tensor(TrainingGraph.LOSS).getFloatBuffer().get(0);
+            correctOf[r] = Trainer.countCorrect(out.tensor(tg.prediction()), ys.source[r]);
         } catch (OrtException e) {
             throw new IllegalStateException(
                     "training step " + step + " failed in ONNX Runtime on replica " + r + ": " + e.getMessage(), e);
@@ -413,7 +409,8 @@ public final class ReplicatedTrainer implements StepTrainer {
                 inputs.put(name, scalarTensors.get(name));
             }
         }
-        try (OrtSession.Result ignored = updateSession.run(inputs, Set.of(), updatePinned.get(1 - current))) {
+        try (TrainerNativeObjects.Run ignored =
+                TrainerNativeObjects.run(updateSession, inputs, Set.of(), updatePinned.get(1 - current))) {
             // the next state is in the other set now
         } catch (OrtException e) {
             throw new IllegalStateException(
@@ -510,7 +507,7 @@ public final class ReplicatedTrainer implements StepTrainer {
                             .limit(Math.toIntExact(offset + rows[r] * rowBytes))
                             .slice()
                             .order(ByteOrder.nativeOrder());
-                    parts[r] = OnnxTensor.createTensor(
+                    parts[r] = TrainerNativeObjects.tensor(
                             env, part, shape, whole.dtype().toOnnxJavaType());
                     source[r] = Tensor.wrap(whole.dtype(), part.duplicate().order(ByteOrder.LITTLE_ENDIAN), shape);
                     offset += rows[r] * rowBytes;
@@ -526,9 +523,10 @@ public final class ReplicatedTrainer implements StepTrainer {
 
         @Override
         public void close() {
-            for (OnnxTensor p : parts) {
-                if (p != null) {
-                    p.close();
+            for (int r = 0; r < parts.length; r++) {
+                if (parts[r] != null) {
+                    TrainerNativeObjects.close(parts[r]);
+                    parts[r] = null;
                 }
             }
         }
@@ -613,18 +611,18 @@ public final class ReplicatedTrainer implements StepTrainer {
         slicedBatches.values().forEach(Sliced::close);
         transientBatches.forEach(Sliced::close);
         masks.values().forEach(Sliced::close);
-        owned.forEach(OnnxValue::close);
+        owned.forEach(TrainerNativeObjects::close);
         try {
             for (OrtSession s : sessions) {
                 if (s != null) {
-                    s.close();
+                    TrainerNativeObjects.close(s);
                 }
             }
             if (updateSession != null) {
-                updateSession.close();
+                TrainerNativeObjects.close(updateSession);
             }
             if (evalSession != null) {
-                evalSession.close();
+                TrainerNativeObjects.close(evalSession);
             }
         } catch (OrtException e) {
             throw new IllegalStateException(e);
