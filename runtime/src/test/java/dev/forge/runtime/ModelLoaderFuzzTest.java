@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -124,7 +125,12 @@ class ModelLoaderFuzzTest {
         try {
             check(data, n);
         } catch (RuntimeException | Error e) {
-            // the documented refusals were caught in check: this is a finding, replayable from its message
+            // the documented refusals were caught in check: this is a finding, replayable from its message;
+            // the input itself goes to the log too, as replaying a seed repeats a long run only nearly
+            if (FUZZING) {
+                System.out.println("ModelLoaderFuzzTest seed " + SEED.seed + " case " + n + " input (" + data.length
+                        + " bytes, base64): " + Base64.getEncoder().encodeToString(data));
+            }
             throw new AssertionError(
                     FUZZING
                             ? SEED.failure(n, data, "", e)
