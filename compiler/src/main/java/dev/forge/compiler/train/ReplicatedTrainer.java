@@ -16,6 +16,7 @@ import dev.forge.runtime.ModelOptions;
 import dev.forge.runtime.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -99,6 +100,9 @@ public final class ReplicatedTrainer implements StepTrainer {
     private final Map<String, ByteBuffer> scalarBuffers = new HashMap<>();
     private final Map<String, OnnxTensor> scalarTensors = new HashMap<>();
     private final Map<Tensor, Sliced> slicedBatches = new IdentityHashMap<>();
+    /** The keys of {@link #slicedBatches}, oldest first (at most {@link Trainer#WRAPPERS_KEPT}). */
+    private final ArrayDeque<Tensor> slicedOrder = new ArrayDeque<>();
+
     private final List<Sliced> transientBatches = new ArrayList<>();
     private final Map<String, Sliced> masks = new HashMap<>();
     private final Map<String, ByteBuffer> maskData = new HashMap<>();
@@ -469,6 +473,12 @@ public final class ReplicatedTrainer implements StepTrainer {
             Sliced old = slicedBatches.put(t, s);
             if (old != null) {
                 old.close();
+                slicedOrder.removeIf(k -> k == t);
+            }
+            slicedOrder.addLast(t);
+            if (slicedOrder.size() > Trainer.WRAPPERS_KEPT) {
+                // a caller that makes new direct tensors for every batch: keep the recent ones, not all
+                slicedBatches.remove(slicedOrder.removeFirst()).close();
             }
             return s;
         }

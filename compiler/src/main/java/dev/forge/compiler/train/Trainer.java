@@ -18,6 +18,7 @@ import dev.forge.runtime.OptimizationLevel;
 import dev.forge.runtime.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
@@ -48,6 +49,9 @@ public final class Trainer implements StepTrainer {
     private final Map<String, OnnxTensor> scalarTensors = new HashMap<>();
     private final Map<String, ByteBuffer> scalarBuffers = new HashMap<>();
     private final Map<Tensor, OnnxTensor> wrapped = new IdentityHashMap<>();
+    /** The keys of {@link #wrapped}, oldest first. */
+    private final ArrayDeque<Tensor> wrappedOrder = new ArrayDeque<>();
+
     private final Map<String, ByteBuffer> maskBuffers = new HashMap<>();
     private final Map<String, OnnxTensor> maskTensors = new HashMap<>();
     private final List<String> evalStateInputs = new ArrayList<>();
@@ -467,6 +471,12 @@ public final class Trainer implements StepTrainer {
                 OnnxTensor old = wrapped.put(key, ot);
                 if (old != null) {
                     TrainerNativeObjects.close(old);
+                    wrappedOrder.removeIf(k -> k == key);
+                }
+                wrappedOrder.addLast(key);
+                if (wrappedOrder.size() > WRAPPERS_KEPT) {
+                    // a caller that makes new direct tensors for every batch: keep the recent ones, not all
+                    TrainerNativeObjects.close(wrapped.remove(wrappedOrder.removeFirst()));
                 }
             } else {
                 transientTensors.add(ot);
@@ -484,6 +494,13 @@ public final class Trainer implements StepTrainer {
     }
 
     private final List<OnnxTensor> transientTensors = new ArrayList<>();
+
+    /**
+     * How many direct batch tensors keep their wrapper: more than a {@code DataLoader} cycles through
+     * (prefetch 4: 5 slots of full and partial batches, inputs and labels, for training and evaluation
+     * make 40), few enough that new tensors for every batch do not pile up.
+     */
+    static final int WRAPPERS_KEPT = 64;
 
     private void requireOpen() {
         if (closed) {
