@@ -36,8 +36,8 @@ import org.junit.jupiter.api.BeforeAll;
  *
  * <p>{@code mvn install} fuzzes in its own JVM (the {@code fuzz-model-loader} surefire execution sets
  * {@code JAZZER_FUZZ}) for {@code forge.fuzz.runs} inputs (10,000), with {@code forge.fuzz.time}
- * seconds (300) as an upper bound; a run stopped by the time bound passes if it ran at least {@value
- * #MIN_INPUTS} inputs. Every run starts from the committed seeds alone (the corpus a previous run
+ * seconds (300, at least {@value #MIN_TIME_BOUND}) as an upper bound; a run stopped by the time bound
+ * passes if it ran at least {@value #MIN_INPUTS} inputs. Every run starts from the committed seeds alone (the corpus a previous run
  * generated is cleared) with libFuzzer's {@code -seed} set from {@code -Dforge.fuzz.seed} or drawn
  * fresh and printed first, so the same seed replays the same inputs, and a failure names the seed and
  * the case. Without {@code JAZZER_FUZZ} (an IDE, {@code -Dtest} in the default execution) it replays
@@ -48,6 +48,12 @@ class ModelLoaderFuzzTest {
     static final long ALLOCATION_PER_BYTE = 64;
     /** A fuzzing run must execute at least this many inputs (or all of {@code forge.fuzz.runs} if fewer). */
     static final long MIN_INPUTS = 1000;
+    /**
+     * The time bound is at least this many seconds: a shorter one (as {@code -Dforge.fuzz.time=2} asked for
+     * a short fuzz when a run was 45 s long) could end a run on a loaded machine before {@value
+     * #MIN_INPUTS} inputs; a run is short now anyway, ending at {@code forge.fuzz.runs} inputs.
+     */
+    static final long MIN_TIME_BOUND = 60;
 
     private static final boolean FUZZING = System.getenv("JAZZER_FUZZ") != null
             && !System.getenv("JAZZER_FUZZ").isEmpty();
@@ -84,12 +90,21 @@ class ModelLoaderFuzzTest {
             System.out.println("ModelLoaderFuzzTest: replaying the committed seeds (no fuzzing, no seed)");
             return;
         }
-        // libFuzzer's arguments are read when the fuzz test starts, after this: append -seed to them
+        // libFuzzer's arguments are read when the fuzz test starts, after this: append the seed and time bound
+        long asked = Long.parseLong(System.getProperty("forge.fuzz.time", "300").trim());
+        long bound = Math.max(asked, MIN_TIME_BOUND);
+        if (bound != asked) {
+            System.out.println("ModelLoaderFuzzTest: -Dforge.fuzz.time=" + asked + " raised to " + bound
+                    + " s, the least that gives a loaded machine time for " + MIN_INPUTS
+                    + " inputs; -Dforge.fuzz.runs=N shortens a run");
+        }
         int i = 0;
         while (System.getProperty("jazzer.internal.arg." + i) != null) {
             i++;
         }
         System.setProperty("jazzer.internal.arg." + i, "-seed=" + SEED.seed);
+        System.setProperty("jazzer.internal.arg." + (i + 1), "-max_total_time=" + bound);
+        System.setProperty("forge.fuzz.time", Long.toString(bound));
         // the validator's name hashing is keyed per process; key it by the seed so the coverage repeats too
         ModelValidator.NameTable.HASH_BASE = 256 + Math.floorMod(SEED.seed * 0x9E3779B97F4A7C15L, (1L << 61) - 512);
         // the corpus a previous run generated would change what this seed produces: start from the seeds
