@@ -428,10 +428,9 @@ public final class Model implements AutoCloseable {
                 result.close();
                 NativeObjects.RESULTS.closed();
             }
-        } catch (OrtException | RuntimeException e) {
-            if (e instanceof ForgeRuntimeException) {
-                throw (ForgeRuntimeException) e;
-            }
+        } catch (OrtException e) {
+            // Only ONNX Runtime's own failures become a ForgeRuntimeException; any other RuntimeException
+            // comes from this library's conversion code and is a bug to see, not a refusal to report.
             throw new ForgeRuntimeException(
                     "ONNX Runtime failed to run " + sourceName + ": " + ModelLoading.ortReason(e), e);
         } finally {

@@ -426,8 +426,9 @@ final class ModelLoading {
         }
 
         OrtSession open(SessionOptions so) {
+            OrtEnvironment env = Ort.env();
             try {
-                OrtSession session = create(Ort.env(), so);
+                OrtSession session = create(env, so);
                 NativeObjects.SESSIONS.opened();
                 return session;
             } catch (OrtException e) {
@@ -437,6 +438,8 @@ final class ModelLoading {
                 throw new ModelLoadException(
                         "Cannot load model " + name + ": " + verdict + " (ONNX Runtime: " + ortReason(e) + ")", e);
             } catch (RuntimeException e) {
+                // thrown by ONNX Runtime's Java code while it reads the session it made (no Forge code runs
+                // inside create): its refusal of the model, in another form
                 throw new ModelLoadException("Cannot load model " + name + ": not a valid ONNX model (" + e + ")", e);
             }
         }

@@ -1290,8 +1290,13 @@ public final class ModelValidator {
      */
     static final class NameTable {
         private static final long MERSENNE_61 = (1L << 61) - 1;
-        private static final long HASH_BASE =
-                256 + Math.floorMod(new java.security.SecureRandom().nextLong(), MERSENNE_61 - 512);
+        /**
+         * Drawn per process so that no one can choose names that collide; not final only so that the fuzz
+         * test (this package) can draw it from its seed, which makes its probe loops, and so its coverage
+         * and its inputs, repeat when a seed is replayed.
+         */
+        static long HASH_BASE = 256 + Math.floorMod(new java.security.SecureRandom().nextLong(), MERSENNE_61 - 512);
+
         private final Walk w;
         private int[] slots = IntList.EMPTY;
         private final IntList handles = new IntList();

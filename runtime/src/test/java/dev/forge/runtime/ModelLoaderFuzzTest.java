@@ -11,10 +11,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
@@ -23,21 +26,38 @@ import org.junit.jupiter.api.BeforeAll;
  * ModelValidator} (with a model directory, so external-data paths are resolved too); what it accepts
  * is loaded by ONNX Runtime through {@link Model#load} and run on small inputs, as a service would.
  *
- * <p>A finding is any exception other than a {@link ForgeRuntimeException}, a JVM crash, an input that
+ * <p>A finding is any exception other than the documented refusals ({@link ModelLoadException} from
+ * validation and loading, a {@link ForgeRuntimeException} from a run), a JVM crash, an input that
  * takes longer than 20 s ({@code -timeout}), a validation that allocates more than {@value
  * #ALLOCATION_PER_BYTE} bytes per input byte plus 16 MiB, or a process whose resident memory passes
  * 2.5 GB ({@code -rss_limit_mb}, native memory included). Seeds are real models (PyTorch's exports from
  * testdata/golden, Forge-written ones, the hand-made test models) and a few hostile ones, in {@code
  * src/test/resources/dev/forge/runtime/ModelLoaderFuzzTestInputs/fuzzModelLoader}.
  *
- * <p>{@code mvn install} fuzzes for 45 s in its own JVM (the {@code fuzz-model-loader} surefire
- * execution sets {@code JAZZER_FUZZ}); {@code -Dforge.fuzz.time=SECONDS} runs longer. Without {@code
- * JAZZER_FUZZ} (an IDE, {@code -Dtest} in the default execution) it replays the seeds as regression
- * tests. Counts are appended to {@code target/jazzer/fuzz-stats.txt}.
+ * <p>{@code mvn install} fuzzes in its own JVM (the {@code fuzz-model-loader} surefire execution sets
+ * {@code JAZZER_FUZZ}) for {@code forge.fuzz.runs} inputs (10,000), with {@code forge.fuzz.time}
+ * seconds (300, at least {@value #MIN_TIME_BOUND}) as an upper bound; a run stopped by the time bound
+ * passes if it ran at least {@value #MIN_INPUTS} inputs. Every run starts from the committed seeds alone (the corpus a previous run
+ * generated is cleared) with libFuzzer's {@code -seed} set from {@code -Dforge.fuzz.seed} or drawn
+ * fresh and printed first, so the same seed replays the same inputs, and a failure names the seed and
+ * the case. Without {@code JAZZER_FUZZ} (an IDE, {@code -Dtest} in the default execution) it replays
+ * the seeds as regression tests. Counts are appended to {@code target/jazzer/fuzz-stats.txt}.
  */
 class ModelLoaderFuzzTest {
     /** Validation may allocate this many bytes per input byte (names are kept as 4-byte offsets). */
     static final long ALLOCATION_PER_BYTE = 64;
+    /** A fuzzing run must execute at least this many inputs (or all of {@code forge.fuzz.runs} if fewer). */
+    static final long MIN_INPUTS = 1000;
+    /**
+     * The time bound is at least this many seconds: a shorter one (as {@code -Dforge.fuzz.time=2} asked for
+     * a short fuzz when a run was 45 s long) could end a run on a loaded machine before {@value
+     * #MIN_INPUTS} inputs; a run is short now anyway, ending at {@code forge.fuzz.runs} inputs.
+     */
+    static final long MIN_TIME_BOUND = 60;
+
+    private static final boolean FUZZING = System.getenv("JAZZER_FUZZ") != null
+            && !System.getenv("JAZZER_FUZZ").isEmpty();
+    private static final FuzzSeed SEED = FuzzSeed.of("ModelLoaderFuzzTest");
 
     private static final ModelLimits LIMITS = ModelLimits.builder()
             .maxModelBytes(4L << 20)
@@ -54,12 +74,54 @@ class ModelLoaderFuzzTest {
     private static final AtomicLong ORT_REFUSED = new AtomicLong();
     private static final AtomicLong RAN = new AtomicLong();
     private static final AtomicLong MAX_ALLOCATION = new AtomicLong();
+    /** A running hash of every input, in order: two runs with the same seed print the same value. */
+    private static final AtomicLong INPUTS_HASH = new AtomicLong();
+
     private static final long START = System.nanoTime();
     private static long maxRssKb;
     private static Path modelDir;
 
     private static final com.sun.management.ThreadMXBean THREADS =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+    @BeforeAll
+    static void seedTheFuzzerFromTheCommittedSeedsOnly() throws IOException {
+        if (!FUZZING) {
+            System.out.println("ModelLoaderFuzzTest: replaying the committed seeds (no fuzzing, no seed)");
+            return;
+        }
+        // libFuzzer's arguments are read when the fuzz test starts, after this: append the seed and time bound
+        long asked = Long.parseLong(System.getProperty("forge.fuzz.time", "300").trim());
+        long bound = Math.max(asked, MIN_TIME_BOUND);
+        if (bound != asked) {
+            System.out.println("ModelLoaderFuzzTest: -Dforge.fuzz.time=" + asked + " raised to " + bound
+                    + " s, the least that gives a loaded machine time for " + MIN_INPUTS
+                    + " inputs; -Dforge.fuzz.runs=N shortens a run");
+        }
+        int i = 0;
+        while (System.getProperty("jazzer.internal.arg." + i) != null) {
+            i++;
+        }
+        System.setProperty("jazzer.internal.arg." + i, "-seed=" + SEED.seed);
+        System.setProperty("jazzer.internal.arg." + (i + 1), "-max_total_time=" + bound);
+        System.setProperty("forge.fuzz.time", Long.toString(bound));
+        // the validator's name hashing is keyed per process; key it by the seed so the coverage repeats too
+        ModelValidator.NameTable.HASH_BASE = 256 + Math.floorMod(SEED.seed * 0x9E3779B97F4A7C15L, (1L << 61) - 512);
+        // the corpus a previous run generated would change what this seed produces: start from the seeds
+        String base = System.getProperty("jazzer.internal.basedir");
+        if (base != null) {
+            Path generated = Path.of(base, ".cifuzz-corpus", ModelLoaderFuzzTest.class.getName(), "fuzzModelLoader");
+            if (Files.isDirectory(generated)) {
+                try (Stream<Path> files = Files.list(generated)) {
+                    for (Path f : (Iterable<Path>) files::iterator) {
+                        Files.delete(f);
+                    }
+                }
+            }
+        }
+        System.out.println(SEED.banner("fuzzing " + System.getProperty("forge.fuzz.runs", "?") + " inputs (at most "
+                + System.getProperty("forge.fuzz.time", "?") + " s)"));
+    }
 
     @BeforeAll
     static void quietOnnxRuntimeAndAModelDirectory() throws IOException {
@@ -74,6 +136,26 @@ class ModelLoaderFuzzTest {
     @FuzzTest(maxDuration = "10m")
     void fuzzModelLoader(byte[] data) {
         long n = INPUTS.incrementAndGet();
+        INPUTS_HASH.accumulateAndGet(Arrays.hashCode(data), (h, x) -> h * 1_000_003L + x);
+        try {
+            check(data, n);
+        } catch (RuntimeException | Error e) {
+            // the documented refusals were caught in check: this is a finding, replayable from its message;
+            // the input itself goes to the log too, as replaying a seed repeats a long run only nearly
+            if (FUZZING) {
+                System.out.println("ModelLoaderFuzzTest seed " + SEED.seed + " case " + n + " input (" + data.length
+                        + " bytes, base64): " + Base64.getEncoder().encodeToString(data));
+            }
+            throw new AssertionError(
+                    FUZZING
+                            ? SEED.failure(n, data, "", e)
+                            : "ModelLoaderFuzzTest committed input " + n + " (sha1 " + FuzzSeed.sha1(data) + "): " + e
+                                    + (e.getStackTrace().length > 0 ? " at " + e.getStackTrace()[0] : ""),
+                    e);
+        }
+    }
+
+    private static void check(byte[] data, long n) {
         long allocated = validationAllocation(data);
         boolean valid = allocated >= 0;
         allocated = Math.abs(allocated);
@@ -96,7 +178,7 @@ class ModelLoaderFuzzTest {
                 if (runWithSmallInputs(m)) {
                     RAN.incrementAndGet();
                 }
-            } catch (ForgeRuntimeException e) {
+            } catch (ModelLoadException e) {
                 ORT_REFUSED.incrementAndGet();
             }
         }
@@ -165,18 +247,18 @@ class ModelLoaderFuzzTest {
     @AfterAll
     static void report() throws IOException {
         double seconds = (System.nanoTime() - START) / 1e9;
-        boolean fuzzing = System.getenv("JAZZER_FUZZ") != null
-                && !System.getenv("JAZZER_FUZZ").isEmpty();
+        boolean fuzzing = FUZZING;
         maxRssKb = Math.max(maxRssKb, rssKb());
         String line = String.format(
                 Locale.ROOT,
-                "%s %s: %d inputs in %.0f s (%.0f/s): %d refused by the validator, %d accepted; of those %d loaded by ONNX Runtime"
+                "%s %s: %d inputs in %.0f s (%.0f/s, inputs hash %016x): %d refused by the validator, %d accepted; of those %d loaded by ONNX Runtime"
                         + " (%d ran) and %d refused by it; largest validation allocation %d bytes; peak RSS %d MB; open native objects %d",
                 java.time.Instant.now(),
-                fuzzing ? "fuzz" : "regression",
+                fuzzing ? "fuzz seed " + SEED.seed : "regression",
                 INPUTS.get(),
                 seconds,
                 INPUTS.get() / seconds,
+                INPUTS_HASH.get(),
                 REFUSED.get(),
                 INPUTS.get() - REFUSED.get(),
                 LOADED.get(),
@@ -196,8 +278,15 @@ class ModelLoaderFuzzTest {
         assertTrue(
                 Model.openNativeObjects() == 0, "every session, tensor and result closed: " + NativeObjects.describe());
         if (fuzzing) {
-            assertTrue(INPUTS.get() > 1000, "the fuzzer ran only " + INPUTS.get() + " inputs");
-            assertTrue(LOADED.get() > 0 && REFUSED.get() > 0, "inputs both refused and loaded");
+            long runs = Long.parseLong(System.getProperty("forge.fuzz.runs", "-1"));
+            long required = runs > 0 ? Math.min(runs, MIN_INPUTS) : MIN_INPUTS;
+            assertTrue(
+                    INPUTS.get() >= required,
+                    "the fuzzer ran only " + INPUTS.get() + " inputs (at least " + required + " required) before "
+                            + System.getProperty("forge.fuzz.time") + " s (-Dforge.fuzz.time) ran out; seed "
+                            + SEED.seed);
+            assertTrue(
+                    LOADED.get() > 0 && REFUSED.get() > 0, "inputs both refused and loaded (seed " + SEED.seed + ")");
         }
     }
 }

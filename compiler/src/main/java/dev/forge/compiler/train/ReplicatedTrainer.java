@@ -2,7 +2,6 @@ package dev.forge.compiler.train;
 
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -17,6 +16,7 @@ import dev.forge.runtime.ModelOptions;
 import dev.forge.runtime.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -110,6 +110,9 @@ public final class ReplicatedTrainer implements StepTrainer {
     private final Map<String, ByteBuffer> scalarBuffers = new HashMap<>();
     private final Map<String, OnnxTensor> scalarTensors = new HashMap<>();
     private final Map<Tensor, Sliced> slicedBatches = new IdentityHashMap<>();
+    /** The keys of {@link #slicedBatches}, oldest first (at most {@link Trainer#WRAPPERS_KEPT}). */
+    private final ArrayDeque<Tensor> slicedOrder = new ArrayDeque<>();
+
     private final List<Sliced> transientBatches = new ArrayList<>();
     private final Map<String, Sliced> masks = new HashMap<>();
     private final Map<String, ByteBuffer> maskData = new HashMap<>();
@@ -206,14 +209,14 @@ public final class ReplicatedTrainer implements StepTrainer {
             byte[] replicaBytes = OnnxWriter.toBytes(gradientGraph.graph());
             for (int r = 0; r < replicas; r++) {
                 try (OrtSession.SessionOptions o = withoutSpinning(Trainer.options(perReplica))) {
-                    sessions[r] = env.createSession(replicaBytes, o);
+                    sessions[r] = TrainerNativeObjects.session(env, replicaBytes, o);
                 }
             }
             try (OrtSession.SessionOptions o = withoutSpinning(Trainer.options(options))) {
-                updateSession = env.createSession(OnnxWriter.toBytes(updateGraph), o);
+                updateSession = TrainerNativeObjects.session(env, OnnxWriter.toBytes(updateGraph), o);
             }
             try (OrtSession.SessionOptions o = Trainer.options(options)) {
-                evalSession = env.createSession(OnnxWriter.toBytes(Trainer.withLoss(tg)), o);
+                evalSession = TrainerNativeObjects.session(env, OnnxWriter.toBytes(Trainer.withLoss(tg)), o);
             }
             allocateState();
             allocateGradients();
@@ -312,7 +315,7 @@ public final class ReplicatedTrainer implements StepTrainer {
     }
 
     private OnnxTensor tensor(ByteBuffer b, long[] shape) throws OrtException {
-        OnnxTensor t = OnnxTensor.createTensor(env, b, shape, OnnxJavaType.FLOAT);
+        OnnxTensor t = TrainerNativeObjects.tensor(env, b, shape, OnnxJavaType.FLOAT);
         owned.add(t);
         return t;
     }
@@ -430,13 +433,10 @@ public final class ReplicatedTrainer implements StepTrainer {
             for (Map.Entry<String, Sliced> m : stepMasks.entrySet()) {
                 inputs.put(m.getKey(), m.getValue().parts[sl]);
             }
-            try (OrtSession.Result out =
-                    sessions[r].run(inputs, requested, replicaPinned.get(sl).get(1 - current))) {
-                lossOf[sl] = ((OnnxTensor) out.get(TrainingGraph.LOSS).get())
-                        .getFloatBuffer()
-                        .get(0);
-                correctOf[sl] = Trainer.countCorrect(
-                        (OnnxTensor) out.get(tg.prediction()).get(), ys.source[sl]);
+            try (TrainerNativeObjects.Run out = TrainerNativeObjects.run(
+                    sessions[r], inputs, requested, replicaPinned.get(sl).get(1 - current))) {
+                lossOf[sl] = out.tensor(TrainingGraph.LOSS).getFloatBuffer().get(0);
+                correctOf[sl] = Trainer.countCorrect(out.tensor(tg.prediction()), ys.source[sl]);
             } catch (OrtException e) {
                 throw new IllegalStateException(
                         "training step " + step + " failed in ONNX Runtime on replica " + r + " (slot " + sl + "): "
@@ -470,7 +470,8 @@ public final class ReplicatedTrainer implements StepTrainer {
                 inputs.put(name, scalarTensors.get(name));
             }
         }
-        try (OrtSession.Result ignored = updateSession.run(inputs, Set.of(), updatePinned.get(1 - current))) {
+        try (TrainerNativeObjects.Run ignored =
+                TrainerNativeObjects.run(updateSession, inputs, Set.of(), updatePinned.get(1 - current))) {
             // the next state is in the other set now
         } catch (OrtException e) {
             throw new IllegalStateException(
@@ -529,6 +530,12 @@ public final class ReplicatedTrainer implements StepTrainer {
             Sliced old = slicedBatches.put(t, s);
             if (old != null) {
                 old.close();
+                slicedOrder.removeIf(k -> k == t);
+            }
+            slicedOrder.addLast(t);
+            if (slicedOrder.size() > Trainer.WRAPPERS_KEPT) {
+                // a caller that makes new direct tensors for every batch: keep the recent ones, not all
+                slicedBatches.remove(slicedOrder.removeFirst()).close();
             }
             return s;
         }
@@ -567,7 +574,7 @@ public final class ReplicatedTrainer implements StepTrainer {
                             .limit(Math.toIntExact(offset + rows[r] * rowBytes))
                             .slice()
                             .order(ByteOrder.nativeOrder());
-                    parts[r] = OnnxTensor.createTensor(
+                    parts[r] = TrainerNativeObjects.tensor(
                             env, part, shape, whole.dtype().toOnnxJavaType());
                     source[r] = Tensor.wrap(whole.dtype(), part.duplicate().order(ByteOrder.LITTLE_ENDIAN), shape);
                     offset += rows[r] * rowBytes;
@@ -583,9 +590,10 @@ public final class ReplicatedTrainer implements StepTrainer {
 
         @Override
         public void close() {
-            for (OnnxTensor p : parts) {
-                if (p != null) {
-                    p.close();
+            for (int r = 0; r < parts.length; r++) {
+                if (parts[r] != null) {
+                    TrainerNativeObjects.close(parts[r]);
+                    parts[r] = null;
                 }
             }
         }
@@ -672,18 +680,18 @@ public final class ReplicatedTrainer implements StepTrainer {
         slicedBatches.values().forEach(Sliced::close);
         transientBatches.forEach(Sliced::close);
         masks.values().forEach(Sliced::close);
-        owned.forEach(OnnxValue::close);
+        owned.forEach(TrainerNativeObjects::close);
         try {
             for (OrtSession s : sessions) {
                 if (s != null) {
-                    s.close();
+                    TrainerNativeObjects.close(s);
                 }
             }
             if (updateSession != null) {
-                updateSession.close();
+                TrainerNativeObjects.close(updateSession);
             }
             if (evalSession != null) {
-                evalSession.close();
+                TrainerNativeObjects.close(evalSession);
             }
         } catch (OrtException e) {
             throw new IllegalStateException(e);

@@ -2,7 +2,6 @@ package dev.forge.compiler.train;
 
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtLoggingLevel;
@@ -19,6 +18,7 @@ import dev.forge.runtime.OptimizationLevel;
 import dev.forge.runtime.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
@@ -49,6 +49,9 @@ public final class Trainer implements StepTrainer {
     private final Map<String, OnnxTensor> scalarTensors = new HashMap<>();
     private final Map<String, ByteBuffer> scalarBuffers = new HashMap<>();
     private final Map<Tensor, OnnxTensor> wrapped = new IdentityHashMap<>();
+    /** The keys of {@link #wrapped}, oldest first. */
+    private final ArrayDeque<Tensor> wrappedOrder = new ArrayDeque<>();
+
     private final Map<String, ByteBuffer> maskBuffers = new HashMap<>();
     private final Map<String, OnnxTensor> maskTensors = new HashMap<>();
     private final List<String> evalStateInputs = new ArrayList<>();
@@ -111,8 +114,8 @@ public final class Trainer implements StepTrainer {
                 if (profilePrefix != null) {
                     stepOptions.enableProfiling(profilePrefix.toString());
                 }
-                stepSession = env.createSession(OnnxWriter.toBytes(tg.graph()), stepOptions);
-                evalSession = env.createSession(OnnxWriter.toBytes(withLoss(tg)), evalOptions);
+                stepSession = TrainerNativeObjects.session(env, OnnxWriter.toBytes(tg.graph()), stepOptions);
+                evalSession = TrainerNativeObjects.session(env, OnnxWriter.toBytes(withLoss(tg)), evalOptions);
             }
             for (Map.Entry<String, Tensor> e : tg.initialState().entrySet()) {
                 stateShapes.put(e.getKey(), e.getValue().shape());
@@ -120,7 +123,8 @@ public final class Trainer implements StepTrainer {
                     ByteBuffer b = ByteBuffer.allocateDirect((int) e.getValue().byteSize())
                             .order(ByteOrder.nativeOrder());
                     buffers[s].put(e.getKey(), b);
-                    OnnxTensor t = OnnxTensor.createTensor(env, b, e.getValue().shape(), OnnxJavaType.FLOAT);
+                    OnnxTensor t =
+                            TrainerNativeObjects.tensor(env, b, e.getValue().shape(), OnnxJavaType.FLOAT);
                     sets[s].put(e.getKey(), t);
                     pinned[s].put(e.getKey() + TrainingGraph.NEXT, t);
                 }
@@ -133,7 +137,7 @@ public final class Trainer implements StepTrainer {
             for (String s : tg.scalarInputs()) {
                 ByteBuffer b = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder());
                 scalarBuffers.put(s, b);
-                scalarTensors.put(s, OnnxTensor.createTensor(env, b, new long[0], OnnxJavaType.FLOAT));
+                scalarTensors.put(s, TrainerNativeObjects.tensor(env, b, new long[0], OnnxJavaType.FLOAT));
             }
         } catch (OrtException e) {
             close();
@@ -230,11 +234,10 @@ public final class Trainer implements StepTrainer {
             }
         }
         fillMasks(inputs, x.shape()[0], step);
-        try (OrtSession.Result r = stepSession.run(inputs, stepOutputs, pinned[1 - current])) {
-            float loss = ((OnnxTensor) r.get(TrainingGraph.LOSS).get())
-                    .getFloatBuffer()
-                    .get(0);
-            int correct = countCorrect((OnnxTensor) r.get(tg.prediction()).get(), y);
+        try (TrainerNativeObjects.Run r =
+                TrainerNativeObjects.run(stepSession, inputs, stepOutputs, pinned[1 - current])) {
+            float loss = r.tensor(TrainingGraph.LOSS).getFloatBuffer().get(0);
+            int correct = countCorrect(r.tensor(tg.prediction()), y);
             current = 1 - current;
             steps = step;
             return new StepResult(loss, correct, (int) x.shape()[0]);
@@ -262,10 +265,10 @@ public final class Trainer implements StepTrainer {
                 maskBuffers.put(m.getKey(), b);
                 OnnxTensor old = maskTensors.remove(m.getKey());
                 if (old != null) {
-                    old.close();
+                    TrainerNativeObjects.close(old);
                 }
                 try {
-                    maskTensors.put(m.getKey(), OnnxTensor.createTensor(env, b, shape, OnnxJavaType.FLOAT));
+                    maskTensors.put(m.getKey(), TrainerNativeObjects.tensor(env, b, shape, OnnxJavaType.FLOAT));
                 } catch (OrtException e) {
                     throw new IllegalStateException(e);
                 }
@@ -329,16 +332,14 @@ public final class Trainer implements StepTrainer {
 
     /** Runs the evaluation session on complete inputs and copies its prediction out. */
     static EvalOutput runEvaluation(OrtSession evalSession, TrainingGraph tg, Map<String, OnnxTensor> inputs) {
-        try (OrtSession.Result r = evalSession.run(inputs)) {
-            OnnxTensor pred = (OnnxTensor) r.get(tg.prediction()).get();
+        try (TrainerNativeObjects.Run r = TrainerNativeObjects.run(evalSession, inputs)) {
+            OnnxTensor pred = r.tensor(tg.prediction());
             ByteBuffer copy =
                     ByteBuffer.allocate(pred.getByteBuffer().remaining()).order(ByteOrder.LITTLE_ENDIAN);
             copy.put(pred.getByteBuffer().order(ByteOrder.LITTLE_ENDIAN));
             copy.flip();
             Tensor prediction = Tensor.wrap(DType.FLOAT32, copy, pred.getInfo().getShape());
-            float loss = ((OnnxTensor) r.get(TrainingGraph.LOSS).get())
-                    .getFloatBuffer()
-                    .get(0);
+            float loss = r.tensor(TrainingGraph.LOSS).getFloatBuffer().get(0);
             return new EvalOutput(prediction, loss);
         } catch (OrtException e) {
             throw new IllegalStateException("evaluation failed in ONNX Runtime: " + e.getMessage(), e);
@@ -455,7 +456,7 @@ public final class Trainer implements StepTrainer {
         try {
             OnnxTensor ot;
             if (b.isDirect()) {
-                ot = OnnxTensor.createTensor(
+                ot = TrainerNativeObjects.tensor(
                         env,
                         b.order(ByteOrder.nativeOrder()),
                         t.shape(),
@@ -464,17 +465,23 @@ public final class Trainer implements StepTrainer {
                 ByteBuffer d = ByteBuffer.allocateDirect(b.remaining()).order(ByteOrder.nativeOrder());
                 d.put(b);
                 d.flip();
-                ot = OnnxTensor.createTensor(env, d, t.shape(), t.dtype().toOnnxJavaType());
+                ot = TrainerNativeObjects.tensor(env, d, t.shape(), t.dtype().toOnnxJavaType());
             }
             if (key != null) {
                 OnnxTensor old = wrapped.put(key, ot);
                 if (old != null) {
-                    old.close();
+                    TrainerNativeObjects.close(old);
+                    wrappedOrder.removeIf(k -> k == key);
+                }
+                wrappedOrder.addLast(key);
+                if (wrappedOrder.size() > WRAPPERS_KEPT) {
+                    // a caller that makes new direct tensors for every batch: keep the recent ones, not all
+                    TrainerNativeObjects.close(wrapped.remove(wrappedOrder.removeFirst()));
                 }
             } else {
                 transientTensors.add(ot);
                 if (transientTensors.size() > 8) {
-                    transientTensors.remove(0).close();
+                    TrainerNativeObjects.close(transientTensors.remove(0));
                 }
             }
             return ot;
@@ -487,6 +494,13 @@ public final class Trainer implements StepTrainer {
     }
 
     private final List<OnnxTensor> transientTensors = new ArrayList<>();
+
+    /**
+     * How many direct batch tensors keep their wrapper: more than a {@code DataLoader} cycles through
+     * (prefetch 4: 5 slots of full and partial batches, inputs and labels, for training and evaluation
+     * make 40), few enough that new tensors for every batch do not pile up.
+     */
+    static final int WRAPPERS_KEPT = 64;
 
     private void requireOpen() {
         if (closed) {
@@ -502,19 +516,19 @@ public final class Trainer implements StepTrainer {
         closed = true;
         for (Map<String, OnnxTensor> s : sets) {
             if (s != null) {
-                s.values().forEach(OnnxValue::close);
+                s.values().forEach(TrainerNativeObjects::close);
             }
         }
-        scalarTensors.values().forEach(OnnxValue::close);
-        wrapped.values().forEach(OnnxValue::close);
-        transientTensors.forEach(OnnxValue::close);
-        maskTensors.values().forEach(OnnxValue::close);
+        scalarTensors.values().forEach(TrainerNativeObjects::close);
+        wrapped.values().forEach(TrainerNativeObjects::close);
+        transientTensors.forEach(TrainerNativeObjects::close);
+        maskTensors.values().forEach(TrainerNativeObjects::close);
         try {
             if (stepSession != null) {
-                stepSession.close();
+                TrainerNativeObjects.close(stepSession);
             }
             if (evalSession != null) {
-                evalSession.close();
+                TrainerNativeObjects.close(evalSession);
             }
         } catch (OrtException e) {
             throw new IllegalStateException(e);

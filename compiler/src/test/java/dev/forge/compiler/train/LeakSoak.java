@@ -12,6 +12,8 @@ import dev.forge.runtime.Model;
 import dev.forge.runtime.ModelOptions;
 import dev.forge.runtime.Tensor;
 import java.io.IOException;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -25,7 +27,11 @@ import java.util.SplittableRandom;
  * resident memory moves only with native memory: {@code INFERENCES} inferences of a small CNN through
  * the runtime (mixed batch sizes, heap and direct inputs, top-k, a reload every 10%), then {@code
  * STEPS} training steps of the same CNN (SGD, cross-entropy) through {@link Trainer}, with evaluations.
- * Prints one {@code sample} line per 5% of each phase and a final {@code native} line.
+ * Prints one {@code sample} line per 5% of each phase (training samples add the trainer's open native
+ * objects, {@link TrainerNativeObjects}, and the JVM's direct buffers after a full GC), a {@code
+ * perstep} line with the native bytes one training step touches (what leaking all of it would add per
+ * step), a {@code trainer} line with the trainer's objects and direct buffers before it was created and
+ * after it was closed, and a final {@code native} line for the runtime's objects.
  *
  * <p>Arguments: inferences, steps.
  */
@@ -99,11 +105,36 @@ public final class LeakSoak {
         }
         Tensor xs = Tensor.of(x, 16, 1, 8, 8);
         Tensor ys = Tensor.of(y, 16);
+        String before = trainerObjects();
+        // in a method of its own, so that no slot of this frame keeps the closed trainer (and its buffers) reachable
+        double[] losses = train(tg, xs, ys, steps);
+        System.out.println("trainer before " + before + " after " + trainerObjects());
+        System.out.printf(Locale.ROOT, "loss first %.4f last %.4f%n", losses[0], losses[1]);
+        System.out.printf(Locale.ROOT, "native base %d end %d%n", nativeBase, Model.openNativeObjects());
+    }
+
+    /** The training phase; returns the first and the last loss. */
+    static double[] train(TrainingGraph tg, Tensor xs, Tensor ys, long steps) throws IOException {
         long everyStep = Math.max(1, steps / 20);
         double firstLoss = Double.NaN;
         double lastLoss = Double.NaN;
-        t0 = System.nanoTime();
+        long t0 = System.nanoTime();
         try (Trainer trainer = new Trainer(tg, 1, 0)) {
+            // What one step passes through native memory, and so what leaking all of it would add per step:
+            // the state set ORT writes (pinned outputs), the batch (a heap tensor is copied to a direct one and
+            // wrapped), and the outputs ORT allocates (loss and prediction).
+            long state = tg.initialState().values().stream()
+                    .mapToLong(Tensor::byteSize)
+                    .sum();
+            long batch = xs.byteSize() + ys.byteSize();
+            long outputs = 4 + trainer.evaluate(xs, ys).prediction().byteSize();
+            System.out.printf(
+                    Locale.ROOT,
+                    "perstep state %d batch %d outputs %d total %d%n",
+                    state,
+                    batch,
+                    outputs,
+                    state + batch + outputs);
             for (long s = 1; s <= steps; s++) {
                 double loss = trainer.step(xs, ys, s, 0.01).loss();
                 firstLoss = s == 1 ? loss : firstLoss;
@@ -116,14 +147,49 @@ public final class LeakSoak {
                 }
             }
         }
-        System.out.printf(Locale.ROOT, "loss first %.4f last %.4f%n", firstLoss, lastLoss);
-        System.out.printf(Locale.ROOT, "native base %d end %d%n", nativeBase, Model.openNativeObjects());
+        return new double[] {firstLoss, lastLoss};
     }
 
     static void sample(String phase, long i, long t0) throws IOException {
+        long rss = rssKb();
         System.out.printf(
-                Locale.ROOT, "sample %s %d rssKb %d seconds %.2f%n", phase, i, rssKb(), (System.nanoTime() - t0) / 1e9);
+                Locale.ROOT,
+                "sample %s %d rssKb %d seconds %.2f%s%n",
+                phase,
+                i,
+                rss,
+                (System.nanoTime() - t0) / 1e9,
+                phase.equals("train") ? " " + trainerObjects() : "");
         System.out.flush();
+    }
+
+    /**
+     * The trainer's open sessions, tensors and results, and the JVM's direct buffers (count and bytes)
+     * after a full collection, as {@code objects S T R direct N B}. A buffer no longer reachable is freed
+     * by its cleaner some time after the collection: collect until the count is the same three times in a
+     * row (at most 2 s).
+     */
+    static String trainerObjects() {
+        BufferPoolMXBean pool = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
+                .filter(p -> p.getName().equals("direct"))
+                .findFirst()
+                .orElseThrow();
+        long last = -1;
+        int same = 0;
+        for (int i = 0; i < 100 && same < 3; i++) {
+            System.gc();
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            long count = pool.getCount();
+            same = count == last ? same + 1 : 0;
+            last = count;
+        }
+        return "objects " + TrainerNativeObjects.SESSIONS.get() + " " + TrainerNativeObjects.TENSORS.get() + " "
+                + TrainerNativeObjects.RESULTS.get() + " direct " + pool.getCount() + " " + pool.getTotalCapacity();
     }
 
     static long rssKb() throws IOException {
