@@ -30,7 +30,7 @@ class TrainerNativeObjectsTest {
         int full = Trainer.WRAPPERS_KEPT;
         int end = 2 * Trainer.WRAPPERS_KEPT;
         String atFull = null;
-        try (StepTrainer t = ReplicaProbe.open(tg, replicas, ONE_THREAD, 7)) {
+        try (StepTrainer t = ReplicaProbe.open(tg, new Replicas.Layout(replicas, 1), ONE_THREAD, 7)) {
             for (int s = 1; s <= end; s++) {
                 // a loader that allocates each batch (as the tests' batch() does): new direct tensors each step
                 Tensor[] b = ReplicatedTrainerTest.batch(16, 100 + s);
