@@ -1,5 +1,6 @@
 package dev.forge.runtime;
 
+import ai.onnxruntime.OnnxSequence;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.TensorInfo;
@@ -46,6 +47,59 @@ final class ModelResults {
         }
         // uint16/32/64 arrive under the signed Java type of their width; the bytes are the values
         return Tensor.fromNativeOrder(dtype, info.getShape(), t.getByteBuffer());
+    }
+
+    /**
+     * A sequence or optional output from its carrier outputs (see {@link ModelSignature}): {@code present}
+     * (a bool scalar, null for a sequence) and {@code value}, a tensor or a sequence with one extra empty
+     * tensor at the end.
+     */
+    static Value fromCarrier(String sourceName, ModelSignature.Carrier c, OnnxValue present, OnnxValue value) {
+        if (present != null) {
+            Tensor flag = fromOrt(sourceName, c.output(), present);
+            if (flag.dtype() != DType.BOOL || flag.size() != 1) {
+                throw new ForgeRuntimeException("Output '" + c.output() + "' of " + sourceName
+                        + ": its presence flag is " + flag + ", expected a bool scalar");
+            }
+            if (flag.toByteArray()[0] == 0) {
+                return OptionalValue.empty(c.kind());
+            }
+        }
+        Value content = c.kind().isSequence() ? sequence(sourceName, c, value) : fromOrt(sourceName, c.output(), value);
+        return c.kind().isOptional() ? OptionalValue.of(content) : content;
+    }
+
+    /** The tensors of a carried sequence, without the empty tensor its carrier appended. */
+    private static TensorSequence sequence(String sourceName, ModelSignature.Carrier c, OnnxValue value) {
+        if (!(value instanceof OnnxSequence)) {
+            throw new ForgeRuntimeException("Output '" + c.output() + "' of " + sourceName + " came back as a "
+                    + value.getType() + ", expected a sequence");
+        }
+        List<? extends OnnxValue> elements;
+        try {
+            elements = ((OnnxSequence) value).getValue();
+        } catch (ai.onnxruntime.OrtException e) {
+            throw new ForgeRuntimeException(
+                    "Output '" + c.output() + "' of " + sourceName + ": cannot read the sequence: "
+                            + ModelLoading.ortReason(e),
+                    e);
+        }
+        try {
+            if (elements.isEmpty()) {
+                throw new ForgeRuntimeException("Output '" + c.output() + "' of " + sourceName
+                        + " came back without the tensor Forge appends to every sequence");
+            }
+            List<Tensor> tensors = new ArrayList<>(elements.size() - 1);
+            for (int i = 0; i < elements.size() - 1; i++) {
+                tensors.add(fromOrt(sourceName, c.output() + "[" + i + "]", elements.get(i)));
+            }
+            return TensorSequence.of(c.elementType(), tensors);
+        } finally {
+            // each element is a native value of its own, made by getValue
+            for (OnnxValue e : elements) {
+                e.close();
+            }
+        }
     }
 
     /** ONNX Runtime returns a string tensor as nested String arrays, one level per dimension. */
