@@ -157,6 +157,17 @@ class SequenceOptionalTest {
     }
 
     @Test
+    void the_validator_does_not_take_a_sequence_inputs_element_shape_for_a_tensor_shape() {
+        // s: sequence(float[100000, 100000]) and t = Identity(s): a sequence passed on, not a 40 GB tensor
+        TestModels.ModelSpec m = new TestModels.ModelSpec();
+        TestModels.Msg seq = TestModels.sequenceType(TestModels.tensorType(TestModels.FLOAT, 100_000L, 100_000L));
+        m.nodes.add(TestModels.node("Identity", "id", List.of("s"), List.of("t")));
+        m.inputs.add(TestModels.typed("s", seq));
+        m.outputs.add(TestModels.typed("t", seq));
+        ModelValidator.validate(m.build(), "sequence identity", null, ModelLimits.defaults());
+    }
+
+    @Test
     void values_compare_by_content_and_print_their_shape() {
         TensorSequence s = TensorSequence.of(DType.FLOAT32, List.of(Tensor.of(A, 3), Tensor.of(B, 2)));
         assertEquals("sequence(float32)[[3], [2]]", s.toString());
