@@ -361,6 +361,14 @@ class ForgeCliTest {
         assertFalse(Files.exists(out.resolve("parts").resolve("7.npy")));
         assertEquals(Tensor.of(new float[] {1, 2, 3}, 3), Npy.read(out.resolve("some.npy")));
         assertFalse(Files.exists(out.resolve("none.npy")));
+
+        // inspect reads models through the compiler, whose graph carries tensors only: it says so
+        Result inspect = forge("inspect", model.toString());
+        assertTrue(inspect.code != 0, inspect.out);
+        assertTrue(
+                inspect.err.contains("graph output 'parts' is a sequence_type")
+                        && inspect.err.contains("carries tensors only"),
+                inspect.err);
     }
 
     @Test

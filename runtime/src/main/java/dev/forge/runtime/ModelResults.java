@@ -91,7 +91,7 @@ final class ModelResults {
             }
             List<Tensor> tensors = new ArrayList<>(elements.size() - 1);
             for (int i = 0; i < elements.size() - 1; i++) {
-                tensors.add(fromOrt(sourceName, c.output() + "[" + i + "]", elements.get(i)));
+                tensors.add(narrow(fromOrt(sourceName, c.output() + "[" + i + "]", elements.get(i)), c.elementType()));
             }
             return TensorSequence.of(c.elementType(), tensors);
         } finally {
@@ -99,6 +99,63 @@ final class ModelResults {
             for (OnnxValue e : elements) {
                 e.close();
             }
+        }
+    }
+
+    /**
+     * A tensor of a carried sequence back in its element type: the carrier widened it to int64 or float
+     * exactly ({@link ModelSignature#wire}), so narrowing gives the original values (bits, for uint64).
+     */
+    static Tensor narrow(Tensor t, DType to) {
+        if (t.dtype() == to) {
+            return t;
+        }
+        long[] shape = t.shape();
+        switch (to) {
+            case FLOAT16:
+                return Tensor.ofFloat16(t.toFloatArray(), shape);
+            case BFLOAT16:
+                return Tensor.ofBFloat16(t.toFloatArray(), shape);
+            default:
+                break;
+        }
+        long[] v = t.toLongArray();
+        switch (to) {
+            case BOOL: {
+                boolean[] b = new boolean[v.length];
+                for (int i = 0; i < v.length; i++) {
+                    b[i] = v[i] != 0;
+                }
+                return Tensor.ofBool(b, shape);
+            }
+            case INT32:
+            case UINT32: {
+                int[] x = new int[v.length];
+                for (int i = 0; i < v.length; i++) {
+                    x[i] = (int) v[i];
+                }
+                return to == DType.INT32 ? Tensor.of(x, shape) : Tensor.ofUint32(x, shape);
+            }
+            case INT16:
+            case UINT16: {
+                short[] x = new short[v.length];
+                for (int i = 0; i < v.length; i++) {
+                    x[i] = (short) v[i];
+                }
+                return to == DType.INT16 ? Tensor.ofInt16(x, shape) : Tensor.ofUint16(x, shape);
+            }
+            case INT8:
+            case UINT8: {
+                byte[] x = new byte[v.length];
+                for (int i = 0; i < v.length; i++) {
+                    x[i] = (byte) v[i];
+                }
+                return to == DType.INT8 ? Tensor.ofInt8(x, shape) : Tensor.ofUint8(x, shape);
+            }
+            case UINT64:
+                return Tensor.ofUint64(v, shape);
+            default:
+                throw new IllegalStateException("no narrowing from " + t.dtype() + " to " + to);
         }
     }
 

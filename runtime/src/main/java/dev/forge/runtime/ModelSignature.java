@@ -43,6 +43,8 @@ final class ModelSignature {
     static final long SEQUENCE_OPSET = 11;
 
     static final long OPTIONAL_OPSET = 15;
+    /** Loop carries sequences from opset 13. */
+    static final long WIDENING_OPSET = 13;
 
     /** One declared graph input or output. */
     static final class Declared {
@@ -85,7 +87,12 @@ final class ModelSignature {
      * value} (a sequence with one extra empty tensor at the end, or the optional's tensor), and for an
      * optional {@code present}, a bool scalar.
      */
-    record Carrier(String output, ValueKind kind, DType elementType, String value, String present) {}
+    record Carrier(String output, ValueKind kind, DType elementType, String value, String present) {
+        /** The element type a carried sequence crosses into Java as ({@link #wire(DType)}). */
+        DType wire() {
+            return kind.isSequence() ? ModelSignature.wire(elementType) : elementType;
+        }
+    }
 
     final List<Declared> inputs;
     final List<Declared> outputs;
@@ -402,7 +409,9 @@ final class ModelSignature {
                         + out.typeText + ", whose element type " + DataType.name(out.elemType)
                         + " this runtime does not support; supported: " + DType.supportedNames());
             }
-            long needed = out.kind.isOptional() ? OPTIONAL_OPSET : SEQUENCE_OPSET;
+            // a sequence of a type Java cannot read is widened in a Loop over sequences: Loop 13
+            long needed =
+                    out.kind.isOptional() ? OPTIONAL_OPSET : wire(dtype) != dtype ? WIDENING_OPSET : SEQUENCE_OPSET;
             if (onnxOpset < needed) {
                 throw new ModelLoadException("Cannot load model " + sourceName + ": output '" + out.name + "' has type "
                         + out.typeText + " but the model imports ai.onnx opset " + onnxOpset + "; "
@@ -466,10 +475,8 @@ final class ModelSignature {
         String base = c.value();
         switch (c.kind()) {
             case SEQUENCE -> {
-                String pad = base + "::empty";
-                graph.bytes(GraphProto.NODE, emptyConstant(pad, c.elementType()));
-                graph.bytes(GraphProto.NODE, node("SequenceInsert", base, List.of(c.output(), pad), c.value(), null));
-                graph.bytes(GraphProto.OUTPUT, sequenceInfo(c.value(), c.elementType()));
+                padded(graph, c.output(), c, c.value());
+                graph.bytes(GraphProto.OUTPUT, sequenceInfo(c.value(), c.wire()));
             }
             case OPTIONAL_TENSOR, OPTIONAL_SEQUENCE -> {
                 boolean seq = c.kind() == ValueKind.OPTIONAL_SEQUENCE;
@@ -479,33 +486,27 @@ final class ModelSignature {
                 // then: the content (a sequence padded as above); else: an empty stand-in of the same type
                 Proto then = new Proto();
                 String got = base + "::got";
+                String thenOut = got + "::out";
                 then.bytes(
                         GraphProto.NODE,
-                        node("OptionalGetElement", got, List.of(c.output()), seq ? got : got + "::out", null));
-                String pad = base + "::empty";
+                        node("OptionalGetElement", got, List.of(c.output()), seq ? got : thenOut, null));
                 if (seq) {
-                    then.bytes(GraphProto.NODE, emptyConstant(pad + "::then", c.elementType()));
-                    then.bytes(
-                            GraphProto.NODE,
-                            node("SequenceInsert", got + "::pad", List.of(got, pad + "::then"), got + "::out", null));
+                    padded(then, got, c, thenOut);
                 }
                 then.string(GraphProto.NAME, base + "::then");
                 then.bytes(
                         GraphProto.OUTPUT,
-                        seq
-                                ? sequenceInfo(got + "::out", c.elementType())
-                                : tensorInfo(got + "::out", c.elementType()));
+                        seq ? sequenceInfo(thenOut, c.wire()) : tensorInfo(thenOut, c.elementType()));
                 Proto otherwise = new Proto();
                 String none = base + "::none";
-                otherwise.bytes(GraphProto.NODE, emptyConstant(seq ? pad + "::else" : none, c.elementType()));
+                String pad = base + "::else::empty";
+                otherwise.bytes(GraphProto.NODE, emptyConstant(seq ? pad : none, seq ? c.wire() : c.elementType()));
                 if (seq) {
-                    otherwise.bytes(
-                            GraphProto.NODE, node("SequenceConstruct", none, List.of(pad + "::else"), none, null));
+                    otherwise.bytes(GraphProto.NODE, node("SequenceConstruct", none, List.of(pad), none, null));
                 }
                 otherwise.string(GraphProto.NAME, base + "::else");
                 otherwise.bytes(
-                        GraphProto.OUTPUT,
-                        seq ? sequenceInfo(none, c.elementType()) : tensorInfo(none, c.elementType()));
+                        GraphProto.OUTPUT, seq ? sequenceInfo(none, c.wire()) : tensorInfo(none, c.elementType()));
                 Proto attrs = new Proto();
                 attrs.bytes(NodeProto.ATTRIBUTE, graphAttribute("then_branch", then.toBytes()));
                 attrs.bytes(NodeProto.ATTRIBUTE, graphAttribute("else_branch", otherwise.toBytes()));
@@ -513,9 +514,79 @@ final class ModelSignature {
                 graph.bytes(GraphProto.OUTPUT, tensorInfo(c.present(), DType.BOOL));
                 graph.bytes(
                         GraphProto.OUTPUT,
-                        seq ? sequenceInfo(c.value(), c.elementType()) : tensorInfo(c.value(), c.elementType()));
+                        seq ? sequenceInfo(c.value(), c.wire()) : tensorInfo(c.value(), c.elementType()));
             }
             default -> throw new IllegalStateException("no carrier for a " + c.kind());
+        }
+    }
+
+    /**
+     * Nodes in {@code g} that make {@code out}, the sequence {@code seq} with an empty tensor appended, of
+     * the carrier's wire type: when that differs from the element type (ONNX Runtime's Java API reads
+     * sequences of float, double, int64 and string only), a Loop first casts every tensor to it (exactly:
+     * int64 holds every narrower integer and bool, float every float16 and bfloat16; uint64 keeps its bits).
+     */
+    private static void padded(Proto g, String seq, Carrier c, String out) {
+        String src = seq;
+        if (c.wire() != c.elementType()) {
+            String n = out + "::count";
+            String none = out + "::start";
+            src = out + "::wide";
+            g.bytes(GraphProto.NODE, node("SequenceLength", n, List.of(seq), n, null));
+            Proto dtype = new Proto();
+            dtype.string(AttributeProto.NAME, "dtype");
+            dtype.varint(AttributeProto.I, c.wire().onnxElementType());
+            dtype.varint(AttributeProto.TYPE, AttributeProto.AttributeType.INT);
+            Proto emptyAttrs = new Proto();
+            emptyAttrs.bytes(NodeProto.ATTRIBUTE, dtype.toBytes());
+            g.bytes(GraphProto.NODE, node("SequenceEmpty", none, List.of(), none, emptyAttrs.toBytes()));
+            String i = out + "::i";
+            String condIn = out + "::cond";
+            String accIn = out + "::acc";
+            String t = out + "::at";
+            String x = out + "::cast";
+            String condOut = out + "::cond_out";
+            String accOut = out + "::acc_out";
+            Proto body = new Proto();
+            body.bytes(GraphProto.NODE, node("SequenceAt", t, List.of(seq, i), t, null));
+            Proto to = new Proto();
+            to.string(AttributeProto.NAME, "to");
+            to.varint(AttributeProto.I, c.wire().onnxElementType());
+            to.varint(AttributeProto.TYPE, AttributeProto.AttributeType.INT);
+            Proto castAttrs = new Proto();
+            castAttrs.bytes(NodeProto.ATTRIBUTE, to.toBytes());
+            body.bytes(GraphProto.NODE, node("Cast", x, List.of(t), x, castAttrs.toBytes()));
+            body.bytes(GraphProto.NODE, node("SequenceInsert", accOut, List.of(accIn, x), accOut, null));
+            body.bytes(GraphProto.NODE, node("Identity", condOut, List.of(condIn), condOut, null));
+            body.string(GraphProto.NAME, out + "::body");
+            // ONNX Runtime's Loop wants the iteration number and condition declared as scalars
+            body.bytes(GraphProto.INPUT, scalarInfo(i, DType.INT64));
+            body.bytes(GraphProto.INPUT, scalarInfo(condIn, DType.BOOL));
+            body.bytes(GraphProto.INPUT, sequenceInfo(accIn, c.wire()));
+            body.bytes(GraphProto.OUTPUT, tensorInfo(condOut, DType.BOOL));
+            body.bytes(GraphProto.OUTPUT, sequenceInfo(accOut, c.wire()));
+            Proto loopAttrs = new Proto();
+            loopAttrs.bytes(NodeProto.ATTRIBUTE, graphAttribute("body", body.toBytes()));
+            g.bytes(GraphProto.NODE, node("Loop", src, List.of(n, "", none), src, loopAttrs.toBytes()));
+        }
+        String pad = out + "::empty";
+        g.bytes(GraphProto.NODE, emptyConstant(pad, c.wire()));
+        g.bytes(GraphProto.NODE, node("SequenceInsert", out, List.of(src, pad), out, null));
+    }
+
+    /** The type a sequence's tensors cross into Java as: ONNX Runtime's Java API reads these four only. */
+    static DType wire(DType elementType) {
+        switch (elementType) {
+            case FLOAT32:
+            case FLOAT64:
+            case INT64:
+            case STRING:
+                return elementType;
+            case FLOAT16:
+            case BFLOAT16:
+                return DType.FLOAT32;
+            default:
+                return DType.INT64;
         }
     }
 
@@ -561,6 +632,18 @@ final class ModelSignature {
         Proto t = new Proto();
         t.bytes(TypeProto.TENSOR_TYPE, tensor.toBytes());
         return t.toBytes();
+    }
+
+    private static byte[] scalarInfo(String name, DType type) {
+        Proto tensor = new Proto();
+        tensor.varint(TypeProto.Tensor.ELEM_TYPE, type.onnxElementType());
+        tensor.bytes(TypeProto.Tensor.SHAPE, new byte[0]);
+        Proto t = new Proto();
+        t.bytes(TypeProto.TENSOR_TYPE, tensor.toBytes());
+        Proto vi = new Proto();
+        vi.string(ValueInfoProto.NAME, name);
+        vi.bytes(ValueInfoProto.TYPE, t.toBytes());
+        return vi.toBytes();
     }
 
     private static byte[] tensorInfo(String name, DType type) {

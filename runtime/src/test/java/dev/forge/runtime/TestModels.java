@@ -386,6 +386,35 @@ final class TestModels {
         return m.build();
     }
 
+    /** parts = SequenceConstruct(s, s), some = Optional(s), someSeq = Optional(parts), s: T[N] for an element type T. */
+    static byte[] sequenceOf(int elemType) {
+        ModelSpec m = new ModelSpec();
+        m.graphName = "sequence_of_" + elemType;
+        m.nodes.add(node("SequenceConstruct", "construct", List.of("s", "s"), List.of("parts")));
+        m.nodes.add(node("Optional", "some", List.of("s"), List.of("some")));
+        m.inputs.add(valueInfo("s", elemType, "N"));
+        m.outputs.add(typed("parts", sequenceType(tensorType(elemType, "N"))));
+        m.outputs.add(typed("some", optionalType(tensorType(elemType, "N"))));
+        m.nodes.add(node("Optional", "someSeq", List.of("parts"), List.of("someSeq")));
+        m.outputs.add(typed("someSeq", optionalType(sequenceType(tensorType(elemType, "N")))));
+        return m.build();
+    }
+
+    /** As {@link #sequenceOf} for s = Cast(x, to), x: int64[N]: for the types Java cannot feed (uint16/32/64). */
+    static byte[] sequenceOfCast(int to) {
+        ModelSpec m = new ModelSpec();
+        m.graphName = "sequence_of_cast_" + to;
+        m.nodes.add(node("Cast", "cast", List.of("x"), List.of("s"), intAttr("to", to)));
+        m.nodes.add(node("SequenceConstruct", "construct", List.of("s", "s"), List.of("parts")));
+        m.nodes.add(node("Optional", "some", List.of("s"), List.of("some")));
+        m.inputs.add(valueInfo("x", INT64, "N"));
+        m.outputs.add(typed("parts", sequenceType(tensorType(to, "N"))));
+        m.outputs.add(typed("some", optionalType(tensorType(to, "N"))));
+        m.nodes.add(node("Optional", "someSeq", List.of("parts"), List.of("someSeq")));
+        m.outputs.add(typed("someSeq", optionalType(sequenceType(tensorType(to, "N")))));
+        return m.build();
+    }
+
     /** n = SequenceLength(s), s: sequence(float[N]) as a graph input. */
     static byte[] sequenceInput() {
         ModelSpec m = new ModelSpec();
