@@ -46,6 +46,13 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * are copied once into new heap tensors. Every native value made during a run is released before
  * {@code run} returns; {@link #openNativeObjects()} counts what is open.
  *
+ * <p><b>Sequences and optionals.</b> Outputs may be ONNX {@code sequence(tensor)}, {@code
+ * optional(tensor)} or {@code optional(sequence(tensor))}: {@link #outputs()} says which ({@link
+ * TensorSpec#kind()}), and {@link #runValues} returns them as {@link TensorSequence} and {@link
+ * OptionalValue} (empty ones included, which ONNX Runtime's Java API cannot return by itself: see
+ * docs/RUNTIME.md). Inputs must be tensors: ONNX Runtime's Java API cannot feed anything else, and such a
+ * model is refused at load, saying so.
+ *
  * <p><b>Images.</b> A model that stores its {@link ImagePreprocessing} in its metadata classifies an
  * image file of any size in one call: {@link #predict(Path, int)}, {@link #runImage(Path)} (resize,
  * center crop, scale and normalize as torchvision's PIL pipeline, bit-identical to Pillow's resize).

@@ -339,9 +339,12 @@ final class ModelLoading {
         for (NodeInfo node : infos.values()) {
             ValueInfo vi = node.getInfo();
             if (!(vi instanceof TensorInfo)) {
+                // declared sequences and optionals were refused (inputs) or carried (outputs) already: this
+                // one declares no type, or a kind ONNX Runtime describes but Forge cannot carry (a map)
                 throw new ModelLoadException("Cannot load model " + sourceName + ": " + what + " '" + node.getName()
-                        + "' is a " + vi.getClass().getSimpleName()
-                        + ", not a tensor; only tensor inputs and outputs are supported");
+                        + "' is a " + vi.getClass().getSimpleName() + " that the model does not declare as such;"
+                        + " inputs must be tensors, and outputs tensors, sequences or optionals with their type"
+                        + " declared in the graph (sequence_type, optional_type)");
             }
             TensorInfo ti = (TensorInfo) vi;
             DType dtype;
