@@ -4,9 +4,12 @@ import dev.forge.runtime.DType;
 import dev.forge.runtime.Model;
 import dev.forge.runtime.ModelMetadata;
 import dev.forge.runtime.Npy;
+import dev.forge.runtime.OptionalValue;
 import dev.forge.runtime.Prediction;
 import dev.forge.runtime.Tensor;
+import dev.forge.runtime.TensorSequence;
 import dev.forge.runtime.TensorSpec;
+import dev.forge.runtime.Value;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -18,6 +21,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -40,6 +44,9 @@ import picocli.CommandLine.Spec;
                     + " even on the way in and widened exactly on the way out.",
             "uint16, uint32, uint64 and string arrays are <u2, <u4, <u8 and <U files; ONNX Runtime's Java API cannot"
                     + " feed unsigned inputs wider than 8 bits, so a model with one is refused (outputs are fine).",
+            "A sequence output (ONNX sequence(tensor)) is written as DIR/<output>/0.npy, 1.npy, ... (earlier"
+                    + " numbered files there are removed); an optional output as its tensor or sequence when it holds"
+                    + " one, and as no file when it is empty (an earlier DIR/<output>.npy is removed).",
             "Prints each output's name, element type and shape, and with --top the k most likely classes of"
                     + " every row of the first output (softmax applied to logits; labels from the metadata key"
                     + " " + ModelMetadata.CLASS_LABELS + ")."
@@ -90,19 +97,10 @@ final class RunCommand implements Callable<Integer> {
             }
             Map<String, Tensor> feeds = readInputs(m, inputs);
             Map<String, Path> files = outputFiles(m.outputs(), outputDir);
-            Map<String, Tensor> results = m.run(feeds);
+            Map<String, Value> results = m.runValues(feeds);
             Files.createDirectories(outputDir);
-            for (Map.Entry<String, Tensor> e : results.entrySet()) {
-                Tensor t = e.getValue();
-                Path file = files.get(e.getKey());
-                Npy.write(file, t);
-                out.printf(
-                        "%s: %s%s -> %s%s%n",
-                        e.getKey(),
-                        t.dtype().typeName(),
-                        shape(t.shape()),
-                        file,
-                        t.dtype() == DType.BFLOAT16 ? " (as float32: NumPy has no bfloat16)" : "");
+            for (Map.Entry<String, Value> e : results.entrySet()) {
+                out.printf("%s: %s%n", e.getKey(), write(e.getValue(), files.get(e.getKey())));
             }
             if (top != null) {
                 printTop(out, m, feeds, top);
@@ -201,7 +199,67 @@ final class RunCommand implements Callable<Integer> {
         return t;
     }
 
-    /** {@code DIR/<output>.npy} per output, with unsafe characters replaced; refuses two outputs on one file. */
+    /**
+     * Writes one output and says what was written: a tensor to {@code file}; a sequence as {@code
+     * 0.npy}, {@code 1.npy}, ... in the directory {@code file} names without {@code .npy}; an optional as
+     * what it holds, or nothing (removing an earlier file) when it is empty.
+     */
+    static String write(Value v, Path file) throws IOException {
+        if (v instanceof Tensor t) {
+            Npy.write(file, t);
+            return t.dtype().typeName() + shape(t.shape()) + " -> " + file
+                    + (t.dtype() == DType.BFLOAT16 ? " (as float32: NumPy has no bfloat16)" : "");
+        }
+        if (v instanceof TensorSequence s) {
+            Path dir = sequenceDir(file);
+            Files.createDirectories(dir);
+            // numbered files of an earlier, longer sequence would read as part of this one
+            removeNumbered(dir);
+            StringBuilder shapes = new StringBuilder();
+            for (int i = 0; i < s.size(); i++) {
+                Npy.write(dir.resolve(i + ".npy"), s.get(i));
+                shapes.append(i == 0 ? " " : ", ").append(shape(s.get(i).shape()));
+            }
+            return "sequence(" + s.elementType().typeName() + ") of " + s.size()
+                    + (s.size() == 1 ? " tensor" : " tensors") + shapes + " -> "
+                    + (s.isEmpty() ? dir + " (empty: no files)" : dir.resolve("{0.." + (s.size() - 1) + "}.npy"));
+        }
+        OptionalValue o = v.asOptional();
+        if (o.isPresent()) {
+            return "optional, present: " + write(o.get(), file);
+        }
+        Path old = o.kind().isSequence() ? sequenceDir(file) : file;
+        boolean removed = o.kind().isSequence() ? removeNumbered(old) > 0 : Files.deleteIfExists(old);
+        return "optional, empty -> no file" + (removed ? " (removed the earlier " + old + ")" : "");
+    }
+
+    /** Deletes {@code 0.npy}, {@code 1.npy}, ... in {@code dir}, if it exists; returns how many. */
+    private static int removeNumbered(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        int n = 0;
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : files.toList()) {
+                if (p.getFileName().toString().matches("[0-9]+\\.npy")) {
+                    Files.delete(p);
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
+    /** The directory a sequence output's tensors go to: the output's file name without {@code .npy}. */
+    private static Path sequenceDir(Path file) {
+        String name = file.getFileName().toString();
+        return file.resolveSibling(name.substring(0, name.length() - ".npy".length()));
+    }
+
+    /**
+     * {@code DIR/<output>.npy} per output (a sequence's tensors go to the directory {@code DIR/<output>}),
+     * with unsafe characters replaced; refuses two outputs on one file.
+     */
     static Map<String, Path> outputFiles(List<TensorSpec> outputs, Path dir) {
         Map<String, Path> files = new LinkedHashMap<>();
         Map<String, String> taken = new HashMap<>();
@@ -242,7 +300,7 @@ final class RunCommand implements Callable<Integer> {
                     + m.inputs().size() + " " + m.inputs());
         }
         TensorSpec first = m.outputs().get(0);
-        if (first.rank() != 2 || !first.dtype().isFloatingPoint()) {
+        if (!first.isTensor() || first.rank() != 2 || !first.dtype().isFloatingPoint()) {
             throw new IllegalArgumentException(
                     "--top needs a first output of shape [batch, classes] and float type, but it is " + first);
         }

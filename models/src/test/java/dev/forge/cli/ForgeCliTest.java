@@ -2,6 +2,7 @@ package dev.forge.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -11,6 +12,7 @@ import dev.forge.compiler.ir.Graph;
 import dev.forge.compiler.ir.Shape;
 import dev.forge.compiler.ir.Value;
 import dev.forge.compiler.onnx.OnnxWriter;
+import dev.forge.compiler.onnx.proto.Onnx;
 import dev.forge.models.ModelZoo;
 import dev.forge.runtime.DType;
 import dev.forge.runtime.Model;
@@ -278,6 +280,95 @@ class ForgeCliTest {
                 dir.resolve("u-out").toString());
         assertTrue(bad.code != 0, bad.out);
         assertTrue(bad.err.contains("uint32") && bad.err.contains("Java API"), bad.err);
+    }
+
+    /** A ValueInfoProto of the given type. */
+    private static Onnx.ValueInfoProto typed(String name, Onnx.TypeProto type) {
+        return Onnx.ValueInfoProto.newBuilder().setName(name).setType(type).build();
+    }
+
+    private static Onnx.TypeProto floatTensor(long... dims) {
+        Onnx.TensorShapeProto.Builder shape = Onnx.TensorShapeProto.newBuilder();
+        for (long d : dims) {
+            shape.addDim(Onnx.TensorShapeProto.Dimension.newBuilder().setDimValue(d));
+        }
+        return Onnx.TypeProto.newBuilder()
+                .setTensorType(Onnx.TypeProto.Tensor.newBuilder().setElemType(1).setShape(shape))
+                .build();
+    }
+
+    @Test
+    void runWritesSequencesAsNumberedFilesAndOptionalsAsWhatTheyHold() throws Exception {
+        // parts = SequenceConstruct(a, b); some = Optional(a); none = Optional(type float[3]); a: float[3], b: float[2]
+        Onnx.TypeProto seq = Onnx.TypeProto.newBuilder()
+                .setSequenceType(Onnx.TypeProto.Sequence.newBuilder().setElemType(floatTensor()))
+                .build();
+        Onnx.TypeProto opt = Onnx.TypeProto.newBuilder()
+                .setOptionalType(Onnx.TypeProto.Optional.newBuilder().setElemType(floatTensor(3)))
+                .build();
+        Onnx.GraphProto graph = Onnx.GraphProto.newBuilder()
+                .setName("seqopt")
+                .addNode(Onnx.NodeProto.newBuilder()
+                        .setOpType("SequenceConstruct")
+                        .addInput("a")
+                        .addInput("b")
+                        .addOutput("parts"))
+                .addNode(Onnx.NodeProto.newBuilder()
+                        .setOpType("Optional")
+                        .addInput("a")
+                        .addOutput("some"))
+                .addNode(Onnx.NodeProto.newBuilder()
+                        .setOpType("Optional")
+                        .addOutput("none")
+                        .addAttribute(Onnx.AttributeProto.newBuilder()
+                                .setName("type")
+                                .setType(Onnx.AttributeProto.AttributeType.TYPE_PROTO)
+                                .setTp(floatTensor(3))))
+                .addInput(typed("a", floatTensor(3)))
+                .addInput(typed("b", floatTensor(2)))
+                .addOutput(typed("parts", seq))
+                .addOutput(typed("some", opt))
+                .addOutput(typed("none", opt))
+                .build();
+        Onnx.ModelProto proto = Onnx.ModelProto.newBuilder()
+                .setIrVersion(8)
+                .setGraph(graph)
+                .addOpsetImport(
+                        Onnx.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17))
+                .build();
+        Path model = dir.resolve("seqopt.onnx");
+        Files.write(model, proto.toByteArray());
+        Path a = dir.resolve("seq-a.npy");
+        Npy.write(a, Tensor.of(new float[] {1, 2, 3}, 3));
+        Path b = dir.resolve("seq-b.npy");
+        Npy.write(b, Tensor.of(new float[] {4, 5}, 2));
+        Path out = dir.resolve("seqopt-out");
+        // leftovers of an earlier run: a longer sequence and a value the empty optional no longer has
+        Files.createDirectories(out.resolve("parts"));
+        Npy.write(out.resolve("parts").resolve("7.npy"), Tensor.of(new float[] {9}, 1));
+        Npy.write(out.resolve("none.npy"), Tensor.of(new float[] {9}, 1));
+
+        Result r = forge("run", model.toString(), "-i", "a=" + a, "-i", "b=" + b, "-o", out.toString())
+                .ok();
+        assertTrue(r.out.contains("parts: sequence(float32) of 2 tensors [3], [2] -> "), r.out);
+        assertTrue(r.out.contains("some: optional, present: float32[3] -> "), r.out);
+        assertTrue(r.out.contains("none: optional, empty -> no file (removed the earlier "), r.out);
+        assertEquals(
+                Tensor.of(new float[] {1, 2, 3}, 3),
+                Npy.read(out.resolve("parts").resolve("0.npy")));
+        assertEquals(
+                Tensor.of(new float[] {4, 5}, 2), Npy.read(out.resolve("parts").resolve("1.npy")));
+        assertFalse(Files.exists(out.resolve("parts").resolve("7.npy")));
+        assertEquals(Tensor.of(new float[] {1, 2, 3}, 3), Npy.read(out.resolve("some.npy")));
+        assertFalse(Files.exists(out.resolve("none.npy")));
+
+        // inspect reads models through the compiler, whose graph carries tensors only: it says so
+        Result inspect = forge("inspect", model.toString());
+        assertTrue(inspect.code != 0, inspect.out);
+        assertTrue(
+                inspect.err.contains("graph output 'parts' is a sequence_type")
+                        && inspect.err.contains("carries tensors only"),
+                inspect.err);
     }
 
     @Test

@@ -46,6 +46,13 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * are copied once into new heap tensors. Every native value made during a run is released before
  * {@code run} returns; {@link #openNativeObjects()} counts what is open.
  *
+ * <p><b>Sequences and optionals.</b> Outputs may be ONNX {@code sequence(tensor)}, {@code
+ * optional(tensor)} or {@code optional(sequence(tensor))}: {@link #outputs()} says which ({@link
+ * TensorSpec#kind()}), and {@link #runValues} returns them as {@link TensorSequence} and {@link
+ * OptionalValue} (empty ones included, which ONNX Runtime's Java API cannot return by itself: see
+ * docs/RUNTIME.md). Inputs must be tensors: ONNX Runtime's Java API cannot feed anything else, and such a
+ * model is refused at load, saying so.
+ *
  * <p><b>Images.</b> A model that stores its {@link ImagePreprocessing} in its metadata classifies an
  * image file of any size in one call: {@link #predict(Path, int)}, {@link #runImage(Path)} (resize,
  * center crop, scale and normalize as torchvision's PIL pipeline, bit-identical to Pillow's resize).
@@ -78,6 +85,9 @@ public final class Model implements AutoCloseable {
     private final ModelInputs checks;
 
     private final List<String> outputNames;
+    /** How each sequence or optional output comes out of ONNX Runtime ({@link ModelSignature}), by name. */
+    private final Map<String, ModelSignature.Carrier> carriers;
+
     private final Map<String, String> metadata;
     private final String producerName;
     private final String graphName;
@@ -89,15 +99,23 @@ public final class Model implements AutoCloseable {
     private volatile boolean closed;
 
     /** Made by {@link ModelLoading} once the session is open; closes nothing itself on failure. */
-    Model(OrtSession session, String sourceName, ModelOptions options, Device device, boolean loadedFromCache) {
+    Model(
+            OrtSession session,
+            String sourceName,
+            ModelOptions options,
+            Device device,
+            boolean loadedFromCache,
+            ModelSignature signature,
+            Map<String, ModelSignature.Carrier> carriers) {
         this.session = session;
         this.sourceName = sourceName;
         this.options = options;
         this.device = device;
         this.loadedFromCache = loadedFromCache;
+        this.carriers = carriers;
         try {
             this.inputs = ModelLoading.specs(session.getInputInfo(), "input", sourceName);
-            this.outputs = ModelLoading.specs(session.getOutputInfo(), "output", sourceName);
+            this.outputs = ModelLoading.outputSpecs(session, signature, carriers, sourceName);
             OnnxModelMetadata md = session.getMetadata();
             this.metadata = Collections.unmodifiableMap(new LinkedHashMap<>(md.getCustomMetadata()));
             this.producerName = Objects.toString(md.getProducerName(), "");
@@ -389,8 +407,56 @@ public final class Model implements AutoCloseable {
         return run(inputs, outputNames, true);
     }
 
+    /**
+     * Runs the model and returns every output as a {@link Value}: a {@link Tensor}, a {@link
+     * TensorSequence} for an ONNX {@code sequence(tensor)} output, or an {@link OptionalValue} for an
+     * {@code optional(tensor)} or {@code optional(sequence(tensor))} output ({@link TensorSpec#kind()} in
+     * {@link #outputs()} says which). For a model whose outputs are all tensors this is {@link #run(Map)}.
+     *
+     * @param inputs one tensor per declared input, by name
+     * @return the outputs by name, in declared order
+     * @throws InvalidInputException if an input name is unknown or missing, or a tensor has the wrong
+     *     element type, rank or fixed dimension
+     * @throws ForgeRuntimeException if ONNX Runtime fails while running
+     * @throws IllegalStateException if the model is closed
+     */
+    public Map<String, Value> runValues(Map<String, Tensor> inputs) {
+        return runValues(inputs, outputNames);
+    }
+
+    /**
+     * Runs the model and returns the requested outputs as {@link Value}s (see {@link #runValues(Map)}).
+     *
+     * @param inputs one tensor per declared input, by name
+     * @param outputNames the outputs wanted, at least one, no duplicates
+     * @return the outputs by name, in the order of {@code outputNames}
+     * @throws InvalidInputException if an input or output name is unknown, an input is missing, or a
+     *     tensor has the wrong element type, rank or fixed dimension
+     * @throws ForgeRuntimeException if ONNX Runtime fails while running
+     * @throws IllegalStateException if the model is closed
+     */
+    public Map<String, Value> runValues(Map<String, Tensor> inputs, List<String> outputNames) {
+        return runValues(inputs, outputNames, true);
+    }
+
     /** {@link #run(Map, List)}, applying the stored normalization only when asked (images arrive normalized). */
     private Map<String, Tensor> run(Map<String, Tensor> inputs, List<String> outputNames, boolean normalize) {
+        Objects.requireNonNull(outputNames, "outputNames");
+        for (String name : outputNames) {
+            ModelSignature.Carrier c = name == null ? null : carriers.get(name);
+            if (c != null) {
+                throw new InvalidInputException("Output '" + name + "' of " + sourceName + " is a "
+                        + c.kind().describe(c.elementType().typeName()) + ", not a tensor; run returns tensors only:"
+                        + " use runValues, which returns every kind of output as a Value");
+            }
+        }
+        Map<String, Value> values = runValues(inputs, outputNames, normalize);
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        values.forEach((name, v) -> out.put(name, (Tensor) v));
+        return out;
+    }
+
+    private Map<String, Value> runValues(Map<String, Tensor> inputs, List<String> outputNames, boolean normalize) {
         Objects.requireNonNull(inputs, "inputs");
         Objects.requireNonNull(outputNames, "outputNames");
         lock.readLock().lock();
@@ -404,7 +470,7 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    private Map<String, Tensor> runValidated(Map<String, Tensor> in, List<String> wanted) {
+    private Map<String, Value> runValidated(Map<String, Tensor> in, List<String> wanted) {
         OrtEnvironment env = ModelLoading.Ort.env();
         Map<String, OnnxTensor> ortInputs = new LinkedHashMap<>();
         try {
@@ -413,15 +479,34 @@ public final class Model implements AutoCloseable {
                 ortInputs.put(spec.name(), ModelInputs.toOrt(env, t));
                 NativeObjects.TENSORS.opened();
             }
-            OrtSession.Result result = session.run(ortInputs, new LinkedHashSet<>(wanted));
+            // a sequence or optional output comes out as its carrier outputs (see ModelSignature)
+            LinkedHashSet<String> ortWanted = new LinkedHashSet<>();
+            for (String name : wanted) {
+                ModelSignature.Carrier c = carriers.get(name);
+                if (c == null) {
+                    ortWanted.add(name);
+                } else {
+                    if (c.present() != null) {
+                        ortWanted.add(c.present());
+                    }
+                    ortWanted.add(c.value());
+                }
+            }
+            OrtSession.Result result = session.run(ortInputs, ortWanted);
             NativeObjects.RESULTS.opened();
             try {
-                Map<String, Tensor> out = new LinkedHashMap<>();
+                Map<String, Value> out = new LinkedHashMap<>();
                 for (String name : wanted) {
-                    OnnxValue value = result.get(name)
-                            .orElseThrow(() -> new ForgeRuntimeException(
-                                    "ONNX Runtime returned no value for output '" + name + "' of " + sourceName));
-                    out.put(name, ModelResults.fromOrt(sourceName, name, value));
+                    ModelSignature.Carrier c = carriers.get(name);
+                    out.put(
+                            name,
+                            c == null
+                                    ? ModelResults.fromOrt(sourceName, name, output(result, name))
+                                    : ModelResults.fromCarrier(
+                                            sourceName,
+                                            c,
+                                            c.present() == null ? null : output(result, c.present()),
+                                            output(result, c.value())));
                 }
                 return out;
             } finally {
@@ -439,6 +524,12 @@ public final class Model implements AutoCloseable {
                 NativeObjects.TENSORS.closed();
             }
         }
+    }
+
+    private OnnxValue output(OrtSession.Result result, String name) {
+        return result.get(name)
+                .orElseThrow(() -> new ForgeRuntimeException(
+                        "ONNX Runtime returned no value for output '" + name + "' of " + sourceName));
     }
 
     /** The shared ONNX Runtime environment (for tests and tools in this package). */
@@ -478,7 +569,7 @@ public final class Model implements AutoCloseable {
                     "topK needs a model with one input, but " + sourceName + " has inputs " + names(inputs));
         }
         TensorSpec out = outputs.get(0);
-        if (out.rank() != 2 || !out.dtype().isFloatingPoint()) {
+        if (!out.isTensor() || out.rank() != 2 || !out.dtype().isFloatingPoint()) {
             throw new InvalidInputException("topK needs a first output of shape [batch, classes] and float type, but "
                     + sourceName + " has " + out);
         }

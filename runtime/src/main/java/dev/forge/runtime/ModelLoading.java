@@ -129,7 +129,7 @@ final class ModelLoading {
                 }
                 throw e;
             }
-            return newModel(session, src.name, options, cuda, false);
+            return newModel(src, session, options, cuda, false);
         } finally {
             so.close();
         }
@@ -150,7 +150,7 @@ final class ModelLoading {
             return loadCpuCached(src, options, cache.get().toAbsolutePath());
         }
         try (SessionOptions so = sessionOptions(options, options.optimizationLevel())) {
-            return newModel(src.open(so), src.name, options, Device.cpu(), false);
+            return newModel(src, src.open(so), options, Device.cpu(), false);
         }
     }
 
@@ -170,9 +170,13 @@ final class ModelLoading {
                     if (sha.equals(recorded.get("cache.sha256"))) {
                         Source cachedSrc = Source.ofBytes(cached, cache.toString());
                         cachedSrc.check(options.limits());
+                        // the cached model was optimized from the rewritten one: it has the carriers already
+                        cachedSrc.carriers = src.carriers;
+                        cachedSrc.signature = src.signature;
+                        cachedSrc.rewritten = true;
                         // The optimizations were applied before the model was saved; do not run them again.
                         try (SessionOptions so = sessionOptions(options, OptimizationLevel.NONE)) {
-                            return newModel(cachedSrc.open(so), src.name, options, Device.cpu(), true);
+                            return newModel(src, cachedSrc.open(so), options, Device.cpu(), true);
                         }
                     }
                     why = "the cache file's sha256 does not match its key file (damaged or replaced)";
@@ -227,7 +231,7 @@ final class ModelLoading {
                         System.Logger.Level.WARNING,
                         "Optimized-model cache " + cache + " could not be saved (" + e + ")");
             }
-            return newModel(session, src.name, options, Device.cpu(), false);
+            return newModel(src, session, options, Device.cpu(), false);
         } finally {
             if (tmp != null) {
                 try {
@@ -239,10 +243,9 @@ final class ModelLoading {
         }
     }
 
-    private static Model newModel(
-            OrtSession session, String name, ModelOptions options, Device device, boolean cached) {
+    private static Model newModel(Source src, OrtSession session, ModelOptions options, Device device, boolean cached) {
         try {
-            return new Model(session, name, options, device, cached);
+            return new Model(session, src.name, options, device, cached, src.signature, src.carriers);
         } catch (RuntimeException e) {
             try {
                 closeSession(session);
@@ -336,9 +339,12 @@ final class ModelLoading {
         for (NodeInfo node : infos.values()) {
             ValueInfo vi = node.getInfo();
             if (!(vi instanceof TensorInfo)) {
+                // declared sequences and optionals were refused (inputs) or carried (outputs) already: this
+                // one declares no type, or a kind ONNX Runtime describes but Forge cannot carry (a map)
                 throw new ModelLoadException("Cannot load model " + sourceName + ": " + what + " '" + node.getName()
-                        + "' is a " + vi.getClass().getSimpleName()
-                        + ", not a tensor; only tensor inputs and outputs are supported");
+                        + "' is a " + vi.getClass().getSimpleName() + " that the model does not declare as such;"
+                        + " inputs must be tensors, and outputs tensors, sequences or optionals with their type"
+                        + " declared in the graph (sequence_type, optional_type)");
             }
             TensorInfo ti = (TensorInfo) vi;
             DType dtype;
@@ -365,6 +371,52 @@ final class ModelLoading {
             specs.add(new TensorSpec(node.getName(), dtype, shape, ti.getDimensionNames()));
         }
         return Collections.unmodifiableList(specs);
+    }
+
+    /**
+     * The output specs in declared order. Without carriers they are ONNX Runtime's, as always; with them
+     * (sequence or optional outputs, see {@link ModelSignature}) the session's outputs are the tensor
+     * outputs plus the carriers, so the tensors' specs come from ONNX Runtime and the sequences' and
+     * optionals' from the model's declaration (ONNX Runtime's Java API cannot describe an optional).
+     */
+    static List<TensorSpec> outputSpecs(
+            OrtSession session,
+            ModelSignature signature,
+            Map<String, ModelSignature.Carrier> carriers,
+            String sourceName)
+            throws OrtException {
+        if (carriers.isEmpty()) {
+            return specs(session.getOutputInfo(), "output", sourceName);
+        }
+        Map<String, NodeInfo> tensors = new java.util.LinkedHashMap<>();
+        for (Map.Entry<String, NodeInfo> e : session.getOutputInfo().entrySet()) {
+            if (!isCarrierOutput(e.getKey(), carriers)) {
+                tensors.put(e.getKey(), e.getValue());
+            }
+        }
+        Map<String, TensorSpec> byName = new java.util.HashMap<>();
+        for (TensorSpec spec : specs(tensors, "output", sourceName)) {
+            byName.put(spec.name(), spec);
+        }
+        List<TensorSpec> specs = new ArrayList<>();
+        for (ModelSignature.Declared d : signature.outputs) {
+            TensorSpec spec = carriers.containsKey(d.name) ? ModelSignature.spec(d) : byName.get(d.name);
+            if (spec == null) {
+                throw new ModelLoadException(
+                        "Cannot load model " + sourceName + ": ONNX Runtime does not list output '" + d.name + "'");
+            }
+            specs.add(spec);
+        }
+        return Collections.unmodifiableList(specs);
+    }
+
+    private static boolean isCarrierOutput(String name, Map<String, ModelSignature.Carrier> carriers) {
+        for (ModelSignature.Carrier c : carriers.values()) {
+            if (name.equals(c.value()) || name.equals(c.present())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** ONNX Runtime's message on one line, without the "Error code - X - message:" prefix. */
@@ -406,6 +458,12 @@ final class ModelLoading {
         byte[] bytes;
         /** The directory external data is read from, or null (bytes given directly: external data refused). */
         Path dir;
+        /** The declared inputs and outputs, read after validation. */
+        ModelSignature signature;
+        /** How sequence and optional outputs are carried (see {@link ModelSignature}); empty for tensors only. */
+        Map<String, ModelSignature.Carrier> carriers = Map.of();
+        /** Whether {@link #bytes} already carry them (a model from the optimized-model cache). */
+        boolean rewritten;
 
         Source(String name) {
             this.name = name;
@@ -414,11 +472,18 @@ final class ModelLoading {
         /** Reads (for files) and validates the model, before ONNX Runtime sees it. */
         abstract void check(ModelLimits limits);
 
+        /** After validation: the declared types, refusing inputs ONNX Runtime's Java API cannot feed. */
+        void readSignature() {
+            signature = ModelSignature.read(bytes, name);
+            carriers = signature.carriers(name);
+        }
+
         OrtSession create(OrtEnvironment env, SessionOptions so) throws OrtException {
             if (dir != null) {
                 so.addConfigEntry("session.model_external_initializers_file_folder_path", dir.toString());
             }
-            return env.createSession(bytes, so);
+            byte[] forOrt = carriers.isEmpty() || rewritten ? bytes : signature.rewrite(bytes, carriers);
+            return env.createSession(forOrt, so);
         }
 
         String sha256() {
@@ -449,6 +514,7 @@ final class ModelLoading {
                 @Override
                 void check(ModelLimits limits) {
                     ModelValidator.validate(this.bytes, name, null, limits);
+                    readSignature();
                 }
             };
             src.bytes = bytes;
@@ -491,6 +557,7 @@ final class ModelLoading {
                     }
                     dir = path.toAbsolutePath().getParent();
                     ModelValidator.validate(bytes, name, dir, limits);
+                    readSignature();
                 }
             };
         }

@@ -1,5 +1,6 @@
 package dev.forge.runtime;
 
+import ai.onnxruntime.OnnxSequence;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.TensorInfo;
@@ -46,6 +47,116 @@ final class ModelResults {
         }
         // uint16/32/64 arrive under the signed Java type of their width; the bytes are the values
         return Tensor.fromNativeOrder(dtype, info.getShape(), t.getByteBuffer());
+    }
+
+    /**
+     * A sequence or optional output from its carrier outputs (see {@link ModelSignature}): {@code present}
+     * (a bool scalar, null for a sequence) and {@code value}, a tensor or a sequence with one extra empty
+     * tensor at the end.
+     */
+    static Value fromCarrier(String sourceName, ModelSignature.Carrier c, OnnxValue present, OnnxValue value) {
+        if (present != null) {
+            Tensor flag = fromOrt(sourceName, c.output(), present);
+            if (flag.dtype() != DType.BOOL || flag.size() != 1) {
+                throw new ForgeRuntimeException("Output '" + c.output() + "' of " + sourceName
+                        + ": its presence flag is " + flag + ", expected a bool scalar");
+            }
+            if (flag.toByteArray()[0] == 0) {
+                return OptionalValue.empty(c.kind());
+            }
+        }
+        Value content = c.kind().isSequence() ? sequence(sourceName, c, value) : fromOrt(sourceName, c.output(), value);
+        return c.kind().isOptional() ? OptionalValue.of(content) : content;
+    }
+
+    /** The tensors of a carried sequence, without the empty tensor its carrier appended. */
+    private static TensorSequence sequence(String sourceName, ModelSignature.Carrier c, OnnxValue value) {
+        if (!(value instanceof OnnxSequence)) {
+            throw new ForgeRuntimeException("Output '" + c.output() + "' of " + sourceName + " came back as a "
+                    + value.getType() + ", expected a sequence");
+        }
+        List<? extends OnnxValue> elements;
+        try {
+            elements = ((OnnxSequence) value).getValue();
+        } catch (ai.onnxruntime.OrtException e) {
+            throw new ForgeRuntimeException(
+                    "Output '" + c.output() + "' of " + sourceName + ": cannot read the sequence: "
+                            + ModelLoading.ortReason(e),
+                    e);
+        }
+        try {
+            if (elements.isEmpty()) {
+                throw new ForgeRuntimeException("Output '" + c.output() + "' of " + sourceName
+                        + " came back without the tensor Forge appends to every sequence");
+            }
+            List<Tensor> tensors = new ArrayList<>(elements.size() - 1);
+            for (int i = 0; i < elements.size() - 1; i++) {
+                tensors.add(narrow(fromOrt(sourceName, c.output() + "[" + i + "]", elements.get(i)), c.elementType()));
+            }
+            return TensorSequence.of(c.elementType(), tensors);
+        } finally {
+            // each element is a native value of its own, made by getValue
+            for (OnnxValue e : elements) {
+                e.close();
+            }
+        }
+    }
+
+    /**
+     * A tensor of a carried sequence back in its element type: the carrier widened it to int64 or float
+     * exactly ({@link ModelSignature#wire}), so narrowing gives the original values (bits, for uint64).
+     */
+    static Tensor narrow(Tensor t, DType to) {
+        if (t.dtype() == to) {
+            return t;
+        }
+        long[] shape = t.shape();
+        switch (to) {
+            case FLOAT16:
+                return Tensor.ofFloat16(t.toFloatArray(), shape);
+            case BFLOAT16:
+                return Tensor.ofBFloat16(t.toFloatArray(), shape);
+            default:
+                break;
+        }
+        long[] v = t.toLongArray();
+        switch (to) {
+            case BOOL: {
+                boolean[] b = new boolean[v.length];
+                for (int i = 0; i < v.length; i++) {
+                    b[i] = v[i] != 0;
+                }
+                return Tensor.ofBool(b, shape);
+            }
+            case INT32:
+            case UINT32: {
+                int[] x = new int[v.length];
+                for (int i = 0; i < v.length; i++) {
+                    x[i] = (int) v[i];
+                }
+                return to == DType.INT32 ? Tensor.of(x, shape) : Tensor.ofUint32(x, shape);
+            }
+            case INT16:
+            case UINT16: {
+                short[] x = new short[v.length];
+                for (int i = 0; i < v.length; i++) {
+                    x[i] = (short) v[i];
+                }
+                return to == DType.INT16 ? Tensor.ofInt16(x, shape) : Tensor.ofUint16(x, shape);
+            }
+            case INT8:
+            case UINT8: {
+                byte[] x = new byte[v.length];
+                for (int i = 0; i < v.length; i++) {
+                    x[i] = (byte) v[i];
+                }
+                return to == DType.INT8 ? Tensor.ofInt8(x, shape) : Tensor.ofUint8(x, shape);
+            }
+            case UINT64:
+                return Tensor.ofUint64(v, shape);
+            default:
+                throw new IllegalStateException("no narrowing from " + t.dtype() + " to " + to);
+        }
     }
 
     /** ONNX Runtime returns a string tensor as nested String arrays, one level per dimension. */

@@ -165,6 +165,8 @@ public final class ModelValidator {
         double[] capturedDims;
 
         long capturedType;
+        /** Whether the last type read was a sequence, optional, map or sparse tensor (no tensor shape to follow). */
+        boolean capturedContainer;
         /** Values in each typed field of the tensor being read, by field number (float_data ... uint64_data). */
         final long[] typedCounts = new long[TensorProto.UINT64_DATA + 1];
 
@@ -416,13 +418,15 @@ public final class ModelValidator {
                         enter(what, list == null ? -1 : list.size());
                         capturedDims = null;
                         capturedType = 0;
+                        capturedContainer = false;
                         int name = valueInfo(stop);
                         leave();
                         if (list != null) {
                             list.add(name);
                         }
                         if (kind == GraphProto.INPUT) {
-                            g.inputDims.add(capturedDims);
+                            // a sequence's element shape is not the shape of a tensor the size bounds follow
+                            g.inputDims.add(capturedContainer ? null : capturedDims);
                             g.inputTypes.add((int) capturedType);
                         }
                     }
@@ -968,6 +972,7 @@ public final class ModelValidator {
                         int stop = message(
                                 "TypeProto", field == TypeProto.TENSOR_TYPE ? "tensor_type" : "sparse_tensor_type");
                         kinds++;
+                        capturedContainer |= field == TypeProto.SPARSE_TENSOR_TYPE;
                         tensorType(stop, name);
                     }
                     case TypeProto.SEQUENCE_TYPE, TypeProto.OPTIONAL_TYPE, TypeProto.MAP_TYPE -> {
@@ -980,6 +985,7 @@ public final class ModelValidator {
                                         ? "sequence_type"
                                         : field == TypeProto.OPTIONAL_TYPE ? "optional_type" : "map_type");
                         kinds++;
+                        capturedContainer = true;
                         while (next(stop)) {
                             if (field == inner) {
                                 int s2 = message(

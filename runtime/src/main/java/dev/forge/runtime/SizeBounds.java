@@ -79,6 +79,11 @@ final class SizeBounds {
             }
             Node n = new Node(g, k, v);
             inferNode(n);
+            if (n.outSequence != null && n.outShapes.length > 0 && n.output(0) >= 0 && !w.isEmpty(n.output(0))) {
+                checkSequence(g, k, n);
+                v.putSequence(n.output(0), n.outSequence, n.outTypes[0], n.exact);
+                continue;
+            }
             for (int j = 0; j < n.outShapes.length; j++) {
                 double[] shape = n.outShapes[j];
                 int out = n.output(j);
@@ -106,6 +111,34 @@ final class SizeBounds {
         }
     }
 
+    /**
+     * A sequence holds copies of its tensors (ONNX Runtime's SequenceConstruct and SequenceInsert copy
+     * them), so all of them together count as one tensor against {@link ModelLimits#maxTensorBytes()}: a
+     * sequence of the same large initializer a hundred times is that allocation, and ConcatFromSequence
+     * would make it one tensor.
+     */
+    private void checkSequence(GraphInfo g, int k, Node n) throws Problem {
+        double elements = 0;
+        for (double[] shape : n.outSequence) {
+            double e = 1;
+            for (double d : shape) {
+                e *= d;
+            }
+            elements += e;
+        }
+        DType type = n.outTypes[0];
+        int bits = type != null ? 8 * type.byteSize() : 8;
+        double bytes = Math.ceil(elements * bits / 8);
+        if (bytes > w.limits.maxTensorBytes()) {
+            throw w.refused("node " + w.label(g, k) + " would make a sequence of " + n.outSequence.length
+                    + " tensors holding " + String.format(Locale.ROOT, "%.0f", elements) + " elements of "
+                    + (type != null ? DataType.name(type.onnxElementType()) : "at least 1 byte") + " ("
+                    + String.format(Locale.ROOT, "%.0f", bytes) + " bytes"
+                    + (n.exact ? "" : ", counting every symbolic dimension as 1")
+                    + "), more than ModelLimits.maxTensorBytes (" + w.limits.maxTensorBytes() + ")");
+        }
+    }
+
     String shapeText(double[] shape) {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < shape.length; i++) {
@@ -125,6 +158,9 @@ final class SizeBounds {
         final double[][] outShapes;
         final DType[] outTypes;
         final double[][] outValues;
+        /** The lower-bound shapes of the tensors of a sequence output, or null (no sequence, or unknown). */
+        double[][] outSequence;
+
         boolean exact = true;
 
         Node(GraphInfo g, int k, Values v) {
@@ -176,6 +212,15 @@ final class SizeBounds {
             return i < 0 ? null : v.constant(i);
         }
 
+        /** The input's tensors' lower-bound shapes when it is a sequence whose tensors are all known, else null. */
+        double[][] sequence(int j) {
+            int i = inputIndex(j);
+            if (i >= 0 && v.sequence(i) != null && !v.exact(i)) {
+                exact = false;
+            }
+            return i < 0 ? null : v.sequence(i);
+        }
+
         Attr attr(String key) {
             return attrs.map.get(key);
         }
@@ -220,6 +265,9 @@ final class SizeBounds {
 
     /** Shape rules; each leaves the outputs unknown when something it needs is unknown or odd. */
     void inferNode(Node n) {
+        if (inferSequence(n)) {
+            return;
+        }
         double[] x = n.has(0) ? n.shape(0) : null;
         DType t = n.type(0);
         switch (n.op) {
@@ -839,6 +887,92 @@ final class SizeBounds {
         }
     }
 
+    /**
+     * The sequence operators that can gather constants into one allocation: SequenceEmpty,
+     * SequenceConstruct and SequenceInsert (the tensors, see {@link #checkSequence}) and ConcatFromSequence
+     * (one tensor, as Concat). True when {@code n} is one of them.
+     */
+    boolean inferSequence(Node n) {
+        switch (n.op) {
+            case "SequenceEmpty": {
+                DType type = DataType.dtype(n.i("dtype", DataType.FLOAT));
+                if (n.outShapes.length > 0) {
+                    n.outSequence = new double[0][];
+                    n.outTypes[0] = type;
+                }
+                return true;
+            }
+            case "SequenceConstruct": {
+                double[][] shapes = new double[n.inCount][];
+                for (int j = 0; j < n.inCount; j++) {
+                    shapes[j] = n.has(j) ? n.shape(j) : null;
+                    if (shapes[j] == null) {
+                        return true;
+                    }
+                }
+                if (n.outShapes.length > 0) {
+                    n.outSequence = shapes;
+                    n.outTypes[0] = n.inCount > 0 ? n.type(0) : null;
+                }
+                return true;
+            }
+            case "SequenceInsert": {
+                double[][] seq = n.sequence(0);
+                double[] x = n.has(1) ? n.shape(1) : null;
+                if (seq != null && x != null && n.outShapes.length > 0) {
+                    double[][] shapes = Arrays.copyOf(seq, seq.length + 1);
+                    shapes[seq.length] = x;
+                    n.outSequence = shapes;
+                    n.outTypes[0] = n.type(1);
+                }
+                return true;
+            }
+            case "ConcatFromSequence": {
+                double[][] seq = n.sequence(0);
+                if (seq == null || seq.length == 0) {
+                    return true;
+                }
+                boolean newAxis = n.i("new_axis", 0) != 0;
+                int rank = seq[0].length;
+                int axis = axis(n.i("axis", 0), newAxis ? rank + 1 : rank);
+                if (axis < 0) {
+                    return true;
+                }
+                double[] out = newAxis ? new double[rank + 1] : seq[0].clone();
+                for (double[] s : seq) {
+                    if (s.length != rank) {
+                        return true;
+                    }
+                }
+                if (newAxis) {
+                    for (int d = 0, j = 0; d <= rank; d++) {
+                        if (d == axis) {
+                            out[d] = seq.length;
+                        } else {
+                            double m = 0;
+                            for (double[] s : seq) {
+                                m = Math.max(m, s[j]);
+                            }
+                            out[d] = m;
+                            j++;
+                        }
+                    }
+                } else {
+                    for (int i = 1; i < seq.length; i++) {
+                        for (int d = 0; d < rank; d++) {
+                            out[d] = d == axis ? out[d] + seq[i][d] : Math.max(out[d], seq[i][d]);
+                        }
+                    }
+                }
+                int i = n.inputIndex(0);
+                n.out(out, i < 0 ? null : n.v.type(i));
+                return true;
+            }
+            default:
+                return false;
+        }
+    }
+
     /** Output shape of a convolution or pooling window sweep, as ONNX defines it. */
     double[] spatial(Node n, double[] x, double[] kernel, boolean ceil, double channels) {
         int sp = x.length - 2;
@@ -905,24 +1039,40 @@ final class SizeBounds {
         private final List<DType> types = new ArrayList<>();
         private final List<double[]> constants = new ArrayList<>();
         private final List<Boolean> exact = new ArrayList<>();
+        private final List<double[][]> sequences = new ArrayList<>();
 
         Values(Walk w) {
             this.names = new NameTable(w);
         }
 
         void put(int handle, double[] shape, DType type, boolean isExact, double[] constant) {
+            put(handle, shape, type, isExact, constant, null);
+        }
+
+        /** A sequence value: the lower-bound shapes of its tensors. */
+        void putSequence(int handle, double[][] tensors, DType type, boolean isExact) {
+            put(handle, null, type, isExact, null, tensors);
+        }
+
+        private void put(int handle, double[] shape, DType type, boolean isExact, double[] constant, double[][] seq) {
             int i = names.add(handle);
             if (i == shapes.size()) {
                 shapes.add(shape);
                 types.add(type);
                 constants.add(constant);
                 exact.add(isExact);
+                sequences.add(seq);
             } else {
                 shapes.set(i, shape);
                 types.set(i, type);
                 constants.set(i, constant);
                 exact.set(i, isExact);
+                sequences.set(i, seq);
             }
+        }
+
+        double[][] sequence(int i) {
+            return sequences.get(i);
         }
 
         int index(int handle) {

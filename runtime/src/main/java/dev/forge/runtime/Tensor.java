@@ -26,7 +26,17 @@ import java.util.Objects;
  *
  * <p>Instances are safe to share between threads: nothing reads the buffer's position or limit.
  */
-public final class Tensor {
+public final class Tensor implements Value {
+    /**
+     * A tensor is a value of kind {@link ValueKind#TENSOR}.
+     *
+     * @return {@link ValueKind#TENSOR}
+     */
+    @Override
+    public ValueKind kind() {
+        return ValueKind.TENSOR;
+    }
+
     /** The largest data size a tensor can hold, in bytes (the largest Java buffer). */
     public static final int MAX_BYTES = Integer.MAX_VALUE - 8;
 

@@ -4,7 +4,11 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * The declared name, element type and shape of a model input or output.
+ * The declared name, element type and shape of a model input or output, and its {@link ValueKind}: a
+ * tensor, or a sequence or optional of tensors (an output only; ONNX Runtime's Java API cannot feed them).
+ * For a container, {@link #dtype()} and {@link #shape()} describe the tensors it holds, as the model
+ * declares them (a sequence's elements may differ in shape at run time); a tensor type that declares no
+ * shape has rank 0 here.
  *
  * <p>A dynamic dimension is {@code -1} in {@link #shape()}; its symbolic name (such as {@code N} for
  * the batch) is at the same position in {@link #dimNames()}, which holds {@code null} for fixed
@@ -14,8 +18,22 @@ import java.util.Objects;
  * @param dtype the element type
  * @param shape the dimensions, -1 where dynamic
  * @param dimNames the symbolic names of dynamic dimensions, null elsewhere; same length as shape
+ * @param kind a tensor, or the container the tensors are in
  */
-public record TensorSpec(String name, DType dtype, long[] shape, String[] dimNames) {
+public record TensorSpec(String name, DType dtype, long[] shape, String[] dimNames, ValueKind kind) {
+
+    /**
+     * The spec of a tensor ({@link ValueKind#TENSOR}).
+     *
+     * @param name the input or output name
+     * @param dtype the element type
+     * @param shape the dimensions, -1 where dynamic
+     * @param dimNames the symbolic names of dynamic dimensions, null elsewhere; null for none
+     * @throws IllegalArgumentException if the arrays differ in length or a dimension is below -1
+     */
+    public TensorSpec(String name, DType dtype, long[] shape, String[] dimNames) {
+        this(name, dtype, shape, dimNames, ValueKind.TENSOR);
+    }
 
     /**
      * Validates and copies the arrays.
@@ -24,11 +42,13 @@ public record TensorSpec(String name, DType dtype, long[] shape, String[] dimNam
      * @param dtype the element type
      * @param shape the dimensions, -1 where dynamic
      * @param dimNames the symbolic names of dynamic dimensions, null elsewhere; null for none
+     * @param kind a tensor, or the container the tensors are in
      * @throws IllegalArgumentException if the arrays differ in length or a dimension is below -1
      */
     public TensorSpec {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(dtype, "dtype");
+        Objects.requireNonNull(kind, "kind");
         shape = Objects.requireNonNull(shape, "shape").clone();
         dimNames = dimNames == null ? new String[shape.length] : dimNames.clone();
         if (dimNames.length != shape.length) {
@@ -69,7 +89,26 @@ public record TensorSpec(String name, DType dtype, long[] shape, String[] dimNam
     }
 
     /**
-     * The number of dimensions.
+     * Whether this is a plain tensor, not a sequence or optional.
+     *
+     * @return true for {@link ValueKind#TENSOR}
+     */
+    public boolean isTensor() {
+        return kind == ValueKind.TENSOR;
+    }
+
+    /**
+     * The ONNX type as text: {@code float32[N,10]}, {@code sequence(float32[5])}, {@code
+     * optional(sequence(float32[5]))}.
+     *
+     * @return the type
+     */
+    public String typeString() {
+        return kind.describe(dtype.typeName() + shapeString());
+    }
+
+    /**
+     * The number of dimensions (of the tensors inside, for a container).
      *
      * @return the rank
      */
@@ -116,17 +155,18 @@ public record TensorSpec(String name, DType dtype, long[] shape, String[] dimNam
         return name.equals(t.name)
                 && dtype == t.dtype
                 && Arrays.equals(shape, t.shape)
-                && Arrays.equals(dimNames, t.dimNames);
+                && Arrays.equals(dimNames, t.dimNames)
+                && kind == t.kind;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(name, dtype, Arrays.hashCode(shape), Arrays.hashCode(dimNames));
+        return Objects.hash(name, dtype, Arrays.hashCode(shape), Arrays.hashCode(dimNames), kind);
     }
 
-    /** {@code input: float32[N,1,28,28]}. */
+    /** {@code input: float32[N,1,28,28]}, {@code res: sequence(float32[5])}. */
     @Override
     public String toString() {
-        return name + ": " + dtype.typeName() + shapeString();
+        return name + ": " + typeString();
     }
 }

@@ -8,6 +8,9 @@
  * <ul>
  *   <li>{@link dev.forge.runtime.Model} — a loaded model; thread-safe; {@link AutoCloseable}.
  *   <li>{@link dev.forge.runtime.Tensor} — an immutable host tensor on a little-endian buffer.
+ *   <li>{@link dev.forge.runtime.Value} — what {@link dev.forge.runtime.Model#runValues} returns: a
+ *       tensor, a {@link dev.forge.runtime.TensorSequence} or an {@link dev.forge.runtime.OptionalValue}
+ *       (ONNX sequence and optional outputs).
  *   <li>{@link dev.forge.runtime.Npy} — reads and writes NumPy {@code .npy} files.
  *   <li>{@link dev.forge.runtime.ModelOptions} and {@link dev.forge.runtime.Device} — how and where a
  *       model runs, including the optimized-model cache.

@@ -410,6 +410,47 @@ class HostileModelTest {
     }
 
     @Test
+    void sequencesCountAllTheirTensorsAndConcatFromSequenceCarriesShapesOn() {
+        ModelLimits oneMiB = ModelLimits.builder().maxTensorBytes(1 << 20).build();
+        // c: 500 x 500 floats (1,000,000 bytes) is under 1 MiB; a sequence holding two copies of it is not
+        Msg fill = node("ConstantOfShape", "fill", List.of("shape"), List.of("big"));
+        Msg twice = node("SequenceConstruct", "twice", List.of("big", "big"), List.of("s"));
+        Msg cat = node("ConcatFromSequence", "cat", List.of("s"), List.of("c"), intAttr("axis", 0));
+        Msg shape = int64Initializer("shape", new long[] {500, 500}, 2);
+        assertMessage(
+                refusedBytes(model(addConstant(List.of(fill, twice, cat), List.of(shape))), oneMiB),
+                "node 'twice' (SequenceConstruct) would make a sequence of 2 tensors holding 500000 elements of float"
+                        + " (2000000 bytes), more than ModelLimits.maxTensorBytes (1048576)");
+        // SequenceEmpty + SequenceInsert count the same way
+        Msg empty = node("SequenceEmpty", "empty", List.of(), List.of("e"));
+        Msg first = node("SequenceInsert", "first", List.of("e", "big"), List.of("s1"));
+        Msg second = node("SequenceInsert", "second", List.of("s1", "big"), List.of("s"));
+        assertMessage(
+                refusedBytes(model(addConstant(List.of(fill, empty, first, second, cat), List.of(shape))), oneMiB),
+                "node 'second' (SequenceInsert) would make a sequence of 2 tensors");
+        // ConcatFromSequence's shape flows on: a Tile of its [1, 1] result by 1024 x 1024 is 4 MiB
+        Msg one = floatInitializer("one", new float[] {1}, 1, 1);
+        Msg seq = node("SequenceConstruct", "seq", List.of("one"), List.of("s"));
+        Msg cat1 = node("ConcatFromSequence", "cat", List.of("s"), List.of("joined"), intAttr("axis", 0));
+        Msg tile = node("Tile", "tile", List.of("joined", "reps"), List.of("c"));
+        assertMessage(
+                refusedBytes(
+                        model(addConstant(
+                                List.of(seq, cat1, tile),
+                                List.of(one, int64Initializer("reps", new long[] {1024, 1024}, 2)))),
+                        oneMiB),
+                "node 'tile' (Tile) would make a tensor of 1024 x 1024");
+        // and the same model with small sizes loads and runs: x + 1
+        try (Model m = Model.load(
+                model(addConstant(
+                        List.of(seq, cat1, tile), List.of(one, int64Initializer("reps", new long[] {1, 1}, 2)))),
+                "small",
+                ModelOptions.builder().limits(oneMiB).build())) {
+            assertArrayEquals(new float[] {3}, run(m, 2));
+        }
+    }
+
+    @Test
     void tensorsWhoseSizeIsFixedByConstantsInTheModelAreBoundedToo() {
         // ~300 bytes that would make ONNX Runtime allocate 40 GB while constant-folding at load time
         assertMessage(

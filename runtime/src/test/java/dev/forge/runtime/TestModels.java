@@ -311,6 +311,130 @@ final class TestModels {
         return m.build();
     }
 
+    // ---------------------------------------------------------------- sequences and optionals
+
+    /** A TypeProto of a tensor; no dims given: no shape at all (unknown rank). */
+    static Msg tensorType(int elemType, Object... dims) {
+        Msg tensorType = new Msg().i64(1, elemType);
+        if (dims.length > 0) {
+            Msg shape = new Msg();
+            for (Object d : dims) {
+                Msg dim = new Msg();
+                if (d instanceof String) {
+                    dim.str(2, (String) d);
+                } else {
+                    dim.i64(1, ((Number) d).longValue());
+                }
+                shape.msg(1, dim);
+            }
+            tensorType.msg(2, shape);
+        }
+        return new Msg().msg(1, tensorType);
+    }
+
+    /** TypeProto {@code sequence(elem)} (sequence_type = 4, its elem_type = 1). */
+    static Msg sequenceType(Msg elem) {
+        return new Msg().msg(4, new Msg().msg(1, elem));
+    }
+
+    /** TypeProto {@code optional(elem)} (optional_type = 9, its elem_type = 1). */
+    static Msg optionalType(Msg elem) {
+        return new Msg().msg(9, new Msg().msg(1, elem));
+    }
+
+    /** A ValueInfoProto of any type. */
+    static Msg typed(String name, Msg type) {
+        return new Msg().str(1, name).msg(2, type);
+    }
+
+    /** A TYPE_PROTO attribute (tp = 14, type 13), as the Optional operator's {@code type}. */
+    static Msg typeAttr(String name, Msg type) {
+        return new Msg().str(1, name).msg(14, type).i64(20, 13);
+    }
+
+    /**
+     * Every kind of output from a: float[N] and b: float[2]: {@code y = a + a} (a tensor), {@code parts =
+     * SequenceConstruct(a, b)}, {@code nothing = SequenceEmpty()}, {@code some = Optional(a)}, {@code none =
+     * Optional(type float tensor)}, {@code someSeq = Optional(parts)}, {@code noneSeq = Optional(type
+     * sequence)}. The empty sequence and the empty optionals are what ONNX Runtime's Java API cannot return
+     * by itself (a failed run and a JVM crash).
+     */
+    static byte[] sequencesAndOptionals() {
+        ModelSpec m = new ModelSpec();
+        m.graphName = "sequences_and_optionals";
+        m.nodes.add(node("Add", "add", List.of("a", "a"), List.of("y")));
+        m.nodes.add(node("SequenceConstruct", "construct", List.of("a", "b"), List.of("parts")));
+        m.nodes.add(node("SequenceEmpty", "empty", List.of(), List.of("nothing"), intAttr("dtype", FLOAT)));
+        m.nodes.add(node("Optional", "some", List.of("a"), List.of("some")));
+        m.nodes.add(node("Optional", "none", List.of(), List.of("none"), typeAttr("type", tensorType(FLOAT, "N"))));
+        m.nodes.add(node("Optional", "someSeq", List.of("parts"), List.of("someSeq")));
+        m.nodes.add(node(
+                "Optional",
+                "noneSeq",
+                List.of(),
+                List.of("noneSeq"),
+                typeAttr("type", sequenceType(tensorType(FLOAT)))));
+        m.inputs.add(valueInfo("a", FLOAT, "N"));
+        m.inputs.add(valueInfo("b", FLOAT, 2L));
+        m.outputs.add(valueInfo("y", FLOAT, "N"));
+        m.outputs.add(typed("parts", sequenceType(tensorType(FLOAT))));
+        m.outputs.add(typed("nothing", sequenceType(tensorType(FLOAT))));
+        m.outputs.add(typed("some", optionalType(tensorType(FLOAT, "N"))));
+        m.outputs.add(typed("none", optionalType(tensorType(FLOAT, "N"))));
+        m.outputs.add(typed("someSeq", optionalType(sequenceType(tensorType(FLOAT)))));
+        m.outputs.add(typed("noneSeq", optionalType(sequenceType(tensorType(FLOAT)))));
+        return m.build();
+    }
+
+    /** parts = SequenceConstruct(s, s), some = Optional(s), someSeq = Optional(parts), s: T[N] for an element type T. */
+    static byte[] sequenceOf(int elemType) {
+        ModelSpec m = new ModelSpec();
+        m.graphName = "sequence_of_" + elemType;
+        m.nodes.add(node("SequenceConstruct", "construct", List.of("s", "s"), List.of("parts")));
+        m.nodes.add(node("Optional", "some", List.of("s"), List.of("some")));
+        m.inputs.add(valueInfo("s", elemType, "N"));
+        m.outputs.add(typed("parts", sequenceType(tensorType(elemType, "N"))));
+        m.outputs.add(typed("some", optionalType(tensorType(elemType, "N"))));
+        m.nodes.add(node("Optional", "someSeq", List.of("parts"), List.of("someSeq")));
+        m.outputs.add(typed("someSeq", optionalType(sequenceType(tensorType(elemType, "N")))));
+        return m.build();
+    }
+
+    /** As {@link #sequenceOf} for s = Cast(x, to), x: int64[N]: for the types Java cannot feed (uint16/32/64). */
+    static byte[] sequenceOfCast(int to) {
+        ModelSpec m = new ModelSpec();
+        m.graphName = "sequence_of_cast_" + to;
+        m.nodes.add(node("Cast", "cast", List.of("x"), List.of("s"), intAttr("to", to)));
+        m.nodes.add(node("SequenceConstruct", "construct", List.of("s", "s"), List.of("parts")));
+        m.nodes.add(node("Optional", "some", List.of("s"), List.of("some")));
+        m.inputs.add(valueInfo("x", INT64, "N"));
+        m.outputs.add(typed("parts", sequenceType(tensorType(to, "N"))));
+        m.outputs.add(typed("some", optionalType(tensorType(to, "N"))));
+        m.nodes.add(node("Optional", "someSeq", List.of("parts"), List.of("someSeq")));
+        m.outputs.add(typed("someSeq", optionalType(sequenceType(tensorType(to, "N")))));
+        return m.build();
+    }
+
+    /** n = SequenceLength(s), s: sequence(float[N]) as a graph input. */
+    static byte[] sequenceInput() {
+        ModelSpec m = new ModelSpec();
+        m.graphName = "sequence_input";
+        m.nodes.add(node("SequenceLength", "len", List.of("s"), List.of("n")));
+        m.inputs.add(typed("s", sequenceType(tensorType(FLOAT, "N"))));
+        m.outputs.add(valueInfo("n", INT64));
+        return m.build();
+    }
+
+    /** h = OptionalHasElement(o), o: optional(float[N]) as a graph input. */
+    static byte[] optionalInput() {
+        ModelSpec m = new ModelSpec();
+        m.graphName = "optional_input";
+        m.nodes.add(node("OptionalHasElement", "has", List.of("o"), List.of("h")));
+        m.inputs.add(typed("o", optionalType(tensorType(FLOAT, "N"))));
+        m.outputs.add(valueInfo("h", BOOL));
+        return m.build();
+    }
+
     /** The conv model's 2 filters of 3x3 and biases. */
     static final float[] CONV_W = {
         0, 0, 0, 0, 1, 0, 0, 0, 0, // identity filter

@@ -1,11 +1,17 @@
 package dev.forge.testdata;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.forge.runtime.DType;
+import dev.forge.runtime.OptionalValue;
 import dev.forge.runtime.Tensor;
+import dev.forge.runtime.TensorSequence;
+import dev.forge.runtime.Value;
+import dev.forge.runtime.ValueKind;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -100,6 +106,37 @@ class NodeConformanceTest {
                 Tensor.of(new long[] {1L << 40}, 1), Tensor.of(new long[] {(1L << 40) + 1}, 1)));
         assertNotNull(NodeConformance.compare(
                 Tensor.ofStrings(new String[] {"a"}, 1), Tensor.ofStrings(new String[] {"b"}, 1)));
+    }
+
+    @Test
+    void sequences_compare_tensor_by_tensor_and_optionals_by_presence_and_content() {
+        TensorSequence two = TensorSequence.of(
+                DType.FLOAT32, List.of(Tensor.of(new float[] {1, 2}, 2), Tensor.of(new float[] {3}, 1)));
+        TensorSequence near = TensorSequence.of(
+                DType.FLOAT32, List.of(Tensor.of(new float[] {1, 2.0001f}, 2), Tensor.of(new float[] {3}, 1)));
+        TensorSequence one = TensorSequence.of(DType.FLOAT32, List.of(Tensor.of(new float[] {1, 2}, 2)));
+        TensorSequence off = TensorSequence.of(
+                DType.FLOAT32, List.of(Tensor.of(new float[] {1, 2}, 2), Tensor.of(new float[] {3.1f}, 1)));
+        assertNull(NodeConformance.compare((Value) two, near));
+        assertNotNull(NodeConformance.compare((Value) two, one));
+        assertTrue(NodeConformance.compare((Value) two, off).startsWith("sequence element 1"));
+        OptionalValue empty = OptionalValue.empty(ValueKind.OPTIONAL_SEQUENCE);
+        assertNull(NodeConformance.compare(empty, OptionalValue.empty(ValueKind.OPTIONAL_SEQUENCE)));
+        assertNotNull(NodeConformance.compare(empty, OptionalValue.of(two)));
+        assertNull(NodeConformance.compare(OptionalValue.of(two), OptionalValue.of(near)));
+        assertNotNull(NodeConformance.compare(OptionalValue.of(two), OptionalValue.of(off)));
+        assertNotNull(NodeConformance.compare((Value) two, OptionalValue.of(two)));
+    }
+
+    @Test
+    void the_suites_sequence_and_optional_files_are_read_as_values() {
+        Path seq = NodeConformance.suite().resolve("test_if_seq/test_data_set_0/output_0.pb");
+        TensorSequence s = ExpectedValues.read(seq, ValueKind.SEQUENCE).asSequence();
+        assertEquals(1, s.size());
+        assertArrayEquals(new float[] {1, 2, 3, 4, 5}, s.get(0).toFloatArray());
+        Path opt = NodeConformance.suite().resolve("test_if_opt/test_data_set_0/output_0.pb");
+        OptionalValue o = ExpectedValues.read(opt, ValueKind.OPTIONAL_SEQUENCE).asOptional();
+        assertEquals(s, o.get().asSequence());
     }
 
     private static Path copyCase(String name, Path tmp) throws IOException {

@@ -11,7 +11,9 @@ import ai.onnxruntime.TensorInfo;
 import dev.forge.compiler.onnx.OnnxTypes;
 import dev.forge.compiler.onnx.proto.Onnx;
 import dev.forge.runtime.DType;
+import dev.forge.runtime.OptionalValue;
 import dev.forge.runtime.Tensor;
+import dev.forge.runtime.TensorSequence;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -59,6 +61,26 @@ final class PlainOrt {
                 return true;
             }
             return Arrays.equals(bytes, o.bytes) && Arrays.equals(strings, o.strings);
+        }
+
+        /**
+         * A Forge value in the same form, to compare with what plain ONNX Runtime returned: a tensor, a
+         * sequence, or for a present optional its content (plain ONNX Runtime returns the content itself).
+         */
+        static Value of(dev.forge.runtime.Value v) {
+            if (v instanceof Tensor t) {
+                return of(t);
+            }
+            if (v instanceof TensorSequence s) {
+                List<Value> elements = new ArrayList<>();
+                for (Tensor t : s.tensors()) {
+                    elements.add(of(t));
+                }
+                return new Value("sequence", new long[0], null, null, elements);
+            }
+            OptionalValue o = v.asOptional();
+            // an empty optional is what plain ONNX Runtime's Java API cannot return (the JVM crashes)
+            return o.isPresent() ? of(o.get()) : new Value("empty optional", new long[0], null, null, null);
         }
 
         /** A Forge tensor in the same form, to compare with what plain ONNX Runtime returned. */

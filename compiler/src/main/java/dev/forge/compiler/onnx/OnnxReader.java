@@ -190,6 +190,12 @@ public final class OnnxReader {
                 throw new OnnxFormatException(
                         source + ": graph output '" + vi.getName() + "' is not produced by any node");
             }
+            if (vi.hasType() && !vi.getType().hasTensorType()) {
+                throw new OnnxFormatException(source + ": graph output '" + vi.getName() + "' is a "
+                        + vi.getType().getValueCase().name().toLowerCase(java.util.Locale.ROOT)
+                        + "; the compiler's graph carries tensors only (the runtime's Model.runValues returns"
+                        + " sequences and optionals)");
+            }
             ValueType declaredType = vi.getType().hasTensorType() ? valueType(vi, source) : g.type(vi.getName());
             ValueType inferred = g.type(vi.getName());
             g.addOutput(new ValueInfo(vi.getName(), preferDeclared(declaredType, inferred)));
