@@ -209,6 +209,21 @@ class SparkTrainerFromTrainingTest {
     }
 
     @Test
+    void max_steps_ends_the_run_inside_a_round_and_a_per_step_schedule_counts_up_to_it() {
+        // 4 steps per epoch, k = 3: rounds of 3 and 1 steps in epoch 1, then the limit cuts epoch 2's first round
+        Training t = training(tinyNet(), Optimizer.momentum(0.1, 0.9), Schedule.warmupCosine(2))
+                .maxSteps(6);
+        SparkTrainingResult r = SparkTrainer.from(t).workers(2).localSteps(3).fit(table());
+        assertEquals(6, r.steps());
+        assertEquals(
+                List.of(3L, 4L, 6L), r.rounds().stream().map(RoundStats::step).toList());
+        assertEquals(1, r.history().size(), "the cut epoch 2 is in rounds.csv only");
+        // epoch 1 ended at step 4 of a 6-step run: warm-up 2, then cosine over 4 steps, 2 of them done
+        assertEquals(
+                0.1 * (1 + Math.cos(Math.PI * 2 / 4)) / 2, r.history().get(0).lr(), 1e-12);
+    }
+
+    @Test
     void settings_spark_cannot_honour_are_refused_by_name() {
         Graph net = tinyNet();
         Function<Training, String> refusal =
