@@ -182,25 +182,25 @@ public final class SparkTrainer {
         if (s.replicas().isAuto() || s.replicas().count() != 1) {
             throw refused(
                     "replicas(" + s.replicas() + ")",
-                    "it splits a step over sessions of one JVM, while a"
-                            + " Spark task trains its batch / workers rows on one session; set the Training's replicas to 1"
-                            + " and spread the run with SparkTrainer.workers(N) and threads(T)");
+                    "it splits a step over sessions of one JVM, while a Spark task trains its batch / workers rows on"
+                            + " one session; set the Training's replicas to 1 and spread the run with"
+                            + " SparkTrainer.workers(N) and threads(T)");
         }
         if (s.microBatch() > 0) {
             throw refused(
                     "microBatch(" + s.microBatch() + ")",
-                    "a Spark task runs its whole share of each step at"
-                            + " once; set the Training's microBatch to 0, or use more workers for smaller shares");
+                    "a Spark task runs its whole share of each step at once; set the Training's microBatch to 0, or"
+                            + " use more workers for smaller shares");
         }
         if (s.runtime().device().kind() == Device.Kind.CUDA) {
             throw refused(
                     "device(" + s.runtime().device() + ")",
-                    "executors train on the CPU; leave the" + " Training on the CPU (or Device.auto())");
+                    "executors train on the CPU; leave the Training on the CPU (or Device.auto())");
         }
         if (s.checkpoint() != null) {
             throw refused(
                     "checkpointTo(" + s.checkpoint() + ")",
-                    "a Spark run writes its own checkpoint of rounds;" + " use SparkTrainer.checkpointDir(dir)");
+                    "a Spark run writes its own checkpoint of rounds; use SparkTrainer.checkpointDir(dir)");
         }
         if (s.resumes()) {
             throw refused(
@@ -211,9 +211,9 @@ public final class SparkTrainer {
         if (!s.listeners().isEmpty()) {
             throw refused(
                     s.listeners().size() + " listener(s)",
-                    "the listeners run around a single JVM's steps;"
-                            + " SparkTrainer records rounds and epochs itself: log(out, everyRounds) prints them and"
-                            + " checkpointDir(dir) writes history.csv, rounds.csv and loss.png");
+                    "the listeners run around a single JVM's steps; SparkTrainer records rounds and epochs itself:"
+                            + " log(out, everyRounds) prints them and checkpointDir(dir) writes history.csv, rounds.csv"
+                            + " and loss.png");
         }
         SparkTrainer t = new SparkTrainer(s.trainedGraph());
         t.loss = s.loss();
@@ -225,7 +225,7 @@ public final class SparkTrainer {
         t.maxStepsPerEpoch = s.maxStepsPerEpoch();
         t.seed = s.seed();
         t.shuffle = s.shuffle();
-        t.inheritedFactors = Map.copyOf(s.lrFactors());
+        t.inheritedFactors = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(s.lrFactors()));
         return t;
     }
 

@@ -205,7 +205,7 @@ public final class TrainParquet {
         }
         if (o.containsKey("schedule") && o.containsKey("warmup")) {
             throw new IllegalArgumentException(
-                    "TrainParquet: give --schedule or --warmup, not both (--warmup is a" + " warm-up cosine schedule)");
+                    "TrainParquet: give --schedule or --warmup, not both (--warmup is a warm-up cosine schedule)");
         }
         // usage errors before anything starts
         if (o.containsKey("schedule")) {
