@@ -350,6 +350,65 @@ public final class Training {
     }
 
     /**
+     * A read-only snapshot of this configuration, for code that runs the same training elsewhere (the spark
+     * module's {@code SparkTrainer.from(Training)}): later changes to this {@code Training} do not reach it.
+     * Freezing and learning-rate groups come resolved on the net, as {@link #fit} resolves them.
+     *
+     * @throws IllegalArgumentException as {@link #trainedGraph()} and {@link #learningRate} rules do at {@link #fit}
+     */
+    public Settings settings() {
+        Graph g = trainedGraph();
+        return new Settings(
+                g,
+                loss,
+                optimizer,
+                schedule,
+                batchSize,
+                epochs,
+                maxSteps,
+                maxStepsPerEpoch,
+                seed,
+                shuffle,
+                runtime,
+                replicas,
+                microBatch,
+                java.util.Collections.unmodifiableMap(lrFactors(g)),
+                checkpoint,
+                resume != null,
+                List.copyOf(listeners));
+    }
+
+    /**
+     * The settings of a {@link Training}, as {@link #settings()} returns them.
+     *
+     * @param trainedGraph {@link #trainedGraph()}: a copy of the net, prepared, frozen parameters made constants
+     * @param lrFactors the learning-rate factor of each trained parameter a {@link #learningRate} rule selects
+     * @param maxSteps 0 for no limit
+     * @param maxStepsPerEpoch 0 for the whole training set
+     * @param microBatch 0 for whole shares
+     * @param checkpoint the {@link #checkpointTo} file, or null
+     * @param resumes whether {@link #resumeFrom} was given
+     */
+    public record Settings(
+            Graph trainedGraph,
+            Loss loss,
+            Optimizer optimizer,
+            Schedule schedule,
+            int batchSize,
+            int epochs,
+            long maxSteps,
+            int maxStepsPerEpoch,
+            long seed,
+            boolean shuffle,
+            ModelOptions runtime,
+            Replicas replicas,
+            int microBatch,
+            Map<String, Double> lrFactors,
+            Path checkpoint,
+            boolean resumes,
+            List<TrainingListener> listeners) {}
+
+    /**
      * Trains on {@code train} and evaluates on {@code test} after every epoch.
      *
      * @return the history, trained state and final evaluation, ready to export

@@ -12,11 +12,14 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What an executor needs to rebuild the driver's training graph: the net as ONNX bytes with the names of its
- * trained parameters (ONNX has no notion of "trainable"), the loss, the optimizer and the trainer's settings.
+ * trained parameters (ONNX has no notion of "trainable"; frozen parameters are constants of the net), their
+ * learning-rate groups, the loss, the optimizer and the trainer's settings.
  * Broadcast once per run; {@link #key()} names it in the per-JVM {@link TrainerPool}.
  */
 final class Recipe implements Serializable {
@@ -24,6 +27,7 @@ final class Recipe implements Serializable {
 
     private final byte[] net;
     private final List<String> parameters;
+    private final LinkedHashMap<String, Double> lrFactors;
     private final Loss loss;
     private final String optimizerKind;
     private final double[] optimizerValues;
@@ -32,9 +36,10 @@ final class Recipe implements Serializable {
     private final int threads;
     private final String key;
 
-    Recipe(Graph forward, Loss loss, Optimizer optimizer, long seed, int threads) {
+    Recipe(Graph forward, Loss loss, Optimizer optimizer, Map<String, Double> lrFactors, long seed, int threads) {
         this.net = OnnxWriter.toBytes(forward);
         this.parameters = new ArrayList<>(forward.parameters());
+        this.lrFactors = new LinkedHashMap<>(lrFactors);
         this.loss = loss;
         this.seed = seed;
         this.threads = threads;
@@ -79,7 +84,7 @@ final class Recipe implements Serializable {
             g.unmarkParameter(p);
         }
         parameters.forEach(g::markParameter);
-        return TrainingGraph.build(g, loss, optimizer());
+        return TrainingGraph.build(g, loss, optimizer(), lrFactors);
     }
 
     long seed() {
@@ -99,7 +104,7 @@ final class Recipe implements Serializable {
         try {
             MessageDigest d = MessageDigest.getInstance("SHA-256");
             d.update(net);
-            String rest = String.join(",", parameters) + "|" + loss + "|"
+            String rest = String.join(",", parameters) + "|" + lrFactors + "|" + loss + "|"
                     + optimizer().describe() + "|" + seed + "|" + threads;
             d.update(rest.getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(d.digest());

@@ -14,7 +14,9 @@ import java.io.Serializable;
  * @param firstBatch index of the round's first batch within the epoch
  * @param steps steps of this round (k, or fewer in an epoch's last round)
  * @param workerBatch rows per step per worker
- * @param lr learning rate
+ * @param lrs the learning rate of each of the round's steps (the driver's schedule, by global step)
+ * @param shuffle whether the worker visits its shard in the epoch's seeded order ({@link ShardPlan#order}) or in
+ *     rank order
  * @param round 0-based global round number
  * @param failWorker test hook: the worker whose first attempt fails in the middle of round {@code failRound}, or -1
  * @param failRound the round of the injected failure
@@ -27,7 +29,8 @@ record RoundInput(
         int firstBatch,
         int steps,
         int workerBatch,
-        double lr,
+        double[] lrs,
+        boolean shuffle,
         long round,
         int failWorker,
         long failRound)

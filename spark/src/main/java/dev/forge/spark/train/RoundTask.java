@@ -33,8 +33,9 @@ final class RoundTask {
             Trainer t = w.trainer;
             t.setState(stateMap(w, in));
             t.setSteps(in.step());
-            t.setLearningRate(in.lr());
-            int[] order = ShardPlan.order(shard.size(), recipe.seed(), shard.worker, in.epoch());
+            int[] order = in.shuffle()
+                    ? ShardPlan.order(shard.size(), recipe.seed(), shard.worker, in.epoch())
+                    : identity(shard.size());
             int b = in.workerBatch();
             long[] sampleShape = sampleShape(w);
             double lossSum = 0;
@@ -49,6 +50,7 @@ final class RoundTask {
                 }
                 TrainerPool.Batch xy = w.batch(b, sampleShape, shard.sampleSize);
                 fill(xy, shard, order, (in.firstBatch() + j) * b, b);
+                t.setLearningRate(in.lrs()[j]);
                 Trainer.StepResult r = t.step(xy.x(), xy.y());
                 if (!Double.isFinite(r.loss())) {
                     throw new IllegalStateException(String.format(
@@ -60,7 +62,7 @@ final class RoundTask {
                             t.steps(),
                             in.epoch() + 1,
                             in.round() + 1,
-                            in.lr()));
+                            in.lrs()[j]));
                 }
                 lossSum += r.loss() * r.size();
                 correct += Math.max(0, r.correct());
@@ -87,10 +89,7 @@ final class RoundTask {
             Trainer t = w.trainer;
             t.setState(stateMap(w, in));
             long[] sampleShape = sampleShape(w);
-            int[] order = new int[shard.size()];
-            for (int i = 0; i < order.length; i++) {
-                order[i] = i;
-            }
+            int[] order = identity(shard.size());
             RoundSum sum = RoundSum.zero();
             for (int from = 0; from < shard.size(); from += batch) {
                 int n = Math.min(batch, shard.size() - from);
@@ -122,6 +121,15 @@ final class RoundTask {
                 TrainerPool.discard(w);
             }
         }
+    }
+
+    /** Positions {@code 0 .. n-1}: a shard in rank order. */
+    private static int[] identity(int n) {
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        return order;
     }
 
     private static boolean injectFailure(RoundInput in, Shard shard) {

@@ -9,9 +9,13 @@ import dev.forge.compiler.train.Checkpoint;
 import dev.forge.compiler.train.EpochStats;
 import dev.forge.compiler.train.Loss;
 import dev.forge.compiler.train.Optimizer;
+import dev.forge.compiler.train.ParameterPattern;
+import dev.forge.compiler.train.Schedule;
 import dev.forge.compiler.train.Trainable;
+import dev.forge.compiler.train.Training;
 import dev.forge.compiler.train.TrainingGraph;
 import dev.forge.models.SeedRecipe;
+import dev.forge.runtime.Device;
 import dev.forge.runtime.ModelMetadata;
 import dev.forge.runtime.Tensor;
 import java.io.PrintStream;
@@ -20,10 +24,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import org.apache.spark.Partitioner;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -41,12 +47,15 @@ import scala.Tuple2;
 
 /**
  * Trains a Forge model on a Spark {@code Dataset<Row>} by parameter averaging (local SGD, as DL4J's
- * {@code ParameterAveragingTrainingMaster}), from Java or Scala:
+ * {@code ParameterAveragingTrainingMaster}), from Java or Scala, configured like a single-JVM {@link Training} or
+ * taken from one ({@link #from(Training)}):
  *
  * <pre>{@code
- * SparkTrainingResult r = SparkTrainer.of(MnistCnn.build(0))
- *         .optimizer(Optimizer.adam(0.01)).batchSize(64)
- *         .workers(2).localSteps(8).epochs(2)
+ * Training training = Training.of(MnistCnn.build(0))
+ *         .optimizer(Optimizer.momentum(0.05, 0.9)).batchSize(64).epochs(2)
+ *         .schedule(Schedule.warmupCosine(200)).freeze("conv1/*");
+ * SparkTrainingResult r = SparkTrainer.from(training)
+ *         .workers(2).localSteps(8)
  *         .heldOut(testRows).checkpointDir(Path.of("run"))
  *         .fit(trainRows);
  * r.export(Path.of("mnist.onnx"));
@@ -58,7 +67,9 @@ import scala.Tuple2;
  * (parameters, optimizer slots, BatchNorm running statistics) and the step counter; each shard's task takes a
  * trainer from its JVM's pool, sets the state, trains its next {@code k} batches of {@code batchSize / workers}
  * rows and returns its state; {@code treeAggregate} sums the states and the driver divides by the number of
- * workers. A task is a pure function of (state, shard, round), so a task that Spark retries returns what the
+ * workers. Global step {@code s} is every worker's {@code s}-th step, a single process's step {@code s} on the
+ * whole batch: the driver computes each step's rate from the {@link #schedule} and ships the round's rates with
+ * its state. A task is a pure function of (state, shard, round), so a task that Spark retries returns what the
  * first attempt would have, and the average is unaffected.
  *
  * <p><b>Exactness.</b> With {@code k = 1}, plain SGD or momentum, no BatchNorm and no dropout, a run equals
@@ -87,10 +98,25 @@ public final class SparkTrainer {
     public static final String ROUND = "spark.round";
     /** Checkpoint info key: the rounds so far as CSV ({@link RoundStats#csv}). */
     public static final String ROUNDS = "spark.rounds";
+    /** Checkpoint info key: the learning-rate schedule ({@link Schedule#toString()}). */
+    public static final String SCHEDULE = "spark.schedule";
+    /** Checkpoint info key: the learning-rate groups ({@code name=factor,...}; empty for one group). */
+    public static final String LR_GROUPS = "spark.lr-groups";
+    /** Checkpoint info key: whether the workers shuffle their shards. */
+    public static final String SHUFFLE = "spark.shuffle";
 
     private final Graph net;
     private Loss loss = Loss.CROSS_ENTROPY;
     private Optimizer optimizer = Optimizer.adam(0.001);
+    private Schedule schedule = Schedule.constant();
+    private boolean shuffle = true;
+    private long maxSteps;
+    private int maxStepsPerEpoch;
+    private final List<ParameterPattern> freeze = new ArrayList<>();
+    private final List<Map.Entry<ParameterPattern, Double>> lrRules = new ArrayList<>();
+    /** Learning-rate factors resolved by a {@link Training} ({@link #from}), before this trainer's own rules. */
+    private Map<String, Double> inheritedFactors = Map.of();
+
     private int batchSize = 32;
     private int workers = 2;
     private int localSteps = 1;
@@ -132,15 +158,164 @@ public final class SparkTrainer {
                 .epochs(recipe.epochs());
     }
 
+    /**
+     * Starts from a single-JVM {@link Training}: its net (with its frozen parameters made constants), loss,
+     * optimizer, schedule, batch size, epochs, step limits, seed, shuffling and learning-rate groups, as they are
+     * at this call. The batch size is the <i>total</i> batch of one step over all workers, as in the single
+     * process: {@code workers(N)} gives each worker {@code batchSize / N} rows, and with {@code k = 1}, SGD or
+     * momentum and no BatchNorm, {@code N} workers on {@code B / N} rows equal the {@code Training} on {@code B}
+     * rows (docs/SCALING.md "Spark training"). How the run is spread stays on this trainer: {@link #workers},
+     * {@link #localSteps}, {@link #threads} (the {@code Training}'s threads are not used: a task's trainer gets
+     * these), {@link #checkpointDir}, {@link #resumeFrom}, {@link #heldOut}, {@link #log}.
+     *
+     * <p>Refused, naming the setting: {@code replicas} other than 1 and {@code microBatch} (layouts of one step
+     * inside one JVM; on Spark the layout is workers times threads), a CUDA {@code device} (executors train on
+     * the CPU; {@code Device.auto()} is taken as the CPU), {@code checkpointTo} and {@code resumeFrom} (a Spark
+     * run keeps its own checkpoints: {@link #checkpointDir}, {@link #resumeFrom}) and listeners (the driver
+     * records rounds and epochs itself: {@link #log}, {@link #checkpointDir}). A data set's augmentation does not
+     * apply: the rows are tensors.
+     *
+     * @throws IllegalArgumentException for a setting Spark cannot honour, or as {@link Training#settings()} does
+     */
+    public static SparkTrainer from(Training training) {
+        Training.Settings s = training.settings();
+        if (s.replicas().isAuto() || s.replicas().count() != 1) {
+            throw refused(
+                    "replicas(" + s.replicas() + ")",
+                    "it splits a step over sessions of one JVM, while a Spark task trains its batch / workers rows on"
+                            + " one session; set the Training's replicas to 1 and spread the run with"
+                            + " SparkTrainer.workers(N) and threads(T)");
+        }
+        if (s.microBatch() > 0) {
+            throw refused(
+                    "microBatch(" + s.microBatch() + ")",
+                    "a Spark task runs its whole share of each step at once; set the Training's microBatch to 0, or"
+                            + " use more workers for smaller shares");
+        }
+        if (s.runtime().device().kind() == Device.Kind.CUDA) {
+            throw refused(
+                    "device(" + s.runtime().device() + ")",
+                    "executors train on the CPU; leave the Training on the CPU (or Device.auto())");
+        }
+        if (s.checkpoint() != null) {
+            throw refused(
+                    "checkpointTo(" + s.checkpoint() + ")",
+                    "a Spark run writes its own checkpoint of rounds; use SparkTrainer.checkpointDir(dir)");
+        }
+        if (s.resumes()) {
+            throw refused(
+                    "resumeFrom(...)",
+                    "a single-process checkpoint does not continue a Spark run; use"
+                            + " SparkTrainer.resumeFrom(dir) with a SparkTrainer checkpoint");
+        }
+        if (!s.listeners().isEmpty()) {
+            throw refused(
+                    s.listeners().size() + " listener(s)",
+                    "the listeners run around a single JVM's steps; SparkTrainer records rounds and epochs itself:"
+                            + " log(out, everyRounds) prints them and checkpointDir(dir) writes history.csv, rounds.csv"
+                            + " and loss.png");
+        }
+        SparkTrainer t = new SparkTrainer(s.trainedGraph());
+        t.loss = s.loss();
+        t.optimizer = s.optimizer();
+        t.schedule = s.schedule();
+        t.batchSize = s.batchSize();
+        t.epochs = s.epochs();
+        t.maxSteps = s.maxSteps();
+        t.maxStepsPerEpoch = s.maxStepsPerEpoch();
+        t.seed = s.seed();
+        t.shuffle = s.shuffle();
+        t.inheritedFactors = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(s.lrFactors()));
+        return t;
+    }
+
+    private static IllegalArgumentException refused(String setting, String why) {
+        return new IllegalArgumentException(
+                "SparkTrainer.from(Training): the Training's " + setting + " cannot be honoured on Spark: " + why);
+    }
+
     /** The loss (default and only supported: {@link Loss#CROSS_ENTROPY} on the {@code label} column). */
     public SparkTrainer loss(Loss loss) {
         this.loss = Objects.requireNonNull(loss, "loss");
         return this;
     }
 
-    /** The optimizer (default {@code Optimizer.adam(0.001)}); its learning rate is used for every round. */
+    /** The optimizer (default {@code Optimizer.adam(0.001)}); its learning rate is the schedule's base rate. */
     public SparkTrainer optimizer(Optimizer optimizer) {
         this.optimizer = Objects.requireNonNull(optimizer, "optimizer");
+        return this;
+    }
+
+    /**
+     * The learning-rate schedule (default {@link Schedule#constant()}), by epoch or by step as in {@link Training}:
+     * the driver computes the rate of each of a round's local steps and ships them with the round. Step {@code s}
+     * (1-based) is the {@code s}-th step of every worker, which is step {@code s} of a single process on the
+     * total batch; an epoch has {@code smallest shard / (batchSize / workers)} steps (the smallest shard's whole
+     * batches, {@link ShardPlan}), and a per-step schedule's run has {@code epochs} times that (or
+     * {@link #maxSteps}, if fewer).
+     */
+    public SparkTrainer schedule(Schedule schedule) {
+        this.schedule = Objects.requireNonNull(schedule, "schedule");
+        return this;
+    }
+
+    /**
+     * Whether each worker visits its shard in a new seeded order every epoch (default true, {@link ShardPlan});
+     * false takes the shard in rank order every epoch, so that step {@code s} of an epoch reads the rows of ranks
+     * {@code (s-1)*B .. s*B-1}, as an unshuffled single process reads them.
+     */
+    public SparkTrainer shuffle(boolean shuffle) {
+        this.shuffle = shuffle;
+        return this;
+    }
+
+    /**
+     * Stops after this many steps in total (default: no limit), counting a resumed run's; the last round takes
+     * fewer than {@code k} steps when the limit falls inside it.
+     */
+    public SparkTrainer maxSteps(long maxSteps) {
+        if (maxSteps < 1) {
+            throw new IllegalArgumentException("SparkTrainer: maxSteps must be at least 1, got " + maxSteps);
+        }
+        this.maxSteps = maxSteps;
+        return this;
+    }
+
+    /** Ends every epoch after this many steps (default: the smallest shard's whole batches). */
+    public SparkTrainer maxStepsPerEpoch(int maxStepsPerEpoch) {
+        if (maxStepsPerEpoch < 1) {
+            throw new IllegalArgumentException(
+                    "SparkTrainer: maxStepsPerEpoch must be at least 1, got " + maxStepsPerEpoch);
+        }
+        this.maxStepsPerEpoch = maxStepsPerEpoch;
+        return this;
+    }
+
+    /**
+     * Freezes the parameters these {@link ParameterPattern patterns} select, as {@link Training#freeze(String...)}
+     * does: they become constants of the net that no worker trains and no round averages.
+     *
+     * @throws IllegalArgumentException for a malformed pattern here, and at {@link #fit} for one that selects no
+     *     trainable parameter
+     */
+    public SparkTrainer freeze(String... patterns) {
+        for (String p : patterns) {
+            freeze.add(ParameterPattern.of(p));
+        }
+        return this;
+    }
+
+    /**
+     * Multiplies the learning rate of the parameters {@code pattern} selects by {@code factor}, as
+     * {@link Training#learningRate(String, double)} does (a parameter group; schedules scale every group alike;
+     * the last rule that selects a parameter wins, after those of a {@link #from} Training).
+     */
+    public SparkTrainer learningRate(String pattern, double factor) {
+        if (!(factor >= 0) || Double.isInfinite(factor)) {
+            throw new IllegalArgumentException("SparkTrainer: learning-rate factor for '" + pattern
+                    + "' must be a finite number >= 0, got " + factor);
+        }
+        lrRules.add(Map.entry(ParameterPattern.of(pattern), factor));
         return this;
     }
 
@@ -283,11 +458,9 @@ public final class SparkTrainer {
                     + " evenly over " + workers + " workers; use a multiple of " + workers);
         }
         int workerBatch = batchSize / workers;
-        Graph forward = net.copy();
-        if (forward.parameters().isEmpty()) {
-            Trainable.prepare(forward);
-        }
-        TrainingGraph tg = TrainingGraph.build(forward, loss, optimizer);
+        Graph forward = trainedGraph();
+        Map<String, Double> factors = lrFactors(forward);
+        TrainingGraph tg = TrainingGraph.build(forward, loss, optimizer, factors);
         long[] sampleShape = sampleShape(tg);
         int sampleSize = Math.toIntExact(Arrays.stream(sampleShape).reduce(1, (a, b) -> a * b));
         long[] predShape = tg.graph().type(tg.prediction()).shape().toArrayWithWildcards();
@@ -298,7 +471,7 @@ public final class SparkTrainer {
         int classes = (int) predShape[1];
         checkTable(train, "training", sampleShape, sampleSize, classes);
         if (resume != null) {
-            checkResume(resume, tg);
+            checkResume(resume, tg, factors);
         }
 
         JavaSparkContext jsc =
@@ -311,7 +484,7 @@ public final class SparkTrainer {
             throw unwrap(e);
         }
         JavaRDD<Shard> heldOutShards = null;
-        Recipe recipe = new Recipe(forward, loss, optimizer, seed, threads);
+        Recipe recipe = new Recipe(forward, loss, optimizer, factors, seed, threads);
         Broadcast<Recipe> rb = jsc.broadcast(recipe);
         try {
             List<Integer> sizes;
@@ -350,6 +523,61 @@ public final class SparkTrainer {
         }
     }
 
+    /**
+     * The net to train: a copy, prepared when none of its initializers is a parameter yet, with the
+     * {@link #freeze} patterns' parameters made constants (as {@link Training#trainedGraph()}).
+     */
+    private Graph trainedGraph() {
+        Graph g = net.copy();
+        if (g.parameters().isEmpty()) {
+            Trainable.prepare(g);
+        }
+        Set<String> frozen = new LinkedHashSet<>();
+        for (ParameterPattern p : freeze) {
+            frozen.addAll(p.select(g, "SparkTrainer: freeze"));
+        }
+        frozen.forEach(g::unmarkParameter);
+        if (g.parameters().isEmpty()) {
+            throw new IllegalArgumentException(
+                    "SparkTrainer: every parameter of '" + g.name() + "' is frozen; leave at least one to train");
+        }
+        return g;
+    }
+
+    /** The learning-rate factor of every trained parameter a rule selects: a Training's, then this trainer's. */
+    private Map<String, Double> lrFactors(Graph forward) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        inheritedFactors.forEach((p, f) -> {
+            if (forward.parameters().contains(p)) {
+                out.put(p, f);
+            }
+        });
+        for (Map.Entry<ParameterPattern, Double> rule : lrRules) {
+            for (String p : rule.getKey().select(forward, "SparkTrainer: learningRate")) {
+                out.put(p, rule.getValue());
+            }
+        }
+        return out;
+    }
+
+    /** The learning-rate groups as a checkpoint records them: {@code name=factor} in name order. */
+    private static String describeGroups(Map<String, Double> factors) {
+        return factors.entrySet().stream()
+                .sorted(Map.Entry.comparingByKey())
+                .map(e -> e.getKey() + "=" + e.getValue())
+                .collect(java.util.stream.Collectors.joining(","));
+    }
+
+    /**
+     * The rate of step {@code step} (1-based, counted over the run) in epoch {@code epoch} (0-based), as
+     * {@link Training} computes it: per step for a per-step schedule, else the epoch's.
+     */
+    private double rate(int epoch, long step, long totalSteps) {
+        return schedule.perStep()
+                ? schedule.lrAtStep(optimizer.lr(), epoch, step, totalSteps)
+                : schedule.lr(optimizer.lr(), epoch);
+    }
+
     private SparkTrainingResult loop(
             JavaSparkContext jsc,
             Broadcast<Recipe> rb,
@@ -362,9 +590,18 @@ public final class SparkTrainer {
         String[] names = tg.initialState().keySet().toArray(String[]::new);
         float[][] state = RoundTask.stateArrays(tg.initialState(), names);
         int batchesPerEpoch = ShardPlan.batchesPerEpoch(smallest, workerBatch);
+        if (maxStepsPerEpoch > 0) {
+            batchesPerEpoch = Math.min(batchesPerEpoch, maxStepsPerEpoch);
+        }
         int roundsPerEpoch = ShardPlan.roundsPerEpoch(batchesPerEpoch, localSteps);
+        // the run's length as a per-step schedule sees it: Training's epochs x steps per epoch, or maxSteps
+        long totalSteps = (long) batchesPerEpoch * epochs;
+        if (maxSteps > 0) {
+            totalSteps = Math.min(totalSteps, maxSteps);
+        }
         int startEpoch = 0;
         int startRound = 0;
+        int startBatch = 0;
         long step = 0;
         List<RoundStats> rounds = new ArrayList<>();
         List<EpochStats> history = new ArrayList<>();
@@ -373,6 +610,15 @@ public final class SparkTrainer {
             startEpoch = resume.epoch();
             startRound = Integer.parseInt(resume.info().getOrDefault(ROUND, "0"));
             step = resume.step();
+            // every epoch takes the same steps, so the step counter says where in its epoch the run stopped (and
+            // with it the schedule's position)
+            long inEpoch = step - (long) startEpoch * batchesPerEpoch;
+            if (inEpoch < 0 || inEpoch >= batchesPerEpoch) {
+                throw new IllegalArgumentException("SparkTrainer: the checkpoint stopped at step " + step + " after "
+                        + startEpoch + " epochs, which does not fit this run's " + batchesPerEpoch + " steps per"
+                        + " epoch; resume on the same rows with the same maxStepsPerEpoch");
+            }
+            startBatch = (int) inEpoch;
             rounds.addAll(RoundStats.parseCsv(resume.info().getOrDefault(ROUNDS, "")));
             resume.info()
                     .getOrDefault(Checkpoint.HISTORY, "")
@@ -388,27 +634,33 @@ public final class SparkTrainer {
                 throw new java.io.UncheckedIOException("SparkTrainer: cannot create " + checkpointDir, e);
             }
         }
-        long lastRound = (long) epochs * roundsPerEpoch;
-        if (maxRounds > 0) {
-            lastRound = Math.min(lastRound, maxRounds);
-        }
+        long round = rounds.size(); // rounds completed so far, a resumed run's included
         outer:
         for (int epoch = startEpoch; epoch < epochs; epoch++) {
-            for (int r = epoch == startEpoch ? startRound : 0; r < roundsPerEpoch; r++) {
-                long round = (long) epoch * roundsPerEpoch + r;
-                if (round >= lastRound) {
+            int r = epoch == startEpoch ? startRound : 0;
+            for (int batch = epoch == startEpoch ? startBatch : 0; batch < batchesPerEpoch; r++, round++) {
+                if ((maxRounds > 0 && round >= maxRounds) || (maxSteps > 0 && step >= maxSteps)) {
                     break outer;
                 }
-                int steps = Math.min(localSteps, batchesPerEpoch - r * localSteps);
+                int steps = Math.min(localSteps, batchesPerEpoch - batch);
+                if (maxSteps > 0) {
+                    steps = (int) Math.min(steps, maxSteps - step);
+                }
+                // the rate of each local step, numbered as a single process on the whole batch numbers its steps
+                double[] lrs = new double[steps];
+                for (int j = 0; j < steps; j++) {
+                    lrs[j] = rate(epoch, step + j + 1, totalSteps);
+                }
                 RoundInput in = new RoundInput(
                         names,
                         state,
                         step,
                         epoch,
-                        r * localSteps,
+                        batch,
                         steps,
                         workerBatch,
-                        optimizer.lr(),
+                        lrs,
+                        shuffle,
                         round,
                         failWorker,
                         failRound);
@@ -429,9 +681,12 @@ public final class SparkTrainer {
                 }
                 state = sum.mean();
                 step = sum.step;
+                batch += steps;
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                boolean epochDone = r == roundsPerEpoch - 1;
-                boolean last = round + 1 == lastRound;
+                boolean epochDone = batch == batchesPerEpoch;
+                boolean last = (epochDone && epoch == epochs - 1)
+                        || (maxRounds > 0 && round + 1 >= maxRounds)
+                        || (maxSteps > 0 && step >= maxSteps);
                 double heldOutLoss = Double.NaN;
                 double heldOutAccuracy = Double.NaN;
                 if (heldOutShards != null
@@ -453,7 +708,7 @@ public final class SparkTrainer {
                         sum.computeNanos / 1e9);
                 rounds.add(stats);
                 if (epochDone) {
-                    history.add(epochStats(epoch + 1, rounds));
+                    history.add(epochStats(epoch + 1, rounds, lrs[steps - 1]));
                 }
                 report(stats, epochDone, roundsPerEpoch, history);
                 if (checkpointDir != null) {
@@ -465,6 +720,9 @@ public final class SparkTrainer {
                     info.put(Checkpoint.HISTORY, EpochStats.csv(history));
                     info.put(WORKERS, Integer.toString(workers));
                     info.put(LOCAL_STEPS, Integer.toString(localSteps));
+                    info.put(SCHEDULE, schedule.toString());
+                    info.put(LR_GROUPS, describeGroups(tg.lrFactors()));
+                    info.put(SHUFFLE, Boolean.toString(shuffle));
                     info.put(ROUND, Integer.toString(epochDone ? 0 : r + 1));
                     info.put(ROUNDS, RoundStats.csv(rounds));
                     new Checkpoint(tensors(tg, names, state), epochDone ? epoch + 1 : epoch, step, info)
@@ -481,9 +739,10 @@ public final class SparkTrainer {
                 ModelMetadata.TRAINING,
                 String.format(
                         Locale.ROOT,
-                        "%s, loss %s, batch %d on Spark (%d workers, k = %d, parameter averaging), %d epochs, %d"
-                                + " steps, seed %d",
+                        "%s%s, loss %s, batch %d on Spark (%d workers, k = %d, parameter averaging), %d epochs,"
+                                + " %d steps, seed %d",
                         optimizer.describe(),
+                        schedule instanceof Schedule.Constant ? "" : ", schedule " + schedule,
                         loss.cliName(),
                         batchSize,
                         workers,
@@ -501,7 +760,8 @@ public final class SparkTrainer {
             String[] names,
             float[][] state,
             long step) {
-        Broadcast<RoundInput> sb = jsc.broadcast(new RoundInput(names, state, step, 0, 0, 0, 0, 0, -1, -1, -1));
+        Broadcast<RoundInput> sb =
+                jsc.broadcast(new RoundInput(names, state, step, 0, 0, 0, 0, new double[0], false, -1, -1, -1));
         try {
             return heldOut.map(s -> RoundTask.evaluate(rb.value(), sb.value(), s, 256))
                     .treeAggregate(RoundSum.zero(), RoundSum::merge, RoundSum::merge);
@@ -553,7 +813,7 @@ public final class SparkTrainer {
     }
 
     /** An epoch's line of {@code history.csv} from its rounds: sample-weighted means, summed seconds. */
-    private EpochStats epochStats(int epoch, List<RoundStats> rounds) {
+    private static EpochStats epochStats(int epoch, List<RoundStats> rounds, double lr) {
         double lossSum = 0;
         double correct = 0;
         long seen = 0;
@@ -570,7 +830,7 @@ public final class SparkTrainer {
         }
         return new EpochStats(
                 epoch,
-                optimizer.lr(),
+                lr,
                 lossSum / seen,
                 correct / seen,
                 last.heldOutLoss(),
@@ -601,7 +861,7 @@ public final class SparkTrainer {
         return shape;
     }
 
-    private void checkResume(Checkpoint c, TrainingGraph tg) {
+    private void checkResume(Checkpoint c, TrainingGraph tg, Map<String, Double> factors) {
         for (Map.Entry<String, Tensor> e : tg.initialState().entrySet()) {
             Tensor t = c.state().get(e.getKey());
             if (t == null || !Arrays.equals(t.shape(), e.getValue().shape())) {
@@ -615,9 +875,21 @@ public final class SparkTrainer {
         expect(c, Checkpoint.BATCH, Integer.toString(batchSize), "batchSize");
         expect(c, WORKERS, Integer.toString(workers), "workers");
         expect(c, LOCAL_STEPS, Integer.toString(localSteps), "localSteps");
+        // written since schedules came to Spark: an older checkpoint ran a constant rate, one group, shuffled
+        expectIfPresent(c, SCHEDULE, schedule.toString(), "schedule");
+        expectIfPresent(c, LR_GROUPS, describeGroups(factors), "learning-rate groups");
+        expectIfPresent(c, SHUFFLE, Boolean.toString(shuffle), "shuffle");
         if (c.epoch() >= epochs) {
             throw new IllegalArgumentException("SparkTrainer: the checkpoint already completed " + c.epoch()
                     + " epochs; ask for more than " + c.epoch());
+        }
+    }
+
+    private static void expectIfPresent(Checkpoint c, String key, String now, String setting) {
+        String was = c.info().get(key);
+        if (was != null && !was.equals(now)) {
+            throw new IllegalArgumentException("SparkTrainer: the checkpoint was trained with " + setting + " '" + was
+                    + "', this run uses '" + now + "'; give the checkpoint's " + setting + " to continue the same run");
         }
     }
 

@@ -12,6 +12,7 @@ import dev.forge.compiler.ir.Shape;
 import dev.forge.compiler.ir.Value;
 import dev.forge.compiler.train.Loss;
 import dev.forge.compiler.train.Optimizer;
+import dev.forge.compiler.train.Schedule;
 import dev.forge.compiler.train.Trainer;
 import dev.forge.compiler.train.TrainingGraph;
 import dev.forge.models.MnistCnn;
@@ -194,12 +195,14 @@ class SparkTrainerTest {
     }
 
     @Test
-    void resuming_from_a_round_checkpoint_continues_exactly(@TempDir Path dir) throws Exception {
+    void resuming_from_a_round_checkpoint_continues_exactly_and_keeps_the_schedule_position(@TempDir Path dir)
+            throws Exception {
         Graph net = tinyNet(true);
         Dataset<Row> data = rows(64, PIXELS);
         Dataset<Row> heldOut = rows(24, PIXELS);
         SparkTrainingResult whole = SparkTrainer.of(net)
                 .optimizer(Optimizer.adam(0.01))
+                .schedule(Schedule.warmupCosine(4))
                 .batchSize(8)
                 .workers(2)
                 .localSteps(3)
@@ -209,6 +212,7 @@ class SparkTrainerTest {
         // rounds per epoch: ceil(8 batches / 3) = 3; stop in the middle of epoch 2, then resume
         SparkTrainer.of(net)
                 .optimizer(Optimizer.adam(0.01))
+                .schedule(Schedule.warmupCosine(4))
                 .batchSize(8)
                 .workers(2)
                 .localSteps(3)
@@ -223,6 +227,7 @@ class SparkTrainerTest {
         assertEquals(5, Files.readAllLines(dir.resolve("rounds.csv")).size());
         SparkTrainingResult resumed = SparkTrainer.of(net)
                 .optimizer(Optimizer.adam(0.01))
+                .schedule(Schedule.warmupCosine(4))
                 .batchSize(8)
                 .workers(2)
                 .localSteps(3)
@@ -247,6 +252,19 @@ class SparkTrainerTest {
                         .resumeFrom(dir)
                         .fit(data));
         assertTrue(e.getMessage().contains("localSteps 3"), e.getMessage());
+        // and so is another schedule
+        IllegalArgumentException other = assertThrows(
+                IllegalArgumentException.class,
+                () -> SparkTrainer.of(net)
+                        .optimizer(Optimizer.adam(0.01))
+                        .schedule(Schedule.warmupCosine(5))
+                        .batchSize(8)
+                        .workers(2)
+                        .localSteps(3)
+                        .epochs(2)
+                        .resumeFrom(dir)
+                        .fit(data));
+        assertTrue(other.getMessage().contains("schedule 'warmup-cosine(warmup_steps=4"), other.getMessage());
     }
 
     @Test
