@@ -21,11 +21,13 @@ import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.InternalRow$;
 import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
 import org.apache.spark.sql.catalyst.expressions.JoinedRow;
 import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
 import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.catalyst.util.GenericArrayData;
+import org.apache.spark.unsafe.Platform;
 import org.apache.spark.unsafe.types.UTF8String;
 
 /**
@@ -62,10 +64,13 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
         private final int partition;
         private final ArrayDeque<InternalRow> ready = new ArrayDeque<>();
         private final InternalRow[] batch;
+        private final Object[] ids;
+        private final long[] positions;
         private final String[] errors;
         private final int[] valid;
         private final ByteBuffer buffer;
         private final FloatBuffer floats;
+        private final float[] sample;
         private final ImagePreprocessing preprocessing;
         private long position;
 
@@ -75,12 +80,15 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
             this.partition = partition;
             int b = plan.batchSize();
             this.batch = new InternalRow[b];
+            this.ids = new Object[b];
+            this.positions = new long[b];
             this.errors = new String[b];
             this.valid = new int[b];
             this.buffer = ByteBuffer.allocateDirect(
                             Math.multiplyExact(Math.multiplyExact(b, plan.sampleSize()), Float.BYTES))
                     .order(ByteOrder.LITTLE_ENDIAN);
             this.floats = buffer.asFloatBuffer();
+            this.sample = new float[plan.sampleSize()];
             this.preprocessing = plan.inputKind() == ScoringPlan.InputKind.IMAGE_BYTES
                     ? ForgeModelTransformer.imagePreprocessing(model, plan.inputShape())
                     : null;
@@ -106,19 +114,24 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
             int n = 0;
             int count = 0;
             while (n < batch.length && rows.hasNext()) {
-                // the scan reuses its row object: keep a copy until the batch is emitted
-                InternalRow row = rows.next().copy();
-                batch[n] = row;
-                String problem = fill(row, count * plan.sampleSize());
-                errors[n] = problem == null ? null : name(row) + ": " + problem;
+                InternalRow in = rows.next();
+                String problem = fill(in, count * plan.sampleSize());
+                // what names the row if the model fails on it below, when the input row is gone
+                ids[n] = plan.idIndex() < 0 || in.isNullAt(plan.idIndex())
+                        ? null
+                        : InternalRow$.MODULE$.copyValue(in.get(plan.idIndex(), plan.idType()));
+                positions[n] = position;
+                errors[n] = problem == null ? null : name(in) + ": " + problem;
                 if (problem == null) {
                     valid[count++] = n;
                 } else if (!plan.errorColumn()) {
                     throw new MalformedRowException(
-                            rowId(row),
+                            rowId(in),
                             plan.name() + ": " + errors[n] + "; fix or filter the row, or set errorCol to route"
                                     + " malformed rows to an error column");
                 }
+                // the scan reuses its row object: keep a copy (of the kept columns) until the batch is emitted
+                batch[n] = kept(in);
                 position++;
                 n++;
             }
@@ -132,8 +145,8 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
                 } catch (RuntimeException e) {
                     if (!plan.errorColumn()) {
                         throw new IllegalStateException(
-                                plan.name() + ": the model failed on the batch of rows " + name(batch[valid[0]])
-                                        + " to " + name(batch[valid[count - 1]]) + ": " + e.getMessage(),
+                                plan.name() + ": the model failed on the batch of rows " + describe(valid[0]) + " to "
+                                        + describe(valid[count - 1]) + ": " + e.getMessage(),
                                 e);
                     }
                     // find the rows it fails on: score them one at a time (their values are still in place)
@@ -141,7 +154,7 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
                         try {
                             predictions[valid[i]] = predict(i, 1)[0];
                         } catch (RuntimeException one) {
-                            errors[valid[i]] = name(batch[valid[i]]) + ": the model failed: " + one.getMessage();
+                            errors[valid[i]] = describe(valid[i]) + ": the model failed: " + one.getMessage();
                         }
                     }
                 }
@@ -149,7 +162,28 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
             for (int i = 0; i < n; i++) {
                 ready.add(output(batch[i], predictions[i], errors[i]));
                 batch[i] = null;
+                ids[i] = null;
             }
+        }
+
+        /** The row the output is built on: a copy of the input row, or of the columns the output keeps. */
+        private InternalRow kept(InternalRow in) {
+            int[] columns = plan.keptColumns();
+            if (columns == null) {
+                return in.copy();
+            }
+            Object[] values = new Object[columns.length];
+            for (int i = 0; i < columns.length; i++) {
+                values[i] = in.isNullAt(columns[i])
+                        ? null
+                        : InternalRow$.MODULE$.copyValue(in.get(columns[i], plan.keptTypes()[i]));
+            }
+            return new GenericInternalRow(values);
+        }
+
+        /** The name of row {@code i} of the batch, for a message. */
+        private String describe(int i) {
+            return plan.idIndex() >= 0 ? "row id=" + ids[i] : "row #" + positions[i] + " of partition " + partition;
         }
 
         /** Writes a row's input at {@code offset} of the buffer; returns what is wrong with it, or null. */
@@ -168,27 +202,37 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
                 return "column '" + plan.inputCol() + "' has " + length + " values, expected " + n
                         + " (the model input " + Arrays.toString(plan.inputShape()) + " without its batch axis)";
             }
-            for (int i = 0; i < length; i++) {
-                if (value.isNullAt(i)) {
-                    return "column '" + plan.inputCol() + "' element " + i + " is null";
-                }
+            // a column whose type says its arrays hold no nulls (ImageTables' tables) is not checked value by value
+            int nullAt = plan.elementsNullable() ? firstNull(value) : -1;
+            if (nullAt >= 0) {
+                return "column '" + plan.inputCol() + "' element " + nullAt + " is null";
             }
+            float[] x = sample;
             if (plan.inputKind() == ScoringPlan.InputKind.FLOAT_ARRAY) {
-                floats.put(offset, value.toFloatArray());
+                if (value instanceof UnsafeArrayData u) {
+                    // Spark's binary array: the values follow the header (length and null bits), copied in bulk
+                    Platform.copyMemory(
+                            u.getBaseObject(),
+                            u.getBaseOffset() + UnsafeArrayData.calculateHeaderPortionInBytes(length),
+                            x,
+                            Platform.FLOAT_ARRAY_OFFSET,
+                            (long) length * Float.BYTES);
+                } else {
+                    x = value.toFloatArray();
+                }
             } else {
-                double[] d = value.toDoubleArray();
                 for (int i = 0; i < length; i++) {
-                    floats.put(offset + i, (float) d[i]);
+                    x[i] = (float) value.getDouble(i);
                 }
             }
-            int nonFinite = -1;
-            for (int i = 0; i < length && nonFinite < 0; i++) {
-                nonFinite = Float.isFinite(floats.get(offset + i)) ? -1 : i;
+            if (plan.rejectNonFinite()) {
+                int nonFinite = firstNonFinite(x, length);
+                if (nonFinite >= 0) {
+                    return "column '" + plan.inputCol() + "' element " + nonFinite + " is " + x[nonFinite]
+                            + "; inputs must be finite (setRejectNonFinite(false) passes them to the model)";
+                }
             }
-            if (nonFinite >= 0 && plan.rejectNonFinite()) {
-                return "column '" + plan.inputCol() + "' element " + nonFinite + " is " + floats.get(offset + nonFinite)
-                        + "; inputs must be finite (setRejectNonFinite(false) passes them to the model)";
-            }
+            floats.put(offset, x, 0, length);
             return null;
         }
 
@@ -211,6 +255,49 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
             }
             floats.put(offset, x);
             return null;
+        }
+
+        /** The index of the first null element, or -1. */
+        private static int firstNull(ArrayData value) {
+            int length = value.numElements();
+            if (value instanceof UnsafeArrayData u) {
+                // the null bits are words after the 8-byte length: a row without nulls is a few zero words
+                long words = (length + 63L) / 64;
+                boolean any = false;
+                for (long w = 0; w < words && !any; w++) {
+                    any = Platform.getLong(u.getBaseObject(), u.getBaseOffset() + 8 + 8 * w) != 0;
+                }
+                if (!any) {
+                    return -1;
+                }
+            }
+            for (int i = 0; i < length; i++) {
+                if (value.isNullAt(i)) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
+        /**
+         * The index of the first NaN or infinity among the first {@code length} values, or -1. Branch-free over
+         * the values (their exponent bits all ones, plus one, sets the sign bit), so the common all-finite row
+         * is one pass without a jump per value.
+         */
+        private static int firstNonFinite(float[] x, int length) {
+            int any = 0;
+            for (int i = 0; i < length; i++) {
+                any |= (Float.floatToRawIntBits(x[i]) & 0x7f800000) + 0x00800000;
+            }
+            if (any >= 0) {
+                return -1;
+            }
+            for (int i = 0; i < length; i++) {
+                if (!Float.isFinite(x[i])) {
+                    return i;
+                }
+            }
+            return -1;
         }
 
         /** Runs rows {@code [first, first + count)} of the buffer; one prediction per row. */
