@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -25,6 +26,7 @@ import org.apache.spark.sql.catalyst.InternalRow$;
 import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
 import org.apache.spark.sql.catalyst.expressions.JoinedRow;
 import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
+import org.apache.spark.sql.catalyst.expressions.UnsafeRow;
 import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.catalyst.util.GenericArrayData;
 import org.apache.spark.unsafe.Platform;
@@ -70,7 +72,10 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
         private final int[] valid;
         private final ByteBuffer buffer;
         private final FloatBuffer floats;
-        private final float[] sample;
+        private final IntBuffer bits;
+        private final int[] sample;
+        private final byte[] arena;
+        private int arenaUsed;
         private final ImagePreprocessing preprocessing;
         private long position;
 
@@ -88,7 +93,12 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
                             Math.multiplyExact(Math.multiplyExact(b, plan.sampleSize()), Float.BYTES))
                     .order(ByteOrder.LITTLE_ENDIAN);
             this.floats = buffer.asFloatBuffer();
-            this.sample = new float[plan.sampleSize()];
+            this.bits = buffer.asIntBuffer();
+            this.sample = new int[plan.sampleSize()];
+            // room for a batch of input rows of the expected size: copied here instead of one new array each
+            this.arena = plan.keptColumns() == null
+                    ? new byte[(int) Math.min(1 << 26, (long) b * (64 + 4L * plan.sampleSize()))]
+                    : null;
             this.preprocessing = plan.inputKind() == ScoringPlan.InputKind.IMAGE_BYTES
                     ? ForgeModelTransformer.imagePreprocessing(model, plan.inputShape())
                     : null;
@@ -111,6 +121,7 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
         }
 
         private void scoreNextBatch() {
+            arenaUsed = 0;
             int n = 0;
             int count = 0;
             while (n < batch.length && rows.hasNext()) {
@@ -170,6 +181,15 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
         private InternalRow kept(InternalRow in) {
             int[] columns = plan.keptColumns();
             if (columns == null) {
+                if (in instanceof UnsafeRow u && arenaUsed + u.getSizeInBytes() <= arena.length) {
+                    // the batch's rows share one array, reused by the next batch: a row is read by Spark's
+                    // projection to the output (RDDScanExec) as soon as it is returned, before the next batch
+                    UnsafeRow copy = new UnsafeRow(u.numFields());
+                    copy.pointTo(arena, Platform.BYTE_ARRAY_OFFSET + arenaUsed, u.getSizeInBytes());
+                    u.writeToMemory(arena, Platform.BYTE_ARRAY_OFFSET + arenaUsed);
+                    arenaUsed += u.getSizeInBytes();
+                    return copy;
+                }
                 return in.copy();
             }
             Object[] values = new Object[columns.length];
@@ -207,32 +227,35 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
             if (nullAt >= 0) {
                 return "column '" + plan.inputCol() + "' element " + nullAt + " is null";
             }
-            float[] x = sample;
-            if (plan.inputKind() == ScoringPlan.InputKind.FLOAT_ARRAY) {
-                if (value instanceof UnsafeArrayData u) {
-                    // Spark's binary array: the values follow the header (length and null bits), copied in bulk
-                    Platform.copyMemory(
-                            u.getBaseObject(),
-                            u.getBaseOffset() + UnsafeArrayData.calculateHeaderPortionInBytes(length),
-                            x,
-                            Platform.FLOAT_ARRAY_OFFSET,
-                            (long) length * Float.BYTES);
-                } else {
-                    x = value.toFloatArray();
+            // the values as float bits: checked for finiteness as ints (a loop the JIT vectorizes) and copied to
+            // the buffer in bulk
+            int[] x = sample;
+            if (plan.inputKind() == ScoringPlan.InputKind.FLOAT_ARRAY && value instanceof UnsafeArrayData u) {
+                // Spark's binary array: the values follow the header (length and null bits)
+                Platform.copyMemory(
+                        u.getBaseObject(),
+                        u.getBaseOffset() + UnsafeArrayData.calculateHeaderPortionInBytes(length),
+                        x,
+                        Platform.INT_ARRAY_OFFSET,
+                        (long) length * Float.BYTES);
+            } else if (plan.inputKind() == ScoringPlan.InputKind.FLOAT_ARRAY) {
+                for (int i = 0; i < length; i++) {
+                    x[i] = Float.floatToRawIntBits(value.getFloat(i));
                 }
             } else {
                 for (int i = 0; i < length; i++) {
-                    x[i] = (float) value.getDouble(i);
+                    x[i] = Float.floatToRawIntBits((float) value.getDouble(i));
                 }
             }
             if (plan.rejectNonFinite()) {
                 int nonFinite = firstNonFinite(x, length);
                 if (nonFinite >= 0) {
-                    return "column '" + plan.inputCol() + "' element " + nonFinite + " is " + x[nonFinite]
+                    return "column '" + plan.inputCol() + "' element " + nonFinite + " is "
+                            + Float.intBitsToFloat(x[nonFinite])
                             + "; inputs must be finite (setRejectNonFinite(false) passes them to the model)";
                 }
             }
-            floats.put(offset, x, 0, length);
+            bits.put(offset, x, 0, length);
             return null;
         }
 
@@ -280,20 +303,20 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
         }
 
         /**
-         * The index of the first NaN or infinity among the first {@code length} values, or -1. Branch-free over
-         * the values (their exponent bits all ones, plus one, sets the sign bit), so the common all-finite row
-         * is one pass without a jump per value.
+         * The index of the first NaN or infinity among the first {@code length} float bit patterns, or -1.
+         * Branch-free over the values (a non-finite value's exponent bits are all ones: plus one sets the sign
+         * bit), so the common all-finite row is one pass of int operations that the JIT vectorizes.
          */
-        private static int firstNonFinite(float[] x, int length) {
+        private static int firstNonFinite(int[] x, int length) {
             int any = 0;
             for (int i = 0; i < length; i++) {
-                any |= (Float.floatToRawIntBits(x[i]) & 0x7f800000) + 0x00800000;
+                any |= (x[i] & 0x7f800000) + 0x00800000;
             }
             if (any >= 0) {
                 return -1;
             }
             for (int i = 0; i < length; i++) {
-                if (!Float.isFinite(x[i])) {
+                if (!Float.isFinite(Float.intBitsToFloat(x[i]))) {
                     return i;
                 }
             }
