@@ -45,8 +45,9 @@ import picocli.CommandLine.Option;
 
 /**
  * Spark scoring against the plain runtime on the same cores (docs/SCALING.md, "Spark scoring"): the seed MNIST
- * CNN on the same MNIST test rows at several batch sizes, as medians of repeated runs with the two kinds
- * interleaved so that a busy machine slows both alike.
+ * CNN on the same MNIST test rows at several batch sizes, as medians of repeated runs with the kinds
+ * interleaved so that a busy machine slows both alike, each with the process's CPU time per row beside it (the
+ * measure that holds on a shared machine).
  *
  * <ul>
  *   <li><b>runtime, T callers:</b> one shared {@link Model} (one intra-op thread), T Java threads each scoring
@@ -54,7 +55,10 @@ import picocli.CommandLine.Option;
  *   <li><b>runtime, 1 caller x T intra-op threads:</b> one caller, ONNX Runtime parallelizing each batch.
  *   <li><b>Spark local[T]:</b> {@link ForgeModelTransformer} ({@code output = label}) over a cached DataFrame of
  *       the same rows in T partitions, written to Spark's {@code noop} sink (every row computed, nothing
- *       stored).
+ *       stored). The rows reach Spark through a Parquet file, not a local relation, whose rows every query would
+ *       hash on the driver.
+ *   <li><b>Spark local[T], image not kept:</b> the same with {@code keepInputCol = false}.
+ *   <li><b>Spark local[T] from Parquet:</b> the transformer over the Parquet file itself, decoding included.
  *   <li><b>Spark, no model:</b> the scorer's plan with the model left out (internal rows copied and a column
  *       appended): Spark's own cost.
  *   <li><b>Spark, no model, Row API:</b> a pass-through {@code mapPartitions} over {@code Row}s, the public API's
