@@ -44,6 +44,9 @@ import org.apache.spark.unsafe.types.UTF8String;
 final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, InternalRow> {
     private static final long serialVersionUID = 1L;
 
+    /** The largest array a task keeps for a batch's input rows; a batch that needs more copies the rest row by row. */
+    private static final long ARENA_LIMIT = 1 << 26;
+
     private final Broadcast<byte[]> modelBytes;
     private final ScoringPlan plan;
 
@@ -74,8 +77,9 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
         private final FloatBuffer floats;
         private final IntBuffer bits;
         private final int[] sample;
-        private final byte[] arena;
+        private byte[] arena;
         private int arenaUsed;
+        private long arenaWanted;
         private final ImagePreprocessing preprocessing;
         private long position;
 
@@ -95,10 +99,9 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
             this.floats = buffer.asFloatBuffer();
             this.bits = buffer.asIntBuffer();
             this.sample = new int[plan.sampleSize()];
-            // room for a batch of input rows of the expected size: copied here instead of one new array each
-            this.arena = plan.keptColumns() == null
-                    ? new byte[(int) Math.min(1 << 26, (long) b * (64 + 4L * plan.sampleSize()))]
-                    : null;
+            // a batch's input rows are copied into one array, sized by the batches seen (it starts empty: the first
+            // batch copies row by row and tells how much room a batch needs)
+            this.arena = new byte[0];
             this.preprocessing = plan.inputKind() == ScoringPlan.InputKind.IMAGE_BYTES
                     ? ForgeModelTransformer.imagePreprocessing(model, plan.inputShape())
                     : null;
@@ -121,7 +124,11 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
         }
 
         private void scoreNextBatch() {
+            if (arenaWanted > arena.length) {
+                arena = new byte[(int) Math.min(ARENA_LIMIT, arenaWanted)];
+            }
             arenaUsed = 0;
+            arenaWanted = 0;
             int n = 0;
             int count = 0;
             while (n < batch.length && rows.hasNext()) {
@@ -181,7 +188,11 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
         private InternalRow kept(InternalRow in) {
             int[] columns = plan.keptColumns();
             if (columns == null) {
-                if (in instanceof UnsafeRow u && arenaUsed + u.getSizeInBytes() <= arena.length) {
+                if (!(in instanceof UnsafeRow u)) {
+                    return in.copy();
+                }
+                arenaWanted += u.getSizeInBytes();
+                if (arenaUsed + u.getSizeInBytes() <= arena.length) {
                     // the batch's rows share one array, reused by the next batch: a row is read by Spark's
                     // projection to the output (RDDScanExec) as soon as it is returned, before the next batch
                     UnsafeRow copy = new UnsafeRow(u.numFields());
