@@ -74,6 +74,9 @@ import scala.Option;
  * {@code scores} the model's first output exactly as {@link Model#run} returns it, flattened per row ({@code
  * array<float>}).
  *
+ * <p>The output keeps every input column; {@code keepInputCol = false} drops the input column (the prediction
+ * may then take its name), which spares copying each image into its output row.
+ *
  * <p>Saved with a {@code Pipeline} (or {@link #save}) as Spark's parameter metadata plus the model as {@code
  * model.onnx} in the same directory; {@link #load} and {@code PipelineModel.load} read it back.
  */
@@ -94,6 +97,7 @@ public final class ForgeModelTransformer extends Transformer implements MLWritab
     private final Param<String> idCol;
     private final IntParam intraOpThreads;
     private final BooleanParam rejectNonFinite;
+    private final BooleanParam keepInputCol;
 
     private byte[] modelBytes;
     private String modelHash;
@@ -131,6 +135,11 @@ public final class ForgeModelTransformer extends Transformer implements MLWritab
                 ParamValidators.gtEq(0));
         rejectNonFinite = new BooleanParam(
                 this, "rejectNonFinite", "whether a NaN or infinite input value makes a row malformed");
+        keepInputCol = new BooleanParam(
+                this,
+                "keepInputCol",
+                "whether the output keeps the input column (false: the prediction replaces it, and the image is"
+                        + " not copied into every output row)");
         setDefault(inputCol, "image");
         setDefault(outputCol, "prediction");
         setDefault(output, "label");
@@ -139,6 +148,7 @@ public final class ForgeModelTransformer extends Transformer implements MLWritab
         setDefault(idCol, "id");
         setDefault(intraOpThreads, 0);
         setDefault(rejectNonFinite, true);
+        setDefault(keepInputCol, true);
     }
 
     @Override
@@ -250,6 +260,14 @@ public final class ForgeModelTransformer extends Transformer implements MLWritab
         return rejectNonFinite;
     }
 
+    /**
+     * Whether the output keeps the input column. Default true; false drops it, which spares copying every image
+     * into its output row when only the prediction and the other columns are wanted (docs/SCALING.md).
+     */
+    public BooleanParam keepInputCol() {
+        return keepInputCol;
+    }
+
     public ForgeModelTransformer setInputCol(String value) {
         set(inputCol, value);
         return this;
@@ -295,6 +313,11 @@ public final class ForgeModelTransformer extends Transformer implements MLWritab
         return this;
     }
 
+    public ForgeModelTransformer setKeepInputCol(boolean value) {
+        set(keepInputCol, value);
+        return this;
+    }
+
     public String getInputCol() {
         return getOrDefault(inputCol);
     }
@@ -330,6 +353,10 @@ public final class ForgeModelTransformer extends Transformer implements MLWritab
 
     public boolean getRejectNonFinite() {
         return (Boolean) getOrDefault(rejectNonFinite);
+    }
+
+    public boolean getKeepInputCol() {
+        return (Boolean) getOrDefault(keepInputCol);
     }
 
     // ================================================================ transforming
@@ -397,7 +424,7 @@ public final class ForgeModelTransformer extends Transformer implements MLWritab
         String outCol = getOutputCol();
         String errCol = getErrorCol();
         for (String c : errCol == null ? List.of(outCol) : List.of(outCol, errCol)) {
-            if (columns.contains(c)) {
+            if (columns.contains(c) && (getKeepInputCol() || !c.equals(in))) {
                 throw new IllegalArgumentException(
                         name + ": the table already has a column '" + c + "'; choose another output or error column");
             }
@@ -429,12 +456,29 @@ public final class ForgeModelTransformer extends Transformer implements MLWritab
                     + fixedBatch + "; export it with a free batch axis (Forge's export keeps N symbolic)");
         }
         int idIndex = columns.indexOf(getIdCol());
+        int inputIndex = schema.fieldIndex(in);
+        boolean elementsNullable = type instanceof ArrayType a && a.containsNull();
+        int[] kept = null;
+        DataType[] keptTypes = null;
+        StructType base = schema;
+        if (!getKeepInputCol()) {
+            kept = new int[schema.size() - 1];
+            keptTypes = new DataType[kept.length];
+            base = new StructType();
+            for (int i = 0, j = 0; i < schema.size(); i++) {
+                if (i != inputIndex) {
+                    kept[j] = i;
+                    keptTypes[j++] = schema.fields()[i].dataType();
+                    base = base.add(schema.fields()[i]);
+                }
+            }
+        }
         ScoringPlan plan = new ScoringPlan(
                 name,
                 modelHash,
                 threads,
                 in,
-                schema.fieldIndex(in),
+                inputIndex,
                 kind,
                 idIndex,
                 idIndex >= 0 ? schema.fields()[idIndex].dataType() : null,
@@ -445,7 +489,10 @@ public final class ForgeModelTransformer extends Transformer implements MLWritab
                 getK(),
                 sig.classes,
                 errCol != null,
-                getRejectNonFinite());
+                getRejectNonFinite(),
+                elementsNullable,
+                kept,
+                keptTypes);
         DataType predictionType = switch (out) {
             case LABEL -> DataTypes.IntegerType;
             case PROBABILITIES, SCORES -> DataTypes.createArrayType(DataTypes.FloatType, false);
@@ -458,7 +505,7 @@ public final class ForgeModelTransformer extends Transformer implements MLWritab
                         }),
                         false);
         };
-        StructType result = schema.add(DataTypes.createStructField(outCol, predictionType, errCol != null));
+        StructType result = base.add(DataTypes.createStructField(outCol, predictionType, errCol != null));
         if (errCol != null) {
             result = result.add(DataTypes.createStructField(errCol, DataTypes.StringType, true));
         }

@@ -23,6 +23,11 @@ import org.apache.spark.sql.types.DataType;
  * @param classes the number of classes (the first output's second axis), or -1 when it is not fixed
  * @param errorColumn whether malformed rows go to the error column instead of failing the task
  * @param rejectNonFinite whether a NaN or infinite input value makes the row malformed
+ * @param elementsNullable whether the input array's type admits null elements ({@code containsNull}): when it
+ *     does not, the per-value null check is skipped
+ * @param keptColumns the input columns the output keeps, in order, or null for all of them (the input row is
+ *     then emitted as it is, with the prediction appended)
+ * @param keptTypes the types of {@code keptColumns} (null with it)
  */
 record ScoringPlan(
         String name,
@@ -40,7 +45,10 @@ record ScoringPlan(
         int k,
         int classes,
         boolean errorColumn,
-        boolean rejectNonFinite)
+        boolean rejectNonFinite,
+        boolean elementsNullable,
+        int[] keptColumns,
+        DataType[] keptTypes)
         implements Serializable {
 
     /** How the input column's values become the model's input. */
