@@ -16,11 +16,9 @@ import dev.forge.runtime.ModelOptions;
 import dev.forge.runtime.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -109,9 +107,7 @@ public final class ReplicatedTrainer implements StepTrainer {
     private final List<OnnxTensor> owned = new ArrayList<>();
     private final Map<String, ByteBuffer> scalarBuffers = new HashMap<>();
     private final Map<String, OnnxTensor> scalarTensors = new HashMap<>();
-    private final Map<Tensor, Sliced> slicedBatches = new IdentityHashMap<>();
-    /** The keys of {@link #slicedBatches}, oldest first (at most {@link Trainer#WRAPPERS_KEPT}). */
-    private final ArrayDeque<Tensor> slicedOrder = new ArrayDeque<>();
+    private final BatchWrappers<Sliced> slicedBatches = new BatchWrappers<>(Sliced::close);
 
     private final List<Sliced> transientBatches = new ArrayList<>();
     private final Map<String, Sliced> masks = new HashMap<>();
@@ -527,16 +523,7 @@ public final class ReplicatedTrainer implements StepTrainer {
                 return cached;
             }
             Sliced s = new Sliced(t, rows);
-            Sliced old = slicedBatches.put(t, s);
-            if (old != null) {
-                old.close();
-                slicedOrder.removeIf(k -> k == t);
-            }
-            slicedOrder.addLast(t);
-            if (slicedOrder.size() > Trainer.WRAPPERS_KEPT) {
-                // a caller that makes new direct tensors for every batch: keep the recent ones, not all
-                slicedBatches.remove(slicedOrder.removeFirst()).close();
-            }
+            slicedBatches.put(t, s);
             return s;
         }
         ByteBuffer d = direct(t.byteSize());
@@ -677,7 +664,7 @@ public final class ReplicatedTrainer implements StepTrainer {
         if (pool != null) {
             pool.shutdownNow();
         }
-        slicedBatches.values().forEach(Sliced::close);
+        slicedBatches.closeAll();
         transientBatches.forEach(Sliced::close);
         masks.values().forEach(Sliced::close);
         owned.forEach(TrainerNativeObjects::close);

@@ -18,10 +18,8 @@ import dev.forge.runtime.OptimizationLevel;
 import dev.forge.runtime.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,9 +46,7 @@ public final class Trainer implements StepTrainer {
     private final Map<String, OnnxTensor>[] pinned;
     private final Map<String, OnnxTensor> scalarTensors = new HashMap<>();
     private final Map<String, ByteBuffer> scalarBuffers = new HashMap<>();
-    private final Map<Tensor, OnnxTensor> wrapped = new IdentityHashMap<>();
-    /** The keys of {@link #wrapped}, oldest first. */
-    private final ArrayDeque<Tensor> wrappedOrder = new ArrayDeque<>();
+    private final BatchWrappers<OnnxTensor> wrapped = new BatchWrappers<>(TrainerNativeObjects::close);
 
     private final Map<String, ByteBuffer> maskBuffers = new HashMap<>();
     private final Map<String, OnnxTensor> maskTensors = new HashMap<>();
@@ -468,16 +464,7 @@ public final class Trainer implements StepTrainer {
                 ot = TrainerNativeObjects.tensor(env, d, t.shape(), t.dtype().toOnnxJavaType());
             }
             if (key != null) {
-                OnnxTensor old = wrapped.put(key, ot);
-                if (old != null) {
-                    TrainerNativeObjects.close(old);
-                    wrappedOrder.removeIf(k -> k == key);
-                }
-                wrappedOrder.addLast(key);
-                if (wrappedOrder.size() > WRAPPERS_KEPT) {
-                    // a caller that makes new direct tensors for every batch: keep the recent ones, not all
-                    TrainerNativeObjects.close(wrapped.remove(wrappedOrder.removeFirst()));
-                }
+                wrapped.put(key, ot);
             } else {
                 transientTensors.add(ot);
                 if (transientTensors.size() > 8) {
@@ -494,13 +481,6 @@ public final class Trainer implements StepTrainer {
     }
 
     private final List<OnnxTensor> transientTensors = new ArrayList<>();
-
-    /**
-     * How many direct batch tensors keep their wrapper: more than a {@code DataLoader} cycles through
-     * (prefetch 4: 5 slots of full and partial batches, inputs and labels, for training and evaluation
-     * make 40), few enough that new tensors for every batch do not pile up.
-     */
-    static final int WRAPPERS_KEPT = 64;
 
     private void requireOpen() {
         if (closed) {
@@ -520,7 +500,7 @@ public final class Trainer implements StepTrainer {
             }
         }
         scalarTensors.values().forEach(TrainerNativeObjects::close);
-        wrapped.values().forEach(TrainerNativeObjects::close);
+        wrapped.closeAll();
         transientTensors.forEach(TrainerNativeObjects::close);
         maskTensors.values().forEach(TrainerNativeObjects::close);
         try {

@@ -27,8 +27,8 @@ class TrainerNativeObjectsTest {
         TrainingGraph tg = TrainingGraph.build(TrainingApiTest.tinyCnn(true), Loss.CROSS_ENTROPY, Optimizer.sgd(0.05));
         String before = open();
         // once the wrappers kept for direct batches are full (2 a step), the count must stop moving
-        int full = Trainer.WRAPPERS_KEPT;
-        int end = 2 * Trainer.WRAPPERS_KEPT;
+        int full = BatchWrappers.KEPT;
+        int end = 2 * BatchWrappers.KEPT;
         String atFull = null;
         try (StepTrainer t = ReplicaProbe.open(tg, new Replicas.Layout(replicas, 1), ONE_THREAD, 7)) {
             for (int s = 1; s <= end; s++) {
