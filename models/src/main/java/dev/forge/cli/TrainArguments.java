@@ -167,7 +167,7 @@ final class TrainArguments {
         }
     }
 
-    /** A whole number of at least 1: --batch, --epochs. Picocli names the option in its usage error. */
+    /** A whole number of at least 1: --batch, --epochs, --micro-batch, --num-classes. Picocli names the option in its usage error. */
     static final class AtLeastOne implements ITypeConverter<Integer> {
         @Override
         public Integer convert(String text) {

@@ -40,7 +40,7 @@ final class TransferOptions {
     @Option(
             names = "--num-classes",
             paramLabel = "N",
-            converter = PositiveInt.class,
+            converter = TrainArguments.AtLeastOne.class,
             description = "Replace the classifier with a freshly initialized one of N outputs.")
     Integer numClasses;
 
@@ -164,22 +164,6 @@ final class TransferOptions {
                 }
             }
             return text;
-        }
-    }
-
-    /** A whole number of at least 1. */
-    static final class PositiveInt implements ITypeConverter<Integer> {
-        @Override
-        public Integer convert(String text) {
-            try {
-                int n = Integer.parseInt(text.trim());
-                if (n >= 1) {
-                    return n;
-                }
-            } catch (NumberFormatException e) {
-                // the message below
-            }
-            throw new TypeConversionException("'" + text + "' is not a number of classes; give a whole number >= 1");
         }
     }
 
