@@ -3,8 +3,13 @@ package dev.forge.testdata;
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import dev.forge.compiler.ir.Dim;
 import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.IrType;
+import dev.forge.compiler.ir.OptionalType;
+import dev.forge.compiler.ir.SequenceType;
 import dev.forge.compiler.ir.ValueInfo;
+import dev.forge.compiler.ir.ValueType;
 import dev.forge.compiler.onnx.OnnxReader;
+import dev.forge.compiler.onnx.OnnxTypes;
 import dev.forge.compiler.onnx.OnnxWriter;
 import dev.forge.compiler.onnx.proto.Onnx;
 import dev.forge.runtime.DType;
@@ -123,14 +128,11 @@ final class NodeConformance {
 
     /**
      * Cases the runtime passes but the compiler's reader refuses, so the round trip and the shape check
-     * have nothing to work on: their graph outputs are a sequence or an optional, and the compiler's graph
-     * carries tensors only. Listed by name so a new one fails, and so does a listed one that reads.
+     * have nothing to work on, with the reason. Listed by name so a new one fails, and so does a listed one
+     * that reads. None since the compiler's IR carries sequence and optional types (test_if_opt and
+     * test_if_seq, whose outputs are an optional(sequence) and a sequence, were the last two).
      */
-    static final Map<String, String> READER_GAPS = Map.of(
-            "test_if_opt",
-            "graph output 'sequence' is an optional(sequence(tensor)); the compiler's graph carries tensors only",
-            "test_if_seq",
-            "graph output 'res' is a sequence(tensor); the compiler's graph carries tensors only");
+    static final Map<String, String> READER_GAPS = Map.of();
 
     enum Outcome {
         PASS,
@@ -335,9 +337,27 @@ final class NodeConformance {
             Path ds = dataSets.get(0);
             for (int j = 0; j < g.outputs().size(); j++) {
                 ValueInfo out = g.outputs().get(j);
-                long[] want = expectedShape(ds.resolve("output_" + j + ".pb"));
+                Onnx.TypeProto declared = proto.getGraph().getOutput(j).getType();
+                long[] want = declared.hasTensorType() ? expectedShape(ds.resolve("output_" + j + ".pb")) : null;
+                if (!declared.hasTensorType()) {
+                    // a sequence or an optional: its inferred type against the one the model declares
+                    String problem = typeMismatch(
+                            out.irType(), proto.getGraph().getOutput(j).getType());
+                    if (problem != null) {
+                        mismatches.add(out.name() + ": inferred " + out.irType() + ", " + problem);
+                    } else if (out.irType().isFullyKnown()) {
+                        known++;
+                    } else {
+                        unknown++;
+                    }
+                    continue;
+                }
                 if (want == null) {
-                    continue; // a sequence or optional: no tensor shape to compare
+                    continue; // no TensorProto to compare with
+                }
+                if (!out.isTensor()) {
+                    mismatches.add(out.name() + ": inferred " + out.irType() + ", expected a tensor");
+                    continue;
                 }
                 if (out.type() == null || out.type().shape() == null) {
                     unknown++;
@@ -505,9 +525,54 @@ final class NodeConformance {
             Onnx.ValueInfoProto.Builder vi = g.getOutputBuilder(i);
             if (vi.getType().hasTensorType()) {
                 vi.getTypeBuilder().getTensorTypeBuilder().clearShape();
+            } else {
+                vi.clearType(); // a sequence or an optional: the reader must infer the whole type
             }
         }
         return proto.toBuilder().setGraph(g).build();
+    }
+
+    /**
+     * Null when an inferred sequence or optional type fits the declared one: the same nesting and element
+     * types, and equal dimensions wherever both are fixed; else what differs. An unknown part fits anything.
+     */
+    static String typeMismatch(IrType inferred, Onnx.TypeProto declaredProto) {
+        IrType declared;
+        try {
+            declared = OnnxTypes.fromProto(declaredProto, "declared output");
+        } catch (RuntimeException e) {
+            return "declared type not carried: " + oneLine(e.getMessage());
+        }
+        return fits(inferred, declared) ? null : "declared " + declared;
+    }
+
+    private static boolean fits(IrType inferred, IrType declared) {
+        if (inferred instanceof SequenceType a && declared instanceof SequenceType b) {
+            return fits(a.element(), b.element());
+        }
+        if (inferred instanceof OptionalType a && declared instanceof OptionalType b) {
+            return fits(a.element(), b.element());
+        }
+        if (inferred instanceof ValueType a && declared instanceof ValueType b) {
+            if (a.dtype() != b.dtype()) {
+                return false;
+            }
+            if (a.shape() == null || b.shape() == null) {
+                return true;
+            }
+            if (a.shape().rank() != b.shape().rank()) {
+                return false;
+            }
+            for (int i = 0; i < a.shape().rank(); i++) {
+                Dim x = a.shape().dim(i);
+                Dim y = b.shape().dim(i);
+                if (x.isFixed() && y.isFixed() && x.value() != y.value()) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        return false;
     }
 
     /** The dims of an expected output, or null when it is not a TensorProto (a sequence or optional). */
@@ -656,7 +721,9 @@ final class NodeConformance {
                 .append("   ONNX Runtime are bit-identical to the original's;\n")
                 .append(
                         "3. **shapes**: the compiler's shape inference (output shapes and `value_info` removed first) against the\n")
-                .append("   expected outputs' shapes: no mismatch is allowed, an unknown dimension is counted.\n\n")
+                .append(
+                        "   expected outputs' shapes (a sequence or an optional: against its declared type): no mismatch is\n")
+                .append("   allowed, an unknown dimension is counted.\n\n")
                 .append("Whenever Forge refuses a case, the same files go through a plain `OrtSession` (ONNX Runtime ")
                 .append(onnxRuntimeVersion())
                 .append(
@@ -701,8 +768,10 @@ final class NodeConformance {
                 .append("ONNX Runtime can run; the rest have nothing to compare with.\n\n")
                 .append("Sequence and optional outputs are compared as values (`Model.runValues`): a sequence\n")
                 .append("tensor by tensor, an optional by presence and content, against the `SequenceProto` and\n")
-                .append("`OptionalProto` files of the suite. The compiler's reader carries tensors only, so those\n")
-                .append("cases have no round trip or shape check (listed at the end).\n\n");
+                .append("`OptionalProto` files of the suite. The compiler's IR carries sequence and optional types\n")
+                .append("too (`IrType`, docs/ARCHITECTURE.md), so those cases get the round trip, and their shape\n")
+                .append("check compares the inferred type (the model's type removed first) with the declared one:\n")
+                .append("same nesting and element type, fixed dimensions equal where both are fixed.\n\n");
 
         sb.append("## Per operator\n\n")
                 .append(
@@ -826,7 +895,7 @@ final class NodeConformance {
             }
         }
         sb.append("\n## Open in the compiler: the runtime passes, the reader refuses\n\n")
-                .append("No round trip and no shape check for these: the compiler's graph carries tensors only.\n\n")
+                .append("No round trip and no shape check for these (the reason for each).\n\n")
                 .append("| case | why |\n|---|---|\n");
         for (Result r : results) {
             if (r.roundTrip() == Outcome.FORGE_GAP && r.runtime() != Outcome.FORGE_GAP) {
