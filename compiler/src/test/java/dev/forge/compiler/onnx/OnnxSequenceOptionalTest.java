@@ -14,6 +14,9 @@ import dev.forge.compiler.ir.ValueInfo;
 import dev.forge.compiler.ir.ValueType;
 import dev.forge.compiler.onnx.proto.Onnx;
 import dev.forge.compiler.ops.ShapeInference;
+import dev.forge.compiler.train.Loss;
+import dev.forge.compiler.train.Optimizer;
+import dev.forge.compiler.train.TrainingGraph;
 import dev.forge.runtime.DType;
 import dev.forge.runtime.Model;
 import dev.forge.runtime.ModelOptions;
@@ -236,6 +239,35 @@ class OnnxSequenceOptionalTest {
                 assertThrows(IllegalArgumentException.class, () -> Autodiff.gradients(g, "loss", List.of("w")));
         assertTrue(
                 e.getMessage().startsWith("SequenceAt(at): 'seq' is a sequence(float32[3]), not a tensor, on the path"),
+                e.getMessage());
+    }
+
+    @Test
+    void training_refuses_a_model_with_a_sequence_output() {
+        // one data input and a trainable weight, as training wants, but the prediction is a sequence
+        Onnx.TensorProto w = Onnx.TensorProto.newBuilder()
+                .setName("w")
+                .setDataType(1)
+                .addDims(3)
+                .addFloatData(1)
+                .addFloatData(2)
+                .addFloatData(3)
+                .build();
+        Onnx.ModelProto m = model(Onnx.GraphProto.newBuilder()
+                .setName("seqnet")
+                .addInput(value("x", tensor(1, 2, 3)))
+                .addInitializer(w)
+                .addNode(node("Mul", "scale", List.of("x", "w"), "y"))
+                .addNode(node("SequenceConstruct", "construct", List.of("y", "y"), "seq"))
+                .addOutput(value("seq", sequence(tensor(1, 2, 3)))));
+        Graph g = OnnxReader.read(m.toByteArray(), "seqnet.onnx");
+        g.markParameter("w");
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> TrainingGraph.build(g, Loss.MSE, Optimizer.sgd(0.1)));
+        assertTrue(
+                e.getMessage()
+                        .startsWith("the model's output 'seq' is a sequence(float32[2,3]); training needs a model"
+                                + " whose inputs and outputs are tensors"),
                 e.getMessage());
     }
 
