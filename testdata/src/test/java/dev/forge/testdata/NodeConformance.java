@@ -551,7 +551,7 @@ final class NodeConformance {
     static String typeMismatch(IrType inferred, Onnx.TypeProto declaredProto) {
         IrType declared;
         try {
-            declared = OnnxTypes.fromProto(declaredProto, "declared output");
+            declared = OnnxTypes.irType(declaredProto.toByteArray(), "declared output");
         } catch (RuntimeException e) {
             return "declared type not carried: " + oneLine(e.getMessage());
         }

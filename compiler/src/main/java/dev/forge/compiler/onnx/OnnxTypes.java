@@ -68,14 +68,24 @@ public final class OnnxTypes {
     }
 
     /**
-     * The IR type of an ONNX {@code TypeProto}: a tensor, or a sequence or optional of one (nested).
+     * The IR type of a serialized ONNX {@code TypeProto}: a tensor, or a sequence or optional of one
+     * (nested).
      *
-     * @param tp the type
+     * @param typeProto the type's bytes
      * @param what names the value in errors, e.g. {@code model.onnx: value 'x'}
      * @throws OnnxFormatException for a map, a sparse tensor or an unset type (naming it and what is
      *     supported), an element type Forge does not carry, or a negative dimension
      */
-    public static IrType fromProto(Onnx.TypeProto tp, String what) {
+    public static IrType irType(byte[] typeProto, String what) {
+        try {
+            return fromProto(Onnx.TypeProto.parseFrom(typeProto), what);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new OnnxFormatException(what + ": not a valid TypeProto (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** Like {@link #irType(byte[], String)}, on a parsed {@code TypeProto}. */
+    static IrType fromProto(Onnx.TypeProto tp, String what) {
         return switch (tp.getValueCase()) {
             case TENSOR_TYPE -> tensorType(tp.getTensorType(), what);
             case SEQUENCE_TYPE -> {
@@ -128,7 +138,7 @@ public final class OnnxTypes {
     }
 
     /** The ONNX {@code TypeProto} of an IR type (the inverse of {@link #fromProto}). */
-    public static Onnx.TypeProto toProto(IrType type) {
+    static Onnx.TypeProto toProto(IrType type) {
         Onnx.TypeProto.Builder b = Onnx.TypeProto.newBuilder();
         if (type instanceof SequenceType s) {
             return b.setSequenceType(Onnx.TypeProto.Sequence.newBuilder().setElemType(toProto(s.element())))

@@ -219,7 +219,7 @@ public final class SequenceOps {
         }
         try {
             Onnx.AttributeProto ap = Onnx.AttributeProto.parseFrom(o.proto());
-            return ap.hasTp() ? OnnxTypes.fromProto(ap.getTp(), node.label() + ": attribute 'type'") : null;
+            return ap.hasTp() ? OnnxTypes.irType(ap.getTp().toByteArray(), node.label() + ": attribute 'type'") : null;
         } catch (com.google.protobuf.InvalidProtocolBufferException | OnnxFormatException e) {
             return null;
         }
@@ -291,7 +291,7 @@ public final class SequenceOps {
             IrType t = null;
             if (vi.hasType()) {
                 try {
-                    t = OnnxTypes.fromProto(vi.getType(), node.label() + ": " + attribute + " output");
+                    t = OnnxTypes.irType(vi.getType().toByteArray(), node.label() + ": " + attribute + " output");
                 } catch (OnnxFormatException e) {
                     t = null; // a map or an element type Forge does not carry: unknown here
                 }

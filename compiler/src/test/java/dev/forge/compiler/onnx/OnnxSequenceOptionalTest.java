@@ -168,7 +168,7 @@ class OnnxSequenceOptionalTest {
         for (Onnx.ValueInfoProto vi : onnx.getGraph().getOutputList()) {
             assertEquals(
                     EXPECTED.get(vi.getName()),
-                    OnnxTypes.fromProto(vi.getType(), vi.getName()),
+                    OnnxTypes.irType(vi.getType().toByteArray(), vi.getName()),
                     vi.getName() + " as onnx.shape_inference types it");
         }
         assertEquals(EXPECTED.size(), onnx.getGraph().getOutputCount());
