@@ -7,6 +7,10 @@ Each case becomes a directory like the ones ONNX ships under onnx/backend/test/d
     OUT/<case>/model.onnx
     OUT/<case>/test_data_set_0/input_<j>.pb    TensorProto (SequenceProto / OptionalProto for those inputs)
     OUT/<case>/test_data_set_0/output_<j>.pb
+    OUT/<case>/onnx_types.onnx                 only for cases with a sequence or optional output: the
+                                               model with those outputs' types removed and filled in again
+                                               by onnx.shape_inference (ONNX's own types, for the compiler's
+                                               type rules to be compared with)
 
 plus OUT/manifest.tsv, one line per case: name, the operator whose generator made it (the generator
 class, e.g. `Abs`, `BatchNormalization`), and the opset the model imports. OUT/stamp.txt records the onnx
@@ -38,6 +42,7 @@ for _alias, _builtin in [("float", float), ("int", int), ("bool", bool), ("objec
 import onnx  # noqa: E402  (after the aliases: the generators are imported through it)
 import onnx.backend.test.case.node as node_test  # noqa: E402
 from onnx import numpy_helper  # noqa: E402
+import onnx.shape_inference  # noqa: E402
 
 
 def generator_class():
@@ -82,6 +87,26 @@ def proto_of(value, value_info):
     return numpy_helper.from_array(value, value_info.name)
 
 
+def write_onnx_types(model, path):
+    """ONNX's inferred types of the sequence and optional outputs (their declared types removed first)."""
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    cleared = False
+    for o in m.graph.output:
+        if o.type.WhichOneof("value") in ("sequence_type", "optional_type"):
+            o.ClearField("type")
+            cleared = True
+    if not cleared:
+        return
+    try:
+        inferred = onnx.shape_inference.infer_shapes(m)
+    except Exception as e:  # noqa: BLE001 - a case ONNX cannot infer simply gets no oracle
+        print(f"make_onnx_node_suite: {model.graph.name}: onnx.shape_inference fails: {e}", file=sys.stderr)
+        return
+    with open(path, "wb") as f:
+        f.write(inferred.SerializeToString())
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True, help="directory to (re)create")
@@ -101,6 +126,7 @@ def main():
         os.makedirs(d)
         with open(os.path.join(d, "model.onnx"), "wb") as f:
             f.write(case.model.SerializeToString())
+        write_onnx_types(case.model, os.path.join(d, "onnx_types.onnx"))
         for i, (inputs, outputs) in enumerate(case.data_sets):
             ds = os.path.join(d, f"test_data_set_{i}")
             os.makedirs(ds)

@@ -175,7 +175,11 @@ final class InspectCommand implements Callable<Integer> {
         }
         List<String> parts = new ArrayList<>();
         for (ValueInfo v : values) {
-            parts.add(v.name() + ": " + v.type().dtype().typeName() + shape(v.type()));
+            // a sequence or an optional (imported models only) prints as its IR type
+            parts.add(
+                    v.isTensor()
+                            ? v.name() + ": " + v.type().dtype().typeName() + shape(v.type())
+                            : v.name() + ": " + v.irType());
         }
         return String.join(", ", parts);
     }

@@ -3,8 +3,13 @@ package dev.forge.testdata;
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import dev.forge.compiler.ir.Dim;
 import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.IrType;
+import dev.forge.compiler.ir.OptionalType;
+import dev.forge.compiler.ir.SequenceType;
 import dev.forge.compiler.ir.ValueInfo;
+import dev.forge.compiler.ir.ValueType;
 import dev.forge.compiler.onnx.OnnxReader;
+import dev.forge.compiler.onnx.OnnxTypes;
 import dev.forge.compiler.onnx.OnnxWriter;
 import dev.forge.compiler.onnx.proto.Onnx;
 import dev.forge.runtime.DType;
@@ -43,7 +48,9 @@ import java.util.stream.Collectors;
  *   <li><b>round trip</b>: the compiler's reader then writer; the written model's outputs in plain ONNX
  *       Runtime are bit-identical to the original's;
  *   <li><b>shapes</b>: the compiler's shape inference, on the model with its output shapes and value_info
- *       removed, against the shapes of the expected outputs (no mismatch; unknown allowed and counted).
+ *       removed, against the shapes of the expected outputs (no mismatch; unknown allowed and counted); a
+ *       sequence or optional output (its type removed) against its declared type and the type
+ *       {@code onnx.shape_inference} infers ({@code onnx_types.onnx}, written by the suite script).
  * </ol>
  *
  * <p>Whenever Forge refuses a case, the same case goes through a plain ONNX Runtime session ({@link
@@ -123,14 +130,11 @@ final class NodeConformance {
 
     /**
      * Cases the runtime passes but the compiler's reader refuses, so the round trip and the shape check
-     * have nothing to work on: their graph outputs are a sequence or an optional, and the compiler's graph
-     * carries tensors only. Listed by name so a new one fails, and so does a listed one that reads.
+     * have nothing to work on, with the reason. Listed by name so a new one fails, and so does a listed one
+     * that reads. None since the compiler's IR carries sequence and optional types (test_if_opt and
+     * test_if_seq, whose outputs are an optional(sequence) and a sequence, were the last two).
      */
-    static final Map<String, String> READER_GAPS = Map.of(
-            "test_if_opt",
-            "graph output 'sequence' is an optional(sequence(tensor)); the compiler's graph carries tensors only",
-            "test_if_seq",
-            "graph output 'res' is a sequence(tensor); the compiler's graph carries tensors only");
+    static final Map<String, String> READER_GAPS = Map.of();
 
     enum Outcome {
         PASS,
@@ -332,12 +336,40 @@ final class NodeConformance {
         List<String> mismatches = new ArrayList<>();
         try {
             Graph g = OnnxReader.read(withoutShapes(proto).toByteArray(), name);
+            Onnx.GraphProto onnxTypes = onnxTypes(dataSets.get(0).getParent().resolve("onnx_types.onnx"));
             Path ds = dataSets.get(0);
             for (int j = 0; j < g.outputs().size(); j++) {
                 ValueInfo out = g.outputs().get(j);
-                long[] want = expectedShape(ds.resolve("output_" + j + ".pb"));
+                Onnx.TypeProto declared = proto.getGraph().getOutput(j).getType();
+                long[] want = declared.hasTensorType() ? expectedShape(ds.resolve("output_" + j + ".pb")) : null;
+                if (!declared.hasTensorType()) {
+                    // a sequence or an optional: its inferred type against the one the model declares and
+                    // the one onnx.shape_inference infers (when the suite script could run it)
+                    String problem = typeMismatch(out.irType(), declared);
+                    Onnx.TypeProto onnxInferred = onnxTypes == null || j >= onnxTypes.getOutputCount()
+                            ? null
+                            : onnxTypes.getOutput(j).getType();
+                    if (problem == null
+                            && onnxInferred != null
+                            && (onnxInferred.hasSequenceType() || onnxInferred.hasOptionalType())) {
+                        String p = typeMismatch(out.irType(), onnxInferred);
+                        problem = p == null ? null : p.replace("declared ", "onnx.shape_inference infers ");
+                    }
+                    if (problem != null) {
+                        mismatches.add(out.name() + ": inferred " + out.irType() + ", " + problem);
+                    } else if (out.irType().isFullyKnown()) {
+                        known++;
+                    } else {
+                        unknown++;
+                    }
+                    continue;
+                }
                 if (want == null) {
-                    continue; // a sequence or optional: no tensor shape to compare
+                    continue; // no TensorProto to compare with
+                }
+                if (!out.isTensor()) {
+                    mismatches.add(out.name() + ": inferred " + out.irType() + ", expected a tensor");
+                    continue;
                 }
                 if (out.type() == null || out.type().shape() == null) {
                     unknown++;
@@ -505,9 +537,68 @@ final class NodeConformance {
             Onnx.ValueInfoProto.Builder vi = g.getOutputBuilder(i);
             if (vi.getType().hasTensorType()) {
                 vi.getTypeBuilder().getTensorTypeBuilder().clearShape();
+            } else {
+                vi.clearType(); // a sequence or an optional: the reader must infer the whole type
             }
         }
         return proto.toBuilder().setGraph(g).build();
+    }
+
+    /**
+     * Null when an inferred sequence or optional type fits the declared one: the same nesting and element
+     * types, and equal dimensions wherever both are fixed; else what differs. An unknown part fits anything.
+     */
+    static String typeMismatch(IrType inferred, Onnx.TypeProto declaredProto) {
+        IrType declared;
+        try {
+            declared = OnnxTypes.irType(declaredProto.toByteArray(), "declared output");
+        } catch (RuntimeException e) {
+            return "declared type not carried: " + oneLine(e.getMessage());
+        }
+        return fits(inferred, declared) ? null : "declared " + declared;
+    }
+
+    private static boolean fits(IrType inferred, IrType declared) {
+        if (inferred instanceof SequenceType a && declared instanceof SequenceType b) {
+            return fits(a.element(), b.element());
+        }
+        if (inferred instanceof OptionalType a && declared instanceof OptionalType b) {
+            return fits(a.element(), b.element());
+        }
+        if (inferred instanceof ValueType a && declared instanceof ValueType b) {
+            if (a.dtype() != b.dtype()) {
+                return false;
+            }
+            if (a.shape() == null || b.shape() == null) {
+                return true;
+            }
+            if (a.shape().rank() != b.shape().rank()) {
+                return false;
+            }
+            for (int i = 0; i < a.shape().rank(); i++) {
+                Dim x = a.shape().dim(i);
+                Dim y = b.shape().dim(i);
+                if (x.isFixed() && y.isFixed() && x.value() != y.value()) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * The graph of ONNX's own shape inference for a case with a sequence or optional output, written by the
+     * suite script; null when there is none.
+     */
+    private static Onnx.GraphProto onnxTypes(Path file) {
+        try {
+            return Files.isRegularFile(file)
+                    ? Onnx.ModelProto.parseFrom(Files.readAllBytes(file)).getGraph()
+                    : null;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** The dims of an expected output, or null when it is not a TensorProto (a sequence or optional). */
@@ -656,7 +747,11 @@ final class NodeConformance {
                 .append("   ONNX Runtime are bit-identical to the original's;\n")
                 .append(
                         "3. **shapes**: the compiler's shape inference (output shapes and `value_info` removed first) against the\n")
-                .append("   expected outputs' shapes: no mismatch is allowed, an unknown dimension is counted.\n\n")
+                .append(
+                        "   expected outputs' shapes (a sequence or an optional, its type removed: against its declared type\n")
+                .append(
+                        "   and the one `onnx.shape_inference` infers): no mismatch is allowed, an unknown dimension is\n")
+                .append("   counted.\n\n")
                 .append("Whenever Forge refuses a case, the same files go through a plain `OrtSession` (ONNX Runtime ")
                 .append(onnxRuntimeVersion())
                 .append(
@@ -701,8 +796,11 @@ final class NodeConformance {
                 .append("ONNX Runtime can run; the rest have nothing to compare with.\n\n")
                 .append("Sequence and optional outputs are compared as values (`Model.runValues`): a sequence\n")
                 .append("tensor by tensor, an optional by presence and content, against the `SequenceProto` and\n")
-                .append("`OptionalProto` files of the suite. The compiler's reader carries tensors only, so those\n")
-                .append("cases have no round trip or shape check (listed at the end).\n\n");
+                .append("`OptionalProto` files of the suite. The compiler's IR carries sequence and optional types\n")
+                .append("too (`IrType`, docs/ARCHITECTURE.md), so those cases get the round trip, and their shape\n")
+                .append("check compares the inferred type (the model's type removed first) with the declared one\n")
+                .append("and with ONNX's (`onnx.shape_inference` on the same model): same nesting and element type,\n")
+                .append("fixed dimensions equal where both are fixed.\n\n");
 
         sb.append("## Per operator\n\n")
                 .append(
@@ -825,9 +923,14 @@ final class NodeConformance {
                         .append(" |\n");
             }
         }
-        sb.append("\n## Open in the compiler: the runtime passes, the reader refuses\n\n")
-                .append("No round trip and no shape check for these: the compiler's graph carries tensors only.\n\n")
-                .append("| case | why |\n|---|---|\n");
+        sb.append("\n## Open in the compiler: the runtime passes, the reader refuses\n\n");
+        if (results.stream().noneMatch(r -> r.roundTrip() == Outcome.FORGE_GAP && r.runtime() != Outcome.FORGE_GAP)) {
+            sb.append("None: the compiler reads, writes back and types every case the runtime passes (sequence\n")
+                    .append("and optional values included).\n");
+        } else {
+            sb.append("No round trip and no shape check for these (the reason for each).\n\n")
+                    .append("| case | why |\n|---|---|\n");
+        }
         for (Result r : results) {
             if (r.roundTrip() == Outcome.FORGE_GAP && r.runtime() != Outcome.FORGE_GAP) {
                 sb.append("| ")

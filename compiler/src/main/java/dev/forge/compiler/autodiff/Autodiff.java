@@ -1,6 +1,7 @@
 package dev.forge.compiler.autodiff;
 
 import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.IrType;
 import dev.forge.compiler.ir.Node;
 import dev.forge.compiler.ir.ValueType;
 import dev.forge.compiler.ops.OpDef;
@@ -63,6 +64,10 @@ public final class Autodiff {
     public static Map<String, String> gradients(
             Graph graph, String loss, Collection<String> wrt, Map<String, BlockRule> blocks) {
         ValueType lossType = graph.type(loss);
+        if (graph.irType(loss) != null && lossType == null) {
+            throw new IllegalArgumentException("the loss '" + loss + "' must be a scalar tensor, got a "
+                    + graph.irType(loss) + "; take an element out first (SequenceAt, OptionalGetElement)");
+        }
         if (lossType == null || lossType.shape() == null || lossType.shape().rank() != 0) {
             throw new IllegalArgumentException("the loss '" + loss + "' must be a scalar, got " + lossType);
         }
@@ -89,6 +94,7 @@ public final class Autodiff {
             if (!any) {
                 continue;
             }
+            requireTensors(graph, node, need);
             emit.prefix(node.name() + "/grad");
             List<String> dys = new ArrayList<>();
             boolean anyDy = false;
@@ -160,6 +166,28 @@ public final class Autodiff {
             return parts.get(0);
         }
         return emit.op("Sum", parts, Map.of());
+    }
+
+    /**
+     * Refuses a sequence or an optional on a differentiated path: gradient rules exist for tensors only,
+     * and ONNX has no gradient of a sequence to emit.
+     */
+    private static void requireTensors(Graph graph, Node node, boolean[] need) {
+        List<String> names = new ArrayList<>(node.outputs());
+        for (int j = 0; j < need.length; j++) {
+            if (need[j]) {
+                names.add(node.input(j));
+            }
+        }
+        for (String v : names) {
+            IrType t = v.isEmpty() ? null : graph.irType(v);
+            if (t != null && !(t instanceof ValueType)) {
+                throw new IllegalArgumentException(node.label() + ": '" + v + "' is a " + t
+                        + ", not a tensor, on the path from the differentiated values to the loss; the autodiff"
+                        + " differentiates tensors only (sequence and optional operators have no gradient rule):"
+                        + " keep them off that path, or stop the gradient before them");
+            }
+        }
     }
 
     /** Values that depend on some {@code wrt} value and that the loss depends on. */

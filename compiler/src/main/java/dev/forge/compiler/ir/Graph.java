@@ -36,7 +36,7 @@ public final class Graph {
     private final List<ValueInfo> outputs = new ArrayList<>();
     private final List<Node> nodes = new ArrayList<>();
     private final LinkedHashMap<String, Tensor> initializers = new LinkedHashMap<>();
-    private final Map<String, ValueType> types = new HashMap<>();
+    private final Map<String, IrType> types = new HashMap<>();
     private final LinkedHashMap<String, Long> opsets = new LinkedHashMap<>();
     private final LinkedHashMap<String, String> metadata = new LinkedHashMap<>();
     private final java.util.LinkedHashSet<String> parameters = new java.util.LinkedHashSet<>();
@@ -144,13 +144,13 @@ public final class Graph {
         requireNewName(input.name(), "input");
         inputs.add(input);
         inputNames.add(input.name());
-        types.put(input.name(), input.type());
+        types.put(input.name(), input.irType());
     }
 
     /** Declares an existing value a graph output. */
     public void addOutput(ValueInfo output) {
         outputs.add(output);
-        types.putIfAbsent(output.name(), output.type());
+        types.putIfAbsent(output.name(), output.irType());
     }
 
     /** Removes every graph output. */
@@ -242,14 +242,14 @@ public final class Graph {
         renamedNodes.forEach(this::indexReplaced);
         for (int i = 0; i < inputs.size(); i++) {
             if (inputs.get(i).name().equals(from)) {
-                inputs.set(i, new ValueInfo(to, inputs.get(i).type()));
+                inputs.set(i, new ValueInfo(to, inputs.get(i).irType()));
                 inputNames.remove(from);
                 inputNames.add(to);
             }
         }
         for (int i = 0; i < outputs.size(); i++) {
             if (outputs.get(i).name().equals(from)) {
-                outputs.set(i, new ValueInfo(to, outputs.get(i).type()));
+                outputs.set(i, new ValueInfo(to, outputs.get(i).irType()));
             }
         }
         if (initializers.containsKey(from)) {
@@ -261,7 +261,7 @@ public final class Graph {
                 parameters.add(to);
             }
         }
-        ValueType t = types.remove(from);
+        IrType t = types.remove(from);
         if (t != null) {
             types.put(to, t);
         }
@@ -394,8 +394,27 @@ public final class Graph {
         }
     }
 
-    /** The type of a value, or null when unknown. */
+    /**
+     * Records or overrides the type of a value, which may be a sequence or an optional (see {@link IrType}).
+     */
+    public void setIrType(String valueName, IrType type) {
+        if (type == null) {
+            types.remove(valueName);
+        } else {
+            types.put(valueName, type);
+        }
+    }
+
+    /**
+     * The tensor type of a value, or null when unknown or when the value is not a tensor (a sequence or an
+     * optional, see {@link #irType(String)}): code that works on tensors sees such a value as untyped.
+     */
     public ValueType type(String valueName) {
+        return types.get(valueName) instanceof ValueType t ? t : null;
+    }
+
+    /** The type of a value (a tensor, a sequence or an optional), or null when unknown. */
+    public IrType irType(String valueName) {
         return types.get(valueName);
     }
 

@@ -4,13 +4,13 @@ import dev.forge.runtime.DType;
 import java.util.Objects;
 
 /**
- * The type of a tensor value: element type and shape. A null shape means the rank is unknown (only for
+ * The type of a tensor value: element type and shape (the tensor case of {@link IrType}). A null shape means the rank is unknown (only for
  * values produced by operators Forge has no shape rule for).
  *
  * @param dtype element type
  * @param shape shape, or null when unknown
  */
-public record ValueType(DType dtype, Shape shape) {
+public record ValueType(DType dtype, Shape shape) implements IrType {
     /** Creates a type; the element type is required. */
     public ValueType {
         Objects.requireNonNull(dtype, "dtype");
@@ -19,6 +19,11 @@ public record ValueType(DType dtype, Shape shape) {
     /** Shorthand for a float32 tensor of the given shape. */
     public static ValueType float32(Shape shape) {
         return new ValueType(DType.FLOAT32, shape);
+    }
+
+    @Override
+    public boolean isFullyKnown() {
+        return shape != null && shape.isFixed();
     }
 
     @Override

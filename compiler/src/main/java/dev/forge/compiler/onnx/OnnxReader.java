@@ -3,8 +3,8 @@ package dev.forge.compiler.onnx;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.forge.compiler.ir.Attribute;
-import dev.forge.compiler.ir.Dim;
 import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.IrType;
 import dev.forge.compiler.ir.Node;
 import dev.forge.compiler.ir.Shape;
 import dev.forge.compiler.ir.ValueInfo;
@@ -153,12 +153,15 @@ public final class OnnxReader {
             if (initializerNames.contains(vi.getName())) {
                 continue; // IR < 4 lists initializers as inputs too
             }
-            g.addInput(new ValueInfo(vi.getName(), valueType(vi, source)));
+            g.addInput(new ValueInfo(vi.getName(), irType(vi, source)));
         }
-        Map<String, ValueType> declared = new HashMap<>();
+        Map<String, IrType> declared = new HashMap<>();
         for (Onnx.ValueInfoProto vi : gp.getValueInfoList()) {
-            if (vi.getType().hasTensorType()) {
-                declared.put(vi.getName(), valueType(vi, source));
+            // intermediate types are hints: one the IR does not carry (a map) is left for inference
+            if (vi.getType().hasTensorType()
+                    || vi.getType().hasSequenceType()
+                    || vi.getType().hasOptionalType()) {
+                declared.put(vi.getName(), irType(vi, source));
             }
         }
         List<Node> ordered = topologicalOrder(gp, g, source);
@@ -166,21 +169,21 @@ public final class OnnxReader {
             g.addNode(n, null);
             for (String out : n.outputs()) {
                 if (declared.containsKey(out)) {
-                    g.setType(out, declared.get(out));
+                    g.setIrType(out, declared.get(out));
                 }
             }
-            List<ValueType> types;
+            List<? extends IrType> types;
             try {
                 // ONNX Runtime refuses attributes its operator does not define; so does the import
                 Ops.checkAttributes(n);
-                types = ShapeInference.inferNode(g, n, false);
+                types = ShapeInference.inferNodeTypes(g, n, false);
             } catch (ShapeException e) {
                 throw new OnnxFormatException(source + ": " + e.getMessage(), e);
             }
             if (types != null) {
                 for (int i = 0; i < types.size() && i < n.outputs().size(); i++) {
                     if (types.get(i) != null && !n.output(i).isEmpty()) {
-                        g.setType(n.output(i), types.get(i));
+                        g.setIrType(n.output(i), types.get(i));
                     }
                 }
             }
@@ -190,26 +193,28 @@ public final class OnnxReader {
                 throw new OnnxFormatException(
                         source + ": graph output '" + vi.getName() + "' is not produced by any node");
             }
-            if (vi.hasType() && !vi.getType().hasTensorType()) {
-                throw new OnnxFormatException(source + ": graph output '" + vi.getName() + "' is a "
-                        + vi.getType().getValueCase().name().toLowerCase(java.util.Locale.ROOT)
-                        + "; the compiler's graph carries tensors only (the runtime's Model.runValues returns"
-                        + " sequences and optionals)");
+            IrType inferred = g.irType(vi.getName());
+            boolean typed = vi.hasType() && vi.getType().getValueCase() != Onnx.TypeProto.ValueCase.VALUE_NOT_SET;
+            IrType declaredType = typed ? irType(vi, source) : inferred;
+            IrType type = preferDeclared(declaredType, inferred);
+            if (type == null) {
+                throw new OnnxFormatException(source + ": graph output '" + vi.getName()
+                        + "' declares no type and its producer "
+                        + g.producer(vi.getName()).label()
+                        + " has no type rule; declare the output's type in the model");
             }
-            ValueType declaredType = vi.getType().hasTensorType() ? valueType(vi, source) : g.type(vi.getName());
-            ValueType inferred = g.type(vi.getName());
-            g.addOutput(new ValueInfo(vi.getName(), preferDeclared(declaredType, inferred)));
+            g.addOutput(new ValueInfo(vi.getName(), type));
         }
         return g;
     }
 
     /** The declared output type, but with inferred dimensions where the declaration left them open. */
-    private static ValueType preferDeclared(ValueType declared, ValueType inferred) {
+    private static IrType preferDeclared(IrType declared, IrType inferred) {
         if (declared == null) {
             return inferred;
         }
-        if (declared.shape() == null && inferred != null) {
-            return new ValueType(declared.dtype(), inferred.shape());
+        if (declared instanceof ValueType d && d.shape() == null && inferred instanceof ValueType i) {
+            return new ValueType(d.dtype(), i.shape());
         }
         return declared;
     }
@@ -293,36 +298,9 @@ public final class OnnxReader {
         return out;
     }
 
-    private static ValueType valueType(Onnx.ValueInfoProto vi, String source) {
-        if (!vi.getType().hasTensorType()) {
-            throw new OnnxFormatException(source + ": value '" + vi.getName() + "' is not a tensor ("
-                    + vi.getType().getValueCase() + "); only tensor inputs and outputs are supported");
-        }
-        Onnx.TypeProto.Tensor tt = vi.getType().getTensorType();
-        DType dtype = OnnxTypes.fromOnnx(tt.getElemType());
-        if (dtype == null) {
-            throw new OnnxFormatException(
-                    source + ": value '" + vi.getName() + "' has element type " + OnnxTypes.name(tt.getElemType())
-                            + ", which Forge does not support (supported: " + OnnxTypes.supportedNames() + ")");
-        }
-        if (!tt.hasShape()) {
-            return new ValueType(dtype, null);
-        }
-        List<Dim> dims = new ArrayList<>();
-        for (Onnx.TensorShapeProto.Dimension d : tt.getShape().getDimList()) {
-            if (d.hasDimValue()) {
-                if (d.getDimValue() < 0) {
-                    throw new OnnxFormatException(
-                            source + ": value '" + vi.getName() + "' has a negative dimension " + d.getDimValue());
-                }
-                dims.add(Dim.of(d.getDimValue()));
-            } else if (d.hasDimParam() && !d.getDimParam().isEmpty()) {
-                dims.add(Dim.symbol(d.getDimParam()));
-            } else {
-                dims.add(Dim.unknown());
-            }
-        }
-        return new ValueType(dtype, Shape.of(dims));
+    /** The declared type of a graph input, output or value_info entry (see {@link OnnxTypes#fromProto}). */
+    private static IrType irType(Onnx.ValueInfoProto vi, String source) {
+        return OnnxTypes.fromProto(vi.getType(), source + ": value '" + vi.getName() + "'");
     }
 
     /**

@@ -3,11 +3,10 @@ package dev.forge.compiler.onnx;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.forge.compiler.ir.Attribute;
-import dev.forge.compiler.ir.Dim;
 import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.IrType;
 import dev.forge.compiler.ir.Node;
 import dev.forge.compiler.ir.ValueInfo;
-import dev.forge.compiler.ir.ValueType;
 import dev.forge.compiler.onnx.proto.Onnx;
 import dev.forge.runtime.AtomicFiles;
 import dev.forge.runtime.DType;
@@ -43,10 +42,10 @@ public final class OnnxWriter {
         }
         Onnx.GraphProto.Builder g = Onnx.GraphProto.newBuilder().setName(graph.name() == null ? "graph" : graph.name());
         for (ValueInfo in : graph.inputs()) {
-            g.addInput(valueInfo(in.name(), in.type()));
+            g.addInput(valueInfo(in.name(), in.irType()));
         }
         for (ValueInfo out : graph.outputs()) {
-            g.addOutput(valueInfo(out.name(), out.type()));
+            g.addOutput(valueInfo(out.name(), out.irType()));
         }
         for (Map.Entry<String, Tensor> e : graph.initializers().entrySet()) {
             g.addInitializer(tensor(e.getKey(), e.getValue()));
@@ -125,25 +124,10 @@ public final class OnnxWriter {
         return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 
-    static Onnx.ValueInfoProto valueInfo(String name, ValueType type) {
-        Onnx.TypeProto.Tensor.Builder tt =
-                Onnx.TypeProto.Tensor.newBuilder().setElemType(OnnxTypes.toOnnx(type.dtype()));
-        if (type.shape() != null) {
-            Onnx.TensorShapeProto.Builder shape = Onnx.TensorShapeProto.newBuilder();
-            for (Dim d : type.shape().dims()) {
-                Onnx.TensorShapeProto.Dimension.Builder dim = Onnx.TensorShapeProto.Dimension.newBuilder();
-                if (d.isFixed()) {
-                    dim.setDimValue(d.value());
-                } else if (d.isSymbolic()) {
-                    dim.setDimParam(d.symbol());
-                }
-                shape.addDim(dim);
-            }
-            tt.setShape(shape);
-        }
+    static Onnx.ValueInfoProto valueInfo(String name, IrType type) {
         return Onnx.ValueInfoProto.newBuilder()
                 .setName(name)
-                .setType(Onnx.TypeProto.newBuilder().setTensorType(tt))
+                .setType(OnnxTypes.toProto(type))
                 .build();
     }
 

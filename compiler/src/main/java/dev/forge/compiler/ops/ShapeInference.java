@@ -1,6 +1,7 @@
 package dev.forge.compiler.ops;
 
 import dev.forge.compiler.ir.Graph;
+import dev.forge.compiler.ir.IrType;
 import dev.forge.compiler.ir.Node;
 import dev.forge.compiler.ir.ValueType;
 import dev.forge.runtime.Tensor;
@@ -22,16 +23,36 @@ public final class ShapeInference {
      */
     public static void run(Graph graph) {
         for (Node node : graph.nodes()) {
-            List<ValueType> types = inferNode(graph, node, false);
+            List<? extends IrType> types = inferNodeTypes(graph, node, false);
             if (types == null) {
                 continue;
             }
             for (int i = 0; i < node.outputs().size() && i < types.size(); i++) {
                 if (!node.output(i).isEmpty() && types.get(i) != null) {
-                    graph.setType(node.output(i), types.get(i));
+                    graph.setIrType(node.output(i), types.get(i));
                 }
             }
         }
+    }
+
+    /**
+     * Infers one node's output types, sequences and optionals included: the rules of {@link SequenceOps} for
+     * the operators that make or take them, else {@link #inferNode}.
+     *
+     * @return one type per output (null where unknown), or null if the operator has no rule
+     */
+    public static List<? extends IrType> inferNodeTypes(Graph graph, Node node, boolean strict) {
+        if (SequenceOps.OPS.contains(node.opType())) {
+            List<IrType> inputTypes = new ArrayList<>();
+            for (String in : node.inputs()) {
+                inputTypes.add(in.isEmpty() ? null : graph.irType(in));
+            }
+            List<IrType> types = SequenceOps.infer(node, inputTypes);
+            if (types != null) {
+                return types;
+            }
+        }
+        return inferNode(graph, node, strict);
     }
 
     /** Infers one node's output types against the graph's current types and constants. */

@@ -432,6 +432,7 @@ public final class Training {
                     + runtime.device() + " takes whole batches: leave microBatch at 0 (or lower the batch size)");
         }
         Graph forward = trainedGraph();
+        TrainingGraph.requireTensorModel(forward);
         checkData(forward, train, "training");
         checkData(forward, test, "test");
         TrainingGraph tg = TrainingGraph.build(forward, loss, optimizer, lrFactors(forward));

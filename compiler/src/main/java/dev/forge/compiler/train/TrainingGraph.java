@@ -97,6 +97,26 @@ public final class TrainingGraph {
     }
 
     /**
+     * Refuses a model with a sequence or optional input or output (imported models only): training feeds a
+     * tensor batch and compares a tensor prediction with the labels.
+     *
+     * @throws IllegalArgumentException naming the value and its type
+     */
+    public static void requireTensorModel(Graph forward) {
+        for (List<ValueInfo> values : List.of(forward.inputs(), forward.outputs())) {
+            for (ValueInfo v : values) {
+                if (!v.isTensor()) {
+                    throw new IllegalArgumentException("the model's "
+                            + (values == forward.inputs() ? "input" : "output")
+                            + " '" + v.name() + "' is a " + v.irType() + "; training needs a model whose inputs and"
+                            + " outputs are tensors (a batch in, a prediction out): export the model with tensor"
+                            + " inputs and outputs (e.g. take the sequence's element with SequenceAt)");
+                }
+            }
+        }
+    }
+
+    /**
      * Like {@link #build(Graph, Loss, Optimizer)}, with discriminative learning rates: each parameter in
      * {@code lrFactors} is updated at {@code factor} times the step's rate (a parameter group of its own).
      */
@@ -115,6 +135,7 @@ public final class TrainingGraph {
 
     private static TrainingGraph build(
             Graph forward, Loss loss, Optimizer optimizer, Map<String, Double> lrFactors, boolean withInputGradient) {
+        requireTensorModel(forward);
         Pipeline pipeline = optimizer == null
                 ? Pipelines.gradients(loss, withInputGradient)
                 : Pipelines.training(loss, optimizer, lrFactors);

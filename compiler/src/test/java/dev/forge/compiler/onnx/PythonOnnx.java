@@ -39,4 +39,33 @@ public final class PythonOnnx {
                 "onnx.checker rejected " + model + " (is python3-onnx installed? run "
                         + "testdata/scripts/install_deps.sh):\n" + out);
     }
+
+    /**
+     * Writes {@code model} with every graph output's type removed and filled in again by
+     * {@code onnx.shape_inference.infer_shapes(strict_mode=True)} to {@code out}: ONNX's own types for
+     * comparing with the compiler's rules.
+     */
+    public static void inferTypes(Path model, Path out) throws IOException, InterruptedException {
+        String script = "import sys, onnx\n"
+                + "m = onnx.load(sys.argv[1])\n"
+                + "for o in m.graph.output:\n"
+                + "    o.ClearField('type')\n"
+                + "m = onnx.shape_inference.infer_shapes(m, strict_mode=True)\n"
+                + "onnx.save(m, sys.argv[2])\n";
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", "-c", script, model.toString(), out.toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String text;
+        try (var in = p.getInputStream()) {
+            text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("onnx shape inference timed out on " + model);
+        }
+        assertEquals(
+                0,
+                p.exitValue(),
+                "onnx.shape_inference failed on " + model + " (is python3-onnx installed? run "
+                        + "testdata/scripts/install_deps.sh):\n" + text);
+    }
 }
