@@ -112,28 +112,29 @@ public final class SeedRun {
         if (!setting.isEmpty()) {
             cmd.addAll(List.of(setting.split("\\s+")));
         }
-        String out = runTimed(cmd);
-        double seconds = Double.parseDouble(out.substring(0, out.indexOf('\n')));
-        return new double[] {seconds, find(FORGE_ACCURACY, out, cmd)};
+        Run run = runTimed(cmd);
+        return new double[] {run.seconds(), find(FORGE_ACCURACY, run.output(), cmd)};
     }
 
     /** PyTorch's own seed run ({@code run_torch.sh --workload mnist_epoch}): wall seconds and accuracy. */
     private static double[] torch(String script, int epochs) throws Exception {
         List<String> cmd = List.of("bash", script, "--workload", "mnist_epoch", "--epochs", Integer.toString(epochs));
-        String out = runTimed(cmd);
-        double seconds = Double.parseDouble(out.substring(0, out.indexOf('\n')));
-        return new double[] {seconds, find(TORCH_ACCURACY, out, cmd)};
+        Run run = runTimed(cmd);
+        return new double[] {run.seconds(), find(TORCH_ACCURACY, run.output(), cmd)};
     }
 
-    /** Runs a child process to completion; returns its wall seconds on the first line, then its output. */
-    private static String runTimed(List<String> cmd) throws IOException, InterruptedException {
+    /** A finished child process: its wall seconds and its output. */
+    private record Run(double seconds, String output) {}
+
+    /** Runs a child process to completion. */
+    private static Run runTimed(List<String> cmd) throws IOException, InterruptedException {
         long t0 = System.nanoTime();
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(3600, TimeUnit.SECONDS) || p.exitValue() != 0) {
             throw new IllegalStateException("run failed: " + String.join(" ", cmd) + "\n" + out);
         }
-        return (System.nanoTime() - t0) / 1e9 + "\n" + out;
+        return new Run((System.nanoTime() - t0) / 1e9, out);
     }
 
     private static double find(Pattern p, String out, List<String> cmd) {

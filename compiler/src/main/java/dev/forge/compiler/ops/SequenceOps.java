@@ -228,7 +228,7 @@ public final class SequenceOps {
     /**
      * {@code If}, {@code Loop} and {@code SequenceMap}: the sequence and optional outputs take the types
      * their subgraphs declare (for If, both branches merged); tensor outputs are left to the tensor rules
-     * (none today), so the tensor path is unchanged.
+     * ({@link ShapeInference#inferNodeTypes} fills them in), so the tensor path is unchanged.
      */
     private static List<IrType> subgraphOutputs(Node node, List<IrType> in) {
         int n = node.outputs().size();

@@ -37,22 +37,34 @@ public final class ShapeInference {
 
     /**
      * Infers one node's output types, sequences and optionals included: the rules of {@link SequenceOps} for
-     * the operators that make or take them, else {@link #inferNode}.
+     * the operators that make or take them; {@link #inferNode} for every other operator and for the outputs
+     * those rules leave open (the tensor outputs of If and Loop).
      *
      * @return one type per output (null where unknown), or null if the operator has no rule
      */
     public static List<? extends IrType> inferNodeTypes(Graph graph, Node node, boolean strict) {
-        if (SequenceOps.OPS.contains(node.opType())) {
-            List<IrType> inputTypes = new ArrayList<>();
-            for (String in : node.inputs()) {
-                inputTypes.add(in.isEmpty() ? null : graph.irType(in));
-            }
-            List<IrType> types = SequenceOps.infer(node, inputTypes);
-            if (types != null) {
-                return types;
+        if (!SequenceOps.OPS.contains(node.opType())) {
+            return inferNode(graph, node, strict);
+        }
+        List<IrType> inputTypes = new ArrayList<>();
+        for (String in : node.inputs()) {
+            inputTypes.add(in.isEmpty() ? null : graph.irType(in));
+        }
+        List<IrType> types = SequenceOps.infer(node, inputTypes);
+        if (types != null && types.stream().allMatch(java.util.Objects::nonNull)) {
+            return types;
+        }
+        List<ValueType> tensors = inferNode(graph, node, strict);
+        if (types == null || tensors == null) {
+            return types == null ? tensors : types;
+        }
+        List<IrType> merged = new ArrayList<>(types);
+        for (int i = 0; i < merged.size() && i < tensors.size(); i++) {
+            if (merged.get(i) == null) {
+                merged.set(i, tensors.get(i));
             }
         }
-        return inferNode(graph, node, strict);
+        return merged;
     }
 
     /** Infers one node's output types against the graph's current types and constants. */

@@ -23,21 +23,7 @@ public final class PythonOnnx {
                 + "m = onnx.load(sys.argv[1])\n"
                 + "onnx.checker.check_model(m, full_check=True)\n"
                 + "print('ok', m.ir_version, m.opset_import[0].version)\n";
-        List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", "-c", script, model.toString()));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out;
-        try (var in = p.getInputStream()) {
-            out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("onnx checker timed out on " + model);
-        }
-        assertEquals(
-                0,
-                p.exitValue(),
-                "onnx.checker rejected " + model + " (is python3-onnx installed? run "
-                        + "testdata/scripts/install_deps.sh):\n" + out);
+        python(script, "onnx.checker", model, model.toString());
     }
 
     /**
@@ -52,20 +38,27 @@ public final class PythonOnnx {
                 + "    o.ClearField('type')\n"
                 + "m = onnx.shape_inference.infer_shapes(m, strict_mode=True)\n"
                 + "onnx.save(m, sys.argv[2])\n";
-        List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", "-c", script, model.toString(), out.toString()));
+        python(script, "onnx.shape_inference", model, model.toString(), out.toString());
+    }
+
+    /** Runs a script with /usr/bin/python3; fails the calling test, naming {@code what}, unless it exits 0. */
+    private static void python(String script, String what, Path model, String... args)
+            throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", "-c", script));
+        cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String text;
+        String out;
         try (var in = p.getInputStream()) {
-            text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         if (!p.waitFor(120, TimeUnit.SECONDS)) {
             p.destroyForcibly();
-            throw new AssertionError("onnx shape inference timed out on " + model);
+            throw new AssertionError(what + " timed out on " + model);
         }
         assertEquals(
                 0,
                 p.exitValue(),
-                "onnx.shape_inference failed on " + model + " (is python3-onnx installed? run "
-                        + "testdata/scripts/install_deps.sh):\n" + text);
+                what + " failed on " + model + " (is python3-onnx installed? run "
+                        + "testdata/scripts/install_deps.sh):\n" + out);
     }
 }
