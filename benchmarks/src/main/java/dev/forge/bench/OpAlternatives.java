@@ -54,12 +54,15 @@ public final class OpAlternatives {
     public static void main(String[] args) throws OrtException {
         int rounds = 5;
         String only = "";
+        int threads = 0;
         for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--rounds" -> rounds = Integer.parseInt(args[i + 1]);
                 case "--only" -> only = args[i + 1];
+                case "--threads" -> threads = Integer.parseInt(args[i + 1]);
                 default ->
-                    throw new IllegalArgumentException("unknown option " + args[i] + "; use --rounds N, --only TEXT");
+                    throw new IllegalArgumentException(
+                            "unknown option " + args[i] + "; use --rounds N, --only TEXT, --threads N");
             }
         }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
@@ -73,7 +76,7 @@ public final class OpAlternatives {
             try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
                 // the training sessions' level and threads (Trainer)
                 options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
-                options.setIntraOpNumThreads(ModelOptions.resolveIntraOpThreads(0));
+                options.setIntraOpNumThreads(ModelOptions.resolveIntraOpThreads(threads));
                 for (Map.Entry<String, long[]> e : c.inputs().entrySet()) {
                     inputs.put(
                             e.getKey(),
@@ -178,6 +181,8 @@ public final class OpAlternatives {
                         new Variant(
                                 "Relu(MaxPool(x))  [chosen for training]",
                                 (b, in) -> b.relu(b.maxPool(in.get("x"), 2))))));
+        maxPoolGradient(cases, 64);
+        maxPoolGradient(cases, 16);
         convWeightGradient(cases, "MNIST CNN conv1 (1->32, 5x5, pad 2, 28x28), batch 64", 64, 1, 28, 32, 5, 2);
         convWeightGradient(cases, "CIFAR-10 net conv2 (6->16, 3x3, 30x30), batch 64", 64, 6, 30, 16, 3, 0);
         convWeightGradient(cases, "LeNet-5 conv2 (6->16, 5x5, 14x14), batch 64", 64, 6, 14, 16, 5, 0);
@@ -337,6 +342,59 @@ public final class OpAlternatives {
     }
 
     /** Conv weight gradient: a convolution over the batch axis against im2col (one-hot Conv + batched MatMul). */
+    /**
+     * 2x2 MaxPool forward and gradient on the MNIST CNN's activations (the returned dX needs Y, so both
+     * run): the tiled rule PoolOps emits, against the forward Indices output scattered back.
+     */
+    private static void maxPoolGradient(List<Case> cases, long n) {
+        long[] act = {n, 32, 28, 28};
+        long[] pooled = {n, 32, 14, 14};
+        Map<String, Attribute> pool = Map.of("kernel_shape", attrInts(2, 2), "strides", attrInts(2, 2));
+        Map<String, Attribute> nearest = Map.of(
+                "mode",
+                new Attribute.Str("nearest"),
+                "coordinate_transformation_mode",
+                new Attribute.Str("asymmetric"),
+                "nearest_mode",
+                new Attribute.Str("floor"));
+        cases.add(new Case(
+                "2x2 MaxPool forward + gradient, " + n + "x32x28x28",
+                Map.of("x", act, "dy", pooled),
+                List.of(
+                        new Variant("Resize, Equal, Cast, tie count, Resize, Mul  [chosen]", (b, in) -> {
+                            Value x = in.get("x");
+                            Value y = b.node("MaxPool", "y", List.of(x), pool);
+                            Value sc = b.constant("scales", Tensor.of(new float[] {1, 1, 2, 2}, 4));
+                            Value up = b.node("Resize", "u", Arrays.asList(y, null, sc), nearest);
+                            Value eq = b.node("Equal", "eq", List.of(x, up), Map.of());
+                            Value mask = b.node("Cast", "m", List.of(eq), Map.of("to", attrInt(1)));
+                            Value ties = b.mul(
+                                    b.node("AveragePool", "t", List.of(mask), pool),
+                                    b.constant("four", Tensor.of(new float[] {4f})));
+                            Value g = b.node("Div", "g", List.of(in.get("dy"), ties), Map.of());
+                            return b.mul(b.node("Resize", "gu", Arrays.asList(g, null, sc), nearest), mask);
+                        }),
+                        new Variant("MaxPool Indices + MaxUnpool", (b, in) -> {
+                            List<Value> y = b.node("MaxPool", "y", List.of(in.get("x")), pool, 2);
+                            return b.node("MaxUnpool", "un", List.of(in.get("dy"), y.get(1)), pool);
+                        }),
+                        new Variant("MaxPool Indices + ScatterElements", (b, in) -> {
+                            List<Value> y = b.node("MaxPool", "y", List.of(in.get("x")), pool, 2);
+                            long size = Arrays.stream(act).reduce(1, (p, q) -> p * q);
+                            Value zeros = b.node(
+                                    "ConstantOfShape",
+                                    "z",
+                                    List.of(b.constant("size", Tensor.of(new long[] {size}, 1))),
+                                    Map.of("value", new Attribute.TensorValue(Tensor.of(new float[] {0f}, 1))));
+                            Value s = b.node(
+                                    "ScatterElements",
+                                    "s",
+                                    List.of(zeros, b.reshape(y.get(1), -1), b.reshape(in.get("dy"), -1)),
+                                    Map.of("axis", attrInt(0)));
+                            return b.reshape(s, act);
+                        }))));
+    }
+
     private static void convWeightGradient(
             List<Case> cases, String what, long n, long c, long h, long co, long k, long pad) {
         long ho = h + 2 * pad - k + 1;
