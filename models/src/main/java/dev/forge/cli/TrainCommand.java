@@ -316,6 +316,14 @@ final class TrainCommand implements Callable<Integer> {
                     "--replicas " + replicas + " exceeds the batch size " + batchSize
                             + ": every replica needs at least one row of each batch; give at most " + batchSize);
         }
+        if (!replicas.isAuto()
+                && replicas.count() > 1
+                && runtime.toModelOptions().device().kind() != Device.Kind.CPU) {
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--replicas " + replicas + " shares the CPU's cores; train on "
+                            + runtime.toModelOptions().device() + " with one replica (or --replicas auto)");
+        }
         if (microBatch != null && runtime.toModelOptions().device().kind() != Device.Kind.CPU) {
             throw new ParameterException(
                     spec.commandLine(),

@@ -2,6 +2,7 @@ package dev.forge.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.forge.compiler.builder.Conv2d;
@@ -200,6 +201,10 @@ class ForgeTrainCliTest {
         bad = forge(concat(common, "--micro-batch", "4", "--device", "cuda"));
         assertEquals(Forge.EXIT_USAGE, bad.code(), bad.err());
         assertTrue(bad.err().contains("--micro-batch runs on the CPU only"), bad.err());
+        bad = forge(concat(common, "--replicas", "2", "--device", "cuda"));
+        assertEquals(Forge.EXIT_USAGE, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--replicas 2 shares the CPU's cores"), bad.err());
+        assertFalse(bad.out().contains("training "), bad.out());
     }
 
     /**

@@ -427,6 +427,10 @@ public final class Training {
             throw new IllegalArgumentException("replicas " + replicas.count() + " exceed the batch size " + batchSize
                     + ": every replica needs at least one row of each batch; use at most " + batchSize + " replicas");
         }
+        if (!replicas.isAuto() && replicas.count() > 1 && runtime.device().kind() != Device.Kind.CPU) {
+            throw new IllegalArgumentException("replicas " + replicas.count() + " share the CPU's cores; training on "
+                    + runtime.device() + " runs one replica: leave replicas at 1 (or auto)");
+        }
         if (microBatch > 0 && runtime.device().kind() != Device.Kind.CPU) {
             throw new IllegalArgumentException("microBatch " + microBatch + " runs on the CPU only; training on "
                     + runtime.device() + " takes whole batches: leave microBatch at 0 (or lower the batch size)");

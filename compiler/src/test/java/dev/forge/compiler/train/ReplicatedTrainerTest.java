@@ -404,5 +404,12 @@ class ReplicatedTrainerTest {
                         .device(Device.cuda())
                         .fit(TrainingApiTest.blobs(1), TrainingApiTest.blobs(2)));
         assertTrue(e.getMessage().startsWith("microBatch 4 runs on the CPU only"), e.getMessage());
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> Training.of(bnCnn())
+                        .replicas(2)
+                        .device(Device.cuda())
+                        .fit(TrainingApiTest.blobs(1), TrainingApiTest.blobs(2)));
+        assertTrue(e.getMessage().startsWith("replicas 2 share the CPU's cores"), e.getMessage());
     }
 }
