@@ -106,7 +106,8 @@ public final class ReplicaStep {
         double pt = rates.containsKey("pytorch") ? Compare.median(rates.get("pytorch")) : Double.NaN;
         for (Map.Entry<String, List<Double>> e : rates.entrySet()) {
             double m = Compare.median(e.getValue());
-            System.out.printf(Locale.ROOT, "| %s | %.0f | %.2f | %.2fx |%n", e.getKey(), m, 1e3 * batch / m, m / pt);
+            String vs = Double.isNaN(pt) ? "not run" : String.format(Locale.ROOT, "%.2fx", m / pt);
+            System.out.printf(Locale.ROOT, "| %s | %.0f | %.2f | %s |%n", e.getKey(), m, 1e3 * batch / m, vs);
         }
     }
 
