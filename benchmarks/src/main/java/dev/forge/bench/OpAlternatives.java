@@ -31,9 +31,11 @@ import java.util.function.BiFunction;
  * The ONNX formulations the training graphs choose between, timed against each other in ONNX Runtime:
  * each case is one small graph per alternative, run alternately, median milliseconds per call.
  *
- * <pre>java -cp "benchmarks/target/classes:benchmarks/target/lib/*" dev.forge.bench.OpAlternatives [--rounds 5] [--only TEXT]</pre>
+ * <pre>java -cp "benchmarks/target/classes:benchmarks/target/lib/*" dev.forge.bench.OpAlternatives [--rounds 5] [--only TEXT] \
+ *     [--threads N]</pre>
  *
- * <p>{@code --only} runs the cases whose title contains TEXT.
+ * <p>{@code --only} runs the cases whose title contains TEXT; {@code --threads} sets the intra-op threads (default:
+ * one per core, as the single-session trainer; 1 is what each of two replicas gets).
  *
  * <p>Shapes are the seed networks': the MNIST CNN's activations (64x32x28x28, pooled 64x32x14x14) and
  * the CIFAR-10 net's fc1 at batch 16 (512x12544 weights). Inputs stay hot in cache between calls here,
