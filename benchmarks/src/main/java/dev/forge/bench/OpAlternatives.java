@@ -343,7 +343,6 @@ public final class OpAlternatives {
         return b.add(b.add(y, dx), b.reshape(grads, 1, 32, 1, 1));
     }
 
-    /** Conv weight gradient: a convolution over the batch axis against im2col (one-hot Conv + batched MatMul). */
     /**
      * 2x2 MaxPool forward and gradient on the MNIST CNN's activations (the returned dX needs Y, so both
      * run): the tiled rule PoolOps emits, against the forward Indices output scattered back.
@@ -397,6 +396,7 @@ public final class OpAlternatives {
                         }))));
     }
 
+    /** Conv weight gradient: a convolution over the batch axis against im2col (one-hot Conv + batched MatMul). */
     private static void convWeightGradient(
             List<Case> cases, String what, long n, long c, long h, long co, long k, long pad) {
         long ho = h + 2 * pad - k + 1;
