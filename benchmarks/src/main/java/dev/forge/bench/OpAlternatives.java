@@ -43,6 +43,15 @@ import java.util.function.BiFunction;
  */
 public final class OpAlternatives {
     private static final long[] ACT = {64, 32, 28, 28};
+    /** Resize attributes of the tiled MaxPool gradient's 2x nearest-neighbour upsampling (PoolOps). */
+    private static final Map<String, Attribute> NEAREST = Map.of(
+            "mode",
+            new Attribute.Str("nearest"),
+            "coordinate_transformation_mode",
+            new Attribute.Str("asymmetric"),
+            "nearest_mode",
+            new Attribute.Str("floor"));
+
     private static final long[] POOLED = {64, 32, 14, 14};
     private static final long[] FC1_W = {512, 12544};
 
@@ -129,13 +138,6 @@ public final class OpAlternatives {
                         new Variant("shifted by x[0, c, 0, 0]", (b, in) -> bnBlock(b, in, 3)),
                         new Variant("ORT training_mode=1 statistics, no correction", (b, in) -> bnBlock(b, in, 4)),
                         new Variant("ORT training_mode=1 statistics, corrected by d", (b, in) -> bnBlock(b, in, 5)))));
-        Map<String, Attribute> nearest = Map.of(
-                "mode",
-                new Attribute.Str("nearest"),
-                "coordinate_transformation_mode",
-                new Attribute.Str("asymmetric"),
-                "nearest_mode",
-                new Attribute.Str("floor"));
         cases.add(new Case(
                 "2x nearest upsampling, 64x32x14x14 -> 64x32x28x28",
                 Map.of("y", POOLED),
@@ -149,7 +151,7 @@ public final class OpAlternatives {
                                                 in.get("y"),
                                                 b.constant("roi", Tensor.of(new float[0], 0)),
                                                 b.constant("scales", Tensor.of(new float[] {1, 1, 2, 2}, 4))),
-                                        nearest)),
+                                        NEAREST)),
                         new Variant("Reshape + Expand (6-D) + Reshape", (b, in) -> {
                             Value y6 = b.reshape(in.get("y"), 64, 32, 14, 1, 14, 1);
                             Value e = b.node(
@@ -351,13 +353,6 @@ public final class OpAlternatives {
         long[] act = {n, 32, 28, 28};
         long[] pooled = {n, 32, 14, 14};
         Map<String, Attribute> pool = Map.of("kernel_shape", attrInts(2, 2), "strides", attrInts(2, 2));
-        Map<String, Attribute> nearest = Map.of(
-                "mode",
-                new Attribute.Str("nearest"),
-                "coordinate_transformation_mode",
-                new Attribute.Str("asymmetric"),
-                "nearest_mode",
-                new Attribute.Str("floor"));
         cases.add(new Case(
                 "2x2 MaxPool forward + gradient, " + n + "x32x28x28",
                 Map.of("x", act, "dy", pooled),
@@ -366,14 +361,14 @@ public final class OpAlternatives {
                             Value x = in.get("x");
                             Value y = b.node("MaxPool", "y", List.of(x), pool);
                             Value sc = b.constant("scales", Tensor.of(new float[] {1, 1, 2, 2}, 4));
-                            Value up = b.node("Resize", "u", Arrays.asList(y, null, sc), nearest);
+                            Value up = b.node("Resize", "u", Arrays.asList(y, null, sc), NEAREST);
                             Value eq = b.node("Equal", "eq", List.of(x, up), Map.of());
                             Value mask = b.node("Cast", "m", List.of(eq), Map.of("to", attrInt(1)));
                             Value ties = b.mul(
                                     b.node("AveragePool", "t", List.of(mask), pool),
                                     b.constant("four", Tensor.of(new float[] {4f})));
                             Value g = b.node("Div", "g", List.of(in.get("dy"), ties), Map.of());
-                            return b.mul(b.node("Resize", "gu", Arrays.asList(g, null, sc), nearest), mask);
+                            return b.mul(b.node("Resize", "gu", Arrays.asList(g, null, sc), NEAREST), mask);
                         }),
                         new Variant("MaxPool Indices + MaxUnpool", (b, in) -> {
                             List<Value> y = b.node("MaxPool", "y", List.of(in.get("x")), pool, 2);
